@@ -1,0 +1,149 @@
+-- pgGit engine: storage. Everything lives in schema pggit, owned by the installing role.
+CREATE SCHEMA pggit;
+REVOKE ALL ON SCHEMA pggit FROM PUBLIC;
+COMMENT ON SCHEMA pggit IS 'pgGit: version control for this database''s schema';
+
+-- Key/value facts about the installation (version, server version at install).
+CREATE TABLE pggit.meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+
+-- Schemas that are never tracked besides pggit, system and temporary schemas.
+CREATE TABLE pggit.untracked_schemas (
+    schema_name text PRIMARY KEY
+);
+
+-- Object definitions, stored once, addressed by the sha256 of their canonical DDL text.
+CREATE TABLE pggit.blobs (
+    hash       text PRIMARY KEY,
+    kind       text NOT NULL,
+    definition text NOT NULL,
+    detail     jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT blobs_hash_is_sha256 CHECK (hash ~ '^[0-9a-f]{64}$')
+);
+
+-- Commits: a content-hashed node of the history DAG.
+CREATE TABLE pggit.commits (
+    commit_id      text PRIMARY KEY,
+    parent_ids     text[] NOT NULL DEFAULT '{}',
+    author         text NOT NULL,
+    message        text NOT NULL,
+    committed_at   timestamptz NOT NULL,
+    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    generation     integer NOT NULL,          -- 1 + max(generation of parents)
+    server_version integer NOT NULL,          -- server_version_num / 10000 when committed
+    snapshot_id    text NOT NULL,             -- commit holding the full tree this one is based on
+    chain_changes  integer NOT NULL,          -- change rows between snapshot_id and this commit
+    chain_commits  integer NOT NULL,          -- commits between snapshot_id and this commit
+    tree_size      integer NOT NULL,
+    CONSTRAINT commits_id_is_sha256 CHECK (commit_id ~ '^[0-9a-f]{64}$'),
+    CONSTRAINT commits_at_most_two_parents CHECK (cardinality(parent_ids) <= 2)
+);
+CREATE INDEX commits_parent_idx ON pggit.commits USING gin (parent_ids);
+
+-- The object changes of a commit against its first parent.
+CREATE TABLE pggit.changes (
+    commit_id text NOT NULL REFERENCES pggit.commits,
+    identity  text NOT NULL,
+    kind      text NOT NULL,
+    old_hash  text REFERENCES pggit.blobs,
+    new_hash  text REFERENCES pggit.blobs,
+    PRIMARY KEY (commit_id, identity),
+    CONSTRAINT changes_changes_something CHECK (old_hash IS DISTINCT FROM new_hash)
+);
+CREATE INDEX changes_identity_idx ON pggit.changes (identity);
+
+-- Full trees, kept for some commits so that any tree is a snapshot plus a bounded chain of changes.
+CREATE TABLE pggit.snapshots (
+    commit_id text NOT NULL REFERENCES pggit.commits,
+    identity  text NOT NULL,
+    kind      text NOT NULL,
+    hash      text NOT NULL REFERENCES pggit.blobs,
+    PRIMARY KEY (commit_id, identity)
+);
+
+-- Branches: names pointing at head commits.
+CREATE TABLE pggit.branches (
+    name       text PRIMARY KEY,
+    head       text NOT NULL REFERENCES pggit.commits,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_by text NOT NULL DEFAULT session_user,
+    CONSTRAINT branches_name_is_valid CHECK (
+        name <> '' AND name <> 'HEAD' AND length(name) <= 200
+        AND name !~ '[[:cntrl:]~^:]' AND name = btrim(name) AND name NOT LIKE '-%')
+);
+
+-- HEAD: the branch the live schema reflects.
+CREATE TABLE pggit.head (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    branch    text NOT NULL REFERENCES pggit.branches ON UPDATE CASCADE
+);
+
+-- The live objects as of HEAD's head commit, with their catalog addresses.
+CREATE TABLE pggit.live_objects (
+    identity text PRIMARY KEY,
+    kind     text NOT NULL,
+    hash     text NOT NULL,
+    classid  oid NOT NULL,
+    objid    oid NOT NULL,
+    UNIQUE (classid, objid)
+);
+
+-- Statements grouped into one commit by pggit.begin_commit(), finished at transaction commit.
+CREATE TABLE pggit.pending_groups (
+    txid     bigint PRIMARY KEY,
+    branch   text NOT NULL,
+    message  text NOT NULL,
+    author   text NOT NULL
+);
+CREATE TABLE pggit.pending_changes (
+    txid     bigint NOT NULL REFERENCES pggit.pending_groups ON DELETE CASCADE,
+    identity text NOT NULL,
+    kind     text NOT NULL,
+    old_hash text,
+    new_hash text,
+    PRIMARY KEY (txid, identity)
+);
+
+-- Append-only audit trail of every engine operation.
+CREATE TABLE pggit.audit_log (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    role_name   text NOT NULL DEFAULT session_user,
+    operation   text NOT NULL,
+    args        jsonb NOT NULL DEFAULT '{}',
+    outcome     text NOT NULL,
+    detail      text,
+    duration_ms double precision,
+    CONSTRAINT audit_outcome_is_known CHECK (outcome IN ('ok', 'error', 'refused'))
+);
+
+-- History is append-only: rows are never updated or deleted.
+CREATE FUNCTION pggit._refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'pggit.% is append-only', TG_TABLE_NAME
+        USING ERRCODE = 'PGG20', HINT = 'history and audit records are never changed';
+END $$;
+
+CREATE TRIGGER blobs_append_only BEFORE UPDATE OR DELETE ON pggit.blobs
+    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER commits_append_only BEFORE UPDATE OR DELETE ON pggit.commits
+    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER changes_append_only BEFORE UPDATE OR DELETE ON pggit.changes
+    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER snapshots_append_only BEFORE UPDATE OR DELETE ON pggit.snapshots
+    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON pggit.audit_log
+    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER blobs_no_truncate BEFORE TRUNCATE ON pggit.blobs
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER commits_no_truncate BEFORE TRUNCATE ON pggit.commits
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER changes_no_truncate BEFORE TRUNCATE ON pggit.changes
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER snapshots_no_truncate BEFORE TRUNCATE ON pggit.snapshots
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON pggit.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();

@@ -1,0 +1,241 @@
+-- pgGit engine: reading schema objects from the catalogs as canonical definitions.
+
+-- One described object: its catalog address, identity and canonical definition.
+CREATE TYPE pggit.objdesc AS (
+    classid    oid,
+    objid      oid,
+    kind       text,
+    identity   text,
+    definition text,
+    detail     jsonb
+);
+
+-- An object change inside a commit.
+CREATE TYPE pggit.change AS (
+    identity text,
+    kind     text,
+    old_hash text,
+    new_hash text
+);
+
+-- Is this schema tracked? Never pggit, system, toast or temporary schemas.
+CREATE FUNCTION pggit._tracked_schema(p_nspname text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p_nspname IS NOT NULL
+       AND p_nspname NOT IN ('pggit', 'information_schema')
+       AND p_nspname !~ '^pg_'
+       AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = p_nspname)
+$$;
+
+-- sha256 of a text, as hex.
+CREATE FUNCTION pggit._sha256(p_text text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex')
+$$;
+
+-- Qualified, quoted name of an object in a namespace.
+CREATE FUNCTION pggit._qname(p_nsp oid, p_name name) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(p_name) FROM pg_namespace n WHERE n.oid = p_nsp
+$$;
+
+-- Map any catalog object to the tracked object it belongs to (a column to its table, a
+-- constraint index to its table, an identity sequence to its table...). NULLs when untracked.
+CREATE FUNCTION pggit._root(p_classid oid, p_objid oid, OUT classid oid, OUT objid oid)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_kind "char";
+    v_nsp  oid;
+    v_oid  oid;
+    v_part boolean;
+    v_type oid;
+    v_len  int2;
+BEGIN
+    IF p_classid = 'pg_class'::regclass THEN
+        SELECT c.relkind, c.relnamespace, c.relispartition, c.reltype INTO v_kind, v_nsp, v_part, v_type
+          FROM pg_class c WHERE c.oid = p_objid;
+        IF NOT FOUND THEN RETURN; END IF;
+        IF v_kind IN ('r', 'p', 'v', 'm') THEN
+            classid := p_classid; objid := p_objid;
+        ELSIF v_kind IN ('i', 'I') THEN
+            SELECT con.conrelid INTO v_oid FROM pg_constraint con
+             WHERE con.conindid = p_objid AND con.contype IN ('p', 'u', 'x') AND con.conrelid <> 0
+             LIMIT 1;
+            IF FOUND THEN
+                classid := p_classid; objid := v_oid;
+            ELSIF v_part THEN
+                RETURN;  -- an index attached to a partitioned index: made by its parent
+            ELSE
+                classid := p_classid; objid := p_objid;
+            END IF;
+        ELSIF v_kind = 'S' THEN
+            SELECT d.refobjid INTO v_oid FROM pg_depend d
+             WHERE d.classid = 'pg_class'::regclass AND d.objid = p_objid AND d.deptype = 'i' LIMIT 1;
+            classid := p_classid; objid := coalesce(v_oid, p_objid);
+        ELSIF v_kind = 'c' THEN
+            classid := 'pg_type'::regclass; objid := v_type;
+        ELSE
+            RETURN;
+        END IF;
+    ELSIF p_classid = 'pg_attrdef'::regclass THEN
+        SELECT 'pg_class'::regclass, a.adrelid INTO classid, objid FROM pg_attrdef a WHERE a.oid = p_objid;
+    ELSIF p_classid = 'pg_constraint'::regclass THEN
+        SELECT CASE WHEN c.conrelid <> 0 THEN 'pg_class'::regclass ELSE 'pg_type'::regclass END,
+               CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
+          INTO classid, objid FROM pg_constraint c WHERE c.oid = p_objid;
+        IF objid = 0 THEN classid := NULL; objid := NULL; RETURN; END IF;
+        IF classid = 'pg_class'::regclass THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root(classid, objid) r;
+            RETURN;
+        END IF;
+    ELSIF p_classid = 'pg_type'::regclass THEN
+        SELECT t.typtype, t.typrelid, t.typelem, t.typlen INTO v_kind, v_oid, v_type, v_len
+          FROM pg_type t WHERE t.oid = p_objid;
+        IF NOT FOUND THEN RETURN; END IF;
+        IF v_kind = 'c' THEN
+            IF (SELECT c.relkind FROM pg_class c WHERE c.oid = v_oid) = 'c' THEN
+                classid := p_classid; objid := p_objid;
+            ELSE
+                SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_class'::regclass, v_oid) r;
+                RETURN;
+            END IF;
+        ELSIF v_kind IN ('e', 'd', 'r') THEN
+            classid := p_classid; objid := p_objid;
+        ELSIF v_kind = 'm' THEN
+            SELECT 'pg_type'::regclass, rg.rngtypid INTO classid, objid FROM pg_range rg WHERE rg.rngmultitypid = p_objid;
+        ELSIF v_kind = 'b' AND v_type <> 0 AND v_len = -1 THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_type) r;
+            RETURN;
+        ELSE
+            RETURN;
+        END IF;
+    ELSIF p_classid = 'pg_proc'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_trigger'::regclass THEN
+        IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = p_objid AND NOT t.tgisinternal AND t.tgparentid = 0) THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
+    ELSIF p_classid = 'pg_policy'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT r.classid, r.objid INTO classid, objid
+          FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
+         WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
+        RETURN;
+    ELSIF p_classid = 'pg_namespace'::regclass THEN
+        IF (SELECT n.nspname FROM pg_namespace n WHERE n.oid = p_objid) <> 'public' THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
+    ELSIF p_classid = 'pg_extension'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSE
+        RETURN;
+    END IF;
+    IF objid IS NOT NULL AND NOT pggit._tracked_oid(classid, objid) THEN
+        classid := NULL; objid := NULL;
+    END IF;
+END $$;
+
+-- Is this (root) object in a tracked schema and not a member of an extension?
+CREATE FUNCTION pggit._tracked_oid(p_classid oid, p_objid oid) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_nsp oid;
+BEGIN
+    v_nsp := CASE p_classid
+        WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = p_objid)
+        WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = p_objid)
+        WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = p_objid)
+        WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid)
+        WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid)
+        WHEN 'pg_namespace'::regclass THEN p_objid
+        WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
+    END;
+    IF NOT pggit._tracked_schema((SELECT nspname FROM pg_namespace WHERE oid = v_nsp)) THEN
+        RETURN false;
+    END IF;
+    RETURN p_classid = 'pg_extension'::regclass OR NOT EXISTS (
+        SELECT 1 FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+END $$;
+
+-- Identities of the tracked objects that the given catalog objects depend on.
+CREATE FUNCTION pggit._deps(p_classids oid[], p_objids oid[], p_self text, p_deptypes "char"[]) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(DISTINCT i.identity ORDER BY i.identity), '{}')
+      FROM unnest(p_classids, p_objids) AS o(classid, objid)
+      JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
+     CROSS JOIN LATERAL pggit._root(d.refclassid, d.refobjid) r
+     CROSS JOIN LATERAL pggit._ident(r.classid, r.objid) i
+     WHERE d.deptype = ANY (p_deptypes)
+       AND d.refobjid >= 16384
+       AND r.objid IS NOT NULL
+       AND i.identity <> p_self
+$$;
+
+-- Kind and identity of a root object (cheap: no definition).
+CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_classid = 'pg_class'::regclass THEN
+        SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                              WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'index' END,
+               pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_class c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_type'::regclass THEN
+        SELECT CASE WHEN t.typtype = 'd' THEN 'domain' ELSE 'type' END, pggit._qname(t.typnamespace, t.typname)
+          INTO kind, identity FROM pg_type t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_proc'::regclass THEN
+        SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+               pggit._qname(p.pronamespace, p.proname) || '(' || oidvectortypes(p.proargtypes) || ')'
+          INTO kind, identity FROM pg_proc p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_trigger'::regclass THEN
+        SELECT 'trigger', quote_ident(t.tgname) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_policy'::regclass THEN
+        SELECT 'policy', quote_ident(p.polname) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_namespace'::regclass THEN
+        SELECT 'schema', quote_ident(n.nspname) INTO kind, identity FROM pg_namespace n WHERE n.oid = p_objid;
+    ELSIF p_classid = 'pg_extension'::regclass THEN
+        SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
+    END IF;
+    IF identity IS NOT NULL THEN
+        identity := kind || ' ' || identity;
+    END IF;
+END $$;
+
+-- COMMENT ON statement for an object, or '' when it has none.
+CREATE FUNCTION pggit._comment_sql(p_target text, p_comment text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_comment IS NULL THEN '' ELSE E'\nCOMMENT ON ' || p_target || ' IS ' || quote_literal(p_comment) || ';' END
+$$;
+
+-- Render one column definition from its jsonb description.
+CREATE FUNCTION pggit._column_sql(p_col jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT quote_ident(p_col->>'name') || ' ' || (p_col->>'type')
+        || coalesce(' COLLATE ' || (p_col->>'collation'), '')
+        || CASE WHEN p_col->>'generated' IS NOT NULL
+                THEN ' GENERATED ALWAYS AS (' || (p_col->>'generated') || ')'
+                     || CASE WHEN p_col->>'generated_kind' = 'v' THEN ' VIRTUAL' ELSE ' STORED' END
+                ELSE '' END
+        || coalesce(' DEFAULT ' || (p_col->>'default'), '')
+        || CASE WHEN p_col->>'identity' IS NOT NULL
+                THEN ' GENERATED ' || CASE WHEN p_col->>'identity' = 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END
+                     || ' AS IDENTITY (' || (p_col->>'identity_options') || ')'
+                ELSE '' END
+        || CASE WHEN (p_col->>'notnull')::boolean
+                THEN coalesce(' CONSTRAINT ' || quote_ident(p_col->>'notnull_name'), '') || ' NOT NULL'
+                ELSE '' END
+$$;
+
+-- Sequence parameters as written after CREATE/ALTER SEQUENCE.
+CREATE FUNCTION pggit._sequence_options(p_seq oid, p_with_type boolean) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_with_type THEN 'AS ' || format_type(s.seqtypid, NULL) || ' ' ELSE '' END
+        || 'START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement
+        || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache
+        || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END
+      FROM pg_sequence s WHERE s.seqrelid = p_seq
+$$;

@@ -1,0 +1,344 @@
+-- pgGit engine: canonical definition of one tracked object, read from the catalogs.
+
+-- Describe a table (or partitioned table).
+CREATE FUNCTION pggit._describe_table(p_objid oid) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_rel    record;
+    v_q      text;
+    v_ident  text;
+    v_cols   jsonb;
+    v_cons   jsonb;
+    v_owned  jsonb;
+    v_parent text;
+    v_inh    text[];
+    v_sql    text;
+    v_deps   text[];
+    v_fkdeps text[];
+    v_detail jsonb;
+    v_create text;
+    v_has_nn boolean := current_setting('server_version_num')::int >= 180000;
+BEGIN
+    SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
+           c.relrowsecurity, c.relforcerowsecurity, c.reloptions,
+           pggit._qname(c.relnamespace, c.relname) AS q,
+           CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+           CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
+           obj_description(c.oid, 'pg_class') AS comment
+      INTO v_rel FROM pg_class c WHERE c.oid = p_objid;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    v_q := v_rel.q;
+    v_ident := 'table ' || v_q;
+
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               'name', a.attname,
+               'type', format_type(a.atttypid, a.atttypmod),
+               'collation', CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
+                   (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                      FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE co.oid = a.attcollation) END,
+               'notnull', a.attnotnull,
+               'notnull_name', CASE WHEN v_has_nn AND a.attnotnull THEN
+                   (SELECT nn.conname FROM pg_constraint nn
+                     WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
+                       AND nn.conname <> left(v_rel.relname || '_' || a.attname || '_not_null', 63)) END,
+               'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+               'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+               'generated_kind', nullif(a.attgenerated::text, ''),
+               'identity', nullif(a.attidentity::text, ''),
+               'identity_options', CASE WHEN a.attidentity <> '' THEN
+                   (SELECT 'SEQUENCE NAME ' || pggit._qname(sc.relnamespace, sc.relname) || ' '
+                           || pggit._sequence_options(sc.oid, false)
+                      FROM pg_depend d JOIN pg_class sc ON sc.oid = d.objid
+                     WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                       AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass
+                       AND d.deptype = 'i' AND sc.relkind = 'S') END,
+               'comment', col_description(a.attrelid, a.attnum),
+               'local', a.attislocal)) ORDER BY a.attnum), '[]'::jsonb)
+      INTO v_cols
+      FROM pg_attribute a
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+     WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped;
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'name', con.conname, 'type', con.contype::text, 'def', pg_get_constraintdef(con.oid))
+               ORDER BY con.contype = 'f', con.conname), '[]'::jsonb)
+      INTO v_cons
+      FROM pg_constraint con
+     WHERE con.conrelid = p_objid AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal;
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'sequence', pggit._qname(sc.relnamespace, sc.relname), 'column', a.attname)
+               ORDER BY sc.relname), '[]'::jsonb)
+      INTO v_owned
+      FROM pg_depend d
+      JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = p_objid AND d.deptype = 'a';
+
+    SELECT array_agg(pggit._qname(pc.relnamespace, pc.relname) ORDER BY i.inhseqno)
+      INTO v_inh
+      FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+     WHERE i.inhrelid = p_objid;
+
+    IF v_rel.relispartition THEN
+        v_parent := v_inh[1];
+        v_sql := 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
+              || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
+              || coalesce(' PARTITION BY ' || v_rel.partkey, '')
+              || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';';
+        v_inh := NULL;
+    ELSE
+        SELECT 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
+               || 'TABLE ' || v_q || ' ('
+               || coalesce(E'\n    ' || string_agg(pggit._column_sql(c), E',\n    ') FILTER (WHERE (c->>'local')::boolean), '')
+               || E'\n)'
+               || coalesce(' INHERITS (' || array_to_string(v_inh, ', ') || ')', '')
+               || coalesce(' PARTITION BY ' || v_rel.partkey, '')
+               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';'
+          INTO v_sql
+          FROM jsonb_array_elements(v_cols) c;
+    END IF;
+
+    v_create := v_sql;
+    SELECT v_sql
+           || coalesce(string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', ''), '')
+      INTO v_sql FROM jsonb_array_elements(v_cons) c;
+    IF v_rel.relrowsecurity THEN
+        v_sql := v_sql || E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;';
+    END IF;
+    IF v_rel.relforcerowsecurity THEN
+        v_sql := v_sql || E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;';
+    END IF;
+    SELECT v_sql || coalesce(string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', ''), '')
+      INTO v_sql FROM jsonb_array_elements(v_owned) o;
+    v_sql := v_sql || pggit._comment_sql('TABLE ' || v_q, v_rel.comment);
+    SELECT v_sql || coalesce(string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), ''), '')
+      INTO v_sql FROM jsonb_array_elements(v_cols) c;
+
+    v_deps := pggit._deps(
+        ARRAY['pg_class'::regclass::oid] || array(SELECT 'pg_attrdef'::regclass::oid FROM pg_attrdef WHERE adrelid = p_objid)
+            || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE conrelid = p_objid AND contype <> 'f'),
+        ARRAY[p_objid] || array(SELECT oid FROM pg_attrdef WHERE adrelid = p_objid)
+            || array(SELECT oid FROM pg_constraint WHERE conrelid = p_objid AND contype <> 'f'),
+        v_ident, '{n,a}');
+    v_deps := array(SELECT DISTINCT x FROM unnest(v_deps || array(
+                  SELECT 'sequence ' || (o->>'sequence') FROM jsonb_array_elements(v_owned) o)) x ORDER BY 1);
+    v_fkdeps := pggit._deps(
+        array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE conrelid = p_objid AND contype = 'f'),
+        array(SELECT oid FROM pg_constraint WHERE conrelid = p_objid AND contype = 'f'),
+        v_ident, '{n}');
+
+    v_detail := jsonb_strip_nulls(jsonb_build_object(
+        'qname', v_q, 'create', v_create, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
+        'partition_of', v_parent, 'bound', v_rel.bound, 'partition_key', v_rel.partkey,
+        'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
+        'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
+        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps)));
+    RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql, v_detail)::pggit.objdesc;
+END $$;
+
+-- Describe any tracked root object; NULL when it does not exist.
+CREATE FUNCTION pggit._describe(p_classid oid, p_objid oid) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_kind    text;
+    v_ident   text;
+    v_q       text;
+    v_sql     text;
+    v_target  text;
+    v_comment text;
+    v_deps    text[];
+    v_detail  jsonb := '{}';
+    v_r       record;
+BEGIN
+    SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
+    IF v_ident IS NULL THEN RETURN NULL; END IF;
+    IF v_kind = 'table' THEN
+        RETURN pggit._describe_table(p_objid);
+    END IF;
+    v_q := substr(v_ident, length(v_kind) + 2);
+
+    IF v_kind = 'index' THEN
+        SELECT regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';', obj_description(c.oid, 'pg_class')
+          INTO v_sql, v_comment FROM pg_class c WHERE c.oid = p_objid;
+        v_target := 'INDEX ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'sequence' THEN
+        SELECT 'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || v_q || ' '
+               || pggit._sequence_options(c.oid, true) || ';',
+               obj_description(c.oid, 'pg_class')
+          INTO v_sql, v_comment FROM pg_class c WHERE c.oid = p_objid;
+        v_detail := jsonb_build_object('options', pggit._sequence_options(p_objid, true));
+        v_target := 'SEQUENCE ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind IN ('view', 'materialized view') THEN
+        SELECT 'CREATE ' || upper(v_kind) || ' ' || v_q
+               || coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '')
+               || E' AS\n' || rtrim(rtrim(pg_get_viewdef(c.oid), E'\n '), ';')
+               || CASE WHEN v_kind = 'materialized view' THEN E'\n WITH DATA;' ELSE ';' END,
+               obj_description(c.oid, 'pg_class')
+          INTO v_sql, v_comment FROM pg_class c WHERE c.oid = p_objid;
+        v_target := upper(v_kind) || ' ' || v_q;
+        SELECT v_sql || coalesce(string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(a.attname),
+                                            col_description(a.attrelid, a.attnum)), '' ORDER BY a.attnum), '')
+          INTO v_sql FROM pg_attribute a WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped;
+        v_deps := pggit._deps(
+            ARRAY[p_classid] || array(SELECT 'pg_rewrite'::regclass::oid FROM pg_rewrite WHERE ev_class = p_objid),
+            ARRAY[p_objid] || array(SELECT oid FROM pg_rewrite WHERE ev_class = p_objid),
+            v_ident, '{n}');
+
+    ELSIF v_kind IN ('function', 'procedure') THEN
+        SELECT rtrim(pg_get_functiondef(p.oid), E'\n ') || ';', obj_description(p.oid, 'pg_proc')
+          INTO v_sql, v_comment FROM pg_proc p WHERE p.oid = p_objid;
+        v_detail := jsonb_build_object('result', (SELECT pg_get_function_result(p_objid)));
+        v_target := upper(v_kind) || ' ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'aggregate' THEN
+        SELECT 'CREATE AGGREGATE ' || v_q || ' ('
+               || 'SFUNC = ' || a.aggtransfn::regproc::text
+               || ', STYPE = ' || format_type(a.aggtranstype, NULL)
+               || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc::text ELSE '' END
+               || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text ELSE '' END
+               || CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || quote_literal(a.agginitval) ELSE '' END
+               || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END
+               || ');',
+               obj_description(p.oid, 'pg_proc')
+          INTO v_sql, v_comment
+          FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE a.aggfnoid = p_objid;
+        v_target := 'AGGREGATE ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'trigger' THEN
+        SELECT pg_get_triggerdef(t.oid) || ';'
+               || CASE t.tgenabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE TRIGGER ' || quote_ident(t.tgname) || ';'
+                                   WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA TRIGGER ' || quote_ident(t.tgname) || ';'
+                                   WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS TRIGGER ' || quote_ident(t.tgname) || ';'
+                                   ELSE '' END,
+               obj_description(t.oid, 'pg_trigger'),
+               'TRIGGER ' || quote_ident(t.tgname) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'policy' THEN
+        SELECT 'CREATE POLICY ' || quote_ident(p.polname) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+               || ' AS ' || CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END
+               || ' FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                            WHEN 'd' THEN 'DELETE' ELSE 'ALL' END
+               || ' TO ' || (SELECT string_agg(CASE WHEN r.rid = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.rid)) END, ', ' ORDER BY CASE WHEN r.rid = 0 THEN '' ELSE pg_get_userbyid(r.rid)::text END)
+                               FROM unnest(p.polroles) r(rid))
+               || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+               || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') || ';',
+               obj_description(p.oid, 'pg_policy'),
+               'POLICY ' || quote_ident(p.polname) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind IN ('type', 'domain') THEN
+        SELECT t.*, obj_description(t.oid, 'pg_type') AS comment INTO v_r FROM pg_type t WHERE t.oid = p_objid;
+        v_comment := v_r.comment;
+        v_target := upper(v_kind) || ' ' || v_q;
+        IF v_r.typtype = 'e' THEN
+            SELECT jsonb_build_object('enum', coalesce(jsonb_agg(e.enumlabel ORDER BY e.enumsortorder), '[]')),
+                   'CREATE TYPE ' || v_q || ' AS ENUM (' || coalesce(string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder), '') || ');'
+              INTO v_detail, v_sql FROM pg_enum e WHERE e.enumtypid = p_objid;
+        ELSIF v_r.typtype = 'c' THEN
+            SELECT 'CREATE TYPE ' || v_q || ' AS (' || coalesce(string_agg(
+                       quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                       || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
+                              ' COLLATE ' || (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                                                FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                               WHERE co.oid = a.attcollation) ELSE '' END,
+                       ', ' ORDER BY a.attnum), '') || ');'
+                   || coalesce(string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(a.attname),
+                                          col_description(a.attrelid, a.attnum)), '' ORDER BY a.attnum), '')
+              INTO v_sql
+              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+             WHERE a.attrelid = v_r.typrelid AND a.attnum > 0 AND NOT a.attisdropped;
+        ELSIF v_r.typtype = 'd' THEN
+            SELECT 'CREATE DOMAIN ' || v_q || ' AS ' || format_type(v_r.typbasetype, v_r.typtypmod)
+                   || CASE WHEN v_r.typcollation <> bt.typcollation AND v_r.typcollation <> 0 THEN
+                          ' COLLATE ' || (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                                            FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                           WHERE co.oid = v_r.typcollation) ELSE '' END
+                   || coalesce(' DEFAULT ' || v_r.typdefault, '')
+                   || CASE WHEN v_r.typnotnull THEN ' NOT NULL' ELSE '' END
+                   || coalesce((SELECT string_agg(' CONSTRAINT ' || quote_ident(con.conname) || ' ' || pg_get_constraintdef(con.oid), '' ORDER BY con.conname)
+                                  FROM pg_constraint con WHERE con.contypid = p_objid AND con.contype = 'c'), '')
+                   || ';'
+              INTO v_sql FROM pg_type bt WHERE bt.oid = v_r.typbasetype;
+        ELSIF v_r.typtype = 'r' THEN
+            SELECT 'CREATE TYPE ' || v_q || ' AS RANGE (SUBTYPE = ' || format_type(rg.rngsubtype, NULL)
+                   || CASE WHEN NOT oc.opcdefault THEN ', SUBTYPE_OPCLASS = ' || quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) ELSE '' END
+                   || CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation THEN
+                          ', COLLATION = ' || (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                                                 FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                                WHERE co.oid = rg.rngcollation) ELSE '' END
+                   || CASE WHEN rg.rngcanonical <> 0 THEN ', CANONICAL = ' || rg.rngcanonical::regproc::text ELSE '' END
+                   || CASE WHEN rg.rngsubdiff <> 0 THEN ', SUBTYPE_DIFF = ' || rg.rngsubdiff::regproc::text ELSE '' END
+                   || ', MULTIRANGE_TYPE_NAME = ' || pggit._qname(mt.typnamespace, mt.typname)
+                   || ');'
+              INTO v_sql
+              FROM pg_range rg
+              JOIN pg_type st ON st.oid = rg.rngsubtype
+              JOIN pg_opclass oc ON oc.oid = rg.rngsubopc
+              JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+              JOIN pg_type mt ON mt.oid = rg.rngmultitypid
+             WHERE rg.rngtypid = p_objid;
+        ELSE
+            RETURN NULL;
+        END IF;
+        v_deps := pggit._deps(
+            ARRAY[p_classid] || CASE WHEN v_r.typrelid <> 0 THEN ARRAY['pg_class'::regclass::oid] ELSE '{}' END
+                || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE contypid = p_objid),
+            ARRAY[p_objid] || CASE WHEN v_r.typrelid <> 0 THEN ARRAY[v_r.typrelid] ELSE '{}' END
+                || array(SELECT oid FROM pg_constraint WHERE contypid = p_objid),
+            v_ident, '{n}');
+
+    ELSIF v_kind = 'schema' THEN
+        v_sql := 'CREATE SCHEMA ' || v_q || ';';
+        v_comment := obj_description(p_objid, 'pg_namespace');
+        v_target := 'SCHEMA ' || v_q;
+        v_deps := '{}';
+
+    ELSIF v_kind = 'extension' THEN
+        SELECT 'CREATE EXTENSION IF NOT EXISTS ' || v_q || ' WITH SCHEMA ' || quote_ident(n.nspname) || ';',
+               obj_description(e.oid, 'pg_extension')
+          INTO v_sql, v_comment
+          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.oid = p_objid;
+        v_target := 'EXTENSION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+    ELSE
+        RETURN NULL;
+    END IF;
+
+    v_sql := v_sql || pggit._comment_sql(v_target, v_comment);
+    v_detail := v_detail || jsonb_strip_nulls(jsonb_build_object(
+        'deps', to_jsonb(v_deps), 'comment_on', v_target, 'comment', v_comment));
+    RETURN ROW(p_classid, p_objid, v_kind, v_ident, v_sql, v_detail)::pggit.objdesc;
+END $$;
+
+-- Every tracked root object in the database, as catalog addresses.
+CREATE FUNCTION pggit._all_roots() RETURNS TABLE (classid oid, objid oid)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT r.classid, r.objid
+      FROM (
+        SELECT 'pg_class'::regclass::oid AS c, c.oid AS o FROM pg_class c
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c') AND c.oid >= 16384
+        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typtype IN ('e', 'd', 'r') AND t.oid >= 16384
+        UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.oid >= 16384
+        UNION ALL SELECT 'pg_trigger'::regclass, t.oid FROM pg_trigger t WHERE t.oid >= 16384
+        UNION ALL SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
+        UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384
+        UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
+      ) a(c, o)
+     CROSS JOIN LATERAL pggit._root(a.c, a.o) r
+     WHERE r.objid IS NOT NULL
+$$;

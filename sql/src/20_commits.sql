@@ -1,0 +1,179 @@
+-- pgGit engine: commits, trees, refs.
+
+-- The role to record as author: the SET ROLE role if any, else the session's login role.
+CREATE FUNCTION pggit._author() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN coalesce(current_setting('role', true), 'none') IN ('none', '') THEN session_user::text
+                ELSE current_setting('role') END
+$$;
+
+-- Append an audit record.
+CREATE FUNCTION pggit._audit(p_operation text, p_args jsonb, p_outcome text, p_detail text, p_started timestamptz)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO pggit.audit_log (role_name, operation, args, outcome, detail, duration_ms)
+    VALUES (pggit._author(), p_operation, coalesce(p_args, '{}'), p_outcome, p_detail,
+            extract(epoch FROM clock_timestamp() - p_started) * 1000)
+$$;
+
+-- The branch HEAD points at.
+CREATE FUNCTION pggit.current_branch() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT branch FROM pggit.head
+$$;
+
+-- Resolve a ref (NULL or 'HEAD', a branch name, a commit id or unique prefix, optionally
+-- followed by ~N for the N-th first-parent ancestor) to a commit id.
+CREATE FUNCTION pggit._resolve(p_ref text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id    text;
+    v_n     int;
+    v_count int;
+    v_m     text[];
+BEGIN
+    IF p_ref IS NULL OR p_ref = 'HEAD' THEN
+        SELECT b.head INTO v_id FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch;
+        RETURN v_id;
+    END IF;
+    SELECT b.head INTO v_id FROM pggit.branches b WHERE b.name = p_ref;
+    IF FOUND THEN RETURN v_id; END IF;
+    v_m := regexp_match(p_ref, '^(.*)~([0-9]{1,9})$');
+    IF v_m IS NOT NULL THEN
+        v_id := pggit._resolve(v_m[1]);
+        FOR v_n IN 1 .. v_m[2]::int LOOP
+            SELECT c.parent_ids[1] INTO v_id FROM pggit.commits c WHERE c.commit_id = v_id;
+            IF v_id IS NULL THEN
+                RAISE EXCEPTION 'ref % goes past the first commit', quote_literal(p_ref) USING ERRCODE = 'PGG01';
+            END IF;
+        END LOOP;
+        RETURN v_id;
+    END IF;
+    IF p_ref ~ '^[0-9a-f]{4,64}$' THEN
+        SELECT min(c.commit_id), count(*) INTO v_id, v_count FROM pggit.commits c
+         WHERE c.commit_id >= p_ref AND c.commit_id < p_ref || 'g';
+        IF v_count = 1 THEN RETURN v_id; END IF;
+        IF v_count > 1 THEN
+            RAISE EXCEPTION 'commit prefix % is ambiguous (% commits)', quote_literal(p_ref), v_count USING ERRCODE = 'PGG02';
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'unknown ref %', quote_literal(p_ref)
+        USING ERRCODE = 'PGG01', HINT = 'a ref is a branch name, HEAD, or a commit id (or a unique prefix of at least 4 hex digits)';
+END $$;
+
+-- The tree (identity, kind, hash) of a commit: its base snapshot overlaid with the changes of
+-- the bounded first-parent chain after it. Never replays the whole history.
+CREATE FUNCTION pggit._tree_rows(p_commit text) RETURNS TABLE (identity text, kind text, hash text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE chain AS (
+        SELECT c.commit_id, c.parent_ids[1] AS parent, c.snapshot_id, 0 AS depth
+          FROM pggit.commits c WHERE c.commit_id = p_commit
+        UNION ALL
+        SELECT p.commit_id, p.parent_ids[1], p.snapshot_id, ch.depth + 1
+          FROM chain ch JOIN pggit.commits p ON p.commit_id = ch.parent
+         WHERE ch.commit_id <> ch.snapshot_id
+    ),
+    snap AS (SELECT c.snapshot_id FROM pggit.commits c WHERE c.commit_id = p_commit),
+    latest AS (
+        SELECT DISTINCT ON (x.identity) x.identity, x.kind, x.new_hash
+          FROM chain ch JOIN pggit.changes x ON x.commit_id = ch.commit_id
+         WHERE ch.commit_id <> (SELECT snapshot_id FROM snap)
+         ORDER BY x.identity, ch.depth
+    )
+    SELECT s.identity, s.kind, s.hash
+      FROM pggit.snapshots s
+     WHERE s.commit_id = (SELECT snapshot_id FROM snap)
+       AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.identity = s.identity)
+    UNION ALL
+    SELECT l.identity, l.kind, l.new_hash FROM latest l WHERE l.new_hash IS NOT NULL
+$$;
+
+-- Record a commit with the given changes against its first parent and move the branch head.
+-- The caller holds the branch row lock (SELECT ... FOR UPDATE on pggit.branches), which is
+-- what keeps two sessions from both committing on the same old head and losing one commit.
+CREATE FUNCTION pggit._make_commit(p_branch text, p_parents text[], p_author text, p_message text,
+                                   p_changes pggit.change[], p_at timestamptz DEFAULT clock_timestamp())
+RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id       text;
+    v_p        record;
+    v_gen      int;
+    v_n        int;
+    v_delta    int;
+    v_size     int;
+    v_snapshot boolean;
+BEGIN
+    SELECT count(*), coalesce(sum(CASE WHEN c.old_hash IS NULL THEN 1 WHEN c.new_hash IS NULL THEN -1 ELSE 0 END), 0)
+      INTO v_n, v_delta FROM unnest(p_changes) c;
+    SELECT pggit._sha256(
+               'parents ' || array_to_string(p_parents, ' ') || E'\nauthor ' || p_author
+               || E'\ndate ' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+               || E'\nserver ' || (current_setting('server_version_num')::int / 10000)
+               || E'\n\n' || p_message || E'\n\n'
+               || coalesce(string_agg(c.identity || ' ' || coalesce(c.old_hash, '-') || ' ' || coalesce(c.new_hash, '-'),
+                                      E'\n' ORDER BY c.identity), ''))
+      INTO v_id FROM unnest(p_changes) c;
+
+    SELECT c.snapshot_id, c.chain_changes, c.chain_commits, c.tree_size, c.generation INTO v_p
+      FROM pggit.commits c WHERE c.commit_id = p_parents[1];
+    SELECT coalesce(max(c.generation), 0) + 1 INTO v_gen FROM pggit.commits c WHERE c.commit_id = ANY (p_parents);
+    v_size := coalesce(v_p.tree_size, 0) + v_delta;
+    v_snapshot := v_p.snapshot_id IS NULL
+               OR v_p.chain_changes + v_n >= greatest(256, v_size / 2)
+               OR v_p.chain_commits >= 1000;
+
+    INSERT INTO pggit.commits (commit_id, parent_ids, author, message, committed_at, generation, server_version,
+                               snapshot_id, chain_changes, chain_commits, tree_size)
+    VALUES (v_id, p_parents, p_author, p_message, p_at, v_gen, current_setting('server_version_num')::int / 10000,
+            CASE WHEN v_snapshot THEN v_id ELSE v_p.snapshot_id END,
+            CASE WHEN v_snapshot THEN 0 ELSE v_p.chain_changes + v_n END,
+            CASE WHEN v_snapshot THEN 0 ELSE v_p.chain_commits + 1 END,
+            v_size);
+    INSERT INTO pggit.changes (commit_id, identity, kind, old_hash, new_hash)
+    SELECT v_id, c.identity, c.kind, c.old_hash, c.new_hash FROM unnest(p_changes) c;
+
+    IF v_snapshot THEN
+        INSERT INTO pggit.snapshots (commit_id, identity, kind, hash)
+        SELECT v_id, t.identity, t.kind, t.hash
+          FROM pggit._tree_rows(p_parents[1]) t
+         WHERE p_parents[1] IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM unnest(p_changes) c WHERE c.identity = t.identity)
+        UNION ALL
+        SELECT v_id, c.identity, c.kind, c.new_hash FROM unnest(p_changes) c WHERE c.new_hash IS NOT NULL;
+    END IF;
+
+    IF p_branch IS NOT NULL THEN
+        UPDATE pggit.branches SET head = v_id WHERE name = p_branch;
+    END IF;
+    RETURN v_id;
+END $$;
+
+-- Lock a branch row and return its head: the lock serializes every move of that head.
+CREATE FUNCTION pggit._lock_branch(p_branch text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_head text;
+BEGIN
+    SELECT b.head INTO v_head FROM pggit.branches b WHERE b.name = p_branch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % does not exist', quote_literal(p_branch) USING ERRCODE = 'PGG01';
+    END IF;
+    RETURN v_head;
+END $$;
+
+-- Is commit p_ancestor reachable from p_descendant (or equal to it)?
+CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE a AS (SELECT generation FROM pggit.commits WHERE commit_id = p_ancestor),
+    walk(commit_id) AS (
+        SELECT p_descendant
+        UNION
+        SELECT p.commit_id
+          FROM walk w
+          JOIN pggit.commits c ON c.commit_id = w.commit_id
+          JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
+         WHERE p.generation >= (SELECT generation FROM a)
+    )
+    SELECT EXISTS (SELECT 1 FROM walk WHERE commit_id = p_ancestor)
+$$;

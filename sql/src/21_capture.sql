@@ -1,0 +1,227 @@
+-- pgGit engine: automatic capture of DDL as commits on HEAD.
+
+-- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
+CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_list text;
+BEGIN
+    IF coalesce(current_setting('pggit.capture', true), '') = 'off' THEN RETURN; END IF;
+    SELECT string_agg(x, ' ') INTO v_list FROM (
+        -- dropped objects themselves
+        SELECT 'D' || d.classid || '/' || d.objid AS x
+          FROM pg_event_trigger_dropped_objects() d WHERE d.objsubid = 0
+        UNION ALL
+        -- tables that lost a column, a default or a constraint: refresh them
+        SELECT 'R' || 'pg_class'::regclass::oid || '/' || t.oid
+          FROM pg_event_trigger_dropped_objects() d
+          CROSS JOIN LATERAL (SELECT CASE
+                 WHEN d.classid = 'pg_class'::regclass AND d.objsubid > 0 THEN d.objid
+                 WHEN d.object_type IN ('table constraint', 'default value') AND cardinality(d.address_names) >= 2
+                     THEN to_regclass(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
+                 END AS oid) t
+         WHERE t.oid IS NOT NULL
+        UNION ALL
+        SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
+          FROM pg_event_trigger_dropped_objects() d
+         WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
+           AND to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2])) IS NOT NULL
+    ) s;
+    IF v_list IS NOT NULL THEN
+        PERFORM set_config('pggit.dropped',
+                           coalesce(nullif(current_setting('pggit.dropped', true), '') || ' ', '') || v_list, true);
+    END IF;
+END $$;
+
+-- Compare described objects with the live map, store new definitions, update the live map and
+-- return the differences as changes. p_touched/p_dropped are catalog addresses the statement
+-- touched or dropped: a live object at such an address that no longer describes under the same
+-- identity was renamed, moved out of tracking, or dropped.
+CREATE FUNCTION pggit._record_changes(p_descs pggit.objdesc[], p_touched_cls oid[], p_touched_obj oid[],
+                                      p_dropped_cls oid[], p_dropped_obj oid[])
+RETURNS pggit.change[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_changes pggit.change[];
+BEGIN
+    WITH d AS (
+        SELECT x.classid, x.objid, x.kind, x.identity, pggit._sha256(x.definition) AS hash
+          FROM unnest(p_descs) x WHERE x.identity IS NOT NULL
+    ),
+    addr AS (
+        SELECT * FROM unnest(p_touched_cls, p_touched_obj) a(classid, objid)
+        UNION SELECT * FROM unnest(p_dropped_cls, p_dropped_obj)
+        UNION SELECT d.classid, d.objid FROM d
+    ),
+    gone AS (
+        SELECT l.identity, l.kind, l.hash FROM pggit.live_objects l
+          JOIN addr a ON a.classid = l.classid AND a.objid = l.objid
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.identity = l.identity)
+    )
+    SELECT array_agg(ROW(c.identity, c.kind, c.old_hash, c.new_hash)::pggit.change ORDER BY c.identity)
+      INTO v_changes
+      FROM (
+        SELECT d.identity, d.kind, l.hash AS old_hash, d.hash AS new_hash
+          FROM d LEFT JOIN pggit.live_objects l ON l.identity = d.identity
+         WHERE l.hash IS DISTINCT FROM d.hash
+        UNION ALL
+        SELECT g.identity, g.kind, g.hash, NULL FROM gone g
+      ) c;
+
+    IF v_changes IS NULL THEN
+        RETURN NULL;
+    END IF;
+
+    INSERT INTO pggit.blobs (hash, kind, definition, detail)
+    SELECT DISTINCT ON (h.hash) h.hash, x.kind, x.definition, x.detail
+      FROM unnest(p_descs) x CROSS JOIN LATERAL (SELECT pggit._sha256(x.definition) AS hash) h
+     WHERE x.identity IS NOT NULL
+       AND h.hash IN (SELECT c.new_hash FROM unnest(v_changes) c)
+    ON CONFLICT (hash) DO NOTHING;
+
+    DELETE FROM pggit.live_objects l
+     WHERE l.identity IN (SELECT c.identity FROM unnest(v_changes) c)
+        OR (l.classid, l.objid) IN (SELECT x.classid, x.objid FROM unnest(p_descs) x WHERE x.identity IS NOT NULL);
+    INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
+    SELECT x.identity, x.kind, pggit._sha256(x.definition), x.classid, x.objid
+      FROM unnest(p_descs) x WHERE x.identity IS NOT NULL;
+    RETURN v_changes;
+END $$;
+
+-- Commit changes made on the live database to HEAD's branch, or add them to this
+-- transaction's group when pggit.begin_commit() opened one.
+CREATE FUNCTION pggit._commit_live(p_changes pggit.change[], p_message text, p_started timestamptz)
+RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_txid   bigint := txid_current();
+    v_branch text;
+    v_head   text;
+    v_id     text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pggit.pending_groups g WHERE g.txid = v_txid) THEN
+        INSERT INTO pggit.pending_changes AS p (txid, identity, kind, old_hash, new_hash)
+        SELECT v_txid, c.identity, c.kind, c.old_hash, c.new_hash FROM unnest(p_changes) c
+        ON CONFLICT (txid, identity) DO UPDATE SET new_hash = EXCLUDED.new_hash, kind = EXCLUDED.kind;
+        RETURN NULL;
+    END IF;
+    v_branch := (SELECT h.branch FROM pggit.head h);
+    v_head := pggit._lock_branch(v_branch);
+    v_id := pggit._make_commit(v_branch, ARRAY[v_head], pggit._author(), p_message, p_changes);
+    PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_id,
+                         'changes', cardinality(p_changes)), 'ok', NULL, p_started);
+    RETURN v_id;
+END $$;
+
+-- ddl_command_end: describe what the statement created or changed and commit it on HEAD.
+CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started  timestamptz := clock_timestamp();
+    v_cls      oid[];
+    v_obj      oid[];
+    v_raw_cls  oid[];
+    v_raw_obj  oid[];
+    v_alter    boolean;
+    v_drop_cls oid[];
+    v_drop_obj oid[];
+    v_dropped  text := nullif(current_setting('pggit.dropped', true), '');
+    v_descs    pggit.objdesc[];
+    v_changes  pggit.change[];
+BEGIN
+    IF coalesce(current_setting('pggit.capture', true), '') = 'off' THEN RETURN; END IF;
+    IF v_dropped IS NOT NULL THEN
+        PERFORM set_config('pggit.dropped', '', true);
+    END IF;
+
+    SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
+           array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL)
+      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj
+      FROM pg_event_trigger_ddl_commands() c
+      LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
+     WHERE NOT c.in_extension;
+
+    IF v_dropped IS NOT NULL THEN
+        SELECT array_agg(split_part(substr(x, 2), '/', 1)::oid) FILTER (WHERE left(x, 1) = 'D'),
+               array_agg(split_part(substr(x, 2), '/', 2)::oid) FILTER (WHERE left(x, 1) = 'D'),
+               v_cls || coalesce(array_agg(split_part(substr(x, 2), '/', 1)::oid) FILTER (WHERE left(x, 1) = 'R'), '{}'),
+               v_obj || coalesce(array_agg(split_part(substr(x, 2), '/', 2)::oid) FILTER (WHERE left(x, 1) = 'R'), '{}')
+          INTO v_drop_cls, v_drop_obj, v_cls, v_obj
+          FROM regexp_split_to_table(v_dropped, ' ') x;
+        SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
+          FROM unnest(v_cls, v_obj) u(classid, objid)
+         CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
+    END IF;
+
+    IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
+        RETURN;
+    END IF;
+
+    IF v_alter AND v_cls IS NOT NULL THEN
+        -- an ALTER can change the text of dependent objects (a rename shows in indexes, views...)
+        WITH RECURSIVE dep(classid, objid) AS (
+            SELECT * FROM unnest(v_cls, v_obj)
+            UNION
+            SELECT r.classid, r.objid
+              FROM dep JOIN pg_depend d ON d.refclassid = dep.classid AND d.refobjid = dep.objid
+                                       AND d.deptype IN ('n', 'a')
+             CROSS JOIN LATERAL pggit._root(d.classid, d.objid) r
+             WHERE r.objid IS NOT NULL
+        )
+        SELECT array_agg(classid), array_agg(objid) INTO v_cls, v_obj FROM dep;
+    END IF;
+
+    SELECT array_agg(pggit._describe(u.classid, u.objid))
+      INTO v_descs
+      FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+
+    v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
+                                       coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
+                                       coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'));
+    IF v_changes IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
+END $$;
+
+-- Group this transaction's DDL statements into one commit with the given message; the commit is
+-- made when the transaction commits (nothing is committed if it rolls back).
+CREATE FUNCTION pggit.begin_commit(p_message text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_message IS NULL OR btrim(p_message) = '' THEN
+        RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
+    END IF;
+    INSERT INTO pggit.pending_groups (txid, branch, message, author)
+    VALUES (txid_current(), (SELECT branch FROM pggit.head), p_message, pggit._author())
+    ON CONFLICT (txid) DO UPDATE SET message = EXCLUDED.message;
+END $$;
+
+-- Deferred to transaction commit: turn a group's accumulated changes into one commit.
+CREATE FUNCTION pggit._finish_group() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_changes pggit.change[];
+    v_head    text;
+    v_id      text;
+    v_started timestamptz := clock_timestamp();
+    v_group   record;
+BEGIN
+    SELECT g.* INTO v_group FROM pggit.pending_groups g WHERE g.txid = NEW.txid;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    SELECT array_agg(ROW(p.identity, p.kind, p.old_hash, p.new_hash)::pggit.change ORDER BY p.identity)
+      INTO v_changes
+      FROM pggit.pending_changes p
+     WHERE p.txid = NEW.txid AND p.old_hash IS DISTINCT FROM p.new_hash;
+    IF v_changes IS NOT NULL THEN
+        v_head := pggit._lock_branch(v_group.branch);
+        v_id := pggit._make_commit(v_group.branch, ARRAY[v_head], v_group.author, v_group.message, v_changes);
+        PERFORM pggit._audit('capture', jsonb_build_object('branch', v_group.branch, 'commit', v_id,
+                             'changes', cardinality(v_changes), 'grouped', true), 'ok', NULL, v_started);
+    END IF;
+    DELETE FROM pggit.pending_groups WHERE txid = NEW.txid;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER pending_groups_finish AFTER INSERT ON pggit.pending_groups
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pggit._finish_group();

@@ -1,0 +1,140 @@
+-- pgGit engine: the SQL API for branches and history.
+
+-- Refuse a branch name that Git-like tools could not handle; quotes, spaces, unicode are fine.
+CREATE FUNCTION pggit._check_branch_name(p_name text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_name IS NULL OR p_name = '' OR p_name = 'HEAD' OR length(p_name) > 200
+       OR p_name ~ '[[:cntrl:]~^:]' OR p_name <> btrim(p_name) OR p_name LIKE '-%' THEN
+        RAISE EXCEPTION 'invalid branch name %', coalesce(quote_literal(p_name), 'NULL')
+            USING ERRCODE = 'PGG04',
+                  HINT = 'a branch name is 1 to 200 characters, not HEAD, without control characters, ~, ^ or :, without leading or trailing spaces, and does not start with -';
+    END IF;
+END $$;
+
+-- Create a branch at a ref (default HEAD); returns the commit it points at.
+CREATE FUNCTION pggit.create_branch(p_name text, p_from text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_head    text;
+BEGIN
+    PERFORM pggit._check_branch_name(p_name);
+    v_head := pggit._resolve(p_from);
+    INSERT INTO pggit.branches (name, head, created_by) VALUES (p_name, v_head, pggit._author())
+    ON CONFLICT (name) DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % already exists', quote_literal(p_name) USING ERRCODE = 'PGG03';
+    END IF;
+    PERFORM pggit._audit('create_branch', jsonb_build_object('name', p_name, 'from', p_from, 'head', v_head), 'ok', NULL, v_started);
+    RETURN v_head;
+END $$;
+
+-- Delete a branch. Refuses HEAD, and a branch whose head no other branch contains unless forced.
+CREATE FUNCTION pggit.delete_branch(p_name text, p_force boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_head    text;
+BEGIN
+    IF p_name = pggit.current_branch() THEN
+        RAISE EXCEPTION 'cannot delete branch % because it is HEAD', quote_literal(p_name)
+            USING ERRCODE = 'PGG05', HINT = 'switch to another branch first';
+    END IF;
+    v_head := pggit._lock_branch(p_name);
+    IF NOT p_force AND NOT EXISTS (
+        SELECT 1 FROM pggit.branches b WHERE b.name <> p_name AND pggit._is_ancestor(v_head, b.head)) THEN
+        RAISE EXCEPTION 'branch % is not merged into any other branch', quote_literal(p_name)
+            USING ERRCODE = 'PGG06', HINT = 'merge it first, or delete it with force => true';
+    END IF;
+    DELETE FROM pggit.branches WHERE name = p_name;
+    PERFORM pggit._audit('delete_branch', jsonb_build_object('name', p_name, 'head', v_head, 'force', p_force), 'ok', NULL, v_started);
+    RETURN v_head;
+END $$;
+
+-- All branches with their heads.
+CREATE FUNCTION pggit.list_branches()
+RETURNS TABLE (name text, head text, is_head boolean, created_at timestamptz, created_by text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT b.name, b.head, b.name = (SELECT h.branch FROM pggit.head h), b.created_at, b.created_by
+      FROM pggit.branches b ORDER BY b.name
+$$;
+
+-- History reachable from a ref, newest first.
+CREATE FUNCTION pggit.log(p_ref text DEFAULT NULL, p_limit integer DEFAULT 100)
+RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE walk(commit_id) AS (
+        SELECT pggit._resolve(p_ref)
+        UNION
+        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+    )
+    SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at
+      FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+     ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC
+     LIMIT p_limit
+$$;
+
+-- The changes one commit made against its first parent.
+CREATE FUNCTION pggit.show(p_commit text DEFAULT NULL)
+RETURNS TABLE (identity text, kind text, change text, old_definition text, new_definition text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT x.identity, x.kind,
+           CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
+           ob.definition, nb.definition
+      FROM pggit.changes x
+      LEFT JOIN pggit.blobs ob ON ob.hash = x.old_hash
+      LEFT JOIN pggit.blobs nb ON nb.hash = x.new_hash
+     WHERE x.commit_id = pggit._resolve(p_commit)
+     ORDER BY x.identity
+$$;
+
+-- Every object in the state of a ref.
+CREATE FUNCTION pggit.tree(p_ref text DEFAULT NULL)
+RETURNS TABLE (kind text, identity text, definition text, hash text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.kind, t.identity, b.definition, t.hash
+      FROM pggit._tree_rows(pggit._resolve(p_ref)) t JOIN pggit.blobs b ON b.hash = t.hash
+     ORDER BY t.identity
+$$;
+
+-- The commits reachable from a ref (default HEAD) that changed one object, newest first.
+CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
+RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE walk(commit_id) AS (
+        SELECT pggit._resolve(p_ref)
+        UNION
+        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+    )
+    SELECT c.commit_id, c.author, c.message, c.committed_at,
+           CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
+           b.definition
+      FROM pggit.changes x
+      JOIN walk w ON w.commit_id = x.commit_id
+      JOIN pggit.commits c ON c.commit_id = x.commit_id
+      LEFT JOIN pggit.blobs b ON b.hash = x.new_hash
+     WHERE x.identity = p_identity
+     ORDER BY c.generation DESC, c.seq DESC
+$$;
+
+-- Tree of a ref as (identity, kind, hash); NULL ref = the empty state.
+CREATE FUNCTION pggit._state(p_ref text) RETURNS TABLE (identity text, kind text, hash text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.identity, t.kind, t.hash FROM pggit._tree_rows(pggit._resolve(p_ref)) t WHERE p_ref IS NOT NULL
+$$;
+
+-- Per-object difference between two refs (NULL from = empty database).
+CREATE FUNCTION pggit.diff(p_from text, p_to text DEFAULT NULL)
+RETURNS TABLE (identity text, kind text, change text, old_definition text, new_definition text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(n.identity, o.identity), coalesce(n.kind, o.kind),
+           CASE WHEN o.hash IS NULL THEN 'added' WHEN n.hash IS NULL THEN 'deleted' ELSE 'modified' END,
+           ob.definition, nb.definition
+      FROM pggit._state(p_from) o
+      FULL JOIN (SELECT * FROM pggit._state(coalesce(p_to, 'HEAD'))) n ON n.identity = o.identity
+      LEFT JOIN pggit.blobs ob ON ob.hash = o.hash
+      LEFT JOIN pggit.blobs nb ON nb.hash = n.hash
+     WHERE o.hash IS DISTINCT FROM n.hash
+     ORDER BY 1
+$$;

@@ -1,0 +1,345 @@
+-- pgGit engine: migrations, the ordered DDL that turns one state into another.
+
+-- Order of kinds when dependencies do not decide.
+CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
+                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
+                       WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
+                       WHEN 'policy' THEN 12 ELSE 13 END
+$$;
+
+-- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
+CREATE FUNCTION pggit._target(p_kind text, p_detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_kind = 'table' THEN 'TABLE ' || (p_detail->>'qname') ELSE p_detail->>'comment_on' END
+$$;
+
+-- DROP statement for an object.
+CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
+                ELSE regexp_replace(pggit._target(p_kind, p_detail),
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION) ',
+                                    'DROP \1 IF EXISTS ') END || ';'
+$$;
+
+-- Does changing table o into table n need a drop and create (instead of ALTERs)?
+CREATE FUNCTION pggit._table_needs_recreate(o jsonb, n jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_kept_old text[];
+    v_kept_new text[];
+    v_new      text[];
+BEGIN
+    IF (o->>'partition_of') IS DISTINCT FROM (n->>'partition_of') OR (o->>'bound') IS DISTINCT FROM (n->>'bound')
+       OR (o->>'partition_key') IS DISTINCT FROM (n->>'partition_key')
+       OR (o->'inherits') IS DISTINCT FROM (n->'inherits') OR (o->>'persistence') IS DISTINCT FROM (n->>'persistence') THEN
+        RETURN true;
+    END IF;
+    -- ALTER TABLE can only append columns: kept columns must keep their order, new ones come last
+    v_new := array(SELECT c->>'name' FROM jsonb_array_elements(n->'columns') c);
+    v_kept_old := array(SELECT c->>'name' FROM jsonb_array_elements(o->'columns') c WHERE c->>'name' = ANY (v_new));
+    v_kept_new := v_new[1:cardinality(v_kept_old)];
+    RETURN v_kept_old IS DISTINCT FROM v_kept_new;
+END $$;
+
+-- The ALTER statements that turn table o into table n (no constraint drops, no foreign keys:
+-- those run in their own phases).
+CREATE FUNCTION pggit._alter_table_sql(o jsonb, n jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    q     text := n->>'qname';
+    v_out text[] := '{}';
+    oc    jsonb;
+    nc    jsonb;
+    v_col text;
+    v_opt text;
+BEGIN
+    IF n->>'partition_of' IS NULL THEN
+        -- columns dropped
+        FOR oc IN SELECT c FROM jsonb_array_elements(o->'columns') c
+                   WHERE (c->>'local')::boolean
+                     AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n->'columns') x WHERE x->>'name' = c->>'name' AND (x->>'local')::boolean) LOOP
+            v_out := v_out || ('ALTER TABLE ' || q || ' DROP COLUMN ' || quote_ident(oc->>'name') || ';');
+        END LOOP;
+        FOR nc IN SELECT c FROM jsonb_array_elements(n->'columns') c WHERE (c->>'local')::boolean LOOP
+            v_col := quote_ident(nc->>'name');
+            SELECT c INTO oc FROM jsonb_array_elements(o->'columns') c WHERE c->>'name' = nc->>'name' AND (c->>'local')::boolean;
+            IF oc IS NULL THEN
+                v_out := v_out || ('ALTER TABLE ' || q || ' ADD COLUMN ' || pggit._column_sql(nc) || ';');
+                CONTINUE;
+            END IF;
+            IF (oc - 'comment') = (nc - 'comment') THEN
+                NULL;
+            ELSIF (oc->>'generated') IS DISTINCT FROM (nc->>'generated') OR (oc->>'generated_kind') IS DISTINCT FROM (nc->>'generated_kind') THEN
+                v_out := v_out || ('ALTER TABLE ' || q || ' DROP COLUMN ' || v_col || ';')
+                               || ('ALTER TABLE ' || q || ' ADD COLUMN ' || pggit._column_sql(nc) || ';');
+                CONTINUE;
+            ELSE
+                IF (oc->>'identity') IS NOT NULL AND ((nc->>'identity') IS NULL OR (oc->>'identity') <> (nc->>'identity')
+                                                      OR (oc->>'identity_options') <> (nc->>'identity_options')) THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' DROP IDENTITY;');
+                END IF;
+                IF (oc->>'default') IS NOT NULL AND (nc->>'default') IS NULL THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' DROP DEFAULT;');
+                END IF;
+                IF (oc->>'type') <> (nc->>'type') OR (oc->>'collation') IS DISTINCT FROM (nc->>'collation') THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' TYPE ' || (nc->>'type')
+                                       || coalesce(' COLLATE ' || (nc->>'collation'), '')
+                                       || ' USING ' || v_col || '::' || (nc->>'type') || ';');
+                END IF;
+                IF (nc->>'default') IS NOT NULL AND (oc->>'default') IS DISTINCT FROM (nc->>'default') THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' SET DEFAULT ' || (nc->>'default') || ';');
+                END IF;
+                IF (oc->>'notnull')::boolean AND NOT (nc->>'notnull')::boolean THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' DROP NOT NULL;');
+                ELSIF NOT (oc->>'notnull')::boolean AND (nc->>'notnull')::boolean THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' SET NOT NULL;');
+                END IF;
+                IF (nc->>'identity') IS NOT NULL AND ((oc->>'identity') IS NULL OR (oc->>'identity') <> (nc->>'identity')
+                                                      OR (oc->>'identity_options') <> (nc->>'identity_options')) THEN
+                    v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' ADD GENERATED '
+                                       || CASE WHEN nc->>'identity' = 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END
+                                       || ' AS IDENTITY (' || (nc->>'identity_options') || ');');
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
+    -- constraints added or changed (their old versions were dropped in an earlier phase)
+    SELECT v_out || coalesce(array_agg('ALTER TABLE ' || q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
+                                       ORDER BY c->>'name'), '{}')
+      INTO v_out
+      FROM jsonb_array_elements(n->'constraints') c
+     WHERE c->>'type' <> 'f' AND NOT (o->'constraints') @> jsonb_build_array(c);
+    -- storage options
+    IF (o->'options') IS DISTINCT FROM (n->'options') THEN
+        SELECT string_agg(split_part(x, '=', 1), ', ') INTO v_opt
+          FROM jsonb_array_elements_text(coalesce(o->'options', '[]')) x
+         WHERE split_part(x, '=', 1) NOT IN (SELECT split_part(y, '=', 1) FROM jsonb_array_elements_text(coalesce(n->'options', '[]')) y);
+        IF v_opt IS NOT NULL THEN
+            v_out := v_out || ('ALTER TABLE ' || q || ' RESET (' || v_opt || ');');
+        END IF;
+        IF jsonb_array_length(coalesce(n->'options', '[]')) > 0 THEN
+            v_out := v_out || ('ALTER TABLE ' || q || ' SET (' || (SELECT string_agg(y, ', ') FROM jsonb_array_elements_text(n->'options') y) || ');');
+        END IF;
+    END IF;
+    IF (o->'rls') IS DISTINCT FROM (n->'rls') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || CASE WHEN (n->>'rls')::boolean THEN ' ENABLE' ELSE ' DISABLE' END || ' ROW LEVEL SECURITY;');
+    END IF;
+    IF (o->'force_rls') IS DISTINCT FROM (n->'force_rls') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || CASE WHEN (n->>'force_rls')::boolean THEN ' FORCE' ELSE ' NO FORCE' END || ' ROW LEVEL SECURITY;');
+    END IF;
+    -- sequences owned by columns
+    SELECT v_out || coalesce(array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY NONE;'), '{}') INTO v_out
+      FROM jsonb_array_elements(o->'owned') x WHERE NOT (n->'owned') @> jsonb_build_array(x)
+       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n->'owned') y WHERE y->>'sequence' = x->>'sequence');
+    SELECT v_out || coalesce(array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY ' || q || '.' || quote_ident(x->>'column') || ';'), '{}') INTO v_out
+      FROM jsonb_array_elements(n->'owned') x WHERE NOT (o->'owned') @> jsonb_build_array(x);
+    -- comments
+    IF (o->>'comment') IS DISTINCT FROM (n->>'comment') THEN
+        v_out := v_out || ('COMMENT ON TABLE ' || q || ' IS ' || coalesce(quote_literal(n->>'comment'), 'NULL') || ';');
+    END IF;
+    SELECT v_out || coalesce(array_agg('COMMENT ON COLUMN ' || q || '.' || quote_ident(c->>'name') || ' IS '
+                                       || coalesce(quote_literal(c->>'comment'), 'NULL') || ';'), '{}')
+      INTO v_out
+      FROM jsonb_array_elements(n->'columns') c
+     WHERE (c->>'comment') IS DISTINCT FROM (SELECT x->>'comment' FROM jsonb_array_elements(o->'columns') x WHERE x->>'name' = c->>'name')
+       AND ((c->>'comment') IS NOT NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(o->'columns') x WHERE x->>'name' = c->>'name'));
+    RETURN v_out;
+END $$;
+
+-- Statements that create a table from its description (foreign keys excluded).
+CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT ARRAY[n->>'create']
+        || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
+                                      ORDER BY c->>'name')
+                       FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
+        || CASE WHEN (n->>'rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
+        || CASE WHEN (n->>'force_rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
+        || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY ' || (n->>'qname') || '.' || quote_ident(x->>'column') || ';')
+                       FROM jsonb_array_elements(n->'owned') x), '{}')
+        || CASE WHEN n->>'comment' IS NOT NULL THEN ARRAY['COMMENT ON TABLE ' || (n->>'qname') || ' IS ' || quote_literal(n->>'comment') || ';'] ELSE '{}' END
+        || coalesce((SELECT array_agg('COMMENT ON COLUMN ' || (n->>'qname') || '.' || quote_ident(c->>'name') || ' IS ' || quote_literal(c->>'comment') || ';')
+                       FROM jsonb_array_elements(n->'columns') c WHERE c->>'comment' IS NOT NULL), '{}')
+$$;
+
+-- ADD VALUE statements that turn enum labels o into n, or NULL when only a recreate can.
+CREATE FUNCTION pggit._enum_add_sql(p_q text, o jsonb, n jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_old text[] := array(SELECT jsonb_array_elements_text(o));
+    v_new text[] := array(SELECT jsonb_array_elements_text(n));
+    v_out text[] := '{}';
+    i     int;
+BEGIN
+    IF array(SELECT x FROM unnest(v_new) x WHERE x = ANY (v_old)) IS DISTINCT FROM v_old THEN
+        RETURN NULL;  -- a label was removed or reordered
+    END IF;
+    FOR i IN 1 .. cardinality(v_new) LOOP
+        CONTINUE WHEN v_new[i] = ANY (v_old);
+        v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD VALUE ' || quote_literal(v_new[i])
+                           || CASE WHEN i > 1 THEN ' AFTER ' || quote_literal(v_new[i - 1])
+                                   WHEN cardinality(v_old) > 0 THEN ' BEFORE ' || quote_literal(v_old[1]) ELSE '' END || ';');
+    END LOOP;
+    RETURN v_out;
+END $$;
+
+-- The ordered DDL that turns the state of p_from (NULL = empty database) into the state of
+-- p_to (NULL = HEAD). Phases: drop changed constraints; drop removed and recreated objects in
+-- reverse dependency order; create and alter in dependency order; add foreign keys last.
+CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
+RETURNS TABLE (step integer, kind text, identity text, statement text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_old     jsonb;
+    v_new     jsonb;
+    v_seed    text[];
+    v_recreate text[];
+    v_emit    text[];
+    v_r       record;
+    v_stmts   text[];
+    v_s       text;
+    o         jsonb;
+    n         jsonb;
+BEGIN
+    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
+      INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash;
+    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
+      INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash;
+
+    -- objects dropped and created again: deleted ones, changed ones no ALTER can reach, and
+    -- (transitively) whatever depends on them in the old state
+    WITH changed AS (
+        SELECT k, v_old->k AS o, v_new->k AS n FROM jsonb_object_keys(v_old) k
+         WHERE (v_new->k->>'hash') IS DISTINCT FROM (v_old->k->>'hash')
+    ),
+    seed AS (
+        SELECT k, 'all' AS how FROM changed
+         WHERE n IS NULL
+            OR (o->>'kind') <> (n->>'kind')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'domain', 'aggregate', 'extension')
+            OR ((n->>'kind') = 'type' AND (n->'detail'->'enum' IS NULL OR o->'detail'->'enum' IS NULL
+                                           OR pggit._enum_add_sql(k, o->'detail'->'enum', n->'detail'->'enum') IS NULL))
+            OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
+            OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+        UNION
+        -- tables losing or retyping columns: their dependents must go first
+        SELECT k, 'nontable' FROM changed
+         WHERE (n->>'kind') = 'table' AND EXISTS (
+             SELECT 1 FROM jsonb_array_elements(o->'detail'->'columns') oc
+              WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n->'detail'->'columns') nc
+                                 WHERE nc->>'name' = oc->>'name' AND nc->>'type' = oc->>'type'
+                                   AND (nc->>'generated') IS NOT DISTINCT FROM (oc->>'generated')))
+    ),
+    closure AS (
+        SELECT k, how, 0 AS depth FROM seed
+        UNION
+        SELECT d.key, 'all', c.depth + 1
+          FROM closure c JOIN jsonb_each(v_old) d ON (d.value->'detail'->'deps') ? c.k
+         WHERE c.depth < 32 AND (c.how = 'all' OR (d.value->>'kind') <> 'table')
+    )
+    SELECT array_agg(DISTINCT k) FILTER (WHERE how = 'all' OR depth > 0) INTO v_recreate FROM closure;
+    v_recreate := coalesce(v_recreate, '{}');
+
+    step := 0;
+    kind := 'setting'; identity := NULL;
+    step := step + 1; statement := 'SET check_function_bodies = false;'; RETURN NEXT;
+
+    -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
+    FOR v_r IN
+        SELECT t.key AS k, c AS con, (c->>'type') = 'f' AS fk
+          FROM jsonb_each(v_old) t, jsonb_array_elements(t.value->'detail'->'constraints') c
+         WHERE (t.value->>'kind') = 'table' AND v_new ? t.key AND NOT t.key = ANY (v_recreate)
+           AND ((v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c)
+                OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate))))
+         ORDER BY (c->>'type') = 'f' DESC, t.key, c->>'name'
+    LOOP
+        kind := 'table'; identity := v_r.k; step := step + 1;
+        statement := 'ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(v_r.con->>'name') || ';';
+        RETURN NEXT;
+    END LOOP;
+
+    -- phase 2: drop in reverse dependency order (old state)
+    FOR v_r IN
+        WITH RECURSIVE s AS (
+            SELECT k, array(SELECT jsonb_array_elements_text(v_old->k->'detail'->'deps')) AS deps
+              FROM unnest(v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x)) k
+        ),
+        lv AS (
+            SELECT s.k, 0 AS level FROM s
+            UNION ALL
+            SELECT s.k, lv.level + 1 FROM lv JOIN s ON lv.k = ANY (s.deps) WHERE lv.level < 64
+        )
+        SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
+         ORDER BY max(lv.level) DESC, pggit._kind_rank(v_old->lv.k->>'kind') DESC, lv.k DESC
+    LOOP
+        kind := v_old->v_r.k->>'kind'; identity := v_r.k; step := step + 1;
+        statement := pggit._drop_sql(kind, v_old->v_r.k->'detail');
+        RETURN NEXT;
+    END LOOP;
+
+    -- phase 3: create, recreate and alter in dependency order (new state)
+    v_emit := array(SELECT x FROM jsonb_object_keys(v_new) x
+                     WHERE (v_old->x->>'hash') IS DISTINCT FROM (v_new->x->>'hash') OR x = ANY (v_recreate));
+    FOR v_r IN
+        WITH RECURSIVE s AS (
+            SELECT k, array(SELECT jsonb_array_elements_text(v_new->k->'detail'->'deps')) AS deps FROM unnest(v_emit) k
+        ),
+        lv AS (
+            SELECT s.k, 0 AS level FROM s
+            UNION ALL
+            SELECT s.k, lv.level + 1 FROM lv JOIN s ON lv.k = ANY (s.deps) WHERE lv.level < 64
+        )
+        SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
+         ORDER BY max(lv.level), pggit._kind_rank(v_new->lv.k->>'kind'), lv.k
+    LOOP
+        n := v_new->v_r.k;
+        o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
+        kind := n->>'kind'; identity := v_r.k;
+        IF o IS NULL THEN
+            v_stmts := CASE WHEN kind = 'table' THEN pggit._create_table_sql(n->'detail') ELSE ARRAY[n->>'def'] END;
+        ELSIF kind = 'table' THEN
+            v_stmts := pggit._alter_table_sql(o->'detail', n->'detail');
+        ELSIF kind = 'sequence' THEN
+            v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (n->'detail'->>'options') || ';'];
+        ELSIF kind = 'type' THEN
+            v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), o->'detail'->'enum', n->'detail'->'enum');
+        ELSIF kind IN ('function', 'procedure') THEN
+            v_stmts := ARRAY[regexp_replace(n->>'def', E'\nCOMMENT ON .*$', '')];
+        ELSE
+            v_stmts := '{}';
+        END IF;
+        IF o IS NOT NULL AND kind <> 'table' AND (o->'detail'->>'comment') IS DISTINCT FROM (n->'detail'->>'comment') THEN
+            v_stmts := v_stmts || ('COMMENT ON ' || (n->'detail'->>'comment_on') || ' IS '
+                                   || coalesce(quote_literal(n->'detail'->>'comment'), 'NULL') || ';');
+        END IF;
+        FOREACH v_s IN ARRAY v_stmts LOOP
+            step := step + 1; statement := v_s; RETURN NEXT;
+        END LOOP;
+    END LOOP;
+
+    -- phase 4: foreign keys
+    FOR v_r IN
+        SELECT t.key AS k, c AS con
+          FROM jsonb_each(v_new) t, jsonb_array_elements(t.value->'detail'->'constraints') c
+         WHERE (t.value->>'kind') = 'table' AND (c->>'type') = 'f'
+           AND (NOT v_old ? t.key OR t.key = ANY (v_recreate)
+                OR NOT (v_old->t.key->'detail'->'constraints') @> jsonb_build_array(c)
+                OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate)))
+         ORDER BY t.key, c->>'name'
+    LOOP
+        kind := 'table'; identity := v_r.k; step := step + 1;
+        statement := 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ' || (v_r.con->>'def') || ';';
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- The migration as one executable script.
+CREATE FUNCTION pggit.migration_script(p_from text, p_to text DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(m.statement, E'\n' ORDER BY m.step), '') FROM pggit.migration(p_from, p_to) m
+$$;
