@@ -55,11 +55,12 @@ CREATE TABLE pggit.changes (
 CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 
 -- Full trees, kept for some commits so that any tree is a snapshot plus a bounded chain of changes.
+-- (No foreign keys: rows are copied in bulk from trees whose entries were checked on the way in.)
 CREATE TABLE pggit.snapshots (
-    commit_id text NOT NULL REFERENCES pggit.commits,
+    commit_id text NOT NULL,
     identity  text NOT NULL,
     kind      text NOT NULL,
-    hash      text NOT NULL REFERENCES pggit.blobs,
+    hash      text NOT NULL,
     PRIMARY KEY (commit_id, identity)
 );
 

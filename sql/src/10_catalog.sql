@@ -1,4 +1,10 @@
 -- pgGit engine: reading schema objects from the catalogs as canonical definitions.
+--
+-- Search path rule: entry points (the public API, event trigger and trigger functions) run with
+-- SET search_path = pg_catalog, pg_temp. Internal helpers (names starting with _) carry no SET
+-- clause, so that the small SQL ones inline and none pays a search_path switch per call; they
+-- run only under an entry point's search path, where every catalog text they read (format_type,
+-- pg_get_*def) is schema-qualified the same way.
 
 -- One described object: its catalog address, identity and canonical definition.
 CREATE TYPE pggit.objdesc AS (
@@ -20,29 +26,35 @@ CREATE TYPE pggit.change AS (
 
 -- Is this schema tracked? Never pggit, system, toast or temporary schemas.
 CREATE FUNCTION pggit._tracked_schema(p_nspname text) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT p_nspname IS NOT NULL
        AND p_nspname NOT IN ('pggit', 'information_schema')
        AND p_nspname !~ '^pg_'
        AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = p_nspname)
-$$;
+    );
+END $$;
+
+-- Helpers that query tables are PL/pgSQL, whose plans are cached per session; SQL-language
+-- helpers are single expressions that the planner inlines.
 
 -- sha256 of a text, as hex.
 CREATE FUNCTION pggit._sha256(p_text text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex')
 $$;
 
 -- Qualified, quoted name of an object in a namespace.
 CREATE FUNCTION pggit._qname(p_nsp oid, p_name name) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT quote_ident(n.nspname) || '.' || quote_ident(p_name) FROM pg_namespace n WHERE n.oid = p_nsp
+LANGUAGE sql STABLE AS $$
+    SELECT p_nsp::regnamespace::text || '.' || quote_ident(p_name)
 $$;
 
 -- Map any catalog object to the tracked object it belongs to (a column to its table, a
 -- constraint index to its table, an identity sequence to its table...). NULLs when untracked.
 CREATE FUNCTION pggit._root(p_classid oid, p_objid oid, OUT classid oid, OUT objid oid)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_kind "char";
     v_nsp  oid;
@@ -138,7 +150,7 @@ END $$;
 
 -- Is this (root) object in a tracked schema and not a member of an extension?
 CREATE FUNCTION pggit._tracked_oid(p_classid oid, p_objid oid) RETURNS boolean
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_nsp oid;
 BEGIN
@@ -151,31 +163,43 @@ BEGIN
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
     END;
-    IF NOT pggit._tracked_schema((SELECT nspname FROM pg_namespace WHERE oid = v_nsp)) THEN
-        RETURN false;
-    END IF;
-    RETURN p_classid = 'pg_extension'::regclass OR NOT EXISTS (
-        SELECT 1 FROM pg_depend d
-         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    RETURN coalesce((
+        SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
+               AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
+               AND (p_classid = 'pg_extension'::regclass OR NOT EXISTS (
+                    SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e'))
+          FROM pg_namespace n WHERE n.oid = v_nsp), false);
 END $$;
 
 -- Identities of the tracked objects that the given catalog objects depend on.
 CREATE FUNCTION pggit._deps(p_classids oid[], p_objids oid[], p_self text, p_deptypes "char"[]) RETURNS text[]
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(array_agg(DISTINCT i.identity ORDER BY i.identity), '{}')
-      FROM unnest(p_classids, p_objids) AS o(classid, objid)
-      JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
-     CROSS JOIN LATERAL pggit._root(d.refclassid, d.refobjid) r
-     CROSS JOIN LATERAL pggit._ident(r.classid, r.objid) i
-     WHERE d.deptype = ANY (p_deptypes)
-       AND d.refobjid >= 16384
-       AND r.objid IS NOT NULL
-       AND i.identity <> p_self
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_out text[] := '{}';
+    v_id  text;
+    v_d   record;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_objids), 0) LOOP
+        -- one equality lookup per address: an index scan under any plan
+        FOR v_d IN SELECT d.refclassid, d.refobjid FROM pg_depend d
+                    WHERE d.classid = p_classids[i] AND d.objid = p_objids[i]
+                      AND d.deptype = ANY (p_deptypes) AND d.refobjid >= 16384
+                      AND d.refobjid <> ALL (p_objids)  -- a table's own constraints and defaults point back at it
+        LOOP
+            SELECT x.identity INTO v_id
+              FROM pggit._root(v_d.refclassid, v_d.refobjid) r, pggit._ident(r.classid, r.objid) x
+             WHERE r.objid IS NOT NULL;
+            IF v_id IS NOT NULL AND v_id <> p_self AND NOT v_id = ANY (v_out) THEN
+                v_out := v_out || v_id;
+            END IF;
+        END LOOP;
+    END LOOP;
+    RETURN array(SELECT unnest(v_out) ORDER BY 1);
+END $$;
 
 -- Kind and identity of a root object (cheap: no definition).
 CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_classid = 'pg_class'::regclass THEN
         SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
@@ -207,13 +231,13 @@ END $$;
 
 -- COMMENT ON statement for an object, or '' when it has none.
 CREATE FUNCTION pggit._comment_sql(p_target text, p_comment text) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_comment IS NULL THEN '' ELSE E'\nCOMMENT ON ' || p_target || ' IS ' || quote_literal(p_comment) || ';' END
 $$;
 
 -- Render one column definition from its jsonb description.
 CREATE FUNCTION pggit._column_sql(p_col jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT quote_ident(p_col->>'name') || ' ' || (p_col->>'type')
         || coalesce(' COLLATE ' || (p_col->>'collation'), '')
         || CASE WHEN p_col->>'generated' IS NOT NULL
@@ -232,10 +256,13 @@ $$;
 
 -- Sequence parameters as written after CREATE/ALTER SEQUENCE.
 CREATE FUNCTION pggit._sequence_options(p_seq oid, p_with_type boolean) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     SELECT CASE WHEN p_with_type THEN 'AS ' || format_type(s.seqtypid, NULL) || ' ' ELSE '' END
         || 'START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement
         || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache
         || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END
       FROM pg_sequence s WHERE s.seqrelid = p_seq
-$$;
+    );
+END $$;

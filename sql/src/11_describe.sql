@@ -2,7 +2,7 @@
 
 -- Describe a table (or partitioned table).
 CREATE FUNCTION pggit._describe_table(p_objid oid) RETURNS pggit.objdesc
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_rel    record;
     v_q      text;
@@ -24,7 +24,8 @@ BEGIN
            pggit._qname(c.relnamespace, c.relname) AS q,
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
-           obj_description(c.oid, 'pg_class') AS comment
+           (SELECT d.description FROM pg_description d
+             WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0) AS comment
       INTO v_rel FROM pg_class c WHERE c.oid = p_objid;
     IF NOT FOUND THEN RETURN NULL; END IF;
     v_q := v_rel.q;
@@ -53,12 +54,13 @@ BEGIN
                      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                        AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass
                        AND d.deptype = 'i' AND sc.relkind = 'S') END,
-               'comment', col_description(a.attrelid, a.attnum),
+               'comment', dsc.description,
                'local', a.attislocal)) ORDER BY a.attnum), '[]'::jsonb)
       INTO v_cols
       FROM pg_attribute a
       JOIN pg_type t ON t.oid = a.atttypid
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      LEFT JOIN pg_description dsc ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum
      WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped;
 
     SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -142,7 +144,7 @@ END $$;
 
 -- Describe any tracked root object; NULL when it does not exist.
 CREATE FUNCTION pggit._describe(p_classid oid, p_objid oid) RETURNS pggit.objdesc
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_kind    text;
     v_ident   text;
@@ -327,7 +329,7 @@ END $$;
 
 -- Every tracked root object in the database, as catalog addresses.
 CREATE FUNCTION pggit._all_roots() RETURNS TABLE (classid oid, objid oid)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT DISTINCT r.classid, r.objid
       FROM (
         SELECT 'pg_class'::regclass::oid AS c, c.oid AS o FROM pg_class c

@@ -2,7 +2,7 @@
 
 -- The role to record as author: the SET ROLE role if any, else the session's login role.
 CREATE FUNCTION pggit._author() RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN coalesce(current_setting('role', true), 'none') IN ('none', '') THEN session_user::text
                 ELSE current_setting('role') END
 $$;
@@ -10,11 +10,12 @@ $$;
 -- Append an audit record.
 CREATE FUNCTION pggit._audit(p_operation text, p_args jsonb, p_outcome text, p_detail text, p_started timestamptz)
 RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO pggit.audit_log (role_name, operation, args, outcome, detail, duration_ms)
     VALUES (pggit._author(), p_operation, coalesce(p_args, '{}'), p_outcome, p_detail,
-            extract(epoch FROM clock_timestamp() - p_started) * 1000)
-$$;
+            extract(epoch FROM clock_timestamp() - p_started) * 1000);
+END $$;
 
 -- The branch HEAD points at.
 CREATE FUNCTION pggit.current_branch() RETURNS text
@@ -25,7 +26,7 @@ $$;
 -- Resolve a ref (NULL or 'HEAD', a branch name, a commit id or unique prefix, optionally
 -- followed by ~N for the N-th first-parent ancestor) to a commit id.
 CREATE FUNCTION pggit._resolve(p_ref text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_id    text;
     v_n     int;
@@ -64,7 +65,10 @@ END $$;
 -- The tree (identity, kind, hash) of a commit: its base snapshot overlaid with the changes of
 -- the bounded first-parent chain after it. Never replays the whole history.
 CREATE FUNCTION pggit._tree_rows(p_commit text) RETURNS TABLE (identity text, kind text, hash text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH RECURSIVE chain AS (
         SELECT c.commit_id, c.parent_ids[1] AS parent, c.snapshot_id, 0 AS depth
           FROM pggit.commits c WHERE c.commit_id = p_commit
@@ -85,8 +89,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      WHERE s.commit_id = (SELECT snapshot_id FROM snap)
        AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.identity = s.identity)
     UNION ALL
-    SELECT l.identity, l.kind, l.new_hash FROM latest l WHERE l.new_hash IS NOT NULL
-$$;
+    SELECT l.identity, l.kind, l.new_hash FROM latest l WHERE l.new_hash IS NOT NULL;
+END $$;
 
 -- Record a commit with the given changes against its first parent and move the branch head.
 -- The caller holds the branch row lock (SELECT ... FOR UPDATE on pggit.branches), which is
@@ -94,7 +98,7 @@ $$;
 CREATE FUNCTION pggit._make_commit(p_branch text, p_parents text[], p_author text, p_message text,
                                    p_changes pggit.change[], p_at timestamptz DEFAULT clock_timestamp())
 RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     v_id       text;
     v_p        record;
@@ -151,7 +155,7 @@ END $$;
 
 -- Lock a branch row and return its head: the lock serializes every move of that head.
 CREATE FUNCTION pggit._lock_branch(p_branch text) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     v_head text;
 BEGIN
@@ -164,7 +168,9 @@ END $$;
 
 -- Is commit p_ancestor reachable from p_descendant (or equal to it)?
 CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH RECURSIVE a AS (SELECT generation FROM pggit.commits WHERE commit_id = p_ancestor),
     walk(commit_id) AS (
         SELECT p_descendant
@@ -175,5 +181,5 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
           JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
          WHERE p.generation >= (SELECT generation FROM a)
     )
-    SELECT EXISTS (SELECT 1 FROM walk WHERE commit_id = p_ancestor)
-$$;
+    SELECT EXISTS (SELECT 1 FROM walk WHERE commit_id = p_ancestor));
+END $$;

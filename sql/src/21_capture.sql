@@ -2,7 +2,7 @@
 
 -- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
 CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_list text;
 BEGIN
@@ -40,7 +40,7 @@ END $$;
 CREATE FUNCTION pggit._record_changes(p_descs pggit.objdesc[], p_touched_cls oid[], p_touched_obj oid[],
                                       p_dropped_cls oid[], p_dropped_obj oid[])
 RETURNS pggit.change[]
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     v_changes pggit.change[];
 BEGIN
@@ -92,7 +92,7 @@ END $$;
 -- transaction's group when pggit.begin_commit() opened one.
 CREATE FUNCTION pggit._commit_live(p_changes pggit.change[], p_message text, p_started timestamptz)
 RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     v_txid   bigint := txid_current();
     v_branch text;
@@ -114,8 +114,10 @@ BEGIN
 END $$;
 
 -- ddl_command_end: describe what the statement created or changed and commit it on HEAD.
+-- Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
+-- statement (custom plans) was most of the capture's cost.
 CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_started  timestamptz := clock_timestamp();
     v_cls      oid[];
@@ -199,7 +201,7 @@ END $$;
 
 -- Deferred to transaction commit: turn a group's accumulated changes into one commit.
 CREATE FUNCTION pggit._finish_group() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_changes pggit.change[];
     v_head    text;

@@ -2,7 +2,7 @@
 
 -- Refuse a branch name that Git-like tools could not handle; quotes, spaces, unicode are fine.
 CREATE FUNCTION pggit._check_branch_name(p_name text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF p_name IS NULL OR p_name = '' OR p_name = 'HEAD' OR length(p_name) > 200
        OR p_name ~ '[[:cntrl:]~^:]' OR p_name <> btrim(p_name) OR p_name LIKE '-%' THEN
@@ -120,9 +120,12 @@ $$;
 
 -- Tree of a ref as (identity, kind, hash); NULL ref = the empty state.
 CREATE FUNCTION pggit._state(p_ref text) RETURNS TABLE (identity text, kind text, hash text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT t.identity, t.kind, t.hash FROM pggit._tree_rows(pggit._resolve(p_ref)) t WHERE p_ref IS NOT NULL
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_ref IS NOT NULL THEN
+        RETURN QUERY SELECT t.identity, t.kind, t.hash FROM pggit._tree_rows(pggit._resolve(p_ref)) t;
+    END IF;
+END $$;
 
 -- Per-object difference between two refs (NULL from = empty database).
 CREATE FUNCTION pggit.diff(p_from text, p_to text DEFAULT NULL)

@@ -2,7 +2,7 @@
 
 -- Order of kinds when dependencies do not decide.
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
@@ -12,13 +12,13 @@ $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
 CREATE FUNCTION pggit._target(p_kind text, p_detail jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind = 'table' THEN 'TABLE ' || (p_detail->>'qname') ELSE p_detail->>'comment_on' END
 $$;
 
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
@@ -28,7 +28,7 @@ $$;
 
 -- Does changing table o into table n need a drop and create (instead of ALTERs)?
 CREATE FUNCTION pggit._table_needs_recreate(o jsonb, n jsonb) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     v_kept_old text[];
     v_kept_new text[];
@@ -49,7 +49,7 @@ END $$;
 -- The ALTER statements that turn table o into table n (no constraint drops, no foreign keys:
 -- those run in their own phases).
 CREATE FUNCTION pggit._alter_table_sql(o jsonb, n jsonb) RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     q     text := n->>'qname';
     v_out text[] := '{}';
@@ -153,7 +153,7 @@ END $$;
 
 -- Statements that create a table from its description (foreign keys excluded).
 CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[n->>'create']
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
@@ -169,7 +169,7 @@ $$;
 
 -- ADD VALUE statements that turn enum labels o into n, or NULL when only a recreate can.
 CREATE FUNCTION pggit._enum_add_sql(p_q text, o jsonb, n jsonb) RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     v_old text[] := array(SELECT jsonb_array_elements_text(o));
     v_new text[] := array(SELECT jsonb_array_elements_text(n));
@@ -194,6 +194,7 @@ END $$;
 CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
 RETURNS TABLE (step integer, kind text, identity text, statement text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
 DECLARE
     v_old     jsonb;
     v_new     jsonb;
@@ -203,8 +204,8 @@ DECLARE
     v_r       record;
     v_stmts   text[];
     v_s       text;
-    o         jsonb;
-    n         jsonb;
+    v_o       jsonb;
+    v_n       jsonb;
 BEGIN
     SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
       INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash;
@@ -213,7 +214,7 @@ BEGIN
 
     -- objects dropped and created again: deleted ones, changed ones no ALTER can reach, and
     -- (transitively) whatever depends on them in the old state
-    WITH changed AS (
+    WITH RECURSIVE changed AS (
         SELECT k, v_old->k AS o, v_new->k AS n FROM jsonb_object_keys(v_old) k
          WHERE (v_new->k->>'hash') IS DISTINCT FROM (v_old->k->>'hash')
     ),
@@ -297,25 +298,25 @@ BEGIN
         SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
          ORDER BY max(lv.level), pggit._kind_rank(v_new->lv.k->>'kind'), lv.k
     LOOP
-        n := v_new->v_r.k;
-        o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
-        kind := n->>'kind'; identity := v_r.k;
-        IF o IS NULL THEN
-            v_stmts := CASE WHEN kind = 'table' THEN pggit._create_table_sql(n->'detail') ELSE ARRAY[n->>'def'] END;
+        v_n := v_new->v_r.k;
+        v_o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
+        kind := v_n->>'kind'; identity := v_r.k;
+        IF v_o IS NULL THEN
+            v_stmts := CASE WHEN kind = 'table' THEN pggit._create_table_sql(v_n->'detail') ELSE ARRAY[v_n->>'def'] END;
         ELSIF kind = 'table' THEN
-            v_stmts := pggit._alter_table_sql(o->'detail', n->'detail');
+            v_stmts := pggit._alter_table_sql(v_o->'detail', v_n->'detail');
         ELSIF kind = 'sequence' THEN
-            v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (n->'detail'->>'options') || ';'];
+            v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (v_n->'detail'->>'options') || ';'];
         ELSIF kind = 'type' THEN
-            v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), o->'detail'->'enum', n->'detail'->'enum');
+            v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), v_o->'detail'->'enum', v_n->'detail'->'enum');
         ELSIF kind IN ('function', 'procedure') THEN
-            v_stmts := ARRAY[regexp_replace(n->>'def', E'\nCOMMENT ON .*$', '')];
+            v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
         ELSE
             v_stmts := '{}';
         END IF;
-        IF o IS NOT NULL AND kind <> 'table' AND (o->'detail'->>'comment') IS DISTINCT FROM (n->'detail'->>'comment') THEN
-            v_stmts := v_stmts || ('COMMENT ON ' || (n->'detail'->>'comment_on') || ' IS '
-                                   || coalesce(quote_literal(n->'detail'->>'comment'), 'NULL') || ';');
+        IF v_o IS NOT NULL AND kind <> 'table' AND (v_o->'detail'->>'comment') IS DISTINCT FROM (v_n->'detail'->>'comment') THEN
+            v_stmts := v_stmts || ('COMMENT ON ' || (v_n->'detail'->>'comment_on') || ' IS '
+                                   || coalesce(quote_literal(v_n->'detail'->>'comment'), 'NULL') || ';');
         END IF;
         FOREACH v_s IN ARRAY v_stmts LOOP
             step := step + 1; statement := v_s; RETURN NEXT;
