@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _LOCK_KEY = 0x7067676974  # advisory lock held while installing: two installers never interleave
@@ -54,10 +55,10 @@ def upgrade_path(from_version: str, to_version: str, sql_dir: Path = SQL_DIR) ->
 
 
 def installed_version(conn: psycopg.Connection) -> str | None:
-    row = conn.execute("SELECT to_regproc('pggit.version') IS NOT NULL").fetchone()
-    if not row or not row[0]:
+    cur = conn.cursor(row_factory=tuple_row)
+    if not cur.execute("SELECT to_regproc('pggit.version') IS NOT NULL").fetchone()[0]:
         return None
-    return conn.execute("SELECT pggit.version()").fetchone()[0]
+    return cur.execute("SELECT pggit.version()").fetchone()[0]
 
 
 def install(conn: psycopg.Connection, sql_dir: Path = SQL_DIR) -> tuple[str | None, str]:

@@ -128,23 +128,13 @@ BEGIN
         USING ERRCODE = 'PGG20', HINT = 'history and audit records are never changed';
 END $$;
 
-CREATE TRIGGER blobs_append_only BEFORE UPDATE OR DELETE ON pggit.blobs
-    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER commits_append_only BEFORE UPDATE OR DELETE ON pggit.commits
-    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER changes_append_only BEFORE UPDATE OR DELETE ON pggit.changes
-    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER snapshots_append_only BEFORE UPDATE OR DELETE ON pggit.snapshots
-    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON pggit.audit_log
-    FOR EACH ROW EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER blobs_no_truncate BEFORE TRUNCATE ON pggit.blobs
+CREATE TRIGGER blobs_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON pggit.blobs
     FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER commits_no_truncate BEFORE TRUNCATE ON pggit.commits
+CREATE TRIGGER commits_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON pggit.commits
     FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER changes_no_truncate BEFORE TRUNCATE ON pggit.changes
+CREATE TRIGGER changes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON pggit.changes
     FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER snapshots_no_truncate BEFORE TRUNCATE ON pggit.snapshots
+CREATE TRIGGER snapshots_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON pggit.snapshots
     FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON pggit.audit_log
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON pggit.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION pggit._refuse_change();
