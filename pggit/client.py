@@ -51,7 +51,7 @@ class Client:
         try:
             return self.conn.execute(query, params).fetchall()
         except psycopg.Error as exc:
-            if getattr(exc, "sqlstate", None) == "42883" and "pggit." in str(exc):
+            if getattr(exc, "sqlstate", None) in ("42883", "3F000") and "pggit" in str(exc):
                 raise NotInstalled("pgGit is not installed in this database (run: pggit init)") from exc
             raise translate(exc) from exc
 

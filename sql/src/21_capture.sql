@@ -79,8 +79,10 @@ BEGIN
        AND h.hash IN (SELECT c.new_hash FROM unnest(v_changes) c)
     ON CONFLICT (hash) DO NOTHING;
 
+    -- (an object can keep its identity under a new address: ALTER COLUMN TYPE rebuilds indexes)
     DELETE FROM pggit.live_objects l
      WHERE l.identity IN (SELECT c.identity FROM unnest(v_changes) c)
+        OR l.identity IN (SELECT x.identity FROM unnest(p_descs) x WHERE x.identity IS NOT NULL)
         OR (l.classid, l.objid) IN (SELECT x.classid, x.objid FROM unnest(p_descs) x WHERE x.identity IS NOT NULL);
     INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
     SELECT x.identity, x.kind, pggit._sha256(x.definition), x.classid, x.objid

@@ -188,6 +188,38 @@ BEGIN
     RETURN v_out;
 END $$;
 
+-- Replace enum type p_type by its new definition and convert the columns that use it: rename
+-- the old type away, create the new one, convert each column through text, drop the old type.
+CREATE FUNCTION pggit._enum_swap_sql(p_type text, p_def text, p_new jsonb, p_old jsonb, p_recreate text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_q    text := substr(p_type, 6);
+    v_name text := (parse_ident(v_q))[2];
+    v_tmp  text := quote_ident(left(v_name, 40) || '__pggit_old');
+    v_out  text[];
+    v_r    record;
+BEGIN
+    v_out := ARRAY['ALTER TYPE ' || v_q || ' RENAME TO ' || v_tmp || ';', p_def];
+    FOR v_r IN
+        SELECT t.value->'detail'->>'qname' AS tq, c AS col
+          FROM jsonb_each(p_new) t, jsonb_array_elements(t.value->'detail'->'columns') c
+         WHERE (t.value->>'kind') = 'table' AND p_old ? t.key AND NOT t.key = ANY (p_recreate)
+           AND (c->>'local')::boolean AND (c->>'type') IN (v_q, v_q || '[]')
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_old->t.key->'detail'->'columns') oc WHERE oc->>'name' = c->>'name')
+         ORDER BY t.key, c->>'name'
+    LOOP
+        v_out := v_out
+            || ('ALTER TABLE ' || v_r.tq || ' ALTER COLUMN ' || quote_ident(v_r.col->>'name') || ' DROP DEFAULT;')
+            || ('ALTER TABLE ' || v_r.tq || ' ALTER COLUMN ' || quote_ident(v_r.col->>'name') || ' TYPE ' || (v_r.col->>'type')
+                || ' USING ' || quote_ident(v_r.col->>'name') || '::text' || CASE WHEN (v_r.col->>'type') LIKE '%[]' THEN '[]' ELSE '' END
+                || '::' || (v_r.col->>'type') || ';')
+            || CASE WHEN v_r.col ? 'default' THEN
+                   ARRAY['ALTER TABLE ' || v_r.tq || ' ALTER COLUMN ' || quote_ident(v_r.col->>'name') || ' SET DEFAULT ' || (v_r.col->>'default') || ';']
+               ELSE '{}' END;
+    END LOOP;
+    RETURN v_out || ('DROP TYPE ' || quote_ident((parse_ident(v_q))[1]) || '.' || v_tmp || ';');
+END $$;
+
 -- The ordered DDL that turns the state of p_from (NULL = empty database) into the state of
 -- p_to (NULL = HEAD). Phases: drop changed constraints; drop removed and recreated objects in
 -- reverse dependency order; create and alter in dependency order; add foreign keys last.
@@ -206,11 +238,30 @@ DECLARE
     v_s       text;
     v_o       jsonb;
     v_n       jsonb;
+    v_swap    text[];
+    o_kind    text[] := '{}';
+    o_ident   text[] := '{}';
+    o_stmt    text[] := '{}';
 BEGIN
     SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
       INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash;
     SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
       INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash;
+
+    -- Enums whose labels change. Added labels go in with ALTER TYPE ... ADD VALUE, unless the
+    -- migration itself uses a new label (PostgreSQL refuses that in the same transaction) or
+    -- labels were removed or reordered: then the type is swapped for a new one and its columns
+    -- converted, all in one transaction.
+    v_swap := array(
+        SELECT k FROM jsonb_object_keys(v_old) k
+         WHERE v_new ? k AND (v_new->k->>'hash') <> (v_old->k->>'hash')
+           AND v_new->k->'detail' ? 'enum' AND v_old->k->'detail' ? 'enum'
+           AND (pggit._enum_add_sql(substr(k, 6), v_old->k->'detail'->'enum', v_new->k->'detail'->'enum') IS NULL
+                OR EXISTS (
+                    SELECT 1 FROM jsonb_array_elements_text(v_new->k->'detail'->'enum') l, jsonb_each(v_new) x
+                     WHERE NOT (v_old->k->'detail'->'enum') ? l AND x.key <> k
+                       AND (v_old->x.key->>'hash') IS DISTINCT FROM (x.value->>'hash')
+                       AND strpos(x.value->>'def', quote_literal(l) || '::' || substr(k, 6)) > 0)));
 
     -- objects dropped and created again: deleted ones, changed ones no ALTER can reach, and
     -- (transitively) whatever depends on them in the old state
@@ -223,10 +274,12 @@ BEGIN
          WHERE n IS NULL
             OR (o->>'kind') <> (n->>'kind')
             OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'domain', 'aggregate', 'extension')
-            OR ((n->>'kind') = 'type' AND (n->'detail'->'enum' IS NULL OR o->'detail'->'enum' IS NULL
-                                           OR pggit._enum_add_sql(k, o->'detail'->'enum', n->'detail'->'enum') IS NULL))
+            OR ((n->>'kind') = 'type' AND (n->'detail'->'enum' IS NULL OR o->'detail'->'enum' IS NULL))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+        UNION
+        -- enums swapped for a new type: what uses the type (functions, views...) is recreated
+        SELECT k, 'nontable' FROM unnest(v_swap) k
         UNION
         -- tables losing or retyping columns: their dependents must go first
         SELECT k, 'nontable' FROM changed
@@ -246,22 +299,24 @@ BEGIN
     SELECT array_agg(DISTINCT k) FILTER (WHERE how = 'all' OR depth > 0) INTO v_recreate FROM closure;
     v_recreate := coalesce(v_recreate, '{}');
 
-    step := 0;
-    kind := 'setting'; identity := NULL;
-    step := step + 1; statement := 'SET check_function_bodies = false;'; RETURN NEXT;
 
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
     FOR v_r IN
         SELECT t.key AS k, c AS con, (c->>'type') = 'f' AS fk
           FROM jsonb_each(v_old) t, jsonb_array_elements(t.value->'detail'->'constraints') c
-         WHERE (t.value->>'kind') = 'table' AND v_new ? t.key AND NOT t.key = ANY (v_recreate)
-           AND ((v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c)
-                OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate))))
+         WHERE (t.value->>'kind') = 'table'
+           AND (CASE WHEN NOT v_new ? t.key OR t.key = ANY (v_recreate)
+                     -- tables about to be dropped lose their foreign keys first, so that drop order
+                     -- never depends on references between tables (or their partitions)
+                     THEN (c->>'type') = 'f'
+                     ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c)
+                          OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f
+                                                               WHERE f = ANY (v_recreate) OR NOT v_new ? f)) END)
          ORDER BY (c->>'type') = 'f' DESC, t.key, c->>'name'
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
         statement := 'ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(v_r.con->>'name') || ';';
-        RETURN NEXT;
+        o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || statement;
     END LOOP;
 
     -- phase 2: drop in reverse dependency order (old state)
@@ -278,9 +333,16 @@ BEGIN
         SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
          ORDER BY max(lv.level) DESC, pggit._kind_rank(v_old->lv.k->>'kind') DESC, lv.k DESC
     LOOP
-        kind := v_old->v_r.k->>'kind'; identity := v_r.k; step := step + 1;
-        statement := pggit._drop_sql(kind, v_old->v_r.k->'detail');
-        RETURN NEXT;
+        kind := v_old->v_r.k->>'kind'; identity := v_r.k;
+        IF kind = 'table' THEN
+            -- a sequence owned by the table would go with it: detach the ones that stay
+            FOR v_s IN SELECT x->>'sequence' FROM jsonb_array_elements(v_old->v_r.k->'detail'->'owned') x
+                        WHERE v_new ? ('sequence ' || (x->>'sequence')) AND NOT ('sequence ' || (x->>'sequence')) = ANY (v_recreate)
+            LOOP
+                o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || ('ALTER SEQUENCE ' || v_s || ' OWNED BY NONE;');
+            END LOOP;
+        END IF;
+        o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || pggit._drop_sql(kind, v_old->v_r.k->'detail');
     END LOOP;
 
     -- phase 3: create, recreate and alter in dependency order (new state)
@@ -307,6 +369,8 @@ BEGIN
             v_stmts := pggit._alter_table_sql(v_o->'detail', v_n->'detail');
         ELSIF kind = 'sequence' THEN
             v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (v_n->'detail'->>'options') || ';'];
+        ELSIF kind = 'type' AND v_r.k = ANY (v_swap) THEN
+            v_stmts := pggit._enum_swap_sql(v_r.k, v_n->>'def', v_new, v_old, v_recreate);
         ELSIF kind = 'type' THEN
             v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), v_o->'detail'->'enum', v_n->'detail'->'enum');
         ELSIF kind IN ('function', 'procedure') THEN
@@ -319,7 +383,8 @@ BEGIN
                                    || coalesce(quote_literal(v_n->'detail'->>'comment'), 'NULL') || ';');
         END IF;
         FOREACH v_s IN ARRAY v_stmts LOOP
-            step := step + 1; statement := v_s; RETURN NEXT;
+            o_kind := o_kind || CASE WHEN kind = 'type' AND v_s LIKE 'ALTER TYPE % ADD VALUE %' THEN 'enum value' ELSE kind END;
+            o_ident := o_ident || identity; o_stmt := o_stmt || v_s;
         END LOOP;
     END LOOP;
 
@@ -335,6 +400,19 @@ BEGIN
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
         statement := 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ' || (v_r.con->>'def') || ';';
+        o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || statement;
+    END LOOP;
+
+    -- Output. New enum labels come first: PostgreSQL refuses to use a label in the transaction
+    -- that added it, so a caller runs the leading 'enum value' steps and commits them first.
+    IF cardinality(o_stmt) = 0 THEN
+        RETURN;
+    END IF;
+    step := 1; kind := 'setting'; identity := NULL; statement := 'SET check_function_bodies = false;';
+    RETURN NEXT;
+    FOR v_r IN SELECT o.k, o.i, o.s FROM unnest(o_kind, o_ident, o_stmt) WITH ORDINALITY o(k, i, s, n)
+                ORDER BY o.k = 'enum value' DESC, o.n LOOP
+        step := step + 1; kind := v_r.k; identity := v_r.i; statement := v_r.s;
         RETURN NEXT;
     END LOOP;
 END $$;

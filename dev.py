@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Set up a fresh machine and run pgGit: the README's two commands.
+
+    python3 dev.py run            # start the web app on http://127.0.0.1:8000
+    python3 dev.py test [ARGS]    # run the whole test suite (ARGS go to pytest)
+
+Both first make sure that ``.venv`` exists, built with Python 3.12 or newer (Django 6 needs
+it), and that it holds what ``requirements.txt`` pins. pip runs only when requirements.txt (or
+the interpreter) changed since the last install: a hash of both is kept in ``.venv``.
+
+Runs with any python3 >= 3.8 and the standard library only.
+"""
+
+import glob
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(ROOT, ".venv")
+REQUIREMENTS = os.path.join(ROOT, "requirements.txt")
+HASH_FILE = os.path.join(VENV, ".requirements.sha256")
+MIN_PYTHON = (3, 12)
+
+# pytest's exit code when it collected no test; a test run that ran nothing is a failure here.
+PYTEST_NO_TESTS_COLLECTED = 5
+
+
+class BootstrapError(Exception):
+    """The environment cannot be set up; the message says what to do."""
+
+
+def log(message):
+    print("dev.py: " + message, file=sys.stderr, flush=True)
+
+
+def python_version(executable):
+    """Return (major, minor) of an interpreter, or None if it does not run.
+
+    pyenv shims exist on PATH for versions that are installed but not selected; they fail
+    when run, so every candidate is asked for its version rather than trusted by its name.
+    """
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            universal_newlines=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        major, minor = out.stdout.strip().split(".")
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+def _which_all(name):
+    found = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            found.append(path)
+    return found
+
+
+def _version_key(path):
+    """Sort key for pyenv folders such as .../versions/3.13.0/bin/python3.13 (newest first)."""
+    parts = os.path.basename(os.path.dirname(os.path.dirname(path))).split(".")
+    key = []
+    for part in parts:
+        key.append(int(part) if part.isdigit() else -1)
+    return key
+
+
+def candidate_pythons():
+    """Interpreters to try, in order: PATH (newest first), then pyenv installs (newest first)."""
+    candidates = []
+    for minor in (14, 13, 12):
+        candidates.extend(_which_all("python3.%d" % minor))
+    pyenv_roots = ["/root/.pyenv", os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv")]
+    for root in pyenv_roots:
+        if not root:
+            continue
+        pattern = os.path.join(root, "versions", "3.*", "bin", "python3.*")
+        found = [p for p in glob.glob(pattern) if re.match(r"python3\.\d+$", os.path.basename(p))]
+        candidates.extend(sorted(found, key=_version_key, reverse=True))
+    unique = []
+    for path in candidates:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
+def find_python(candidates=None, minimum=MIN_PYTHON):
+    """Return the first candidate interpreter that runs and is at least ``minimum``."""
+    if candidates is None:
+        candidates = candidate_pythons()
+    for path in candidates:
+        version = python_version(path)
+        if version is not None and version >= minimum:
+            return path
+    raise BootstrapError(
+        "no Python %d.%d or newer found (looked for python3.14, python3.13, python3.12 on PATH "
+        "and in ~/.pyenv/versions). Install one (e.g. `pyenv install 3.12`) and run again."
+        % minimum
+    )
+
+
+def venv_python(venv=VENV):
+    return os.path.join(venv, "bin", "python")
+
+
+def requirements_hash(requirements=REQUIREMENTS, interpreter_version=None):
+    digest = hashlib.sha256()
+    with open(requirements, "rb") as f:
+        digest.update(f.read())
+    if interpreter_version is not None:
+        digest.update(("\npython %d.%d" % interpreter_version).encode())
+    return digest.hexdigest()
+
+
+def requirements_changed(hash_file, current_hash):
+    """True when the stored hash is missing or differs from ``current_hash``."""
+    try:
+        with open(hash_file) as f:
+            return f.read().strip() != current_hash
+    except OSError:
+        return True
+
+
+def ensure_venv(venv=VENV, requirements=REQUIREMENTS):
+    """Create ``venv`` with Python >= 3.12 if needed and install requirements when they changed."""
+    python = venv_python(venv)
+    version = python_version(python) if os.path.exists(python) else None
+    if version is None or version < MIN_PYTHON:
+        base = find_python()
+        if os.path.exists(venv):
+            log("%s is missing or older than Python %d.%d; rebuilding it" % ((venv,) + MIN_PYTHON))
+            import shutil
+
+            shutil.rmtree(venv)
+        log("creating %s with %s" % (venv, base))
+        subprocess.check_call([base, "-m", "venv", venv])
+        version = python_version(python)
+        if version is None:
+            raise BootstrapError("the new virtualenv's python does not run: %s" % python)
+
+    current = requirements_hash(requirements, version)
+    hash_file = os.path.join(venv, ".requirements.sha256")
+    if requirements_changed(hash_file, current):
+        log("installing %s" % os.path.relpath(requirements, ROOT))
+        subprocess.check_call(
+            [python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements]
+        )
+        with open(hash_file, "w") as f:
+            f.write(current + "\n")
+    return python
+
+
+def pytest_exit_code(code):
+    """Map pytest's exit code to ours: 'no tests collected' (5) is a failure, not a pass."""
+    if code == PYTEST_NO_TESTS_COLLECTED:
+        return 1
+    return code
+
+
+def call(cmd):
+    """Run ``cmd`` in ROOT and return its exit code.
+
+    A SIGTERM sent to dev.py is passed on, so stopping dev.py stops the server or test run.
+    Ctrl-C reaches the child from the terminal by itself (same process group): we wait for it.
+    """
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+
+    def forward(signum, frame):
+        proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args):
+    python = ensure_venv()
+    return call([python, "manage.py", "runapp"] + list(args))
+
+
+def test(args):
+    python = ensure_venv()
+    code = call([python, "-m", "pytest"] + list(args))
+    if code == PYTEST_NO_TESTS_COLLECTED:
+        log("pytest collected no tests: failing the run")
+    return pytest_exit_code(code)
+
+
+USAGE = """usage: python3 dev.py run [--addrport HOST:PORT]
+       python3 dev.py test [PYTEST ARGS]"""
+
+
+def main(argv):
+    if len(argv) < 1 or argv[0] not in ("run", "test"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "run":
+            return run(rest)
+        return test(rest)
+    except BootstrapError as e:
+        log("error: %s" % e)
+        return 1
+    except subprocess.CalledProcessError as e:
+        log("error: command failed with exit code %d: %s" % (e.returncode, " ".join(e.cmd)))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Admin registrations for merge requests come with their models."""

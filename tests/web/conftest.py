@@ -1,0 +1,64 @@
+"""Fixtures for the web app's tests: throwaway databases on the configured server."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pggit_web.dbconfig import connect_kwargs, database_url, ensure_database
+
+
+def drop_database(server: dict, dbname: str) -> None:
+    with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def database_exists(server: dict, dbname: str) -> bool:
+    with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone() is not None
+
+
+@pytest.fixture
+def server():
+    """The DATABASES entry of the server Django uses (DATABASE_URL's, or the embedded one)."""
+    from django.conf import settings
+
+    return dict(settings.DATABASES["default"])
+
+
+@pytest.fixture
+def db_exists(server):
+    """``db_exists(name)``: whether a database of that name is on the configured server."""
+    return lambda dbname: database_exists(server, dbname)
+
+
+@pytest.fixture
+def throwaway_dbname(server):
+    """A fresh database name on the configured server; the database is dropped afterwards."""
+    name = f"pggit_webtest_{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_database(server, name)
+
+
+@pytest.fixture
+def throwaway_db(server, throwaway_dbname):
+    """A new empty database on the configured server: its URL."""
+    ensure_database(server, throwaway_dbname)
+    return database_url(server, throwaway_dbname)
+
+
+@pytest.fixture
+def engine_db(throwaway_db):
+    """A throwaway database with the engine installed, one captured table and a second branch."""
+    from pggit.client import Client
+
+    with Client(throwaway_db) as client:
+        client.install()
+        with psycopg.connect(throwaway_db, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.widgets (id integer PRIMARY KEY, label text NOT NULL)")
+            conn.execute("ALTER TABLE public.widgets ADD COLUMN weight_grams integer")
+        client.create_branch("feature-colors")
+    return throwaway_db
