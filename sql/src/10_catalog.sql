@@ -41,7 +41,7 @@ END $$;
 
 -- sha256 of a text, as hex.
 CREATE FUNCTION pggit._sha256(p_text text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex')
 $$;
 

@@ -63,75 +63,73 @@ BEGIN
       LEFT JOIN pg_description dsc ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum
      WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped;
 
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'name', con.conname, 'type', con.contype::text, 'def', pg_get_constraintdef(con.oid))
-               ORDER BY con.contype = 'f', con.conname), '[]'::jsonb)
-      INTO v_cons
-      FROM pg_constraint con
-     WHERE con.conrelid = p_objid AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal;
-
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'sequence', pggit._qname(sc.relnamespace, sc.relname), 'column', a.attname)
-               ORDER BY sc.relname), '[]'::jsonb)
-      INTO v_owned
-      FROM pg_depend d
-      JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
-      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-       AND d.refobjid = p_objid AND d.deptype = 'a';
-
-    SELECT array_agg(pggit._qname(pc.relnamespace, pc.relname) ORDER BY i.inhseqno)
-      INTO v_inh
-      FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
-     WHERE i.inhrelid = p_objid;
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                        'name', con.conname, 'type', con.contype::text, 'def', pg_get_constraintdef(con.oid),
+                        'comment', (SELECT d.description FROM pg_description d
+                                     WHERE d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0)))
+                        ORDER BY con.contype = 'f', con.conname), '[]'::jsonb)
+              FROM pg_constraint con
+             WHERE con.conrelid = p_objid AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal),
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'sequence', pggit._qname(sc.relnamespace, sc.relname), 'column', a.attname)
+                        ORDER BY sc.relname), '[]'::jsonb)
+              FROM pg_depend d
+              JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = p_objid AND d.deptype = 'a'),
+           (SELECT array_agg(pggit._qname(pc.relnamespace, pc.relname) ORDER BY i.inhseqno)
+              FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+             WHERE i.inhrelid = p_objid)
+      INTO v_cons, v_owned, v_inh;
 
     IF v_rel.relispartition THEN
         v_parent := v_inh[1];
-        v_sql := 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
-              || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
-              || coalesce(' PARTITION BY ' || v_rel.partkey, '')
-              || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';';
         v_inh := NULL;
-    ELSE
-        SELECT 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
+    END IF;
+    -- the CREATE TABLE statement, then constraints, row security, owned sequences, comments
+    SELECT CASE WHEN v_rel.relispartition THEN
+               'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
+               || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
+               || coalesce(' PARTITION BY ' || v_rel.partkey, '')
+               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';'
+           ELSE
+               'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
                || 'TABLE ' || v_q || ' ('
-               || coalesce(E'\n    ' || string_agg(pggit._column_sql(c), E',\n    ') FILTER (WHERE (c->>'local')::boolean), '')
+               || coalesce(E'\n    ' || (SELECT string_agg(pggit._column_sql(c), E',\n    ')
+                                            FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean), '')
                || E'\n)'
                || coalesce(' INHERITS (' || array_to_string(v_inh, ', ') || ')', '')
                || coalesce(' PARTITION BY ' || v_rel.partkey, '')
                || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';'
-          INTO v_sql
-          FROM jsonb_array_elements(v_cols) c;
-    END IF;
+           END
+      INTO v_create;
+    SELECT v_create
+           || coalesce((SELECT string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', '')
+                          FROM jsonb_array_elements(v_cons) c), '')
+           || CASE WHEN v_rel.relrowsecurity THEN E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
+           || CASE WHEN v_rel.relforcerowsecurity THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
+           || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
+                          FROM jsonb_array_elements(v_owned) o), '')
+           || pggit._comment_sql('TABLE ' || v_q, v_rel.comment)
+           || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
+                          FROM jsonb_array_elements(v_cols) c WHERE c ? 'comment'), '')
+           || coalesce((SELECT string_agg(pggit._comment_sql('CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || v_q, c->>'comment'), '')
+                          FROM jsonb_array_elements(v_cons) c WHERE c ? 'comment'), '')
+      INTO v_sql;
 
-    v_create := v_sql;
-    SELECT v_sql
-           || coalesce(string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', ''), '')
-      INTO v_sql FROM jsonb_array_elements(v_cons) c;
-    IF v_rel.relrowsecurity THEN
-        v_sql := v_sql || E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;';
+    -- dependencies: of the table, its defaults and non-FK constraints; of its foreign keys apart
+    SELECT pggit._deps(array_agg(x.classid) FILTER (WHERE NOT x.fk), array_agg(x.objid) FILTER (WHERE NOT x.fk), v_ident, '{n,a}'),
+           CASE WHEN bool_or(x.fk) THEN pggit._deps(array_agg(x.classid) FILTER (WHERE x.fk), array_agg(x.objid) FILTER (WHERE x.fk), v_ident, '{n}')
+                ELSE '{}' END
+      INTO v_deps, v_fkdeps
+      FROM (SELECT 'pg_class'::regclass::oid AS classid, p_objid AS objid, false AS fk
+            UNION ALL SELECT 'pg_attrdef'::regclass, ad.oid, false FROM pg_attrdef ad WHERE ad.adrelid = p_objid
+            UNION ALL SELECT 'pg_constraint'::regclass, con.oid, con.contype = 'f' FROM pg_constraint con WHERE con.conrelid = p_objid) x;
+    IF jsonb_array_length(v_owned) > 0 THEN
+        v_deps := array(SELECT DISTINCT x FROM unnest(v_deps || array(
+                      SELECT 'sequence ' || (o->>'sequence') FROM jsonb_array_elements(v_owned) o)) x ORDER BY 1);
     END IF;
-    IF v_rel.relforcerowsecurity THEN
-        v_sql := v_sql || E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;';
-    END IF;
-    SELECT v_sql || coalesce(string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', ''), '')
-      INTO v_sql FROM jsonb_array_elements(v_owned) o;
-    v_sql := v_sql || pggit._comment_sql('TABLE ' || v_q, v_rel.comment);
-    SELECT v_sql || coalesce(string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), ''), '')
-      INTO v_sql FROM jsonb_array_elements(v_cols) c;
-
-    v_deps := pggit._deps(
-        ARRAY['pg_class'::regclass::oid] || array(SELECT 'pg_attrdef'::regclass::oid FROM pg_attrdef WHERE adrelid = p_objid)
-            || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE conrelid = p_objid AND contype <> 'f'),
-        ARRAY[p_objid] || array(SELECT oid FROM pg_attrdef WHERE adrelid = p_objid)
-            || array(SELECT oid FROM pg_constraint WHERE conrelid = p_objid AND contype <> 'f'),
-        v_ident, '{n,a}');
-    v_deps := array(SELECT DISTINCT x FROM unnest(v_deps || array(
-                  SELECT 'sequence ' || (o->>'sequence') FROM jsonb_array_elements(v_owned) o)) x ORDER BY 1);
-    v_fkdeps := pggit._deps(
-        array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE conrelid = p_objid AND contype = 'f'),
-        array(SELECT oid FROM pg_constraint WHERE conrelid = p_objid AND contype = 'f'),
-        v_ident, '{n}');
 
     v_detail := jsonb_strip_nulls(jsonb_build_object(
         'qname', v_q, 'create', v_create, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,

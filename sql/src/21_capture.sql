@@ -43,10 +43,18 @@ RETURNS pggit.change[]
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changes pggit.change[];
+    v_hashed  jsonb;
 BEGIN
+    -- each described object with the hash of its definition, computed once
+    SELECT jsonb_agg(jsonb_build_object('c', x.classid, 'o', x.objid, 'k', x.kind, 'i', x.identity,
+                                        'h', pggit._sha256(x.definition), 'x', ord))
+      INTO v_hashed
+      FROM unnest(p_descs) WITH ORDINALITY AS x(classid, objid, kind, identity, definition, detail, ord)
+     WHERE x.identity IS NOT NULL;
+
     WITH d AS (
-        SELECT x.classid, x.objid, x.kind, x.identity, pggit._sha256(x.definition) AS hash
-          FROM unnest(p_descs) x WHERE x.identity IS NOT NULL
+        SELECT (e->>'c')::oid AS classid, (e->>'o')::oid AS objid, e->>'k' AS kind, e->>'i' AS identity, e->>'h' AS hash
+          FROM jsonb_array_elements(coalesce(v_hashed, '[]')) e
     ),
     addr AS (
         SELECT * FROM unnest(p_touched_cls, p_touched_obj) a(classid, objid)
@@ -73,20 +81,18 @@ BEGIN
     END IF;
 
     INSERT INTO pggit.blobs (hash, kind, definition, detail)
-    SELECT DISTINCT ON (h.hash) h.hash, x.kind, x.definition, x.detail
-      FROM unnest(p_descs) x CROSS JOIN LATERAL (SELECT pggit._sha256(x.definition) AS hash) h
-     WHERE x.identity IS NOT NULL
-       AND h.hash IN (SELECT c.new_hash FROM unnest(v_changes) c)
+    SELECT DISTINCT ON (e->>'h') e->>'h', e->>'k', p_descs[(e->>'x')::int].definition, p_descs[(e->>'x')::int].detail
+      FROM jsonb_array_elements(v_hashed) e
+     WHERE e->>'h' IN (SELECT c.new_hash FROM unnest(v_changes) c)
     ON CONFLICT (hash) DO NOTHING;
 
     -- (an object can keep its identity under a new address: ALTER COLUMN TYPE rebuilds indexes)
     DELETE FROM pggit.live_objects l
      WHERE l.identity IN (SELECT c.identity FROM unnest(v_changes) c)
-        OR l.identity IN (SELECT x.identity FROM unnest(p_descs) x WHERE x.identity IS NOT NULL)
-        OR (l.classid, l.objid) IN (SELECT x.classid, x.objid FROM unnest(p_descs) x WHERE x.identity IS NOT NULL);
+        OR l.identity IN (SELECT e->>'i' FROM jsonb_array_elements(v_hashed) e)
+        OR (l.classid, l.objid) IN (SELECT (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e);
     INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
-    SELECT x.identity, x.kind, pggit._sha256(x.definition), x.classid, x.objid
-      FROM unnest(p_descs) x WHERE x.identity IS NOT NULL;
+    SELECT e->>'i', e->>'k', e->>'h', (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e;
     RETURN v_changes;
 END $$;
 

@@ -113,7 +113,7 @@ BEGIN
                                        ORDER BY c->>'name'), '{}')
       INTO v_out
       FROM jsonb_array_elements(n->'constraints') c
-     WHERE c->>'type' <> 'f' AND NOT (o->'constraints') @> jsonb_build_array(c);
+     WHERE c->>'type' <> 'f' AND NOT (o->'constraints') @> jsonb_build_array(c - 'comment');
     -- storage options
     IF (o->'options') IS DISTINCT FROM (n->'options') THEN
         SELECT string_agg(split_part(x, '=', 1), ', ') INTO v_opt
@@ -148,6 +148,14 @@ BEGIN
       FROM jsonb_array_elements(n->'columns') c
      WHERE (c->>'comment') IS DISTINCT FROM (SELECT x->>'comment' FROM jsonb_array_elements(o->'columns') x WHERE x->>'name' = c->>'name')
        AND ((c->>'comment') IS NOT NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(o->'columns') x WHERE x->>'name' = c->>'name'));
+    -- constraint comments (constraints added later carry theirs in the foreign-key phase)
+    SELECT v_out || coalesce(array_agg('COMMENT ON CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || q || ' IS '
+                                       || coalesce(quote_literal(c->>'comment'), 'NULL') || ';'), '{}')
+      INTO v_out
+      FROM jsonb_array_elements(n->'constraints') c
+     WHERE c->>'type' <> 'f'
+       AND (c->>'comment') IS DISTINCT FROM (SELECT x->>'comment' FROM jsonb_array_elements(o->'constraints') x
+                                             WHERE x->>'name' = c->>'name' AND x->>'def' = c->>'def');
     RETURN v_out;
 END $$;
 
@@ -165,6 +173,8 @@ LANGUAGE sql IMMUTABLE AS $$
         || CASE WHEN n->>'comment' IS NOT NULL THEN ARRAY['COMMENT ON TABLE ' || (n->>'qname') || ' IS ' || quote_literal(n->>'comment') || ';'] ELSE '{}' END
         || coalesce((SELECT array_agg('COMMENT ON COLUMN ' || (n->>'qname') || '.' || quote_ident(c->>'name') || ' IS ' || quote_literal(c->>'comment') || ';')
                        FROM jsonb_array_elements(n->'columns') c WHERE c->>'comment' IS NOT NULL), '{}')
+        || coalesce((SELECT array_agg('COMMENT ON CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || (n->>'qname') || ' IS ' || quote_literal(c->>'comment') || ';')
+                       FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f' AND c->>'comment' IS NOT NULL), '{}')
 $$;
 
 -- ADD VALUE statements that turn enum labels o into n, or NULL when only a recreate can.
@@ -309,7 +319,7 @@ BEGIN
                      -- tables about to be dropped lose their foreign keys first, so that drop order
                      -- never depends on references between tables (or their partitions)
                      THEN (c->>'type') = 'f'
-                     ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c)
+                     ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
                           OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f
                                                                WHERE f = ANY (v_recreate) OR NOT v_new ? f)) END)
          ORDER BY (c->>'type') = 'f' DESC, t.key, c->>'name'
@@ -394,13 +404,18 @@ BEGIN
           FROM jsonb_each(v_new) t, jsonb_array_elements(t.value->'detail'->'constraints') c
          WHERE (t.value->>'kind') = 'table' AND (c->>'type') = 'f'
            AND (NOT v_old ? t.key OR t.key = ANY (v_recreate)
-                OR NOT (v_old->t.key->'detail'->'constraints') @> jsonb_build_array(c)
+                OR NOT (v_old->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
                 OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate)))
          ORDER BY t.key, c->>'name'
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
         statement := 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ' || (v_r.con->>'def') || ';';
         o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || statement;
+        IF v_r.con ? 'comment' THEN
+            o_kind := o_kind || kind; o_ident := o_ident || identity;
+            o_stmt := o_stmt || ('COMMENT ON CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ON ' || (v_new->v_r.k->'detail'->>'qname')
+                                 || ' IS ' || quote_literal(v_r.con->>'comment') || ';');
+        END IF;
     END LOOP;
 
     -- Output. New enum labels come first: PostgreSQL refuses to use a label in the transaction

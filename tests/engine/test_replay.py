@@ -213,6 +213,9 @@ STEPS: list[tuple[str, list[str], str | None]] = [
             'ALTER TABLE "Sales Dept"."Order Lines" DROP COLUMN "Deal"',
             "ALTER TABLE public.customers ALTER COLUMN id SET INCREMENT BY 5",
             "ALTER TABLE public.customers ALTER COLUMN score SET DEFAULT 0.5",
+            "ALTER TABLE inventory.reservations ALTER COLUMN id SET GENERATED ALWAYS",
+            "ALTER SEQUENCE inventory.sku_seq INCREMENT BY 10 MAXVALUE 5000000",
+            "ALTER TYPE public.address ADD ATTRIBUTE country text",
         ],
         None,
     ),
@@ -227,6 +230,9 @@ STEPS: list[tuple[str, list[str], str | None]] = [
             "ALTER TABLE public.customers ADD CONSTRAINT customers_profile_is_object"
             " CHECK (jsonb_typeof(profile) = 'object') NOT VALID",
             "ALTER TABLE inventory.reservations DROP CONSTRAINT reservations_temperature_excl",
+            "ALTER DOMAIN public.positive_money ADD CONSTRAINT positive_money_max CHECK (VALUE < 1000000)",
+            "ALTER DOMAIN public.positive_money SET DEFAULT 1",
+            "ALTER DOMAIN public.email DROP CONSTRAINT email_has_at",
         ],
         None,
     ),
@@ -239,6 +245,11 @@ STEPS: list[tuple[str, list[str], str | None]] = [
             "ALTER TABLE inventory.warehouses RENAME CONSTRAINT warehouses_capacity_check TO warehouses_capacity_positive",
             'ALTER TABLE "odd ""names"" é; select"."select" RENAME COLUMN "Mixed Case" TO "Still ""Mixed"" Case"',
             "ALTER TABLE inventory.reservations RENAME COLUMN room TO room_no",
+            "ALTER TABLE inventory.reservations RENAME TO bookings",
+            "ALTER VIEW public.active_vip_customers RENAME TO vip_customers",
+            "ALTER FUNCTION inventory.valid_code(text) RENAME TO is_valid_code",
+            "ALTER SEQUENCE inventory.sku_seq RENAME TO product_sku_seq",
+            "ALTER TYPE public.address RENAME ATTRIBUTE zip TO postcode",
         ],
         None,
     ),
@@ -294,6 +305,16 @@ STEPS: list[tuple[str, list[str], str | None]] = [
             "CREATE INDEX changes_at_idx ON audit.changes (at DESC)",
         ],
         "Partitions, a moved table and an audit schema",
+    ),
+    (
+        "cascade",
+        [
+            # Cascades to the view order_summary, the BEGIN ATOMIC function big_orders that reads
+            # it, the view "Big Orders" and the INSTEAD OF trigger: all captured by sql_drop.
+            "DROP FUNCTION public.order_total_with_tax(numeric, numeric) CASCADE",
+            'DROP SCHEMA "odd ""names"" é; select" CASCADE',
+        ],
+        None,
     ),
 ]
 
@@ -425,6 +446,50 @@ def test_diff_between_states_names_the_changed_objects(history):
             "SELECT identity, change FROM pggit.diff(%s, %s)", [history.commits["enum"], history.commits["drops"]]
         ).fetchall()
     assert {r[0] for r in forward} == {r[0] for r in rows}, "diff(a, b) and diff(b, a) cover the same objects"
+
+
+def assert_pair_replays(server, db, make_db, ca: str, cb: str, dump_a: str, dump_b: str, a="a", b="b") -> None:
+    """Build a database at commit ``ca`` from nothing, check it, apply migration(ca, cb), check."""
+    target = make_db()
+    run_script(server, target, migration_script(server, db, None, ca), f"migration(NULL, {a})")
+    pgtools.assert_same_dump(dump_a, server.dump_schema(target), f"live at {a}", f"built at {a}")
+    run_script(server, target, migration_script(server, db, ca, cb), f"migration({a}, {b})")
+    pgtools.assert_same_dump(dump_b, server.dump_schema(target), f"live at {b}", f"{a} + migration({a}, {b})")
+
+
+def test_renaming_a_schema_round_trips(pg_server, engine_db, make_db):
+    """ALTER SCHEMA ... RENAME changes the identity of every object in it."""
+    server, db = pg_server, engine_db
+    server.psql_file(db, RICH_SCHEMA)
+    before, dump_before = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        conn.execute("ALTER SCHEMA inventory RENAME TO stock")
+        conn.execute('ALTER SCHEMA "Sales Dept" RENAME TO "Ventes été"')
+    after, dump_after = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        identities = [r[0] for r in conn.execute("SELECT identity FROM pggit.tree('main')")]
+    assert not any("inventory" in i or "Sales Dept" in i for i in identities), identities
+    assert_pair_replays(server, db, make_db, before, after, dump_before, dump_after, "before", "after")
+    assert_pair_replays(server, db, make_db, after, before, dump_after, dump_before, "after", "before")
+
+
+def test_dependency_cycle_between_a_default_and_a_function_replays(pg_server, engine_db, make_db):
+    """orders.note's default calls a function whose BEGIN ATOMIC body reads orders: a creation
+    script must break the cycle (pg_dump creates the table, then the function, then sets the
+    default), and so must a migration that drops both."""
+    server, db = pg_server, engine_db
+    start = head_commit(server, db)
+    with server.connect(db) as conn:
+        conn.execute("CREATE TABLE public.orders (id integer PRIMARY KEY, note text)")
+        conn.execute(
+            "CREATE FUNCTION public.order_count() RETURNS bigint LANGUAGE sql STABLE"
+            " BEGIN ATOMIC SELECT count(*) FROM public.orders; END"
+        )
+        conn.execute("ALTER TABLE public.orders ALTER COLUMN note SET DEFAULT ('order #' || public.order_count())")
+    end, dump_end = head_commit(server, db), server.dump_schema(db)
+    dump_start = pgtools.normalize_dump("")
+    assert_pair_replays(server, db, make_db, start, end, dump_start, dump_end, "empty", "cycle")
+    assert_pair_replays(server, db, make_db, end, start, dump_end, dump_start, "cycle", "empty")
 
 
 # --------------------------------------------------------------------------- enum edge case
