@@ -108,20 +108,21 @@ DECLARE
     v_size     int;
     v_snapshot boolean;
 BEGIN
-    SELECT count(*), coalesce(sum(CASE WHEN c.old_hash IS NULL THEN 1 WHEN c.new_hash IS NULL THEN -1 ELSE 0 END), 0)
-      INTO v_n, v_delta FROM unnest(p_changes) c;
-    SELECT pggit._sha256(
+    SELECT count(*), coalesce(sum(CASE WHEN c.old_hash IS NULL THEN 1 WHEN c.new_hash IS NULL THEN -1 ELSE 0 END), 0),
+           pggit._sha256(
                'parents ' || array_to_string(p_parents, ' ') || E'\nauthor ' || p_author
                || E'\ndate ' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                || E'\nserver ' || (current_setting('server_version_num')::int / 10000)
                || E'\n\n' || p_message || E'\n\n'
                || coalesce(string_agg(c.identity || ' ' || coalesce(c.old_hash, '-') || ' ' || coalesce(c.new_hash, '-'),
                                       E'\n' ORDER BY c.identity), ''))
-      INTO v_id FROM unnest(p_changes) c;
+      INTO v_n, v_delta, v_id FROM unnest(p_changes) c;
 
-    SELECT c.snapshot_id, c.chain_changes, c.chain_commits, c.tree_size, c.generation INTO v_p
-      FROM pggit.commits c WHERE c.commit_id = p_parents[1];
-    SELECT coalesce(max(c.generation), 0) + 1 INTO v_gen FROM pggit.commits c WHERE c.commit_id = ANY (p_parents);
+    SELECT p.snapshot_id, p.chain_changes, p.chain_commits, p.tree_size,
+           (SELECT coalesce(max(c.generation), 0) + 1 FROM pggit.commits c WHERE c.commit_id = ANY (p_parents)) AS next_generation
+      INTO v_p
+      FROM (SELECT 1) one LEFT JOIN pggit.commits p ON p.commit_id = p_parents[1];
+    v_gen := v_p.next_generation;
     v_size := coalesce(v_p.tree_size, 0) + v_delta;
     v_snapshot := v_p.snapshot_id IS NULL
                OR v_p.chain_changes + v_n >= greatest(256, v_size / 2)

@@ -113,8 +113,9 @@ BEGIN
         ON CONFLICT (txid, identity) DO UPDATE SET new_hash = EXCLUDED.new_hash, kind = EXCLUDED.kind;
         RETURN NULL;
     END IF;
-    v_branch := (SELECT h.branch FROM pggit.head h);
-    v_head := pggit._lock_branch(v_branch);
+    -- lock HEAD's branch row: concurrent sessions queue here, so none commits on a stale head
+    SELECT b.name, b.head INTO v_branch, v_head
+      FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
     v_id := pggit._make_commit(v_branch, ARRAY[v_head], pggit._author(), p_message, p_changes);
     PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_id,
                          'changes', cardinality(p_changes)), 'ok', NULL, p_started);
