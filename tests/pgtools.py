@@ -75,11 +75,18 @@ class PgServer:
 # --------------------------------------------------------------------------- discovery
 
 
-def _server_version(dsn: str) -> tuple[int, str]:
+def _server_facts(dsn: str) -> tuple[int, str, str]:
+    """(major version, version text, cluster identity) of the server behind ``dsn``."""
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         num = int(conn.execute("SHOW server_version_num").fetchone()[0])
         text = conn.execute("SHOW server_version").fetchone()[0]
-    return num // 10000, text
+        try:
+            cluster = conn.execute(
+                "SELECT system_identifier::text || ':' || current_setting('port') FROM pg_control_system()"
+            ).fetchone()[0]
+        except psycopg.Error:  # not allowed for this role: fall back to the DSN itself
+            cluster = dsn
+    return num // 10000, text, cluster
 
 
 def _binary_major(path: Path) -> int | None:
@@ -124,7 +131,8 @@ def discover_servers() -> tuple[PgServer, ...]:
     """Start/reuse the embedded PostgreSQL 18 and add the server from the environment, if any.
 
     Cached: servers are discovered once per process. Ids are ``pg<major>``; a second server of
-    the same major version gets ``pg<major>-external``.
+    the same major version gets ``pg<major>-external``; a DSN that reaches a cluster already
+    listed (same system identifier and port) is skipped.
     """
     from pggit import embedded
 
@@ -137,8 +145,12 @@ def discover_servers() -> tuple[PgServer, ...]:
         found.append(("external", external, None))
 
     servers: list[PgServer] = []
+    clusters: set[str] = set()
     for label, dsn, preferred in found:
-        major, version = _server_version(dsn)
+        major, version, cluster = _server_facts(dsn)
+        if cluster in clusters:  # e.g. DATABASE_URL pointing at the embedded server itself
+            continue
+        clusters.add(cluster)
         if preferred is not None and _binary_major(preferred / "pg_dump") == major:
             bin_dir = preferred
         else:

@@ -14,7 +14,7 @@ CREATE TABLE pggit.untracked_schemas (
     schema_name text PRIMARY KEY
 );
 
--- Object definitions, stored once, addressed by the sha256 of their canonical DDL text.
+-- Object definitions, stored once, addressed by the sha256 of their canonical DDL text and detail.
 CREATE TABLE pggit.blobs (
     hash       text PRIMARY KEY,
     kind       text NOT NULL,

@@ -17,6 +17,10 @@ DECLARE
     v_fkdeps text[];
     v_detail jsonb;
     v_create text;
+    v_full   text;
+    v_latedeps text[];
+    v_head   text;
+    v_tail   text;
     v_has_nn boolean := current_setting('server_version_num')::int >= 180000;
 BEGIN
     SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
@@ -44,6 +48,11 @@ BEGIN
                      WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
                        AND nn.conname <> left(v_rel.relname || '_' || a.attname || '_not_null', 63)) END,
                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+               -- a default that calls a user function is set after functions exist (the function
+               -- may read this very table: a dependency cycle that pg_dump breaks the same way)
+               'late_default', CASE WHEN a.attgenerated = '' AND EXISTS (
+                   SELECT 1 FROM pg_depend dd WHERE dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid
+                      AND dd.refclassid = 'pg_proc'::regclass AND dd.refobjid >= 16384) THEN true END,
                'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
                'generated_kind', nullif(a.attgenerated::text, ''),
                'identity', nullif(a.attidentity::text, ''),
@@ -87,24 +96,27 @@ BEGIN
         v_parent := v_inh[1];
         v_inh := NULL;
     END IF;
-    -- the CREATE TABLE statement, then constraints, row security, owned sequences, comments
-    SELECT CASE WHEN v_rel.relispartition THEN
-               'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
-               || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
+    -- the CREATE TABLE statement, then constraints, row security, owned sequences, comments;
+    -- v_create (kept for migrations) leaves out late defaults, the definition text shows them
+    IF v_rel.relispartition THEN
+        v_create := 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
+                 || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
+                 || coalesce(' PARTITION BY ' || v_rel.partkey, '')
+                 || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';';
+        v_full := v_create;
+    ELSE
+        SELECT 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || v_q || ' (',
+               E'\n)' || coalesce(' INHERITS (' || array_to_string(v_inh, ', ') || ')', '')
                || coalesce(' PARTITION BY ' || v_rel.partkey, '')
-               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';'
-           ELSE
-               'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
-               || 'TABLE ' || v_q || ' ('
-               || coalesce(E'\n    ' || (SELECT string_agg(pggit._column_sql(c), E',\n    ')
-                                            FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean), '')
-               || E'\n)'
-               || coalesce(' INHERITS (' || array_to_string(v_inh, ', ') || ')', '')
-               || coalesce(' PARTITION BY ' || v_rel.partkey, '')
-               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';'
-           END
-      INTO v_create;
-    SELECT v_create
+               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';',
+               (SELECT string_agg(pggit._column_sql(c), E',\n    ') FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean),
+               (SELECT string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
+                  FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean)
+          INTO v_head, v_tail, v_full, v_create;
+        v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail;
+        v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
+    END IF;
+    SELECT v_full
            || coalesce((SELECT string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', '')
                           FROM jsonb_array_elements(v_cons) c), '')
            || CASE WHEN v_rel.relrowsecurity THEN E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
@@ -125,7 +137,14 @@ BEGIN
       INTO v_deps, v_fkdeps
       FROM (SELECT 'pg_class'::regclass::oid AS classid, p_objid AS objid, false AS fk
             UNION ALL SELECT 'pg_attrdef'::regclass, ad.oid, false FROM pg_attrdef ad WHERE ad.adrelid = p_objid
+                -- late defaults do not order the table after the functions they call
+                AND NOT EXISTS (SELECT 1 FROM pg_depend dd WHERE dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid
+                                   AND dd.refclassid = 'pg_proc'::regclass AND dd.refobjid >= 16384)
             UNION ALL SELECT 'pg_constraint'::regclass, con.oid, con.contype = 'f' FROM pg_constraint con WHERE con.conrelid = p_objid) x;
+    IF jsonb_path_exists(v_cols, '$[*] ? (@.late_default == true)') THEN
+        SELECT pggit._deps(array_agg('pg_attrdef'::regclass::oid), array_agg(ad.oid), v_ident, '{n}') INTO v_latedeps
+          FROM pg_attrdef ad WHERE ad.adrelid = p_objid;
+    END IF;
     IF jsonb_array_length(v_owned) > 0 THEN
         v_deps := array(SELECT DISTINCT x FROM unnest(v_deps || array(
                       SELECT 'sequence ' || (o->>'sequence') FROM jsonb_array_elements(v_owned) o)) x ORDER BY 1);
@@ -136,7 +155,7 @@ BEGIN
         'partition_of', v_parent, 'bound', v_rel.bound, 'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
-        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps)));
+        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps)));
     RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql, v_detail)::pggit.objdesc;
 END $$;
 
@@ -258,8 +277,16 @@ BEGIN
                                                WHERE co.oid = a.attcollation) ELSE '' END,
                        ', ' ORDER BY a.attnum), '') || ');'
                    || coalesce(string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(a.attname),
-                                          col_description(a.attrelid, a.attnum)), '' ORDER BY a.attnum), '')
-              INTO v_sql
+                                          col_description(a.attrelid, a.attnum)), '' ORDER BY a.attnum), ''),
+                   jsonb_build_object('attributes', coalesce(jsonb_agg(jsonb_build_object(
+                       'name', a.attname,
+                       'type', format_type(a.atttypid, a.atttypmod)
+                               || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
+                                      ' COLLATE ' || (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                                                        FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                                       WHERE co.oid = a.attcollation) ELSE '' END,
+                       'comment', col_description(a.attrelid, a.attnum)) ORDER BY a.attnum), '[]'))
+              INTO v_sql, v_detail
               FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
              WHERE a.attrelid = v_r.typrelid AND a.attnum > 0 AND NOT a.attisdropped;
         ELSIF v_r.typtype = 'd' THEN
@@ -272,8 +299,14 @@ BEGIN
                    || CASE WHEN v_r.typnotnull THEN ' NOT NULL' ELSE '' END
                    || coalesce((SELECT string_agg(' CONSTRAINT ' || quote_ident(con.conname) || ' ' || pg_get_constraintdef(con.oid), '' ORDER BY con.conname)
                                   FROM pg_constraint con WHERE con.contypid = p_objid AND con.contype = 'c'), '')
-                   || ';'
-              INTO v_sql FROM pg_type bt WHERE bt.oid = v_r.typbasetype;
+                   || ';',
+                   jsonb_build_object('domain', jsonb_strip_nulls(jsonb_build_object(
+                       'base', format_type(v_r.typbasetype, v_r.typtypmod) || ' ' || v_r.typcollation,
+                       'default', v_r.typdefault, 'notnull', v_r.typnotnull,
+                       'constraints', (SELECT coalesce(jsonb_agg(jsonb_build_object('name', con.conname, 'def', pg_get_constraintdef(con.oid))
+                                                                 ORDER BY con.conname), '[]')
+                                         FROM pg_constraint con WHERE con.contypid = p_objid AND con.contype = 'c'))))
+              INTO v_sql, v_detail FROM pg_type bt WHERE bt.oid = v_r.typbasetype;
         ELSIF v_r.typtype = 'r' THEN
             SELECT 'CREATE TYPE ' || v_q || ' AS RANGE (SUBTYPE = ' || format_type(rg.rngsubtype, NULL)
                    || CASE WHEN NOT oc.opcdefault THEN ', SUBTYPE_OPCLASS = ' || quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) ELSE '' END

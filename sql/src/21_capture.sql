@@ -45,9 +45,10 @@ DECLARE
     v_changes pggit.change[];
     v_hashed  jsonb;
 BEGIN
-    -- each described object with the hash of its definition, computed once
+    -- each described object with its hash, computed once. The hash covers the structured detail
+    -- too: a partition's columns, say, are not in its definition text but do change
     SELECT jsonb_agg(jsonb_build_object('c', x.classid, 'o', x.objid, 'k', x.kind, 'i', x.identity,
-                                        'h', pggit._sha256(x.definition), 'x', ord))
+                                        'h', pggit._sha256(x.definition || E'\n' || x.detail::text), 'x', ord))
       INTO v_hashed
       FROM unnest(p_descs) WITH ORDINALITY AS x(classid, objid, kind, identity, definition, detail, ord)
      WHERE x.identity IS NOT NULL;
@@ -180,6 +181,16 @@ BEGIN
              WHERE r.objid IS NOT NULL
         )
         SELECT array_agg(classid), array_agg(objid) INTO v_cls, v_obj FROM dep;
+        -- a partition or child table just detached (or disinherited) no longer shows in
+        -- pg_depend: find it through the definitions HEAD holds
+        SELECT v_cls || coalesce(array_agg(l.classid), '{}'), v_obj || coalesce(array_agg(l.objid), '{}')
+          INTO v_cls, v_obj
+          FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+         WHERE l.kind = 'table'
+           AND ('table ' || coalesce(b.detail->>'partition_of', '')) IN (
+                   SELECT p.identity FROM pggit.live_objects p
+                    WHERE p.kind = 'table' AND (p.classid, p.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))
+           AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
     END IF;
 
     SELECT array_agg(pggit._describe(u.classid, u.objid))

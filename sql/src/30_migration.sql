@@ -34,8 +34,7 @@ DECLARE
     v_kept_new text[];
     v_new      text[];
 BEGIN
-    IF (o->>'partition_of') IS DISTINCT FROM (n->>'partition_of') OR (o->>'bound') IS DISTINCT FROM (n->>'bound')
-       OR (o->>'partition_key') IS DISTINCT FROM (n->>'partition_key')
+    IF (o->>'partition_key') IS DISTINCT FROM (n->>'partition_key')
        OR (o->'inherits') IS DISTINCT FROM (n->'inherits') OR (o->>'persistence') IS DISTINCT FROM (n->>'persistence') THEN
         RETURN true;
     END IF;
@@ -58,6 +57,18 @@ DECLARE
     v_col text;
     v_opt text;
 BEGIN
+    -- a partition attached to another parent or bound (the DETACH ran in the first phase); a
+    -- partition may hold only its parent's columns
+    IF n->>'partition_of' IS NOT NULL AND ((o->>'partition_of') IS DISTINCT FROM (n->>'partition_of') OR (o->>'bound') IS DISTINCT FROM (n->>'bound')) THEN
+        SELECT v_out || coalesce(array_agg('ALTER TABLE ' || q || ' DROP COLUMN ' || quote_ident(c->>'name') || ';'), '{}') INTO v_out
+          FROM jsonb_array_elements(o->'columns') c
+         WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n->'columns') x WHERE x->>'name' = c->>'name');
+        v_out := v_out || ('ALTER TABLE ' || (n->>'partition_of') || ' ATTACH PARTITION ' || q || ' ' || (n->>'bound') || ';');
+    END IF;
+    IF o->>'partition_of' IS NOT NULL THEN
+        -- a detached partition keeps its columns, which become its own
+        o := jsonb_set(o, '{columns}', coalesce((SELECT jsonb_agg(c || '{"local": true}') FROM jsonb_array_elements(o->'columns') c), '[]'));
+    END IF;
     IF n->>'partition_of' IS NULL THEN
         -- columns dropped
         FOR oc IN SELECT c FROM jsonb_array_elements(o->'columns') c
@@ -69,7 +80,9 @@ BEGIN
             v_col := quote_ident(nc->>'name');
             SELECT c INTO oc FROM jsonb_array_elements(o->'columns') c WHERE c->>'name' = nc->>'name' AND (c->>'local')::boolean;
             IF oc IS NULL THEN
-                v_out := v_out || ('ALTER TABLE ' || q || ' ADD COLUMN ' || pggit._column_sql(nc) || ';');
+                -- (late defaults are set in their own phase, once the functions they call exist)
+                v_out := v_out || ('ALTER TABLE ' || q || ' ADD COLUMN '
+                                   || pggit._column_sql(CASE WHEN nc ? 'late_default' THEN nc - 'default' ELSE nc END) || ';');
                 CONTINUE;
             END IF;
             IF (oc - 'comment') = (nc - 'comment') THEN
@@ -91,7 +104,7 @@ BEGIN
                                        || coalesce(' COLLATE ' || (nc->>'collation'), '')
                                        || ' USING ' || v_col || '::' || (nc->>'type') || ';');
                 END IF;
-                IF (nc->>'default') IS NOT NULL AND (oc->>'default') IS DISTINCT FROM (nc->>'default') THEN
+                IF (nc->>'default') IS NOT NULL AND (oc->>'default') IS DISTINCT FROM (nc->>'default') AND NOT nc ? 'late_default' THEN
                     v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' SET DEFAULT ' || (nc->>'default') || ';');
                 END IF;
                 IF (oc->>'notnull')::boolean AND NOT (nc->>'notnull')::boolean THEN
@@ -108,8 +121,12 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
-    -- constraints added or changed (their old versions were dropped in an earlier phase)
-    SELECT v_out || coalesce(array_agg('ALTER TABLE ' || q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
+    -- constraints added or changed (their old versions were dropped in an earlier phase); a
+    -- detached partition keeps the constraints it had from its parent, under the same names
+    SELECT v_out || coalesce(array_agg(CASE WHEN o ? 'partition_of' AND NOT n ? 'partition_of'
+                                            THEN 'ALTER TABLE ' || q || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(c->>'name') || '; '
+                                            ELSE '' END
+                                       || 'ALTER TABLE ' || q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                        ORDER BY c->>'name'), '{}')
       INTO v_out
       FROM jsonb_array_elements(n->'constraints') c
@@ -177,6 +194,64 @@ LANGUAGE sql IMMUTABLE AS $$
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f' AND c->>'comment' IS NOT NULL), '{}')
 $$;
 
+-- ALTER TYPE statements that turn composite attributes o into n, or NULL when only a recreate can
+-- (kept attributes must keep their order: ADD ATTRIBUTE appends).
+CREATE FUNCTION pggit._composite_alter_sql(p_q text, o jsonb, n jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_out    text[] := '{}';
+    v_old    text[] := array(SELECT a->>'name' FROM jsonb_array_elements(o) a);
+    v_new    text[] := array(SELECT a->>'name' FROM jsonb_array_elements(n) a);
+    v_prefix int := 0;
+    v_a      jsonb;
+    v_b      jsonb;
+    i        int;
+BEGIN
+    -- attributes keep their place up to the first difference in order; after it, ADD ATTRIBUTE
+    -- (which appends) can only rebuild the tail: drop it and add it again in the new order
+    WHILE v_prefix < least(cardinality(v_old), cardinality(v_new)) AND v_old[v_prefix + 1] = v_new[v_prefix + 1] LOOP
+        v_prefix := v_prefix + 1;
+    END LOOP;
+    FOR i IN v_prefix + 1 .. coalesce(cardinality(v_old), 0) LOOP
+        IF NOT v_old[i] = ANY (v_new[1:v_prefix]) THEN
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' DROP ATTRIBUTE ' || quote_ident(v_old[i]) || ';');
+        END IF;
+    END LOOP;
+    FOR i IN 1 .. coalesce(cardinality(v_new), 0) LOOP
+        v_a := n->(i - 1);
+        v_b := o->(i - 1);
+        IF i > v_prefix THEN
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD ATTRIBUTE ' || quote_ident(v_a->>'name') || ' ' || (v_a->>'type') || ';');
+        ELSIF (v_b->>'type') <> (v_a->>'type') THEN
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ALTER ATTRIBUTE ' || quote_ident(v_a->>'name') || ' TYPE ' || (v_a->>'type') || ';');
+        END IF;
+        IF (i > v_prefix AND v_a ? 'comment') OR (i <= v_prefix AND (v_b->>'comment') IS DISTINCT FROM (v_a->>'comment')) THEN
+            v_out := v_out || ('COMMENT ON COLUMN ' || p_q || '.' || quote_ident(v_a->>'name') || ' IS '
+                               || coalesce(quote_literal(v_a->>'comment'), 'NULL') || ';');
+        END IF;
+    END LOOP;
+    RETURN v_out;
+END $$;
+
+-- ALTER DOMAIN statements that turn domain o into n (same base type).
+CREATE FUNCTION pggit._domain_alter_sql(p_q text, o jsonb, n jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_out text[] := '{}';
+BEGIN
+    SELECT v_out || coalesce(array_agg('ALTER DOMAIN ' || p_q || ' DROP CONSTRAINT ' || quote_ident(c->>'name') || ';' ORDER BY c->>'name'), '{}')
+      INTO v_out FROM jsonb_array_elements(o->'constraints') c WHERE NOT (n->'constraints') @> jsonb_build_array(c);
+    IF (o->>'default') IS DISTINCT FROM (n->>'default') THEN
+        v_out := v_out || ('ALTER DOMAIN ' || p_q || coalesce(' SET DEFAULT ' || (n->>'default'), ' DROP DEFAULT') || ';');
+    END IF;
+    IF (o->>'notnull')::boolean IS DISTINCT FROM (n->>'notnull')::boolean THEN
+        v_out := v_out || ('ALTER DOMAIN ' || p_q || CASE WHEN (n->>'notnull')::boolean THEN ' SET' ELSE ' DROP' END || ' NOT NULL;');
+    END IF;
+    SELECT v_out || coalesce(array_agg('ALTER DOMAIN ' || p_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';' ORDER BY c->>'name'), '{}')
+      INTO v_out FROM jsonb_array_elements(n->'constraints') c WHERE NOT (o->'constraints') @> jsonb_build_array(c);
+    RETURN v_out;
+END $$;
+
 -- ADD VALUE statements that turn enum labels o into n, or NULL when only a recreate can.
 CREATE FUNCTION pggit._enum_add_sql(p_q text, o jsonb, n jsonb) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -214,8 +289,12 @@ BEGIN
         SELECT t.value->'detail'->>'qname' AS tq, c AS col
           FROM jsonb_each(p_new) t, jsonb_array_elements(t.value->'detail'->'columns') c
          WHERE (t.value->>'kind') = 'table' AND p_old ? t.key AND NOT t.key = ANY (p_recreate)
-           AND (c->>'local')::boolean AND (c->>'type') IN (v_q, v_q || '[]')
-           AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_old->t.key->'detail'->'columns') oc WHERE oc->>'name' = c->>'name')
+           AND (c->>'type') IN (v_q, v_q || '[]')
+           -- a column of its own at this point (a partition's columns follow its parent's)
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_old->t.key->'detail'->'columns') oc
+                        WHERE oc->>'name' = c->>'name'
+                          AND ((oc->>'local')::boolean  -- or a partition detached in the first phase
+                               OR (p_old->t.key->'detail' ? 'partition_of' AND NOT t.value->'detail' ? 'partition_of')))
          ORDER BY t.key, c->>'name'
     LOOP
         v_out := v_out
@@ -249,6 +328,8 @@ DECLARE
     v_o       jsonb;
     v_n       jsonb;
     v_swap    text[];
+    v_late    text[] := '{}';
+    v_fk_dropped text[] := '{}';
     o_kind    text[] := '{}';
     o_ident   text[] := '{}';
     o_stmt    text[] := '{}';
@@ -280,11 +361,17 @@ BEGIN
          WHERE (v_new->k->>'hash') IS DISTINCT FROM (v_old->k->>'hash')
     ),
     seed AS (
+        -- a table that survives an object it used no longer uses it: it is altered, not recreated
+        SELECT k, 'nontable' AS how FROM changed
+         WHERE n IS NULL AND (o->>'kind') IN ('function', 'procedure', 'aggregate', 'sequence')
+        UNION
         SELECT k, 'all' AS how FROM changed
-         WHERE n IS NULL
+         WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'domain', 'aggregate', 'extension')
-            OR ((n->>'kind') = 'type' AND (n->'detail'->'enum' IS NULL OR o->'detail'->'enum' IS NULL))
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'extension')
+            OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
+            OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
+                AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
         UNION
@@ -319,6 +406,9 @@ BEGIN
                      -- tables about to be dropped lose their foreign keys first, so that drop order
                      -- never depends on references between tables (or their partitions)
                      THEN (c->>'type') = 'f'
+                     -- a table about to be attached as a partition keeps what ATTACH checks for
+                     WHEN v_new->t.key->'detail' ? 'partition_of' AND NOT t.value->'detail' ? 'partition_of'
+                     THEN (c->>'type') = 'f'
                      ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
                           OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f
                                                                WHERE f = ANY (v_recreate) OR NOT v_new ? f)) END)
@@ -326,7 +416,44 @@ BEGIN
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
         statement := 'ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(v_r.con->>'name') || ';';
+        v_fk_dropped := v_fk_dropped || (v_r.k || ' ' || (v_r.con->>'name'));
         o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || statement;
+    END LOOP;
+
+    -- partitions leaving their parent or changing bounds are detached first (attached again in phase 3)
+    FOR v_r IN
+        SELECT t.key AS k FROM jsonb_each(v_old) t
+         WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'partition_of' AND v_new ? t.key
+           AND NOT t.key = ANY (v_recreate)
+           AND ((v_new->t.key->'detail'->>'partition_of') IS DISTINCT FROM (t.value->'detail'->>'partition_of')
+                OR (v_new->t.key->'detail'->>'bound') IS DISTINCT FROM (t.value->'detail'->>'bound'))
+         ORDER BY t.key
+    LOOP
+        o_kind := o_kind || 'table'::text; o_ident := o_ident || v_r.k;
+        o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'partition_of') || ' DETACH PARTITION ' || (v_old->v_r.k->'detail'->>'qname') || ';');
+        -- the indexes it had from its parent stay behind as its own: drop them now, they are
+        -- created again (as the new state has them) in phase 3
+        FOR v_s IN SELECT i.key FROM jsonb_each(v_new) i
+                    WHERE (i.value->>'kind') = 'index' AND NOT v_old ? i.key AND (i.value->'detail'->'deps') ? v_r.k LOOP
+            o_kind := o_kind || 'index'::text; o_ident := o_ident || v_s;
+            o_stmt := o_stmt || pggit._drop_sql('index', v_new->v_s->'detail');
+        END LOOP;
+    END LOOP;
+
+    -- defaults calling functions that are about to be dropped go first (set again in phase 4)
+    FOR v_r IN
+        SELECT t.key AS k, c AS col
+          FROM jsonb_each(v_old) t, jsonb_array_elements(t.value->'detail'->'columns') c
+         WHERE (t.value->>'kind') = 'table'
+           AND c ? 'late_default'  -- partitions too: each has its own copy of the default
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'late_deps') f WHERE f = ANY (v_recreate) OR NOT v_new ? f)
+         ORDER BY t.key, c->>'name'
+    LOOP
+        o_kind := o_kind || 'table'::text; o_ident := o_ident || v_r.k;
+        o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' ALTER COLUMN ' || quote_ident(v_r.col->>'name') || ' DROP DEFAULT;');
+        IF v_new ? v_r.k THEN
+            v_late := v_late || v_r.k;
+        END IF;
     END LOOP;
 
     -- phase 2: drop in reverse dependency order (old state)
@@ -352,7 +479,12 @@ BEGIN
                 o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || ('ALTER SEQUENCE ' || v_s || ' OWNED BY NONE;');
             END LOOP;
         END IF;
-        o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || pggit._drop_sql(kind, v_old->v_r.k->'detail');
+        o_kind := o_kind || kind; o_ident := o_ident || identity;
+        o_stmt := o_stmt || CASE WHEN kind = 'sequence' AND NOT v_new ? v_r.k
+                                 -- column defaults that call it go with it (the tables' new
+                                 -- definitions no longer have them)
+                                 THEN rtrim(pggit._drop_sql(kind, v_old->v_r.k->'detail'), ';') || ' CASCADE;'
+                                 ELSE pggit._drop_sql(kind, v_old->v_r.k->'detail') END;
     END LOOP;
 
     -- phase 3: create, recreate and alter in dependency order (new state)
@@ -374,15 +506,22 @@ BEGIN
         v_o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
         kind := v_n->>'kind'; identity := v_r.k;
         IF v_o IS NULL THEN
-            v_stmts := CASE WHEN kind = 'table' THEN pggit._create_table_sql(v_n->'detail') ELSE ARRAY[v_n->>'def'] END;
+            v_stmts := CASE WHEN kind = 'table' THEN pggit._create_table_sql(v_n->'detail')
+                            -- an index of a detached partition was its parent's, untracked until now
+                            WHEN kind = 'index' AND NOT v_old ? v_r.k THEN ARRAY[pggit._drop_sql(kind, v_n->'detail'), v_n->>'def']
+                            ELSE ARRAY[v_n->>'def'] END;
         ELSIF kind = 'table' THEN
             v_stmts := pggit._alter_table_sql(v_o->'detail', v_n->'detail');
         ELSIF kind = 'sequence' THEN
             v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (v_n->'detail'->>'options') || ';'];
         ELSIF kind = 'type' AND v_r.k = ANY (v_swap) THEN
             v_stmts := pggit._enum_swap_sql(v_r.k, v_n->>'def', v_new, v_old, v_recreate);
-        ELSIF kind = 'type' THEN
+        ELSIF kind = 'type' AND v_n->'detail' ? 'enum' THEN
             v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), v_o->'detail'->'enum', v_n->'detail'->'enum');
+        ELSIF kind = 'type' AND v_n->'detail' ? 'attributes' THEN
+            v_stmts := pggit._composite_alter_sql(substr(v_r.k, 6), v_o->'detail'->'attributes', v_n->'detail'->'attributes');
+        ELSIF kind = 'domain' THEN
+            v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN
             v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
         ELSE
@@ -398,18 +537,37 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- phase 4: foreign keys
+    -- phase 4: defaults that call user functions, now that every function exists
+    FOR v_r IN
+        SELECT k, c AS col
+          FROM unnest(v_emit || v_late) k, jsonb_array_elements(v_new->k->'detail'->'columns') c
+         WHERE (v_new->k->>'kind') = 'table' AND c ? 'late_default'
+           AND (k = ANY (v_recreate) OR NOT v_old ? k OR k = ANY (v_late)
+                OR (c->>'default') IS DISTINCT FROM (SELECT x->>'default' FROM jsonb_array_elements(v_old->k->'detail'->'columns') x
+                                                     WHERE x->>'name' = c->>'name'))
+         ORDER BY k, c->>'name'
+    LOOP
+        o_kind := o_kind || 'table'::text; o_ident := o_ident || v_r.k;
+        o_stmt := o_stmt || ('ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ALTER COLUMN ' || quote_ident(v_r.col->>'name')
+                             || ' SET DEFAULT ' || (v_r.col->>'default') || ';');
+    END LOOP;
+
+    -- phase 5: foreign keys
     FOR v_r IN
         SELECT t.key AS k, c AS con
           FROM jsonb_each(v_new) t, jsonb_array_elements(t.value->'detail'->'constraints') c
          WHERE (t.value->>'kind') = 'table' AND (c->>'type') = 'f'
            AND (NOT v_old ? t.key OR t.key = ANY (v_recreate)
                 OR NOT (v_old->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
-                OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate)))
+                OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f WHERE f = ANY (v_recreate))
+                OR (t.key || ' ' || (c->>'name')) = ANY (v_fk_dropped))
          ORDER BY t.key, c->>'name'
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
-        statement := 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ' || (v_r.con->>'def') || ';';
+        statement := CASE WHEN v_old->v_r.k->'detail' ? 'partition_of' AND NOT v_new->v_r.k->'detail' ? 'partition_of'
+                          THEN 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(v_r.con->>'name') || '; '
+                          ELSE '' END
+                     || 'ALTER TABLE ' || (v_new->v_r.k->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(v_r.con->>'name') || ' ' || (v_r.con->>'def') || ';';
         o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || statement;
         IF v_r.con ? 'comment' THEN
             o_kind := o_kind || kind; o_ident := o_ident || identity;

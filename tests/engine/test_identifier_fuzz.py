@@ -158,7 +158,17 @@ def test_hostile_identifiers_round_trip(fuzz_dbs, names):
         live.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(T, sql.Identifier(table2)))
         mid = dbs.head()
 
-        # 1. Everything created so far replays from nothing.
+        # 1. The tree names the objects by their quoted names, and everything created so far
+        #    replays from nothing.
+        table_identity, view_identity = live.execute(
+            "SELECT 'table ' || quote_ident(%s) || '.' || quote_ident(%s), 'view ' || quote_ident(%s) || '.' || quote_ident(%s)",
+            [schema, table2, schema, view],
+        ).fetchone()
+        tree = {r[0]: r[1] for r in live.execute("SELECT identity, definition FROM pggit.tree('main')")}
+        assert table_identity in tree and view_identity in tree, (table_identity, view_identity, sorted(tree))
+        (c4_quoted,) = live.execute("SELECT quote_ident(%s)", [c4]).fetchone()
+        assert c4_quoted in tree[table_identity], tree[table_identity]
+
         dbs.apply(None, mid, "migration(NULL, mid)")
         dbs.assert_replica_matches_live("after migration(NULL, mid)")
 
@@ -167,6 +177,7 @@ def test_hostile_identifiers_round_trip(fuzz_dbs, names):
         listed = [r[0] for r in live.execute("SELECT name FROM pggit.list_branches()")]
         assert branch in listed, f"branch {branch!r} not listed exactly: {listed!r}"
         assert live.execute("SELECT pggit.current_branch()").fetchone()[0] == "main"
+        assert live.execute("SELECT commit_id FROM pggit.log(%s, 1)", [branch]).fetchone()[0] == mid
         live.execute("SELECT pggit.delete_branch(%s, true)", [branch])
         listed = [r[0] for r in live.execute("SELECT name FROM pggit.list_branches()")]
         assert branch not in listed

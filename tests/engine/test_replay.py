@@ -8,8 +8,14 @@
   functions, enum values, drops, partitions, a grouped commit) gives states; for pairs of states
   ``(a, b)``, forwards and backwards, applying ``migration(a, b)`` to a database built at ``a``
   must give exactly the live dump recorded at ``b``.
+* Migrations keep data: a table both states have is never dropped and recreated, and rows put
+  into a database at ``a`` are still there after ``migration(a, b)`` (targeted cases, one change
+  each, so that a failure names its cause); a dependency cycle, a schema rename, and an enum
+  label added and used in one migration have their own tests.
 * Capture itself: rolled-back DDL leaves no commit, author and message, ``begin_commit``
   grouping, untracked schemas, and the identities ``tree()`` lists.
+
+A replay that fails saves the whole script in the temporary directory and names the file.
 """
 
 from __future__ import annotations
@@ -100,6 +106,14 @@ def rich_statement_count() -> int:
     return len(re.findall(r"^(?:CREATE|ALTER|COMMENT|DROP)\b", RICH_SCHEMA.read_text(), flags=re.M))
 
 
+# docs/engine.md: "between two stored states a rename cannot be told from a drop and an add, so
+# a migration renders a renamed column or table as drop + add (data in it is lost)". Strict, so
+# that the day renames migrate as renames these cases must be switched back on.
+RENAME_LIMITATION = pytest.mark.xfail(
+    strict=True, reason="documented: a rename between stored states migrates as drop + add"
+)
+
+
 @pytest.fixture
 def engine_db(pg_server, make_db) -> str:
     """A fresh database with the engine installed."""
@@ -168,11 +182,7 @@ def test_dump_normalization_removes_engine_event_triggers_only():
 
 
 def test_replaying_migration_from_empty_to_main_reproduces_the_rich_schema(pg_server, engine_db, make_db):
-    before = len(commit_ids(pg_server, engine_db))
     pg_server.psql_file(engine_db, RICH_SCHEMA)
-    after = len(commit_ids(pg_server, engine_db))
-    assert after - before == rich_statement_count(), "every statement of rich_schema.sql is one commit"
-
     live = pg_server.dump_schema(engine_db)
     script = migration_script(pg_server, engine_db, None, "main")
     target = make_db()
@@ -420,6 +430,63 @@ def _is_setting(statement: str) -> bool:
     return bool(re.match(r"\s*SET\s", statement, flags=re.I))
 
 
+def _tables(server, db, ref) -> set[str]:
+    with server.connect(db) as conn:
+        return {r[0] for r in conn.execute("SELECT identity FROM pggit.tree(%s) WHERE kind = 'table'", [ref])}
+
+
+def _spans_renames(a: str, b: str) -> bool:
+    i, j, r = STATES.index(a), STATES.index(b), STATES.index("renames")
+    return "empty" not in (a, b) and min(i, j) < r <= max(i, j)
+
+
+# docs/engine.md: a column renamed between two stored states migrates as drop + add, and a table
+# whose kept columns change order is recreated; so across the "renames" step the tables with a
+# renamed column (and the child of a renamed parent) are dropped and recreated.
+NEVER_DROPS_PAIRS = [
+    pytest.param(a, b, id=f"{a}->{b}", marks=RENAME_LIMITATION) if _spans_renames(a, b) else pytest.param(a, b, id=f"{a}->{b}")
+    for a, b in PAIRS
+]
+
+
+@pytest.mark.parametrize("a,b", NEVER_DROPS_PAIRS)
+def test_migration_between_states_never_drops_a_table_that_both_states_have(history, a, b):
+    """Changes inside a table (columns, constraints, defaults, types they use, partitions
+    attached or detached) are ALTERs: a table present in both states is never dropped and
+    recreated, which would lose its rows."""
+    server, db = history.server, history.dbname
+    ca, cb = history.commits[a], history.commits[b]
+    kept = _tables(server, db, ca) & _tables(server, db, cb)
+    dropped = [
+        (step, identity, statement.splitlines()[0])
+        for step, kind, identity, statement in migration_rows(server, db, ca, cb)
+        if identity in kept and re.match(r"\s*DROP TABLE\b", statement, flags=re.I)
+    ]
+    assert dropped == [], f"migration({a}, {b}) drops tables that exist in both states: {dropped}"
+
+
+def test_migration_keeps_the_rows_of_changed_tables(history, make_db):
+    """Rows survive migration(rich, constraints): columns altered, added and dropped, identity and
+    defaults changed, a composite type used by a column extended, constraints and domains
+    changed. (No renames: between stored states those migrate as drop + add, see docs.)"""
+    server, db = history.server, history.dbname
+    target = make_db()
+    run_script(server, target, migration_script(server, db, None, history.commits["rich"]), "migration(NULL, rich)")
+    with server.connect(target) as conn:
+        conn.execute("INSERT INTO inventory.warehouses (code, name, capacity) VALUES ('W001', 'North', 10)")
+        conn.execute("INSERT INTO public.customers (email, name) VALUES ('a@example.com', 'Ann')")
+        conn.execute("INSERT INTO inventory.products (name, price, weight_kg, warehouse) VALUES ('Nut', 2, 0.1, 'W001')")
+    run_script(
+        server, target, migration_script(server, db, history.commits["rich"], history.commits["constraints"]),
+        "migration(rich, constraints)",
+    )
+    with server.connect(target) as conn:
+        assert conn.execute("SELECT name, capacity FROM inventory.warehouses").fetchall() == [("North", 10)]
+        assert conn.execute("SELECT email::text, name FROM public.customers").fetchall() == [("a@example.com", "Ann")]
+        assert conn.execute("SELECT name, warehouse FROM inventory.products").fetchall() == [("Nut", "W001")]
+    pgtools.assert_same_dump(history.dumps["constraints"], server.dump_schema(target), "live", "rich + migration")
+
+
 def test_migration_from_a_state_to_itself_has_no_change(history):
     """Apart from leading session settings (SET ...), nothing to do."""
     for state in ("rich", FINAL):
@@ -490,6 +557,138 @@ def test_dependency_cycle_between_a_default_and_a_function_replays(pg_server, en
     dump_start = pgtools.normalize_dump("")
     assert_pair_replays(server, db, make_db, start, end, dump_start, dump_end, "empty", "cycle")
     assert_pair_replays(server, db, make_db, end, start, dump_end, dump_start, "cycle", "empty")
+
+
+# Each case: (setup DDL, rows inserted at state a, change DDL, query at b, its expected rows).
+ROW_CASES = {
+    "column renamed": (
+        ["CREATE TABLE public.c (id integer PRIMARY KEY, name text NOT NULL)"],
+        ["INSERT INTO public.c VALUES (1, 'Ann')"],
+        ["ALTER TABLE public.c RENAME COLUMN name TO full_name"],
+        "SELECT id, full_name FROM public.c", [(1, "Ann")],
+    ),
+    "table renamed": (
+        ["CREATE TABLE public.c (id integer PRIMARY KEY, name text NOT NULL)"],
+        ["INSERT INTO public.c VALUES (1, 'Ann')"],
+        ["ALTER TABLE public.c RENAME TO clients"],
+        "SELECT id, name FROM public.clients", [(1, "Ann")],
+    ),
+    "column type widened": (
+        ["CREATE TABLE public.c (id integer PRIMARY KEY, qty smallint NOT NULL)"],
+        ["INSERT INTO public.c VALUES (1, 7)"],
+        ["ALTER TABLE public.c ALTER COLUMN qty TYPE bigint"],
+        "SELECT id, qty FROM public.c", [(1, 7)],
+    ),
+    "column added with a default and dropped": (
+        ["CREATE TABLE public.c (id integer PRIMARY KEY, old text)"],
+        ["INSERT INTO public.c VALUES (1, 'x')"],
+        ["ALTER TABLE public.c ADD COLUMN flag boolean NOT NULL DEFAULT true", "ALTER TABLE public.c DROP COLUMN old"],
+        "SELECT id, flag FROM public.c", [(1, True)],
+    ),
+    "composite type attribute added": (
+        ["CREATE TYPE public.addr AS (street text)", "CREATE TABLE public.c (id integer PRIMARY KEY, a public.addr)"],
+        ["INSERT INTO public.c VALUES (1, ROW('Main St'))"],
+        ["ALTER TYPE public.addr ADD ATTRIBUTE country text"],
+        "SELECT id, (a).street FROM public.c", [(1, "Main St")],
+    ),
+    "function used by a check constraint renamed": (
+        ["CREATE FUNCTION public.ok(p text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true'",
+         "CREATE TABLE public.c (id integer PRIMARY KEY, code text CHECK (public.ok(code)))"],
+        ["INSERT INTO public.c VALUES (1, 'A')"],
+        ["ALTER FUNCTION public.ok(text) RENAME TO is_ok"],
+        "SELECT id, code FROM public.c", [(1, "A")],
+    ),
+    "sequence used by a default renamed": (
+        ["CREATE SEQUENCE public.s", "CREATE TABLE public.c (id bigint PRIMARY KEY DEFAULT nextval('public.s'))"],
+        ["INSERT INTO public.c DEFAULT VALUES"],
+        ["ALTER SEQUENCE public.s RENAME TO s2"],
+        "SELECT id FROM public.c", [(1,)],
+    ),
+    "enum value renamed and added": (
+        ["CREATE TYPE public.st AS ENUM ('new', 'paid')",
+         "CREATE TABLE public.c (id integer PRIMARY KEY, s public.st NOT NULL)"],
+        ["INSERT INTO public.c VALUES (1, 'paid')"],
+        ["ALTER TYPE public.st RENAME VALUE 'paid' TO 'settled'", "ALTER TYPE public.st ADD VALUE 'void' BEFORE 'new'"],
+        "SELECT id, s::text FROM public.c", [(1, "settled")],
+    ),
+    "partition detached": (
+        ["CREATE TABLE public.o (id integer, d date) PARTITION BY RANGE (d)",
+         "CREATE TABLE public.o24 PARTITION OF public.o FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"],
+        ["INSERT INTO public.o VALUES (1, '2024-05-01')"],
+        ["ALTER TABLE public.o DETACH PARTITION public.o24"],
+        "SELECT id FROM public.o24", [(1,)],
+    ),
+    "partition attached": (
+        ["CREATE TABLE public.o (id integer, d date) PARTITION BY RANGE (d)",
+         "CREATE TABLE public.o24 (id integer, d date)"],
+        ["INSERT INTO public.o24 VALUES (1, '2024-05-01')"],
+        ["ALTER TABLE public.o ATTACH PARTITION public.o24 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"],
+        "SELECT id FROM public.o", [(1,)],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=RENAME_LIMITATION) if c in ("column renamed", "table renamed", "enum value renamed and added") else c for c in ROW_CASES],
+)
+def test_migration_keeps_rows(pg_server, engine_db, make_db, case):
+    """A migration applied to a database holding rows keeps them when the change is one inside
+    a table (ALTER, not drop and create), and still reaches exactly the target state."""
+    setup, rows, change, query, expected = ROW_CASES[case]
+    server, db = pg_server, engine_db
+    with server.connect(db) as conn:
+        for statement in setup:
+            conn.execute(statement)
+    a, dump_a = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        for statement in change:
+            conn.execute(statement)
+    b, dump_b = head_commit(server, db), server.dump_schema(db)
+    assert dump_a != dump_b and a != b, "the change was captured"
+
+    target = make_db()
+    run_script(server, target, migration_script(server, db, None, a), "migration(NULL, a)")
+    pgtools.assert_same_dump(dump_a, server.dump_schema(target), "live at a", "built at a")
+    with server.connect(target) as conn:
+        for statement in rows:
+            conn.execute(statement)
+    run_script(server, target, migration_script(server, db, a, b), f"migration(a, b) [{case}]")
+    pgtools.assert_same_dump(dump_b, server.dump_schema(target), "live at b", "a + migration(a, b)")
+    with server.connect(target) as conn:
+        assert conn.execute(query).fetchall() == expected, f"rows lost by migration(a, b) [{case}]"
+
+
+def test_partitions_of_a_table_referenced_by_a_foreign_key_come_and_go(pg_server, engine_db, make_db):
+    """A partition of a partitioned table that another table references: PostgreSQL refuses a
+    plain DROP TABLE of it (the foreign key depends on each partition), so going back from a
+    state that added it must detach it first."""
+    server, db = pg_server, engine_db
+    with server.connect(db) as conn:
+        conn.execute("CREATE TABLE public.o (id integer, d date, PRIMARY KEY (id, d)) PARTITION BY RANGE (d)")
+        conn.execute("CREATE TABLE public.o24 PARTITION OF public.o FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')")
+        conn.execute("CREATE TABLE public.lines (o_id integer, d date, FOREIGN KEY (o_id, d) REFERENCES public.o)")
+    a, dump_a = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        conn.execute("CREATE TABLE public.o25 PARTITION OF public.o FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    b, dump_b = head_commit(server, db), server.dump_schema(db)
+    assert_pair_replays(server, db, make_db, a, b, dump_a, dump_b, "two partitions", "three partitions")
+    assert_pair_replays(server, db, make_db, b, a, dump_b, dump_a, "three partitions", "two partitions")
+
+
+def test_objects_using_an_extension_type_in_its_own_schema_replay(pg_server, engine_db, make_db):
+    """A column of a type that an extension installed in a schema of its own: the extension must
+    be created before the table (the table depends on the extension through its member type)."""
+    server, db = pg_server, engine_db
+    with server.connect(db) as conn:
+        conn.execute("CREATE SCHEMA ext")
+        conn.execute("CREATE EXTENSION citext WITH SCHEMA ext")
+        conn.execute("CREATE TABLE public.users (id integer PRIMARY KEY, login ext.citext NOT NULL)")
+        conn.execute("CREATE DOMAIN public.login AS ext.citext CHECK (length(VALUE::text) > 2)")
+    live = server.dump_schema(db)
+    target = make_db()
+    run_script(server, target, migration_script(server, db, None, "main"), "migration(NULL, 'main')")
+    pgtools.assert_same_dump(live, server.dump_schema(target), "live", "replayed migration(NULL, 'main')")
 
 
 # --------------------------------------------------------------------------- enum edge case
