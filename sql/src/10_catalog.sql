@@ -63,6 +63,17 @@ DECLARE
     v_type oid;
     v_len  int2;
 BEGIN
+    -- an object that belongs to an extension stands for its extension
+    IF p_classid <> 'pg_extension'::regclass THEN
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e' LIMIT 1;
+        IF FOUND THEN
+            IF pggit._tracked_oid('pg_extension'::regclass, v_oid) THEN
+                classid := 'pg_extension'::regclass; objid := v_oid;
+            END IF;
+            RETURN;
+        END IF;
+    END IF;
     IF p_classid = 'pg_class'::regclass THEN
         SELECT c.relkind, c.relnamespace, c.relispartition, c.reltype INTO v_kind, v_nsp, v_part, v_type
           FROM pg_class c WHERE c.oid = p_objid;
@@ -135,9 +146,7 @@ BEGIN
          WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
         RETURN;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
-        IF (SELECT n.nspname FROM pg_namespace n WHERE n.oid = p_objid) <> 'public' THEN
-            classid := p_classid; objid := p_objid;
-        END IF;
+        classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSE

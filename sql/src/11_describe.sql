@@ -336,7 +336,8 @@ BEGIN
             v_ident, '{n}');
 
     ELSIF v_kind = 'schema' THEN
-        v_sql := 'CREATE SCHEMA ' || v_q || ';';
+        -- (public exists in every new database: created only where it was dropped)
+        v_sql := 'CREATE SCHEMA ' || CASE WHEN v_q = 'public' THEN 'IF NOT EXISTS ' ELSE '' END || v_q || ';';
         v_comment := obj_description(p_objid, 'pg_namespace');
         v_target := 'SCHEMA ' || v_q;
         v_deps := '{}';
@@ -369,7 +370,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.oid >= 16384
         UNION ALL SELECT 'pg_trigger'::regclass, t.oid FROM pg_trigger t WHERE t.oid >= 16384
         UNION ALL SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
-        UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384
+        UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r

@@ -67,26 +67,29 @@ END $$;
 CREATE FUNCTION pggit._tree_rows(p_commit text) RETURNS TABLE (identity text, kind text, hash text)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
+DECLARE
+    v_chain    text[] := '{}';
+    v_snapshot text;
+    v_id       text := p_commit;
+    v_parent   text;
 BEGIN
+    -- the first-parent chain from the commit back to (not including) its snapshot: key lookups
+    SELECT c.snapshot_id INTO v_snapshot FROM pggit.commits c WHERE c.commit_id = p_commit;
+    WHILE v_id IS DISTINCT FROM v_snapshot AND v_id IS NOT NULL LOOP
+        v_chain := v_chain || v_id;
+        SELECT c.parent_ids[1] INTO v_parent FROM pggit.commits c WHERE c.commit_id = v_id;
+        v_id := v_parent;
+    END LOOP;
     RETURN QUERY
-    WITH RECURSIVE chain AS (
-        SELECT c.commit_id, c.parent_ids[1] AS parent, c.snapshot_id, 0 AS depth
-          FROM pggit.commits c WHERE c.commit_id = p_commit
-        UNION ALL
-        SELECT p.commit_id, p.parent_ids[1], p.snapshot_id, ch.depth + 1
-          FROM chain ch JOIN pggit.commits p ON p.commit_id = ch.parent
-         WHERE ch.commit_id <> ch.snapshot_id
-    ),
-    snap AS (SELECT c.snapshot_id FROM pggit.commits c WHERE c.commit_id = p_commit),
-    latest AS (
+    WITH latest AS (
         SELECT DISTINCT ON (x.identity) x.identity, x.kind, x.new_hash
-          FROM chain ch JOIN pggit.changes x ON x.commit_id = ch.commit_id
-         WHERE ch.commit_id <> (SELECT snapshot_id FROM snap)
+          FROM unnest(v_chain) WITH ORDINALITY AS ch(commit_id, depth)
+          JOIN pggit.changes x ON x.commit_id = ch.commit_id
          ORDER BY x.identity, ch.depth
     )
     SELECT s.identity, s.kind, s.hash
       FROM pggit.snapshots s
-     WHERE s.commit_id = (SELECT snapshot_id FROM snap)
+     WHERE s.commit_id = v_snapshot
        AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.identity = s.identity)
     UNION ALL
     SELECT l.identity, l.kind, l.new_hash FROM latest l WHERE l.new_hash IS NOT NULL;

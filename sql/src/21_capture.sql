@@ -2,7 +2,7 @@
 
 -- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
 CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     v_list text;
 BEGIN
@@ -125,9 +125,11 @@ END $$;
 
 -- ddl_command_end: describe what the statement created or changed and commit it on HEAD.
 -- Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
--- statement (custom plans) was most of the capture's cost.
+-- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
+-- sequential scans are off: a generic plan made while pggit's tables were small must not keep
+-- scanning them whole once the history has grown.
 CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     v_started  timestamptz := clock_timestamp();
     v_cls      oid[];
@@ -181,16 +183,37 @@ BEGIN
              WHERE r.objid IS NOT NULL
         )
         SELECT array_agg(classid), array_agg(objid) INTO v_cls, v_obj FROM dep;
-        -- a partition or child table just detached (or disinherited) no longer shows in
-        -- pg_depend: find it through the definitions HEAD holds
-        SELECT v_cls || coalesce(array_agg(l.classid), '{}'), v_obj || coalesce(array_agg(l.objid), '{}')
-          INTO v_cls, v_obj
-          FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
-         WHERE l.kind = 'table'
-           AND ('table ' || coalesce(b.detail->>'partition_of', '')) IN (
-                   SELECT p.identity FROM pggit.live_objects p
-                    WHERE p.kind = 'table' AND (p.classid, p.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))
-           AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
+        IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
+                    WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'S') THEN
+            -- a sequence's owner shows OWNED BY: the table that owns it now, and the one that did
+            SELECT v_cls || coalesce(array_agg(x.classid), '{}'), v_obj || coalesce(array_agg(x.objid), '{}')
+              INTO v_cls, v_obj
+              FROM (SELECT d.refclassid AS classid, d.refobjid AS objid
+                      FROM unnest(v_cls, v_obj) u(classid, objid)
+                      JOIN pg_depend d ON d.classid = u.classid AND d.objid = u.objid AND d.deptype = 'a'
+                      JOIN pg_class sc ON sc.oid = u.objid AND sc.relkind = 'S'
+                     WHERE u.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                    UNION
+                    SELECT l.classid, l.objid
+                      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+                     WHERE l.kind = 'table' AND jsonb_array_length(b.detail->'owned') > 0
+                       AND EXISTS (SELECT 1 FROM jsonb_array_elements(b.detail->'owned') o
+                                    JOIN pggit.live_objects s ON s.identity = 'sequence ' || (o->>'sequence')
+                                   WHERE (s.classid, s.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))) x;
+        END IF;
+        IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
+                    WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'p') THEN
+            -- a partition or child table just detached (or disinherited) no longer shows in
+            -- pg_depend: find it through the definitions HEAD holds
+            SELECT v_cls || coalesce(array_agg(l.classid), '{}'), v_obj || coalesce(array_agg(l.objid), '{}')
+              INTO v_cls, v_obj
+              FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+             WHERE l.kind = 'table'
+               AND ('table ' || coalesce(b.detail->>'partition_of', '')) IN (
+                       SELECT p.identity FROM pggit.live_objects p
+                        WHERE p.kind = 'table' AND (p.classid, p.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))
+               AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
+        END IF;
     END IF;
 
     SELECT array_agg(pggit._describe(u.classid, u.objid))
@@ -221,7 +244,7 @@ END $$;
 
 -- Deferred to transaction commit: turn a group's accumulated changes into one commit.
 CREATE FUNCTION pggit._finish_group() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     v_changes pggit.change[];
     v_head    text;

@@ -60,20 +60,46 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM pggit.branches b ORDER BY b.name
 $$;
 
--- History reachable from a ref, newest first.
+-- History reachable from a ref, newest first (by generation: parents always after children).
+-- Walks from the tip keeping a frontier, so log(ref, 20) reads about 20 commits however long
+-- the history is.
 CREATE FUNCTION pggit.log(p_ref text DEFAULT NULL, p_limit integer DEFAULT 100)
 RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE walk(commit_id) AS (
-        SELECT pggit._resolve(p_ref)
-        UNION
-        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
-    )
-    SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at
-      FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
-     ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC
-     LIMIT p_limit
-$$;
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_frontier text[] := ARRAY[pggit._resolve(p_ref)];
+    v_seen     text[] := v_frontier;
+    v_n        int := 0;
+    v_r        record;
+BEGIN
+    IF p_limit > 5000 THEN
+        -- a long listing: one set-based walk is cheaper than many steps
+        RETURN QUERY
+        WITH RECURSIVE walk(commit_id) AS (
+            SELECT v_frontier[1]
+            UNION
+            SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+        )
+        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at
+          FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+         ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC
+         LIMIT p_limit;
+        RETURN;
+    END IF;
+    WHILE v_n < p_limit AND cardinality(v_frontier) > 0 LOOP
+        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at INTO v_r
+          FROM pggit.commits c WHERE c.commit_id = ANY (v_frontier)
+         ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC LIMIT 1;
+        commit_id := v_r.commit_id; parent_ids := v_r.parent_ids; author := v_r.author;
+        message := v_r.message; committed_at := v_r.committed_at;
+        RETURN NEXT;
+        v_n := v_n + 1;
+        v_frontier := array_remove(v_frontier, v_r.commit_id)
+                      || array(SELECT p FROM unnest(v_r.parent_ids) p WHERE NOT p = ANY (v_seen));
+        v_seen := v_seen || v_r.parent_ids;
+    END LOOP;
+END $$;
 
 -- The changes one commit made against its first parent.
 CREATE FUNCTION pggit.show(p_commit text DEFAULT NULL)

@@ -329,15 +329,22 @@ DECLARE
     v_n       jsonb;
     v_swap    text[];
     v_late    text[] := '{}';
+    v_users   jsonb;
     v_fk_dropped text[] := '{}';
     o_kind    text[] := '{}';
     o_ident   text[] := '{}';
     o_stmt    text[] := '{}';
 BEGIN
-    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
+    -- the two states (definitions are fetched by hash for the statements that need them)
+    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
       INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash;
-    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail, 'def', b.definition)), '{}')
+    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
       INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash;
+    -- who depends on what, in the old state
+    SELECT coalesce(jsonb_object_agg(r.dep, r.users), '{}') INTO v_users
+      FROM (SELECT d AS dep, jsonb_agg(t.key) AS users
+              FROM jsonb_each(v_old) t, jsonb_array_elements_text(t.value->'detail'->'deps') d
+             GROUP BY d) r;
 
     -- Enums whose labels change. Added labels go in with ALTER TYPE ... ADD VALUE, unless the
     -- migration itself uses a new label (PostgreSQL refuses that in the same transaction) or
@@ -352,7 +359,8 @@ BEGIN
                     SELECT 1 FROM jsonb_array_elements_text(v_new->k->'detail'->'enum') l, jsonb_each(v_new) x
                      WHERE NOT (v_old->k->'detail'->'enum') ? l AND x.key <> k
                        AND (v_old->x.key->>'hash') IS DISTINCT FROM (x.value->>'hash')
-                       AND strpos(x.value->>'def', quote_literal(l) || '::' || substr(k, 6)) > 0)));
+                       AND strpos((SELECT b.definition FROM pggit.blobs b WHERE b.hash = x.value->>'hash'),
+                                  quote_literal(l) || '::' || substr(k, 6)) > 0)));
 
     -- objects dropped and created again: deleted ones, changed ones no ALTER can reach, and
     -- (transitively) whatever depends on them in the old state
@@ -389,9 +397,9 @@ BEGIN
     closure AS (
         SELECT k, how, 0 AS depth FROM seed
         UNION
-        SELECT d.key, 'all', c.depth + 1
-          FROM closure c JOIN jsonb_each(v_old) d ON (d.value->'detail'->'deps') ? c.k
-         WHERE c.depth < 32 AND (c.how = 'all' OR (d.value->>'kind') <> 'table')
+        SELECT u, 'all', c.depth + 1
+          FROM closure c, jsonb_array_elements_text(v_users->c.k) u
+         WHERE c.depth < 32 AND (c.how = 'all' OR (v_old->u->>'kind') <> 'table')
     )
     SELECT array_agg(DISTINCT k) FILTER (WHERE how = 'all' OR depth > 0) INTO v_recreate FROM closure;
     v_recreate := coalesce(v_recreate, '{}');
@@ -479,6 +487,14 @@ BEGIN
                 o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || ('ALTER SEQUENCE ' || v_s || ' OWNED BY NONE;');
             END LOOP;
         END IF;
+        IF kind = 'table' AND v_old->v_r.k->'detail' ? 'partition_of'
+           AND v_new ? ('table ' || (v_old->v_r.k->'detail'->>'partition_of'))
+           AND NOT ('table ' || (v_old->v_r.k->'detail'->>'partition_of')) = ANY (v_recreate) THEN
+            -- detached first: foreign keys into the parent reach into its partitions
+            o_kind := o_kind || kind; o_ident := o_ident || identity;
+            o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'partition_of') || ' DETACH PARTITION '
+                                 || (v_old->v_r.k->'detail'->>'qname') || ';');
+        END IF;
         o_kind := o_kind || kind; o_ident := o_ident || identity;
         o_stmt := o_stmt || CASE WHEN kind = 'sequence' AND NOT v_new ? v_r.k
                                  -- column defaults that call it go with it (the tables' new
@@ -503,6 +519,7 @@ BEGIN
          ORDER BY max(lv.level), pggit._kind_rank(v_new->lv.k->>'kind'), lv.k
     LOOP
         v_n := v_new->v_r.k;
+        v_n := v_n || jsonb_build_object('def', (SELECT b.definition FROM pggit.blobs b WHERE b.hash = v_n->>'hash'));
         v_o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
         kind := v_n->>'kind'; identity := v_r.k;
         IF v_o IS NULL THEN

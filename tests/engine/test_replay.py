@@ -691,6 +691,55 @@ def test_objects_using_an_extension_type_in_its_own_schema_replay(pg_server, eng
     pgtools.assert_same_dump(live, server.dump_schema(target), "live", "replayed migration(NULL, 'main')")
 
 
+# Small changes, each replayed both ways: (setup DDL, change DDL).
+PAIR_CASES = {
+    "sequence ownership set": (
+        ["CREATE SEQUENCE public.s", "CREATE TABLE public.t (a integer, b integer)"],
+        ["ALTER SEQUENCE public.s OWNED BY public.t.b"],
+    ),
+    "comment on schema public": ([], ["COMMENT ON SCHEMA public IS 'the default schema'"]),
+    "column dropped with CASCADE drops a view": (
+        ["CREATE TABLE public.t (a integer, b integer)", "CREATE VIEW public.v AS SELECT a, b FROM public.t"],
+        ["ALTER TABLE public.t DROP COLUMN b CASCADE"],
+    ),
+    "table starts inheriting": (
+        ["CREATE TABLE public.p (a integer)", "CREATE TABLE public.c (a integer, b integer)"],
+        ["ALTER TABLE public.c INHERIT public.p"],
+    ),
+    "trigger renamed, policy and row security changed": (
+        ["CREATE TABLE public.t (a integer)",
+         "CREATE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'",
+         "CREATE TRIGGER tr BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.f()",
+         "ALTER TABLE public.t ENABLE ROW LEVEL SECURITY", "CREATE POLICY p ON public.t USING (a > 0)"],
+        ["ALTER TRIGGER tr ON public.t RENAME TO tr2", "ALTER POLICY p ON public.t USING (a > 1)",
+         "ALTER TABLE public.t FORCE ROW LEVEL SECURITY"],
+    ),
+    "function result type changed under a view": (
+        ["CREATE FUNCTION public.f() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+         "CREATE VIEW public.v AS SELECT public.f() AS x"],
+        ["DROP FUNCTION public.f() CASCADE", "CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS 'SELECT 1::text'",
+         "CREATE VIEW public.v AS SELECT public.f() AS x"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PAIR_CASES))
+def test_small_change_is_captured_and_replays_both_ways(pg_server, engine_db, make_db, case):
+    setup, change = PAIR_CASES[case]
+    server, db = pg_server, engine_db
+    with server.connect(db) as conn:
+        for statement in setup:
+            conn.execute(statement)
+    a, dump_a = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        for statement in change:
+            conn.execute(statement)
+    b, dump_b = head_commit(server, db), server.dump_schema(db)
+    assert a != b, f"no commit for: {change}"
+    assert_pair_replays(server, db, make_db, a, b, dump_a, dump_b, "before", "after")
+    assert_pair_replays(server, db, make_db, b, a, dump_b, dump_a, "after", "before")
+
+
 # --------------------------------------------------------------------------- enum edge case
 
 
