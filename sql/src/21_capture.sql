@@ -2,7 +2,7 @@
 
 -- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
 CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_list text;
 BEGIN
@@ -127,9 +127,10 @@ END $$;
 -- Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
 -- sequential scans are off: a generic plan made while pggit's tables were small must not keep
--- scanning them whole once the history has grown.
+-- scanning them whole once the history has grown. (With sequential scans off, estimated costs
+-- pass jit_above_cost; compiling every lookup would cost far more than it saves: JIT is off.)
 CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_started  timestamptz := clock_timestamp();
     v_cls      oid[];
@@ -244,7 +245,7 @@ END $$;
 
 -- Deferred to transaction commit: turn a group's accumulated changes into one commit.
 CREATE FUNCTION pggit._finish_group() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_changes pggit.change[];
     v_head    text;
