@@ -75,27 +75,9 @@ def pg_bin(name: str, server_major: int) -> str:
 # ----------------------------------------------------------------------------- pg_dump
 
 
-_DROP_LINE = re.compile(r"^(--.*|SET \w+ = .*;|SELECT pg_catalog\.set_config\(.*\);|\\(un)?restrict .*)$")
-
-
-def normalize_dump(text: str) -> str:
-    """Normalize `pg_dump --schema-only` text: drop `--` comment lines, top-level SET and
-    set_config lines, `\\restrict`/`\\unrestrict` lines, collapse blank lines."""
-    out: list[str] = []
-    for line in text.splitlines():
-        if _DROP_LINE.match(line):
-            continue
-        if not line.strip():
-            if out and out[-1] == "":
-                continue
-            out.append("")
-            continue
-        out.append(line.rstrip())
-    while out and out[0] == "":
-        out.pop(0)
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(out) + "\n"
+# The tests' normalization (documented there) is the one the benchmark's correctness check uses.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from pgtools import normalize_dump  # noqa: E402
 
 
 def dump_schema(dsn: str, pg_dump: str) -> str:
