@@ -49,26 +49,28 @@ def cmd_status(client: Client, args) -> int:
     return 0
 
 
-def cmd_log(client: Client, args) -> int:
-    rows = client.log(args.ref, args.limit)
-    if args.json:
+def _output(args, rows: list[dict], line) -> int:
+    """Print rows as JSON (--json) or one text line per row."""
+    if getattr(args, "json", False):
         _print_json(rows)
-        return 0
-    for r in rows:
-        merge = " (merge)" if len(r["parent_ids"]) > 1 else ""
-        first = r["message"].splitlines()[0] if r["message"] else ""
-        print(f"{_short(r['commit_id'])}{merge}  {_when(r['committed_at'])}  {r['author']}  {first}")
+    else:
+        for r in rows:
+            print(line(r))
     return 0
+
+
+def _first_line(message: str) -> str:
+    return message.splitlines()[0] if message else ""
+
+
+def cmd_log(client: Client, args) -> int:
+    return _output(args, client.log(args.ref, args.limit), lambda r: (
+        f"{_short(r['commit_id'])}{' (merge)' if len(r['parent_ids']) > 1 else ''}  "
+        f"{_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
 
 
 def cmd_show(client: Client, args) -> int:
-    rows = client.show(args.commit)
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        print(f"{r['change']:<9} {r['identity']}")
-    return 0
+    return _output(args, client.show(args.commit), lambda r: f"{r['change']:<9} {r['identity']}")
 
 
 def cmd_branch(client: Client, args) -> int:
@@ -85,26 +87,14 @@ def cmd_branch(client: Client, args) -> int:
 
 
 def cmd_tree(client: Client, args) -> int:
-    rows = client.tree(args.ref)
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        print(f"{r['hash'][:12]}  {r['identity']}")
-    return 0
+    return _output(args, client.tree(args.ref), lambda r: f"{r['hash'][:12]}  {r['identity']}")
 
 
 def cmd_diff(client: Client, args) -> int:
     if args.sql:
         print(client.migration_script(args.from_ref, args.to_ref))
         return 0
-    rows = client.diff(args.from_ref, args.to_ref)
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        print(f"{r['change']:<9} {r['identity']}")
-    return 0
+    return _output(args, client.diff(args.from_ref, args.to_ref), lambda r: f"{r['change']:<9} {r['identity']}")
 
 
 def cmd_migration(client: Client, args) -> int:
@@ -113,14 +103,8 @@ def cmd_migration(client: Client, args) -> int:
 
 
 def cmd_blame(client: Client, args) -> int:
-    rows = client.blame(args.identity, args.ref)
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        first = r["message"].splitlines()[0] if r["message"] else ""
-        print(f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {r['author']}  {first}")
-    return 0
+    return _output(args, client.blame(args.identity, args.ref), lambda r: (
+        f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
 
 
 def build_parser() -> argparse.ArgumentParser:
