@@ -515,6 +515,18 @@ def test_diff_between_states_names_the_changed_objects(history):
     assert {r[0] for r in forward} == {r[0] for r in rows}, "diff(a, b) and diff(b, a) cover the same objects"
 
 
+def run_setup_then_change(server, db, setup, change):
+    """Run ``setup``, then ``change``; return the head commit and normalized dump after each."""
+    with server.connect(db) as conn:
+        for statement in setup:
+            conn.execute(statement)
+    a, dump_a = head_commit(server, db), server.dump_schema(db)
+    with server.connect(db) as conn:
+        for statement in change:
+            conn.execute(statement)
+    return a, dump_a, head_commit(server, db), server.dump_schema(db)
+
+
 def assert_pair_replays(server, db, make_db, ca: str, cb: str, dump_a: str, dump_b: str, a="a", b="b") -> None:
     """Build a database at commit ``ca`` from nothing, check it, apply migration(ca, cb), check."""
     target = make_db()
@@ -637,14 +649,7 @@ def test_migration_keeps_rows(pg_server, engine_db, make_db, case):
     a table (ALTER, not drop and create), and still reaches exactly the target state."""
     setup, rows, change, query, expected = ROW_CASES[case]
     server, db = pg_server, engine_db
-    with server.connect(db) as conn:
-        for statement in setup:
-            conn.execute(statement)
-    a, dump_a = head_commit(server, db), server.dump_schema(db)
-    with server.connect(db) as conn:
-        for statement in change:
-            conn.execute(statement)
-    b, dump_b = head_commit(server, db), server.dump_schema(db)
+    a, dump_a, b, dump_b = run_setup_then_change(server, db, setup, change)
     assert dump_a != dump_b and a != b, "the change was captured"
 
     target = make_db()
@@ -727,14 +732,7 @@ PAIR_CASES = {
 def test_small_change_is_captured_and_replays_both_ways(pg_server, engine_db, make_db, case):
     setup, change = PAIR_CASES[case]
     server, db = pg_server, engine_db
-    with server.connect(db) as conn:
-        for statement in setup:
-            conn.execute(statement)
-    a, dump_a = head_commit(server, db), server.dump_schema(db)
-    with server.connect(db) as conn:
-        for statement in change:
-            conn.execute(statement)
-    b, dump_b = head_commit(server, db), server.dump_schema(db)
+    a, dump_a, b, dump_b = run_setup_then_change(server, db, setup, change)
     assert a != b, f"no commit for: {change}"
     assert_pair_replays(server, db, make_db, a, b, dump_a, dump_b, "before", "after")
     assert_pair_replays(server, db, make_db, b, a, dump_b, dump_a, "after", "before")
