@@ -108,7 +108,7 @@ class Client:
         return self._value("SELECT pggit.migration_script(%s, %s)", (from_ref, to_ref))
 
     def resolve(self, ref: str | None = None) -> str:
-        return self._value("SELECT pggit._resolve(%s)", (ref,))
+        return self._value("SELECT pggit.resolve(%s)", (ref,))
 
 
 class _nullctx:

@@ -107,6 +107,20 @@ CREATE TABLE pggit.pending_changes (
     PRIMARY KEY (txid, identity)
 );
 
+-- Statements captured but not yet recorded as commits. A statement that only creates new
+-- objects (CREATE TABLE, CREATE INDEX, ...) is queued here by the ddl_command_end trigger in the
+-- statement's own transaction (so a rolled-back statement leaves nothing); pggit.flush() turns
+-- queued rows into commits, in order, before anything reads history or changes an existing
+-- object (the ddl_command_start trigger). A work queue: rows are deleted once recorded.
+CREATE TABLE pggit.capture_queue (
+    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    author      text NOT NULL,
+    captured_at timestamptz NOT NULL,
+    message     text NOT NULL,
+    classids    oid[] NOT NULL,
+    objids      oid[] NOT NULL
+);
+
 -- Append-only audit trail of every engine operation.
 CREATE TABLE pggit.audit_log (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

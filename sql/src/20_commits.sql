@@ -8,13 +8,15 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Append an audit record.
-CREATE FUNCTION pggit._audit(p_operation text, p_args jsonb, p_outcome text, p_detail text, p_started timestamptz)
+-- (p_role and p_at record an operation done earlier by another role: a queued capture.)
+CREATE FUNCTION pggit._audit(p_operation text, p_args jsonb, p_outcome text, p_detail text, p_started timestamptz,
+                             p_role text DEFAULT NULL, p_at timestamptz DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO pggit.audit_log (role_name, operation, args, outcome, detail, duration_ms)
-    VALUES (pggit._author(), p_operation, coalesce(p_args, '{}'), p_outcome, p_detail,
-            extract(epoch FROM clock_timestamp() - p_started) * 1000);
+    INSERT INTO pggit.audit_log (at, role_name, operation, args, outcome, detail, duration_ms)
+    VALUES (coalesce(p_at, clock_timestamp()), coalesce(p_role, pggit._author()), p_operation, coalesce(p_args, '{}'),
+            p_outcome, p_detail, extract(epoch FROM clock_timestamp() - p_started) * 1000);
 END $$;
 
 -- The branch HEAD points at.

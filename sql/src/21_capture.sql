@@ -123,14 +123,14 @@ BEGIN
     RETURN v_id;
 END $$;
 
--- ddl_command_end: describe what the statement created or changed and commit it on HEAD.
--- Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
+-- Describe what the running DDL statement created or changed and commit it on HEAD (called by
+-- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
 -- sequential scans are off: a generic plan made while pggit's tables were small must not keep
 -- scanning them whole once the history has grown. (With sequential scans off, estimated costs
 -- pass jit_above_cost; compiling every lookup would cost far more than it saves: JIT is off.)
-CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
+CREATE FUNCTION pggit._capture_ddl() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_started  timestamptz := clock_timestamp();
     v_cls      oid[];
@@ -144,7 +144,6 @@ DECLARE
     v_descs    pggit.objdesc[];
     v_changes  pggit.change[];
 BEGIN
-    IF coalesce(current_setting('pggit.capture', true), '') = 'off' THEN RETURN; END IF;
     IF v_dropped IS NOT NULL THEN
         PERFORM set_config('pggit.dropped', '', true);
     END IF;
@@ -230,6 +229,94 @@ BEGIN
     PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
 END $$;
 
+-- Statements that only create new objects and cannot change an existing one: their capture is
+-- queued (one row) and described when pggit.flush() runs. Anything else flushes the queue first.
+CREATE FUNCTION pggit._queued_tag(p_tag text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX', 'CREATE SEQUENCE')
+$$;
+
+-- Turn queued captures into commits on HEAD's branch, oldest first; returns how many commits
+-- were made. Every entry point that reads or moves history calls this first, and so does the
+-- ddl_command_start trigger before any statement that could change an object still queued, so
+-- a queued object is always described in the state its statement left it in. (HEAD moves only
+-- through the engine's own functions, which flush first: the queue always belongs to HEAD.)
+CREATE FUNCTION pggit.flush() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    v_q       record;
+    v_branch  text;
+    v_head    text;
+    v_cls     oid[];
+    v_obj     oid[];
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+    v_started timestamptz;
+    v_n       int := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
+        RETURN 0;
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
+            (SELECT count(*) FROM pggit.capture_queue);
+        RETURN 0;
+    END IF;
+    -- the branch lock first (as every commit takes it), then the queue rows: a concurrent
+    -- flush waits here and then finds the rows gone
+    SELECT b.name, b.head INTO v_branch, v_head
+      FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
+    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.seq FOR UPDATE LOOP
+        v_started := clock_timestamp();
+        SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
+          FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
+         CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+         WHERE r.objid IS NOT NULL;
+        IF v_cls IS NOT NULL THEN
+            SELECT array_agg(pggit._describe(u.classid, u.objid)) INTO v_descs
+              FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+            v_changes := pggit._record_changes(v_descs, v_q.classids || v_cls, v_q.objids || v_obj, '{}', '{}');
+            IF v_changes IS NOT NULL THEN
+                v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_changes, v_q.captured_at);
+                v_n := v_n + 1;
+                PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
+                                     'changes', cardinality(v_changes), 'queued', true), 'ok', NULL, v_started,
+                                     v_q.author, v_q.captured_at);
+            END IF;
+        END IF;
+        DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
+    END LOOP;
+    RETURN v_n;
+END $$;
+
+-- ddl_command_start: before a statement that could change an existing object, record what is
+-- queued (its objects must be described as they are now, not after this statement).
+CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pggit._queued_tag(tg_tag) THEN
+        PERFORM pggit.flush();
+    END IF;
+END $$;
+
+-- ddl_command_end: a statement that only creates objects is queued (one cheap row in this
+-- transaction); any other is described and committed now. Statements inside a group
+-- (pggit.begin_commit) always take the direct path.
+CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF current_setting('pggit.capture', true) = 'off' THEN RETURN; END IF;
+    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' THEN
+        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids)
+        SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid)
+          FROM pg_event_trigger_ddl_commands() c
+         WHERE NOT c.in_extension AND coalesce(c.schema_name, '') <> 'pggit' AND coalesce(c.schema_name, '') NOT LIKE 'pg\_temp%'
+        HAVING count(*) > 0;
+        RETURN;
+    END IF;
+    PERFORM pggit._capture_ddl();
+END $$;
+
 -- Group this transaction's DDL statements into one commit with the given message; the commit is
 -- made when the transaction commits (nothing is committed if it rolls back).
 CREATE FUNCTION pggit.begin_commit(p_message text) RETURNS void
@@ -238,9 +325,11 @@ BEGIN
     IF p_message IS NULL OR btrim(p_message) = '' THEN
         RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
     END IF;
+    PERFORM pggit.flush();  -- statements before the group are commits of their own
     INSERT INTO pggit.pending_groups (txid, branch, message, author)
     VALUES (txid_current(), (SELECT branch FROM pggit.head), p_message, pggit._author())
     ON CONFLICT (txid) DO UPDATE SET message = EXCLUDED.message;
+    PERFORM set_config('pggit.group', txid_current()::text, true);
 END $$;
 
 -- Deferred to transaction commit: turn a group's accumulated changes into one commit.

@@ -19,6 +19,7 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_head    text;
 BEGIN
+    PERFORM pggit.flush();
     PERFORM pggit._check_branch_name(p_name);
     v_head := pggit._resolve(p_from);
     INSERT INTO pggit.branches (name, head, created_by) VALUES (p_name, v_head, pggit._author())
@@ -37,6 +38,7 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_head    text;
 BEGIN
+    PERFORM pggit.flush();
     IF p_name = pggit.current_branch() THEN
         RAISE EXCEPTION 'cannot delete branch % because it is HEAD', quote_literal(p_name)
             USING ERRCODE = 'PGG05', HINT = 'switch to another branch first';
@@ -52,10 +54,18 @@ BEGIN
     RETURN v_head;
 END $$;
 
+-- The commit id a ref names (see pggit._resolve for the forms a ref takes).
+CREATE FUNCTION pggit.resolve(p_ref text DEFAULT NULL) RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
+    SELECT pggit._resolve(p_ref);
+$$;
+
 -- All branches with their heads.
 CREATE FUNCTION pggit.list_branches()
 RETURNS TABLE (name text, head text, is_head boolean, created_at timestamptz, created_by text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
     SELECT b.name, b.head, b.name = (SELECT h.branch FROM pggit.head h), b.created_at, b.created_by
       FROM pggit.branches b ORDER BY b.name
 $$;
@@ -65,9 +75,10 @@ $$;
 -- the history is.
 CREATE FUNCTION pggit.log(p_ref text DEFAULT NULL, p_limit integer DEFAULT 100)
 RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
+    v_flushed  int := pggit.flush();
     v_frontier text[] := ARRAY[pggit._resolve(p_ref)];
     v_seen     text[] := v_frontier;
     v_n        int := 0;
@@ -104,7 +115,8 @@ END $$;
 -- The changes one commit made against its first parent.
 CREATE FUNCTION pggit.show(p_commit text DEFAULT NULL)
 RETURNS TABLE (identity text, kind text, change text, old_definition text, new_definition text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
     SELECT x.identity, x.kind,
            CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
            ob.definition, nb.definition
@@ -118,7 +130,8 @@ $$;
 -- Every object in the state of a ref.
 CREATE FUNCTION pggit.tree(p_ref text DEFAULT NULL)
 RETURNS TABLE (kind text, identity text, definition text, hash text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
     SELECT t.kind, t.identity, b.definition, t.hash
       FROM pggit._tree_rows(pggit._resolve(p_ref)) t JOIN pggit.blobs b ON b.hash = t.hash
      ORDER BY t.identity
@@ -127,7 +140,8 @@ $$;
 -- The commits reachable from a ref (default HEAD) that changed one object, newest first.
 CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
 RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
     WITH RECURSIVE walk(commit_id) AS (
         SELECT pggit._resolve(p_ref)
         UNION
@@ -156,7 +170,8 @@ END $$;
 -- Per-object difference between two refs (NULL from = empty database).
 CREATE FUNCTION pggit.diff(p_from text, p_to text DEFAULT NULL)
 RETURNS TABLE (identity text, kind text, change text, old_definition text, new_definition text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pggit.flush();
     SELECT coalesce(n.identity, o.identity), coalesce(n.kind, o.kind),
            CASE WHEN o.hash IS NULL THEN 'added' WHEN n.hash IS NULL THEN 'deleted' ELSE 'modified' END,
            ob.definition, nb.definition

@@ -314,9 +314,10 @@ END $$;
 -- reverse dependency order; create and alter in dependency order; add foreign keys last.
 CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
 RETURNS TABLE (step integer, kind text, identity text, statement text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
+    v_flushed int := pggit.flush();  -- queued captures first: HEAD must be current
     v_old     jsonb;
     v_new     jsonb;
     v_seed    text[];
@@ -609,6 +610,6 @@ END $$;
 
 -- The migration as one executable script.
 CREATE FUNCTION pggit.migration_script(p_from text, p_to text DEFAULT NULL) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(string_agg(m.statement, E'\n' ORDER BY m.step), '') FROM pggit.migration(p_from, p_to) m
 $$;

@@ -24,6 +24,7 @@ BEGIN
 END $$;
 
 CREATE EVENT TRIGGER pggit_sql_drop ON sql_drop EXECUTE FUNCTION pggit._on_sql_drop();
+CREATE EVENT TRIGGER pggit_ddl_start ON ddl_command_start EXECUTE FUNCTION pggit._on_ddl_start();
 CREATE EVENT TRIGGER pggit_ddl_end ON ddl_command_end EXECUTE FUNCTION pggit._on_ddl_end();
 
 -- Nothing in pggit is granted to PUBLIC; grant pggit_* privileges to roles explicitly.

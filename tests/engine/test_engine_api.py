@@ -34,6 +34,7 @@ def run(pg_server, db, *statements):
 
 
 def commit_count(client: Client) -> int:
+    client._value("SELECT pggit.flush()")
     return client._value("SELECT count(*) FROM pggit.commits")
 
 

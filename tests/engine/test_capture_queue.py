@@ -1,0 +1,197 @@
+"""Queued capture: statements that only create objects are queued in their own transaction and
+recorded as commits by pggit.flush(), which every reader and every other DDL statement runs
+first. These tests check that the history is the same as if each statement had been committed
+at once: order, state of each commit, author, message, time, rollback, concurrency."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pggit import Client
+
+
+@pytest.fixture
+def repo(pg_server, make_db):
+    db = make_db()
+    client = Client(pg_server.dsn_for(db))
+    client.install()
+    yield pg_server, db, client
+    client.close()
+
+
+def queued(server, db) -> int:
+    with server.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0]
+
+
+def table_columns(client: Client, ref: str, table: str) -> list[str]:
+    import json
+
+    row = client._rows(
+        "SELECT b.detail FROM pggit.tree(%s) t JOIN pggit.blobs b ON b.hash = t.hash WHERE t.identity = %s",
+        (ref, f"table {table}"))
+    assert row, f"{table} not in tree of {ref}"
+    detail = row[0]["detail"]
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    return [c["name"] for c in detail["columns"]]
+
+
+def test_create_is_queued_and_each_later_statement_sees_the_state_it_left(repo):
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.execute("CREATE TABLE q1 (a int)")
+        conn.execute("CREATE INDEX q1_a ON q1 (a)")
+        assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 2
+        # an ALTER records the queued statements first, so the CREATE's commit has one column
+        conn.execute("ALTER TABLE q1 ADD COLUMN b text")
+        assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 0
+    log = client.log(limit=4)
+    assert [r["message"] for r in log[:3]] == [
+        "ALTER TABLE q1 ADD COLUMN b text", "CREATE INDEX q1_a ON q1 (a)", "CREATE TABLE q1 (a int)"]
+    assert table_columns(client, "HEAD~2", "public.q1") == ["a"]
+    assert table_columns(client, "HEAD", "public.q1") == ["a", "b"]
+    assert {r["identity"] for r in client.show("HEAD~1")} == {"index public.q1_a"}
+    # one linear chain
+    assert all(r["parent_ids"] == [log[i + 1]["commit_id"]] for i, r in enumerate(log[:3]))
+
+
+def test_drop_and_rename_after_queued_create(repo):
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.execute("CREATE SCHEMA s")
+        conn.execute("CREATE TABLE s.t (a int)")
+        conn.execute("ALTER SCHEMA s RENAME TO s2")
+        conn.execute("CREATE TABLE s2.gone (a int)")
+        conn.execute("DROP TABLE s2.gone")
+    log = client.log(limit=6)
+    assert [r["message"] for r in log[:5]] == [
+        "DROP TABLE s2.gone", "CREATE TABLE s2.gone (a int)", "ALTER SCHEMA s RENAME TO s2",
+        "CREATE TABLE s.t (a int)", "CREATE SCHEMA s"]
+    assert "table s.t" in {r["identity"] for r in client.tree("HEAD~3")}
+    head = {r["identity"] for r in client.tree()}
+    assert "table s2.t" in head and "table s.t" not in head and "table s2.gone" not in head
+    assert {(r["identity"], r["change"]) for r in client.show("HEAD")} == {("table s2.gone", "deleted")}
+
+
+def test_rolled_back_create_leaves_nothing(repo):
+    server, db, client = repo
+    before = client.resolve("HEAD")
+    with server.connect(db, autocommit=False) as conn:
+        conn.execute("CREATE TABLE never (a int)")
+        conn.rollback()
+    assert queued(server, db) == 0
+    assert client.resolve("HEAD") == before
+    with server.connect(db, autocommit=False) as conn:
+        conn.execute("CREATE TABLE kept (a int)")
+        conn.execute("SAVEPOINT s")
+        conn.execute("CREATE TABLE undone (a int)")
+        conn.execute("ROLLBACK TO SAVEPOINT s")
+        conn.commit()
+    assert [r["message"] for r in client.log(limit=2)] == ["CREATE TABLE kept (a int)", "Initial import"]
+    assert "table public.undone" not in {r["identity"] for r in client.tree()}
+
+
+def test_untracked_objects_are_not_queued(repo):
+    server, db, client = repo
+    before = client.resolve("HEAD")
+    with server.connect(db) as conn:
+        conn.execute("CREATE TEMP TABLE scratch (a int)")
+        conn.execute("CREATE INDEX ON scratch (a)")
+        assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 0
+    assert client.resolve("HEAD") == before
+
+
+def test_queued_capture_keeps_author_and_time_when_another_role_flushes(repo):
+    server, db, client = repo
+    role = f"pggit_q_{uuid.uuid4().hex[:8]}"
+    with server.connect(db) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT CREATE, USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+    try:
+        with psycopg.connect(server.dsn_for(db), user=role, autocommit=True) as conn:
+            at = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+            conn.execute("CREATE TABLE by_role (a int)")
+            after = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        top = client.log(limit=1)[0]  # the owner's session records it
+        assert top["author"] == role and top["message"] == "CREATE TABLE by_role (a int)"
+        assert at <= top["committed_at"] <= after
+        audit = client._rows("SELECT role_name, args FROM pggit.audit_log WHERE operation = 'capture' ORDER BY id DESC LIMIT 1")[0]
+        assert audit["role_name"] == role and audit["args"]["commit"] == top["commit_id"]
+    finally:
+        with server.connect(db) as conn:
+            conn.execute("DROP TABLE IF EXISTS by_role")
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_grouped_statements_are_not_queued(repo):
+    server, db, client = repo
+    with server.connect(db, autocommit=False) as conn:
+        conn.execute("CREATE TABLE before_group (a int)")
+        conn.execute("SELECT pggit.begin_commit('two tables')")
+        conn.execute("CREATE TABLE g1 (a int)")
+        conn.execute("CREATE TABLE g2 (a int)")
+        assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 0
+        conn.commit()
+    log = client.log(limit=3)
+    assert [r["message"] for r in log] == ["two tables", "CREATE TABLE before_group (a int)", "Initial import"]
+    assert {r["identity"] for r in client.show("HEAD")} == {"table public.g1", "table public.g2"}
+
+
+def test_read_only_transaction_reads_without_recording(repo):
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.execute("CREATE TABLE ro (a int)")
+    with server.connect(db, autocommit=False) as conn:
+        conn.execute("SET TRANSACTION READ ONLY")
+        rows = conn.execute("SELECT message FROM pggit.log(NULL, 1)").fetchall()
+        assert rows == [("Initial import",)]
+        conn.rollback()
+    assert queued(server, db) == 1
+    assert client.log(limit=1)[0]["message"] == "CREATE TABLE ro (a int)"
+    assert queued(server, db) == 0
+
+
+def test_concurrent_creators_and_readers_lose_nothing(repo):
+    server, db, client = repo
+    sessions, per_session = 4, 25
+    errors: list[BaseException] = []
+
+    def create(n: int) -> None:
+        try:
+            with server.connect(db) as conn:
+                for i in range(per_session):
+                    conn.execute(f"CREATE TABLE c{n}_{i} (id int)")
+                    if i % 10 == 9:
+                        conn.execute(f"ALTER TABLE c{n}_{i} ADD COLUMN x int")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            with Client(server.dsn_for(db)) as reader:
+                for _ in range(15):
+                    reader.log(limit=5)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(sessions)]
+    threads += [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    log = client.log(limit=1000)
+    alters = sessions * (per_session // 10)
+    assert len(log) == sessions * per_session + alters + 1
+    assert all(r["parent_ids"] == [log[i + 1]["commit_id"]] for i, r in enumerate(log[:-1]))
+    tables = {r["identity"] for r in client.tree() if r["kind"] == "table"}
+    assert len(tables) == sessions * per_session
+    assert queued(server, db) == 0
