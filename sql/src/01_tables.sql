@@ -40,7 +40,6 @@ CREATE TABLE pggit.commits (
     CONSTRAINT commits_id_is_sha256 CHECK (commit_id ~ '^[0-9a-f]{64}$'),
     CONSTRAINT commits_at_most_two_parents CHECK (cardinality(parent_ids) <= 2)
 );
-CREATE INDEX commits_parent_idx ON pggit.commits USING gin (parent_ids);
 
 -- The object changes of a commit against its first parent.
 CREATE TABLE pggit.changes (

@@ -1,5 +1,53 @@
 -- pgGit engine: canonical definition of one tracked object, read from the catalogs.
 
+-- A table's definition text and its CREATE TABLE statement (without late defaults, kept for
+-- migrations), rendered from its detail alone: describing a table and merging two versions of
+-- one (the union strategy) render the same way.
+CREATE FUNCTION pggit._table_text(p_detail jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_q      text := p_detail->>'qname';
+    v_create text;
+    v_full   text;
+    v_head   text;
+    v_tail   text;
+    v_inh    text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'inherits') x);
+    v_opts   text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'options') x);
+    v_unlogged text := CASE WHEN p_detail->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END;
+BEGIN
+    IF p_detail ? 'partition_of' THEN
+        v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
+                 || ' ' || (p_detail->>'bound')
+                 || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
+                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+        v_full := v_create;
+    ELSE
+        v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
+        v_tail := E'\n)' || coalesce(' INHERITS (' || v_inh || ')', '')
+               || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
+               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+        SELECT string_agg(pggit._column_sql(c), E',\n    '),
+               string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
+          INTO v_full, v_create
+          FROM jsonb_array_elements(p_detail->'columns') c WHERE (c->>'local')::boolean;
+        v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail;
+        v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
+    END IF;
+    v_full := v_full
+           || coalesce((SELECT string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', '')
+                          FROM jsonb_array_elements(p_detail->'constraints') c), '')
+           || CASE WHEN (p_detail->>'rls')::boolean THEN E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
+           || CASE WHEN (p_detail->>'force_rls')::boolean THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
+           || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
+                          FROM jsonb_array_elements(p_detail->'owned') o), '')
+           || pggit._comment_sql('TABLE ' || v_q, p_detail->>'comment')
+           || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
+                          FROM jsonb_array_elements(p_detail->'columns') c WHERE c ? 'comment'), '')
+           || coalesce((SELECT string_agg(pggit._comment_sql('CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || v_q, c->>'comment'), '')
+                          FROM jsonb_array_elements(p_detail->'constraints') c WHERE c ? 'comment'), '');
+    RETURN ARRAY[v_full, v_create];
+END $$;
+
 -- Describe a table (or partitioned table).
 CREATE FUNCTION pggit._describe_table(p_objid oid) RETURNS pggit.objdesc
 LANGUAGE plpgsql STABLE AS $$
@@ -12,7 +60,7 @@ DECLARE
     v_owned  jsonb;
     v_parent text;
     v_inh    text[];
-    v_sql    text;
+    v_sql    text[];
     v_deps   text[];
     v_fkdeps text[];
     v_detail jsonb;
@@ -96,40 +144,6 @@ BEGIN
         v_parent := v_inh[1];
         v_inh := NULL;
     END IF;
-    -- the CREATE TABLE statement, then constraints, row security, owned sequences, comments;
-    -- v_create (kept for migrations) leaves out late defaults, the definition text shows them
-    IF v_rel.relispartition THEN
-        v_create := 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END
-                 || 'TABLE ' || v_q || ' PARTITION OF ' || v_parent || ' ' || v_rel.bound
-                 || coalesce(' PARTITION BY ' || v_rel.partkey, '')
-                 || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';';
-        v_full := v_create;
-    ELSE
-        SELECT 'CREATE ' || CASE WHEN v_rel.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || v_q || ' (',
-               E'\n)' || coalesce(' INHERITS (' || array_to_string(v_inh, ', ') || ')', '')
-               || coalesce(' PARTITION BY ' || v_rel.partkey, '')
-               || coalesce(' WITH (' || array_to_string(v_rel.reloptions, ', ') || ')', '') || ';',
-               (SELECT string_agg(pggit._column_sql(c), E',\n    ') FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean),
-               (SELECT string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
-                  FROM jsonb_array_elements(v_cols) c WHERE (c->>'local')::boolean)
-          INTO v_head, v_tail, v_full, v_create;
-        v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail;
-        v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
-    END IF;
-    SELECT v_full
-           || coalesce((SELECT string_agg(E'\nALTER TABLE ' || v_q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';', '')
-                          FROM jsonb_array_elements(v_cons) c), '')
-           || CASE WHEN v_rel.relrowsecurity THEN E'\nALTER TABLE ' || v_q || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
-           || CASE WHEN v_rel.relforcerowsecurity THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
-           || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
-                          FROM jsonb_array_elements(v_owned) o), '')
-           || pggit._comment_sql('TABLE ' || v_q, v_rel.comment)
-           || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
-                          FROM jsonb_array_elements(v_cols) c WHERE c ? 'comment'), '')
-           || coalesce((SELECT string_agg(pggit._comment_sql('CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || v_q, c->>'comment'), '')
-                          FROM jsonb_array_elements(v_cons) c WHERE c ? 'comment'), '')
-      INTO v_sql;
-
     -- dependencies: of the table, its defaults and non-FK constraints; of its foreign keys apart
     SELECT pggit._deps(array_agg(x.classid) FILTER (WHERE NOT x.fk), array_agg(x.objid) FILTER (WHERE NOT x.fk), v_ident, '{n,a}'),
            CASE WHEN bool_or(x.fk) THEN pggit._deps(array_agg(x.classid) FILTER (WHERE x.fk), array_agg(x.objid) FILTER (WHERE x.fk), v_ident, '{n}')
@@ -151,12 +165,14 @@ BEGIN
     END IF;
 
     v_detail := jsonb_strip_nulls(jsonb_build_object(
-        'qname', v_q, 'create', v_create, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
+        'qname', v_q, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
         'partition_of', v_parent, 'bound', v_rel.bound, 'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
         'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps)));
-    RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql, v_detail)::pggit.objdesc;
+    v_sql := pggit._table_text(v_detail);
+    v_detail := v_detail || jsonb_build_object('create', v_sql[2]);
+    RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql[1], v_detail)::pggit.objdesc;
 END $$;
 
 -- Describe any tracked root object; NULL when it does not exist.

@@ -294,7 +294,8 @@ END $$;
 CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT pggit._queued_tag(tg_tag) THEN
+    -- (with capture off, as while installing, the engine flushes itself before its own DDL)
+    IF NOT pggit._queued_tag(tg_tag) AND current_setting('pggit.capture', true) IS DISTINCT FROM 'off' THEN
         PERFORM pggit.flush();
     END IF;
 END $$;

@@ -1,0 +1,155 @@
+"""Upgrading a released engine to the current sources.
+
+On every server under test: install the kept 0.1.0 release script (``sql/releases``) the way
+0.1.0's installer did, make some history, run today's ``install()``, then check that the version
+moved, history and capture survived (read through the SQL API only), and that schema ``pggit``
+has exactly the structure of a fresh install of the current version.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import psycopg
+import pytest
+
+import pgtools
+from pggit import install as pginstall
+
+RELEASE = "0.1.0"
+_LOCK_KEY_0_1_0 = 0x7067676974
+
+
+def install_release(conn: psycopg.Connection, version: str) -> None:
+    """Install a kept release script as that release's installer did (pggit/install.py at 0.1.0)."""
+    script = pginstall.release_script(version).read_text()
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY_0_1_0,))
+        conn.execute("SELECT set_config('pggit.capture', 'off', true)")
+        conn.execute("SET LOCAL check_function_bodies = off")
+        conn.execute(script.encode())
+        conn.execute(
+            "INSERT INTO pggit.meta (key, value) VALUES ('version', %s),"
+            " ('installed_server_version', current_setting('server_version_num'))",
+            (version,),
+        )
+        conn.execute("SELECT set_config('pggit.capture', '', true)")
+        conn.execute("SELECT pggit._initial_import()")
+        conn.execute("SELECT set_config('pggit.capture', '', true)")
+
+
+def rows(conn: psycopg.Connection, query: str, params: tuple = ()) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
+
+
+def history(conn: psycopg.Connection) -> dict:
+    """Everything the SQL API says about history: branches, each branch's log, HEAD's tree."""
+    branches = rows(conn, "SELECT name, head, is_head FROM pggit.list_branches() ORDER BY name")
+    return {
+        "branches": branches,
+        "logs": {
+            name: rows(conn, "SELECT commit_id, parent_ids, author, message, committed_at FROM pggit.log(%s, 10000)", (name,))
+            for name, _, _ in branches
+        },
+        "tree": rows(conn, "SELECT kind, identity, hash FROM pggit.tree() ORDER BY identity"),
+    }
+
+
+@pytest.fixture
+def upgraded(pg_server, make_db):
+    """A database where 0.1.0 was installed, used, then upgraded: (dbname, history before)."""
+    db = make_db()
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        install_release(conn, RELEASE)
+    with pg_server.connect(db) as conn:  # autocommit: one commit per statement
+        for statement in (
+            "CREATE TABLE public.items (id int PRIMARY KEY, name text)",
+            "CREATE INDEX items_name_idx ON public.items (name)",
+            "SELECT pggit.create_branch('feature')",
+            "ALTER TABLE public.items ADD COLUMN price numeric",
+            "CREATE VIEW public.cheap AS SELECT id, name FROM public.items WHERE price < 10",
+            "CREATE FUNCTION public.item_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM public.items $$",
+            "COMMENT ON TABLE public.items IS 'things we sell'",
+        ):
+            conn.execute(statement)
+        before = history(conn)
+    assert len(before["logs"]["main"]) == 7  # initial import + 6 captured statements
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        assert pginstall.install(conn) == (RELEASE, pginstall.current_version())
+    return db, before
+
+
+def test_upgrade_keeps_history_and_capture(pg_server, upgraded):
+    db, before = upgraded
+    with pg_server.connect(db) as conn:
+        assert conn.execute("SELECT pggit.version()").fetchone()[0] == pginstall.current_version()
+        assert history(conn) == before
+
+        statement = "CREATE TABLE public.after_upgrade (id int)"
+        conn.execute(statement)
+        after = history(conn)
+        old_head = before["logs"]["main"][0][0]
+        new = after["logs"]["main"][0]
+        assert new[3] == statement and new[1] == [old_head]
+        assert after["logs"]["main"][1:] == before["logs"]["main"]
+        assert after["logs"]["feature"] == before["logs"]["feature"]
+        assert "table public.after_upgrade" in {identity for _, identity, _ in after["tree"]}
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def dump_engine(server: pgtools.PgServer, dbname: str) -> str:
+    """Schema ``pggit`` as ``pg_dump --schema-only -n pggit`` sees it (with privileges), plus the
+    event triggers (which belong to no schema, so ``-n`` leaves them out).
+
+    The dump is cut into its TOC entries; each is normalized with ``pgtools.normalize_dump``,
+    headed by its TOC name and type, and the entries are sorted, so pg_dump's ordering ties
+    (decided by OID) do not count. Everything else (columns in order, constraints, indexes,
+    triggers, function definitions, ACLs) is compared as is.
+    """
+    proc = subprocess.run(
+        [str(server.pg_dump_path), "--schema-only", "-n", "pggit", "-d", server.dsn_for(dbname)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"pg_dump of {server.id}/{dbname} failed:\n{proc.stderr}")
+    raw = proc.stdout
+    headers = list(pgtools._TOC_HEADER.finditer(raw))
+    entries = []
+    for i, h in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(raw)
+        body = pgtools.normalize_dump(raw[h.start() : end])
+        entries.append(f"-- {h.group('type')} {h.group('name')}\n{body}")
+    with server.connect(dbname) as conn:
+        for name, event, function, enabled, tags, comment in conn.execute("""
+                SELECT evtname, evtevent, evtfoid::regprocedure::text, evtenabled, evttags,
+                       obj_description(oid, 'pg_event_trigger')
+                  FROM pg_event_trigger ORDER BY evtname""").fetchall():
+            entries.append(
+                f"-- EVENT TRIGGER {name}\nON {event} EXECUTE FUNCTION {function}"
+                f" enabled={enabled} tags={tags} comment={comment!r}\n"
+            )
+    return "\n".join(sorted(entries))
+
+
+@pytest.mark.skipif(
+    pginstall.current_version() == RELEASE,
+    reason=f"sql/VERSION is still the release {RELEASE}: there is no upgrade to compare with a fresh install",
+)
+def test_upgrade_matches_fresh_install(pg_server, make_db, upgraded):
+    current = pginstall.current_version()
+    db, _ = upgraded
+    fresh = make_db()
+    with psycopg.connect(pg_server.dsn_for(fresh)) as conn:
+        pginstall.install(conn)
+    expected = dump_engine(pg_server, fresh)
+    assert re.search(r"^CREATE TABLE pggit\.", expected, re.M)  # the dump did see the engine
+    pgtools.assert_same_dump(
+        expected,
+        dump_engine(pg_server, db),
+        f"fresh install of {current}",
+        f"{RELEASE} upgraded to {current}",
+    )
