@@ -223,7 +223,8 @@ BEGIN
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
                                        coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'));
-    IF v_changes IS NULL THEN
+    -- absorb mode (the engine's own migrations): the live map is updated, no commit is made
+    IF v_changes IS NULL OR current_setting('pggit.capture', true) = 'absorb' THEN
         RETURN;
     END IF;
     PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
@@ -294,8 +295,8 @@ END $$;
 CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- (with capture off, as while installing, the engine flushes itself before its own DDL)
-    IF NOT pggit._queued_tag(tg_tag) AND current_setting('pggit.capture', true) IS DISTINCT FROM 'off' THEN
+    -- (with capture off or absorbing, the engine flushed before running its own DDL)
+    IF NOT pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.capture', true), '') = '' THEN
         PERFORM pggit.flush();
     END IF;
 END $$;
@@ -307,7 +308,8 @@ CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('pggit.capture', true) = 'off' THEN RETURN; END IF;
-    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' THEN
+    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = ''
+       AND coalesce(current_setting('pggit.capture', true), '') = '' THEN
         INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids)
         SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid)
           FROM pg_event_trigger_ddl_commands() c

@@ -133,7 +133,7 @@ RETURNS TABLE (kind text, identity text, definition text, hash text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pggit.flush();
     SELECT t.kind, t.identity, b.definition, t.hash
-      FROM pggit._tree_rows(pggit._resolve(p_ref)) t JOIN pggit.blobs b ON b.hash = t.hash
+      FROM pggit._state(coalesce(p_ref, 'HEAD')) t JOIN pggit.blobs b ON b.hash = t.hash
      ORDER BY t.identity
 $$;
 
@@ -158,11 +158,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY c.generation DESC, c.seq DESC
 $$;
 
--- Tree of a ref as (identity, kind, hash); NULL ref = the empty state.
+-- Tree of a ref as (identity, kind, hash); NULL ref = the empty state; 'merge:<id>' = the result
+-- of a merge (open items as the target holds them).
 CREATE FUNCTION pggit._state(p_ref text) RETURNS TABLE (identity text, kind text, hash text)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF p_ref IS NOT NULL THEN
+    IF p_ref ~ '^merge:[0-9]{1,18}$' THEN
+        RETURN QUERY SELECT t.identity, t.kind, t.hash FROM pggit._merge_tree(substr(p_ref, 7)::bigint) t;
+    ELSIF p_ref IS NOT NULL THEN
         RETURN QUERY SELECT t.identity, t.kind, t.hash FROM pggit._tree_rows(pggit._resolve(p_ref)) t;
     END IF;
 END $$;
