@@ -11,10 +11,18 @@ from .errors import (
     BranchExists,
     BranchIsHead,
     BranchNotMerged,
+    DataLossRefused,
+    InvalidArgument,
     InvalidName,
     NotInstalled,
     PggitError,
     RefNotFound,
+    RevertConflict,
+    ShadowReplayError,
+    ShadowUnavailable,
+    StaleHead,
+    StateMismatch,
+    WrongBranch,
 )
 
 __all__ = [
@@ -28,4 +36,12 @@ __all__ = [
     "BranchNotMerged",
     "AppendOnly",
     "NotInstalled",
+    "InvalidArgument",
+    "StaleHead",
+    "RevertConflict",
+    "DataLossRefused",
+    "WrongBranch",
+    "StateMismatch",
+    "ShadowReplayError",
+    "ShadowUnavailable",
 ]

@@ -107,6 +107,120 @@ def cmd_blame(client: Client, args) -> int:
         f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
 
 
+def _merge_result(row: dict) -> int:
+    status = row["status"]
+    mid = row.get("merge_id")
+    timing = f" (verified in the shadow database in {row['shadow_ms']:.0f} ms)" if row.get("shadow_ms") is not None else ""
+    if status == "up_to_date":
+        print("already up to date")
+    elif status == "fast_forward":
+        print(f"fast-forward to {_short(row.get('commit_id'))}")
+    elif status == "merged":
+        print(f"merged: commit {_short(row.get('commit_id'))} (merge {mid}){timing}")
+    elif status == "conflicts":
+        conflicts = row.get("conflicts") or []
+        print(f"merge {mid}: {len(conflicts)} open item(s){timing}")
+        for c in conflicts:
+            print(f"  {c.get('conflict_type') or '':<16} {c['identity']}")
+            if c.get("error"):
+                for line in str(c["error"]).splitlines():
+                    print(f"      error: {line}")
+        print(f"resolve with: pggit resolve {mid} IDENTITY {{source,target,base,custom}}; or: pggit merge-abort {mid}")
+    else:
+        print(f"merge {mid}: {status}")
+    return 0
+
+
+def cmd_merge_base(client: Client, args) -> int:
+    base = client.find_merge_base(args.a, args.b)
+    if base is None:
+        print("no common ancestor", file=sys.stderr)
+        return 1
+    print(base)
+    return 0
+
+
+def cmd_conflicts(client: Client, args) -> int:
+    return _output(args, client.detect_merge_conflicts(args.source, args.target), lambda r: (
+        f"{r['conflict_type']:<16} {'auto  ' if r['auto_resolvable'] else 'manual'} {r['identity']}"))
+
+
+def cmd_merge(client: Client, args) -> int:
+    row = client.merge(args.source, args.into, strategy=args.strategy, message=args.message, verify=not args.no_verify)
+    if args.json:
+        _print_json(row)
+        return 0
+    return _merge_result(row)
+
+
+def _read_file(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def cmd_resolve(client: Client, args) -> int:
+    definition = None
+    if args.resolution == "custom":
+        if not args.file:
+            print("pggit: a custom resolution needs --file PATH ('-' for standard input)", file=sys.stderr)
+            return 2
+        definition = _read_file(args.file)
+    elif args.file:
+        print("pggit: --file is only for a custom resolution", file=sys.stderr)
+        return 2
+    row = client.resolve_conflict(args.merge_id, args.identity, args.resolution, definition)
+    if args.json:
+        _print_json(row)
+        return 0
+    return _merge_result(row)
+
+
+def cmd_merge_abort(client: Client, args) -> int:
+    client.abort_merge(args.merge_id)
+    print(f"merge {args.merge_id} aborted")
+    return 0
+
+
+def cmd_merge_items(client: Client, args) -> int:
+    def line(r):
+        state = r.get("resolution") or "open"
+        text = f"{r.get('conflict_type') or '':<16} {state:<8} {r['identity']}"
+        if r.get("error"):
+            text += f"\n      error: {r['error']}"
+        return text
+    return _output(args, client.merge_items(args.merge_id), line)
+
+
+def cmd_checkout(client: Client, args) -> int:
+    head = client.switch_branch(args.name, force=args.force)
+    print(f"switched to branch {args.name} at {_short(head)}")
+    return 0
+
+
+def cmd_revert(client: Client, args) -> int:
+    commit = client.revert(args.commit, branch=args.branch, force=args.force)
+    print(f"reverted {args.commit}: commit {_short(commit)} on {args.branch or client.current_branch()}")
+    return 0
+
+
+def cmd_reset(client: Client, args) -> int:
+    head = client.reset_branch(args.branch, args.ref, force=args.force)
+    print(f"branch {args.branch} reset to {_short(head)}")
+    return 0
+
+
+def cmd_apply(client: Client, args) -> int:
+    text = args.sql if args.sql is not None else _read_file(args.file)
+    commit = client.apply(args.branch, text, message=args.message)
+    if commit is None:
+        print(f"nothing changed on {args.branch}")
+    else:
+        print(f"commit {_short(commit)} on {args.branch}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pggit", description="Git-like version control for a PostgreSQL schema.")
     p.add_argument("--dsn", default=os.environ.get("PGGIT_DSN"), help="managed database (default: $PGGIT_DSN)")
@@ -150,6 +264,60 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("ref", nargs="?")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_blame)
+
+    s = sub.add_parser("merge-base", help="best common ancestor of two refs")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.set_defaults(func=cmd_merge_base)
+    s = sub.add_parser("conflicts", help="three-way classes of merging SOURCE into TARGET (default HEAD)")
+    s.add_argument("source")
+    s.add_argument("target", nargs="?")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_conflicts)
+    s = sub.add_parser("merge", help="merge SOURCE into HEAD's branch (or --into TARGET)")
+    s.add_argument("source")
+    s.add_argument("--into", metavar="TARGET")
+    s.add_argument("--strategy", default="auto",
+                   choices=["auto", "source_wins", "target_wins", "union", "manual_review"])
+    s.add_argument("-m", "--message")
+    s.add_argument("--no-verify", action="store_true", help="do not replay the result in the shadow database first")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_merge)
+    s = sub.add_parser("resolve", help="resolve one item of an open merge (custom: --file PATH)")
+    s.add_argument("merge_id", type=int)
+    s.add_argument("identity")
+    s.add_argument("resolution", choices=["source", "target", "base", "custom"])
+    s.add_argument("--file", metavar="PATH", help="the custom definition ('-' for standard input)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_resolve)
+    s = sub.add_parser("merge-abort", help="abort an open merge")
+    s.add_argument("merge_id", type=int)
+    s.set_defaults(func=cmd_merge_abort)
+    s = sub.add_parser("merge-items", help="items of a merge with their class, resolution and error")
+    s.add_argument("merge_id", type=int)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_merge_items)
+    s = sub.add_parser("checkout", help="migrate the live schema to a branch and make it HEAD")
+    s.add_argument("name")
+    s.add_argument("--force", action="store_true", help="run steps that lose data")
+    s.set_defaults(func=cmd_checkout)
+    s = sub.add_parser("revert", help="a new commit undoing COMMIT (on HEAD's branch or --branch)")
+    s.add_argument("commit")
+    s.add_argument("--branch")
+    s.add_argument("--force", action="store_true", help="run steps that lose data")
+    s.set_defaults(func=cmd_revert)
+    s = sub.add_parser("reset", help="move BRANCH's head to REF (on HEAD: migrates the live schema)")
+    s.add_argument("branch")
+    s.add_argument("ref")
+    s.add_argument("--force", action="store_true", help="run steps that lose data")
+    s.set_defaults(func=cmd_reset)
+    s = sub.add_parser("apply", help="run DDL on a branch that is not checked out (in the shadow database)")
+    s.add_argument("branch")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sql", metavar="TEXT")
+    src.add_argument("--file", metavar="PATH", help="'-' for standard input")
+    s.add_argument("-m", "--message")
+    s.set_defaults(func=cmd_apply)
     return p
 
 
@@ -164,7 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         with Client(args.dsn) as client:
             return args.func(client, args)
     except PggitError as exc:
-        print(f"pggit: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        print(f"pggit: {exc}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return 1
+    except OSError as exc:  # --file
+        print(f"pggit: {exc}", file=sys.stderr)
         return 1
     except psycopg.Error as exc:
         print(f"pggit: {exc}".rstrip(), file=sys.stderr)

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from . import install as _install
-from .errors import NotInstalled, translate
+from .errors import (
+    InvalidArgument,
+    NotInstalled,
+    PggitError,
+    RefNotFound,
+    ShadowReplayError,
+    ShadowUnavailable,
+    WrongBranch,
+    translate,
+)
+from .shadow import Shadow
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs whose failure the audit log records as 'refused' (the engine said no) rather than 'error'.
+_REFUSED = {"PGG08", "PGG09", "PGG10"}
 
 
 class Client:
@@ -24,6 +43,7 @@ class Client:
             raise ValueError("a DSN is required (pass dsn= or set PGGIT_DSN)")
         self.dsn = dsn
         self._conn = conn
+        self._shadow: Shadow | None = None
 
     # connection -------------------------------------------------------------------------
     @property
@@ -33,6 +53,8 @@ class Client:
         return self._conn
 
     def close(self) -> None:
+        if self._shadow is not None:
+            self._shadow.close()
         if self._conn is not None:
             self._conn.close()
 
@@ -109,6 +131,235 @@ class Client:
 
     def resolve(self, ref: str | None = None) -> str:
         return self._value("SELECT pggit.resolve(%s)", (ref,))
+
+    # shadow database ----------------------------------------------------------------------
+    @property
+    def shadow(self) -> Shadow:
+        """The shadow database of this database (see ``pggit.shadow``)."""
+        if self._shadow is None:
+            self._shadow = Shadow(self.conn, dsn=self.dsn)
+        return self._shadow
+
+    def drop_shadow(self) -> None:
+        """Drop the shadow database (it is recreated when needed)."""
+        self.shadow.drop()
+
+    def _check_shadow_engine(self) -> None:
+        """The shadow's engine (this client's version) must describe objects as the live one does."""
+        live, mine = self.version(), _install.current_version()
+        if live != mine:
+            raise ShadowUnavailable(
+                f"the live engine is pgGit {live} and this client installs {mine} in the shadow database",
+                hint="upgrade the live engine first (pggit init)",
+            )
+
+    def _state_rows(self, ref: str) -> list[dict]:
+        return self._rows("SELECT step, kind, identity, statement FROM pggit.migration(NULL, %s) ORDER BY step", (ref,))
+
+    # failures -----------------------------------------------------------------------------
+    def _one(self, query: str, params: tuple = ()) -> dict | None:
+        rows = self._rows(query, params)
+        return rows[0] if rows else None
+
+    def _audit_failure(self, operation: str, args: dict, exc: BaseException) -> None:
+        """Record a failed operation in its own transaction (its own audit row was rolled back
+        with it). Never masks the original error."""
+        sqlstate = getattr(exc, "sqlstate", None)
+        outcome = "refused" if sqlstate in _REFUSED else "error"
+        detail = str(exc).strip() or type(exc).__name__
+        query = "SELECT pggit.audit_failure(%s, %s, %s, %s)"
+        params = (operation, Jsonb(args), outcome, detail)
+        try:
+            if self.conn.info.transaction_status == TransactionStatus.IDLE:
+                self.conn.execute(query, params)
+            elif self.dsn:  # inside a caller's transaction: write it through a connection of its own
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(query, params)
+        except Exception as audit_exc:  # pragma: no cover - the engine is broken or absent
+            log.warning("pggit: could not record the failure of %s: %s", operation, audit_exc)
+
+    def _guarded(self, operation: str, args: dict, fn: Callable[[], Any]) -> Any:
+        """Run a state-changing operation; on failure audit it, then re-raise the typed error."""
+        try:
+            return fn()
+        except (PggitError, psycopg.Error) as exc:
+            if not isinstance(exc, NotInstalled):
+                self._audit_failure(operation, args, exc)
+            raise
+
+    # merge --------------------------------------------------------------------------------
+    def find_merge_base(self, a: str, b: str) -> str | None:
+        return self._value("SELECT pggit.find_merge_base(%s, %s)", (a, b))
+
+    def detect_merge_conflicts(self, source: str, target: str | None = None) -> list[dict]:
+        if target is None:
+            return self._rows("SELECT * FROM pggit.detect_merge_conflicts(%s)", (source,))
+        return self._rows("SELECT * FROM pggit.detect_merge_conflicts(%s, %s)", (source, target))
+
+    def merge(self, source: str, target: str | None = None, strategy: str = "auto", message: str | None = None,
+              verify: bool = True) -> dict:
+        """Merge ``source`` into ``target`` (HEAD's branch when None).
+
+        Returns ``merge_id, status, commit_id, conflicts`` (status ``up_to_date``,
+        ``fast_forward``, ``merged`` or ``conflicts``). With ``verify`` a merge with nothing
+        open is first replayed in the shadow database; a statement PostgreSQL rejects reopens
+        that object's item with the error (status ``conflicts``), else the merge completes.
+        ``shadow_ms`` is the time the replay took (None when there was nothing to verify).
+        """
+        args = {"source": source, "target": target, "strategy": strategy, "message": message, "verify": verify}
+
+        def op() -> dict:
+            if verify:
+                self.shadow.check_privileges()  # before the merge is opened
+            row = self._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, %s)",
+                            (source, target, strategy, message, not verify))
+            row["shadow_ms"] = None
+            if verify and row["status"] == "ready":
+                row = self._verify_and_complete(row["merge_id"])
+            return row
+
+        return self._guarded("merge", args, op)
+
+    def _verify_and_complete(self, merge_id: int) -> dict:
+        """Replay the merge result in the shadow; report a rejected step as a semantic conflict,
+        else complete the merge."""
+        try:
+            self.shadow.replay(self._state_rows(f"merge:{merge_id}"))
+        except ShadowReplayError as exc:
+            error = exc.message + (f"\nDETAIL: {exc.pg_detail}" if exc.pg_detail else "")
+            row = self._one("SELECT * FROM pggit.merge_semantic_error(%s, %s, %s)", (merge_id, exc.identity, error))
+        else:
+            row = self._one("SELECT * FROM pggit.complete_merge(%s)", (merge_id,))
+        row["shadow_ms"] = self.shadow.last_replay_ms
+        return row
+
+    def merge_items(self, merge_id: int) -> list[dict]:
+        return self._rows("SELECT * FROM pggit.merge_items(%s)", (merge_id,))
+
+    def merges(self) -> list[dict]:
+        return self._rows("SELECT * FROM pggit.merges ORDER BY merge_id")
+
+    def resolve_conflict(self, merge_id: int, identity: str, resolution: str, definition: str | None = None,
+                         verify: bool = True) -> dict:
+        """Resolve one item of an open merge (``source``, ``target``, ``base`` or ``custom``).
+
+        A ``custom`` definition is run in the shadow database on the merge's state, in place of
+        the object's current version; the shadow engine's description of the result is what is
+        recorded. If PostgreSQL rejects it, ``ShadowReplayError`` carries its message and the
+        merge is unchanged. When nothing is left open, the merge is verified (``verify``) and
+        completed as in ``merge``.
+        """
+        args = {"merge_id": merge_id, "identity": identity, "resolution": resolution, "verify": verify}
+        if definition is not None:
+            args["definition"] = definition
+
+        def op() -> dict:
+            text, detail = definition, None
+            if resolution == "custom":
+                if not definition or not definition.strip():
+                    raise InvalidArgument("a custom resolution needs a definition", sqlstate="PGG07")
+                if verify:
+                    self.shadow.check_privileges()
+                text, detail = self._canonicalize(merge_id, identity, definition)
+            row = self._one("SELECT * FROM pggit.resolve_conflict(%s, %s, %s, %s, %s, %s)",
+                            (merge_id, identity, resolution, text,
+                             Jsonb(detail) if detail is not None else None, not verify))
+            row["shadow_ms"] = None
+            if verify and row.get("status") == "ready":
+                row = self._verify_and_complete(merge_id)
+            return row
+
+        return self._guarded("resolve", args, op)
+
+    def _canonicalize(self, merge_id: int, identity: str, definition: str) -> tuple[str, dict]:
+        """Run a custom definition in the shadow, on the merge's state with the object's current
+        version dropped, and return the shadow engine's (definition, detail) of ``identity``."""
+        self._check_shadow_engine()
+        ref = f"merge:{merge_id}"
+        statements = self._state_rows(ref)
+        drop = self._value("SELECT pggit.object_drop_sql(%s, %s)", (ref, identity))
+        if drop:  # what depends on the object goes too: only this object's description is read
+            drop = re.sub(r";\s*$", " CASCADE;", drop.rstrip())
+        shadow = self.shadow
+        with shadow.locked():
+            shadow.materialize_with_engine(ref, statements)
+            changes = shadow.describe_changes(definition, f"resolve {identity}", prelude=drop)
+            described = shadow.describe_object(identity)
+        if described is None:
+            made = ", ".join(c["identity"] for c in changes if not c.get("deleted")) or "nothing"
+            raise InvalidArgument(f"the custom definition does not create {identity} (it creates: {made})",
+                                  sqlstate="PGG07")
+        before = {r["identity"] for r in statements}
+        extra = [c["identity"] for c in changes
+                 if not c.get("deleted") and c["identity"] != identity and c["identity"] not in before]
+        if extra:
+            raise InvalidArgument(
+                f"the custom definition of {identity} also creates {', '.join(extra)}; a resolution holds one object",
+                sqlstate="PGG07")
+        return described["definition"], described["detail"]
+
+    def complete_merge(self, merge_id: int) -> dict:
+        return self._guarded("complete_merge", {"merge_id": merge_id},
+                             lambda: self._one("SELECT * FROM pggit.complete_merge(%s)", (merge_id,)))
+
+    def abort_merge(self, merge_id: int) -> Any:
+        return self._guarded("abort_merge", {"merge_id": merge_id},
+                             lambda: self._result("SELECT * FROM pggit.abort_merge(%s)", (merge_id,)))
+
+    def _result(self, query: str, params: tuple = ()) -> Any:
+        """A function's result: its value if it returns one column, else its row."""
+        row = self._one(query, params)
+        if row is not None and len(row) == 1:
+            return next(iter(row.values()))
+        return row
+
+    # checkout, revert, reset ---------------------------------------------------------------
+    def switch_branch(self, name: str, force: bool = False) -> str:
+        return self._guarded("switch", {"name": name, "force": force},
+                             lambda: self._value("SELECT pggit.switch_branch(%s, %s)", (name, force)))
+
+    def data_loss_steps(self, from_ref: str | None, to_ref: str | None) -> list[dict]:
+        return self._rows("SELECT * FROM pggit.data_loss_steps(%s, %s)", (from_ref, to_ref))
+
+    def revert(self, commit: str, branch: str | None = None, force: bool = False) -> str:
+        return self._guarded("revert", {"commit": commit, "branch": branch, "force": force},
+                             lambda: self._value("SELECT pggit.revert(%s, %s, %s)", (commit, branch, force)))
+
+    def reset_branch(self, branch: str, ref: str, force: bool = False) -> str:
+        return self._guarded("reset", {"branch": branch, "ref": ref, "force": force},
+                             lambda: self._value("SELECT pggit.reset_branch(%s, %s, %s)", (branch, ref, force)))
+
+    # apply --------------------------------------------------------------------------------
+    def apply(self, branch: str, sql: str, message: str | None = None) -> str | None:
+        """Run DDL on a branch that is not checked out, without touching the live database.
+
+        The branch's head is materialized in the shadow database with an engine of its own, the
+        SQL runs there (PostgreSQL's error is raised as ``ShadowReplayError`` and nothing is
+        recorded), and what that engine describes as changed is committed on the branch
+        (``pggit.commit_objects``). Returns the new commit id, or None when nothing changed.
+        On HEAD's branch it refuses (``WrongBranch``): run the DDL on the live database.
+        """
+        args = {"branch": branch, "sql": sql, "message": message}
+
+        def op() -> str | None:
+            if branch == self.current_branch():
+                raise WrongBranch(
+                    f"branch {branch!r} is checked out: run the DDL on the live database, where it is captured",
+                    sqlstate="PGG11")
+            head = self._value("SELECT head FROM pggit.list_branches() WHERE name = %s", (branch,))
+            if head is None:
+                raise RefNotFound(f"branch {branch!r} does not exist", sqlstate="PGG01")
+            self._check_shadow_engine()
+            shadow = self.shadow
+            with shadow.locked():
+                shadow.materialize_with_engine(head, self._state_rows(head))
+                objects = shadow.describe_changes(sql, message or sql)
+            if not objects:
+                return None
+            return self._value("SELECT pggit.commit_objects(%s, %s, %s, %s)",
+                               (branch, head, message or sql, Jsonb(objects)))
+
+        return self._guarded("apply", args, op)
 
 
 class _nullctx:

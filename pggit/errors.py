@@ -49,6 +49,51 @@ class BranchNotMerged(PggitError):
     code = "branch_not_merged"
 
 
+class InvalidArgument(PggitError):
+    """Invalid strategy, resolution or custom definition."""
+
+    sqlstate = "PGG07"
+    code = "invalid_argument"
+
+
+class StaleHead(PggitError):
+    """The merge is not open, or a branch head moved since it was read (abort and retry)."""
+
+    sqlstate = "PGG08"
+    code = "stale_head"
+
+
+MergeNotOpen = StaleHead  # same SQLSTATE: the engine does not tell the two apart
+
+
+class RevertConflict(PggitError):
+    """A revert conflicts with later changes of the same objects."""
+
+    sqlstate = "PGG09"
+    code = "revert_conflict"
+
+
+class DataLossRefused(PggitError):
+    """Migrating the live schema would lose data (use force)."""
+
+    sqlstate = "PGG10"
+    code = "data_loss_refused"
+
+
+class WrongBranch(PggitError):
+    """Not allowed on HEAD's branch, or on a branch that is not HEAD."""
+
+    sqlstate = "PGG11"
+    code = "wrong_branch"
+
+
+class StateMismatch(PggitError):
+    """The live schema did not reach the target state; everything was rolled back."""
+
+    sqlstate = "PGG12"
+    code = "state_mismatch"
+
+
 class AppendOnly(PggitError):
     sqlstate = "PGG20"
     code = "append_only"
@@ -56,6 +101,42 @@ class AppendOnly(PggitError):
 
 class NotInstalled(PggitError):
     code = "not_installed"
+
+
+class ShadowUnavailable(PggitError):
+    """The shadow database cannot be created or used (CREATEDB or superuser missing)."""
+
+    code = "shadow_unavailable"
+
+
+class ShadowReplayError(PggitError):
+    """PostgreSQL rejected a statement in the shadow database: a step of a replayed state
+    (``step``, ``identity``, ``statement``) or SQL given by the user (``statement``).
+
+    ``message`` is PostgreSQL's own message; ``pg_sqlstate``, ``pg_detail`` and ``pg_hint`` are
+    PostgreSQL's too (``sqlstate`` stays None: this is not an engine error).
+    """
+
+    code = "shadow_replay_error"
+
+    def __init__(self, message: str, *, pg_sqlstate: str | None = None, pg_detail: str | None = None,
+                 pg_hint: str | None = None, step: int | None = None, identity: str | None = None,
+                 statement: str | None = None):
+        super().__init__(message, hint=pg_hint)
+        self.pg_sqlstate = pg_sqlstate
+        self.pg_detail = pg_detail
+        self.step = step
+        self.identity = identity
+        self.statement = statement
+
+    def __str__(self) -> str:
+        where = f" (step {self.step}, {self.identity})" if self.identity else ""
+        text = f"{self.message}{where}"
+        if self.pg_detail:
+            text += f"\nDETAIL: {self.pg_detail}"
+        if self.statement and self.identity:
+            text += f"\nstatement: {self.statement}"
+        return text
 
 
 _BY_SQLSTATE = {cls.sqlstate: cls for cls in PggitError.__subclasses__() if cls.sqlstate}

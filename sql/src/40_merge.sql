@@ -191,7 +191,7 @@ BEGIN
                NOT (sc IS NOT DISTINCT FROM tc OR sc IS NOT DISTINCT FROM bc OR tc IS NOT DISTINCT FROM bc) AS clash
           FROM cons
     )
-    SELECT coalesce(jsonb_agg(con ORDER BY con->>'type' = 'f', name) FILTER (WHERE con IS NOT NULL), '[]'),
+    SELECT coalesce(jsonb_agg(con ORDER BY con->>'type' = 'f', name COLLATE "C") FILTER (WHERE con IS NOT NULL), '[]'),
            concat_ws(', ', v_bad, string_agg('constraint ' || quote_ident(name), ', ') FILTER (WHERE clash))
       INTO v_cons, v_bad
       FROM merged;

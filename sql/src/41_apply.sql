@@ -281,7 +281,7 @@ BEGIN
         RAISE EXCEPTION 'branch % moved (its head is now %)', quote_literal(p_branch), left(v_head, 12) USING ERRCODE = 'PGG08';
     END IF;
     IF p_message IS NULL OR btrim(p_message) = '' THEN
-        RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
+        RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG07';
     END IF;
     IF jsonb_typeof(p_objects) IS DISTINCT FROM 'array' OR EXISTS (
            SELECT 1 FROM jsonb_array_elements(p_objects) o
