@@ -309,18 +309,60 @@ BEGIN
     RETURN v_out || ('DROP TYPE ' || quote_ident((parse_ident(v_q))[1]) || '.' || v_tmp || ';');
 END $$;
 
+-- Dependency levels of a set of objects (identity -> {detail: {deps}} in p_state): 0 for an object
+-- depending on none of the others, else 1 + the highest level among those it depends on (capped
+-- at 64, so a cycle ends). Edges are joined by hash, one level at a time: linear in the set's
+-- size times its depth. (p_state is looked up once per object: pass an in-memory value, not one
+-- read from a table, which would be detoasted at every lookup.)
+CREATE FUNCTION pggit._dep_levels(p_keys text[], p_state jsonb) RETURNS TABLE (k text, level int)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE s AS MATERIALIZED (
+        SELECT DISTINCT x AS k FROM unnest(p_keys) x
+    ),
+    e AS MATERIALIZED (
+        SELECT s.k, d AS dep FROM s, jsonb_array_elements_text(p_state->s.k->'detail'->'deps') d
+         WHERE d IN (SELECT s2.k FROM s s2)
+    ),
+    lv(k, level) AS (
+        SELECT s.k, 0 FROM s
+        UNION
+        SELECT e.k, lv.level + 1 FROM lv JOIN e ON e.dep = lv.k WHERE lv.level < 64
+    )
+    SELECT lv.k, max(lv.level) FROM lv GROUP BY lv.k
+$$;
+
 -- The ordered DDL that turns the state of p_from (NULL = empty database) into the state of
 -- p_to (NULL = HEAD). Phases: drop changed constraints; drop removed and recreated objects in
 -- reverse dependency order; create and alter in dependency order; add foreign keys last.
+--
+-- Works from the objects that differ, plus what the migration must touch because of them
+-- (dependents recreated with them, tables whose foreign keys or late defaults reach them): only
+-- those objects' descriptions are loaded. The rest of the old state is read once, for its
+-- references (deps, fk_deps, late_deps, partition parents, owned sequences).
+-- Generic plans: the maps can be large jsonb values (a whole state for migration(NULL, x)),
+-- which a custom plan would take in as constants and copy at every planning of every statement
+-- that names them. JIT off: the estimates of the jsonb set functions pass jit_above_cost, and
+-- compiling costs more than the statements take.
 CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
 RETURNS TABLE (step integer, kind text, identity text, statement text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_flushed int := pggit.flush();  -- queued captures first: HEAD must be current
+    -- identity -> {kind, hash, detail} in the old state, for the objects the migration touches
     v_old     jsonb;
+    -- identity -> {kind, hash, detail, def} in the new state, for the same objects
     v_new     jsonb;
-    v_seed    text[];
+    -- identity -> [old kind, old hash, new kind, new hash] of the objects that differ
+    v_changed jsonb;
+    -- in the old state: 'd identity', 'f identity', 'l identity' -> JSON text [[user, kind, hash], ...]
+    -- of the objects that name it in deps, fk_deps or late_deps
+    v_users   jsonb;
+    -- identities the old state references (deps, fk_deps, late_deps, parents, owned sequences) that
+    -- the new state lacks
+    v_absent  text[];
+    v_extra   jsonb;
     v_recreate text[];
     v_emit    text[];
     v_r       record;
@@ -330,22 +372,45 @@ DECLARE
     v_n       jsonb;
     v_swap    text[];
     v_late    text[] := '{}';
-    v_users   jsonb;
     v_fk_dropped text[] := '{}';
     o_kind    text[] := '{}';
     o_ident   text[] := '{}';
     o_stmt    text[] := '{}';
 BEGIN
-    -- the two states (definitions are fetched by hash for the statements that need them)
-    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
-      INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash;
-    SELECT coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
-      INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash;
-    -- who depends on what, in the old state
-    SELECT coalesce(jsonb_object_agg(r.dep, r.users), '{}') INTO v_users
-      FROM (SELECT d AS dep, jsonb_agg(t.key) AS users
-              FROM jsonb_each(v_old) t, jsonb_array_elements_text(t.value->'detail'->'deps') d
-             GROUP BY d) r;
+    -- the two states: what differs, and the old state's references
+    WITH o AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(p_from) s),
+         n AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(coalesce(p_to, 'HEAD')) s),
+         -- (set operations and the "C" sort below: hashing, or sorts without collation work)
+         gone AS (SELECT * FROM o EXCEPT ALL SELECT * FROM n),
+         came AS (SELECT * FROM n EXCEPT ALL SELECT * FROM o),
+         refs AS MATERIALIZED (
+             SELECT r.rel, r.target, o.identity AS u, o.kind AS ukind, o.hash AS uhash
+               FROM o JOIN pggit.blobs b ON b.hash = o.hash
+              CROSS JOIN LATERAL (
+                  SELECT 'd' AS rel, x AS target FROM jsonb_array_elements_text(b.detail->'deps') x
+                  UNION ALL SELECT 'f', x FROM jsonb_array_elements_text(b.detail->'fk_deps') x
+                  UNION ALL SELECT 'l', x FROM jsonb_array_elements_text(b.detail->'late_deps') x
+                  -- (named only to know whether the new state has them: parents, owned sequences)
+                  UNION ALL SELECT 'x', 'table ' || (b.detail->>'partition_of') WHERE b.detail ? 'partition_of'
+                  UNION ALL SELECT 'x', 'sequence ' || (x->>'sequence') FROM jsonb_array_elements(b.detail->'owned') x) r)
+    SELECT (SELECT coalesce(jsonb_object_agg(coalesce(g.identity, c.identity), jsonb_build_array(g.kind, g.hash, c.kind, c.hash)), '{}')
+              FROM gone g FULL JOIN came c ON c.identity = g.identity),
+           -- (values as JSON text, parsed only for the few keys read: far cheaper to build)
+           (SELECT coalesce(jsonb_object(array_agg(g.key), array_agg(g.users)), '{}')
+              FROM (SELECT (refs.rel || ' ' || refs.target) COLLATE "C" AS key, json_agg(json_build_array(refs.u, refs.ukind, refs.uhash))::text AS users
+                      FROM refs WHERE refs.rel <> 'x' GROUP BY 1) g),
+           array(SELECT DISTINCT refs.target FROM refs WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.identity = refs.target))
+      INTO v_changed, v_users, v_absent;
+    IF v_changed = '{}' THEN
+        RETURN;
+    END IF;
+
+    -- the changed objects' descriptions (and new definitions)
+    SELECT coalesce(jsonb_object_agg(c.key, jsonb_build_object('kind', c.value->>0, 'hash', c.value->>1, 'detail', b.detail)), '{}')
+      INTO v_old FROM jsonb_each(v_changed) c JOIN pggit.blobs b ON b.hash = c.value->>1;
+    SELECT coalesce(jsonb_object_agg(c.key, jsonb_build_object('kind', c.value->>2, 'hash', c.value->>3, 'detail', b.detail,
+                                                               'def', b.definition)), '{}')
+      INTO v_new FROM jsonb_each(v_changed) c JOIN pggit.blobs b ON b.hash = c.value->>3;
 
     -- Enums whose labels change. Added labels go in with ALTER TYPE ... ADD VALUE, unless the
     -- migration itself uses a new label (PostgreSQL refuses that in the same transaction) or
@@ -360,14 +425,21 @@ BEGIN
                     SELECT 1 FROM jsonb_array_elements_text(v_new->k->'detail'->'enum') l, jsonb_each(v_new) x
                      WHERE NOT (v_old->k->'detail'->'enum') ? l AND x.key <> k
                        AND (v_old->x.key->>'hash') IS DISTINCT FROM (x.value->>'hash')
-                       AND strpos((SELECT b.definition FROM pggit.blobs b WHERE b.hash = x.value->>'hash'),
-                                  quote_literal(l) || '::' || substr(k, 6)) > 0)));
+                       AND strpos(x.value->>'def', quote_literal(l) || '::' || substr(k, 6)) > 0)));
+    IF cardinality(v_swap) > 0 THEN
+        -- (rare) a swap converts every column of the type, in tables that may not change: load the
+        -- whole of both states
+        SELECT v_old || coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
+          INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE NOT v_changed ? s.identity;
+        SELECT v_new || coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail,
+                                                                                  'def', b.definition)), '{}')
+          INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash WHERE NOT v_changed ? s.identity;
+    END IF;
 
     -- objects dropped and created again: deleted ones, changed ones no ALTER can reach, and
     -- (transitively) whatever depends on them in the old state
     WITH RECURSIVE changed AS (
-        SELECT k, v_old->k AS o, v_new->k AS n FROM jsonb_object_keys(v_old) k
-         WHERE (v_new->k->>'hash') IS DISTINCT FROM (v_old->k->>'hash')
+        SELECT c.key AS k, v_old->c.key AS o, v_new->c.key AS n FROM jsonb_each(v_changed) c WHERE v_old ? c.key
     ),
     seed AS (
         -- a table that survives an object it used no longer uses it: it is altered, not recreated
@@ -396,15 +468,35 @@ BEGIN
                                    AND (nc->>'generated') IS NOT DISTINCT FROM (oc->>'generated')))
     ),
     closure AS (
-        SELECT k, how, 0 AS depth FROM seed
+        SELECT k, how, 0 AS depth, NULL::jsonb AS ent FROM seed
         UNION
-        SELECT u, 'all', c.depth + 1
-          FROM closure c, jsonb_array_elements_text(v_users->c.k) u
-         WHERE c.depth < 32 AND (c.how = 'all' OR (v_old->u->>'kind') <> 'table')
+        SELECT u->>0, 'all', c.depth + 1, u
+          FROM closure c, jsonb_array_elements((v_users->>('d ' || c.k))::jsonb) u
+         WHERE c.depth < 32 AND (c.how = 'all' OR (u->>1) <> 'table')
+    ),
+    recreated AS (
+        SELECT DISTINCT k FROM closure WHERE how = 'all' OR depth > 0
     )
-    SELECT array_agg(DISTINCT k) FILTER (WHERE how = 'all' OR depth > 0) INTO v_recreate FROM closure;
+    SELECT array_agg(k),
+           -- the unchanged ones among them: identity -> [identity, kind, hash]
+           (SELECT jsonb_object_agg(c.k, c.ent) FROM (SELECT DISTINCT ON (k) k, ent FROM closure
+                                                      WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c)
+      INTO v_recreate, v_extra FROM recreated;
     v_recreate := coalesce(v_recreate, '{}');
 
+    -- unchanged tables whose foreign keys or late defaults reach a recreated or vanished object
+    -- are touched too
+    SELECT coalesce(v_extra, '{}') || coalesce(jsonb_object_agg(u->>0, u), '{}') INTO v_extra
+      FROM unnest(v_recreate || v_absent) t, unnest(ARRAY['f ', 'l ']) rel, jsonb_array_elements((v_users->>(rel || t))::jsonb) u
+     WHERE NOT v_changed ? (u->>0);
+    -- load the unchanged objects touched (the same in both states)
+    SELECT coalesce(jsonb_object_agg(e.key, jsonb_build_object('kind', e.value->>1, 'hash', b.hash, 'detail', b.detail)), '{}'),
+           coalesce(jsonb_object_agg(e.key, jsonb_build_object('kind', e.value->>1, 'hash', b.hash, 'detail', b.detail,
+                                                               'def', b.definition)), '{}')
+      INTO v_o, v_n FROM jsonb_each(v_extra) e JOIN pggit.blobs b ON b.hash = e.value->>2
+     WHERE NOT v_old ? e.key;
+    v_old := v_old || v_o;
+    v_new := v_new || v_n;
 
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
     FOR v_r IN
@@ -420,7 +512,7 @@ BEGIN
                      THEN (c->>'type') = 'f'
                      ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
                           OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f
-                                                               WHERE f = ANY (v_recreate) OR NOT v_new ? f)) END)
+                                                               WHERE f = ANY (v_recreate) OR f = ANY (v_absent))) END)
          ORDER BY (c->>'type') = 'f' DESC, t.key, c->>'name'
     LOOP
         kind := 'table'; identity := v_r.k; step := step + 1;
@@ -455,7 +547,7 @@ BEGIN
           FROM jsonb_each(v_old) t, jsonb_array_elements(t.value->'detail'->'columns') c
          WHERE (t.value->>'kind') = 'table'
            AND c ? 'late_default'  -- partitions too: each has its own copy of the default
-           AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'late_deps') f WHERE f = ANY (v_recreate) OR NOT v_new ? f)
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'late_deps') f WHERE f = ANY (v_recreate) OR f = ANY (v_absent))
          ORDER BY t.key, c->>'name'
     LOOP
         o_kind := o_kind || 'table'::text; o_ident := o_ident || v_r.k;
@@ -467,29 +559,20 @@ BEGIN
 
     -- phase 2: drop in reverse dependency order (old state)
     FOR v_r IN
-        WITH RECURSIVE s AS (
-            SELECT k, array(SELECT jsonb_array_elements_text(v_old->k->'detail'->'deps')) AS deps
-              FROM unnest(v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x)) k
-        ),
-        lv AS (
-            SELECT s.k, 0 AS level FROM s
-            UNION ALL
-            SELECT s.k, lv.level + 1 FROM lv JOIN s ON lv.k = ANY (s.deps) WHERE lv.level < 64
-        )
-        SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
-         ORDER BY max(lv.level) DESC, pggit._kind_rank(v_old->lv.k->>'kind') DESC, lv.k DESC
+        SELECT lv.k FROM pggit._dep_levels(v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x), v_old) lv
+         ORDER BY lv.level DESC, pggit._kind_rank(v_old->lv.k->>'kind') DESC, lv.k DESC
     LOOP
         kind := v_old->v_r.k->>'kind'; identity := v_r.k;
         IF kind = 'table' THEN
             -- a sequence owned by the table would go with it: detach the ones that stay
             FOR v_s IN SELECT x->>'sequence' FROM jsonb_array_elements(v_old->v_r.k->'detail'->'owned') x
-                        WHERE v_new ? ('sequence ' || (x->>'sequence')) AND NOT ('sequence ' || (x->>'sequence')) = ANY (v_recreate)
+                        WHERE NOT ('sequence ' || (x->>'sequence')) = ANY (v_absent) AND NOT ('sequence ' || (x->>'sequence')) = ANY (v_recreate)
             LOOP
                 o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || ('ALTER SEQUENCE ' || v_s || ' OWNED BY NONE;');
             END LOOP;
         END IF;
         IF kind = 'table' AND v_old->v_r.k->'detail' ? 'partition_of'
-           AND v_new ? ('table ' || (v_old->v_r.k->'detail'->>'partition_of'))
+           AND NOT ('table ' || (v_old->v_r.k->'detail'->>'partition_of')) = ANY (v_absent)
            AND NOT ('table ' || (v_old->v_r.k->'detail'->>'partition_of')) = ANY (v_recreate) THEN
             -- detached first: foreign keys into the parent reach into its partitions
             o_kind := o_kind || kind; o_ident := o_ident || identity;
@@ -508,19 +591,10 @@ BEGIN
     v_emit := array(SELECT x FROM jsonb_object_keys(v_new) x
                      WHERE (v_old->x->>'hash') IS DISTINCT FROM (v_new->x->>'hash') OR x = ANY (v_recreate));
     FOR v_r IN
-        WITH RECURSIVE s AS (
-            SELECT k, array(SELECT jsonb_array_elements_text(v_new->k->'detail'->'deps')) AS deps FROM unnest(v_emit) k
-        ),
-        lv AS (
-            SELECT s.k, 0 AS level FROM s
-            UNION ALL
-            SELECT s.k, lv.level + 1 FROM lv JOIN s ON lv.k = ANY (s.deps) WHERE lv.level < 64
-        )
-        SELECT lv.k, max(lv.level) AS level FROM lv GROUP BY lv.k
-         ORDER BY max(lv.level), pggit._kind_rank(v_new->lv.k->>'kind'), lv.k
+        SELECT lv.k FROM pggit._dep_levels(v_emit, v_new) lv
+         ORDER BY lv.level, pggit._kind_rank(v_new->lv.k->>'kind'), lv.k
     LOOP
         v_n := v_new->v_r.k;
-        v_n := v_n || jsonb_build_object('def', (SELECT b.definition FROM pggit.blobs b WHERE b.hash = v_n->>'hash'));
         v_o := CASE WHEN v_r.k = ANY (v_recreate) THEN NULL ELSE v_old->v_r.k END;
         kind := v_n->>'kind'; identity := v_r.k;
         IF v_o IS NULL THEN
