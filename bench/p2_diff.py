@@ -213,14 +213,14 @@ def main() -> None:
             grouped_commit(conn, f"P2 state A, part {n}", group)
             log(f"  part {n}: {len(group)} statements, {time.perf_counter() - t1:.1f} s")
         build_a = time.perf_counter() - t0
-        a = conn.execute("SELECT pggit._resolve('HEAD')").fetchone()[0]
+        a = conn.execute("SELECT pggit.resolve('HEAD')").fetchone()[0]
 
         log("applying the 5% change (state B)")
         change_sql, change_counts = schema.changes()
         t0 = time.perf_counter()
         grouped_commit(conn, "P2 state B: 5% changed", change_sql)
         build_b = time.perf_counter() - t0
-        b = conn.execute("SELECT pggit._resolve('HEAD')").fetchone()[0]
+        b = conn.execute("SELECT pggit.resolve('HEAD')").fetchone()[0]
 
         kinds_a = dict(conn.execute("SELECT kind, count(*) FROM pggit.tree(%s) GROUP BY kind ORDER BY kind", (a,)).fetchall())
         kinds_b = dict(conn.execute("SELECT kind, count(*) FROM pggit.tree(%s) GROUP BY kind ORDER BY kind", (b,)).fetchall())

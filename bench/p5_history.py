@@ -100,6 +100,7 @@ def main() -> None:
             server_version = engine.execute("SHOW server_version").fetchone()[0]
             plain.execute(TABLE)
             engine.execute(TABLE)
+            engine.execute("SELECT pggit.flush()")  # the CREATE TABLE was queued: record it now
             # commit #n (the n-th statement after CREATE TABLE) has seq base_seq + n
             base_seq = engine.execute("SELECT max(seq) FROM pggit.commits").fetchone()[0]
             n = 1
