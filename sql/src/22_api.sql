@@ -130,7 +130,7 @@ $$;
 -- Every object in the state of a ref.
 CREATE FUNCTION pggit.tree(p_ref text DEFAULT NULL)
 RETURNS TABLE (kind text, identity text, definition text, hash text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     SELECT t.kind, t.identity, b.definition, t.hash
       FROM pggit._state(coalesce(p_ref, 'HEAD')) t JOIN pggit.blobs b ON b.hash = t.hash
@@ -140,7 +140,7 @@ $$;
 -- The commits reachable from a ref (default HEAD) that changed one object, newest first.
 CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
 RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     WITH RECURSIVE walk(commit_id) AS (
         SELECT pggit._resolve(p_ref)
@@ -173,7 +173,7 @@ END $$;
 -- Per-object difference between two refs (NULL from = empty database).
 CREATE FUNCTION pggit.diff(p_from text, p_to text DEFAULT NULL)
 RETURNS TABLE (identity text, kind text, change text, old_definition text, new_definition text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     SELECT coalesce(n.identity, o.identity), coalesce(n.kind, o.kind),
            CASE WHEN o.hash IS NULL THEN 'added' WHEN n.hash IS NULL THEN 'deleted' ELSE 'modified' END,

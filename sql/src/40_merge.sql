@@ -110,7 +110,7 @@ $$;
 CREATE FUNCTION pggit.detect_merge_conflicts(p_source text, p_target text DEFAULT NULL)
 RETURNS TABLE (identity text, kind text, conflict_type text, auto_resolvable boolean,
                base_definition text, source_definition text, target_definition text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_flushed int := pggit.flush();
@@ -325,7 +325,7 @@ END $$;
 CREATE FUNCTION pggit.merge_branches(p_source text, p_target text DEFAULT NULL, p_strategy text DEFAULT 'auto',
                                      p_message text DEFAULT NULL, p_complete boolean DEFAULT true)
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_flushed int := pggit.flush();
@@ -420,7 +420,7 @@ END $$;
 
 CREATE FUNCTION pggit.complete_merge(p_merge_id bigint)
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     SELECT * FROM pggit._complete_merge(p_merge_id);
 $$;
@@ -430,7 +430,7 @@ CREATE FUNCTION pggit.resolve_conflict(p_merge_id bigint, p_identity text, p_res
                                        p_definition text DEFAULT NULL, p_detail jsonb DEFAULT NULL,
                                        p_complete boolean DEFAULT true)
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_flushed int := pggit.flush();
@@ -501,7 +501,7 @@ END $$;
 -- The client's shadow replay of a merge result failed at one object's step: reopen that item.
 CREATE FUNCTION pggit.merge_semantic_error(p_merge_id bigint, p_identity text, p_error text)
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_status text;

@@ -95,7 +95,7 @@ END $$;
 
 CREATE FUNCTION pggit.data_loss_steps(p_from text, p_to text)
 RETURNS TABLE (identity text, statement text, reason text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     SELECT * FROM pggit._data_loss(p_from, p_to);
 $$;
@@ -164,7 +164,7 @@ END $$;
 
 -- Check out a branch: migrate the live schema to its head and move HEAD there.
 CREATE FUNCTION pggit.switch_branch(p_name text, p_force boolean DEFAULT false) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_flushed int := pggit.flush();
     v_started timestamptz := clock_timestamp();
@@ -192,7 +192,7 @@ END $$;
 
 -- Move a branch head to any commit; on HEAD the live schema follows.
 CREATE FUNCTION pggit.reset_branch(p_branch text, p_ref text, p_force boolean DEFAULT false) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_flushed int := pggit.flush();
     v_started timestamptz := clock_timestamp();
@@ -212,7 +212,7 @@ END $$;
 -- A new commit on a branch (HEAD's by default) undoing one commit, three-way against the
 -- branch's head: an object changed again since refuses the revert (PGG09).
 CREATE FUNCTION pggit.revert(p_commit text, p_branch text DEFAULT NULL, p_force boolean DEFAULT false) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_flushed  int := pggit.flush();
     v_started  timestamptz := clock_timestamp();
@@ -264,7 +264,7 @@ END $$;
 -- shadow database): [{identity, kind, definition, detail}] or [{identity, deleted: true}].
 CREATE FUNCTION pggit.commit_objects(p_branch text, p_expected_head text, p_message text, p_objects jsonb,
                                      p_author text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_flushed int := pggit.flush();
     v_started timestamptz := clock_timestamp();
