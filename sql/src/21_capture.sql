@@ -216,6 +216,17 @@ BEGIN
         END IF;
     END IF;
 
+    -- absorb mode (the engine's own migrations): remember the addresses; pggit._absorb_finish
+    -- describes each touched object once when all steps have run, and makes no commit
+    IF current_setting('pggit.capture', true) = 'absorb' THEN
+        PERFORM set_config('pggit.absorb_touched', concat_ws(' ', nullif(current_setting('pggit.absorb_touched', true), ''),
+                           (SELECT string_agg(c || '/' || o, ' ') FROM unnest(coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
+                                                                             coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}')) u(c, o))), true);
+        PERFORM set_config('pggit.absorb_dropped', concat_ws(' ', nullif(current_setting('pggit.absorb_dropped', true), ''),
+                           (SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_drop_cls, v_drop_obj) u(c, o))), true);
+        RETURN;
+    END IF;
+
     SELECT array_agg(pggit._describe(u.classid, u.objid))
       INTO v_descs
       FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
@@ -223,11 +234,40 @@ BEGIN
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
                                        coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'));
-    -- absorb mode (the engine's own migrations): the live map is updated, no commit is made
-    IF v_changes IS NULL OR current_setting('pggit.capture', true) = 'absorb' THEN
+    IF v_changes IS NULL THEN
         RETURN;
     END IF;
     PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
+END $$;
+
+-- End of an absorb: describe every object the engine's own steps touched (once each) and bring
+-- the live map up to date; no commit. Returns the changes the live map took.
+CREATE FUNCTION pggit._absorb_finish() RETURNS pggit.change[]
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    v_t_cls  oid[];
+    v_t_obj  oid[];
+    v_d_cls  oid[];
+    v_d_obj  oid[];
+    v_cls    oid[];
+    v_obj    oid[];
+    v_descs  pggit.objdesc[];
+BEGIN
+    SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_t_cls, v_t_obj
+      FROM (SELECT DISTINCT x FROM regexp_split_to_table(nullif(current_setting('pggit.absorb_touched', true), ''), ' ') x) s;
+    SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_d_cls, v_d_obj
+      FROM (SELECT DISTINCT x FROM regexp_split_to_table(nullif(current_setting('pggit.absorb_dropped', true), ''), ' ') x) s;
+    PERFORM set_config('pggit.absorb_touched', '', true);
+    PERFORM set_config('pggit.absorb_dropped', '', true);
+    SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
+      FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
+             CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
+    SELECT array_agg(d) INTO v_descs
+      FROM unnest(v_cls, v_obj) u(classid, objid) CROSS JOIN LATERAL pggit._describe(u.classid, u.objid) d
+     WHERE d.identity IS NOT NULL;
+    RETURN pggit._record_changes(coalesce(v_descs, '{}'), coalesce(v_t_cls, '{}') || coalesce(v_cls, '{}'),
+                                 coalesce(v_t_obj, '{}') || coalesce(v_obj, '{}'),
+                                 coalesce(v_d_cls, '{}'), coalesce(v_d_obj, '{}'));
 END $$;
 
 -- Statements that only create new objects and cannot change an existing one: their capture is

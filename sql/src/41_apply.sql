@@ -39,10 +39,12 @@ BEGIN
         WITH o AS (SELECT s.identity, b.detail FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
              n AS (SELECT s.identity, b.detail FROM pggit._state(p_to) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
              m AS (SELECT * FROM pggit.migration(p_from, p_to) m WHERE m.kind = 'table')
-        SELECT o.identity, o.detail AS od, n.detail AS nd,
-               (SELECT m.statement FROM m WHERE m.identity = o.identity AND m.statement LIKE 'DROP TABLE%' LIMIT 1) AS drop_stmt
-          FROM o LEFT JOIN n ON n.identity = o.identity
-         WHERE n.detail IS DISTINCT FROM o.detail
+        SELECT * FROM (
+            SELECT o.identity, o.detail AS od, n.detail AS nd,
+                   (SELECT m.statement FROM m WHERE m.identity = o.identity AND m.statement LIKE 'DROP TABLE%' LIMIT 1) AS drop_stmt
+              FROM o LEFT JOIN n ON n.identity = o.identity) x
+         -- (a table can be recreated with an unchanged definition: a domain it uses was recreated)
+         WHERE x.nd IS DISTINCT FROM x.od OR x.drop_stmt IS NOT NULL
     LOOP
         v_rel := to_regclass(v_r.od->>'qname');
         CONTINUE WHEN v_rel IS NULL;
@@ -127,6 +129,8 @@ BEGIN
         END IF;
     END IF;
     PERFORM set_config('pggit.capture', 'absorb', true);
+    PERFORM set_config('pggit.absorb_touched', '', true);
+    PERFORM set_config('pggit.absorb_dropped', '', true);
     BEGIN
         FOR v_r IN SELECT * FROM pggit.migration(p_from, p_to) m ORDER BY m.step LOOP
             IF v_r.kind = 'setting' THEN
@@ -146,6 +150,7 @@ BEGIN
     END;
     PERFORM set_config('pggit.capture', v_capture, true);
     PERFORM set_config('check_function_bodies', v_bodies, true);
+    PERFORM pggit._absorb_finish();
 
     -- the live objects must now be exactly the target state (definitions compared)
     SELECT array_agg(coalesce(l.identity, t.identity) ORDER BY coalesce(l.identity, t.identity)) INTO v_bad
