@@ -126,6 +126,10 @@ def _merge_result(row: dict) -> int:
                 for line in str(c["error"]).splitlines():
                     print(f"      error: {line}")
         print(f"resolve with: pggit resolve {mid} IDENTITY {{source,target,base,custom}}; or: pggit merge-abort {mid}")
+    elif status == "ready" and row.get("error"):
+        print(f"merge {mid} not completed: {row['error']}", file=sys.stderr)
+        print(f"accept the loss with: pggit merge-complete {mid} --force", file=sys.stderr)
+        return 1
     else:
         print(f"merge {mid}: {status}")
     return 0
@@ -146,7 +150,8 @@ def cmd_conflicts(client: Client, args) -> int:
 
 
 def cmd_merge(client: Client, args) -> int:
-    row = client.merge(args.source, args.into, strategy=args.strategy, message=args.message, verify=not args.no_verify)
+    row = client.merge(args.source, args.into, strategy=args.strategy, message=args.message, verify=not args.no_verify,
+                       force=args.force)
     if args.json:
         _print_json(row)
         return 0
@@ -170,7 +175,15 @@ def cmd_resolve(client: Client, args) -> int:
     elif args.file:
         print("pggit: --file is only for a custom resolution", file=sys.stderr)
         return 2
-    row = client.resolve_conflict(args.merge_id, args.identity, args.resolution, definition)
+    row = client.resolve_conflict(args.merge_id, args.identity, args.resolution, definition, force=args.force)
+    if args.json:
+        _print_json(row)
+        return 0
+    return _merge_result(row)
+
+
+def cmd_merge_complete(client: Client, args) -> int:
+    row = client.complete_merge(args.merge_id, force=args.force)
     if args.json:
         _print_json(row)
         return 0
@@ -281,13 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["auto", "source_wins", "target_wins", "union", "manual_review"])
     s.add_argument("-m", "--message")
     s.add_argument("--no-verify", action="store_true", help="do not replay the result in the shadow database first")
+    s.add_argument("--force", action="store_true", help="into HEAD: accept steps that lose data")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_merge)
+    s = sub.add_parser("merge-complete", help="complete a merge whose items are all resolved")
+    s.add_argument("merge_id", type=int)
+    s.add_argument("--force", action="store_true", help="into HEAD: accept steps that lose data")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_merge_complete)
     s = sub.add_parser("resolve", help="resolve one item of an open merge (custom: --file PATH)")
     s.add_argument("merge_id", type=int)
     s.add_argument("identity")
     s.add_argument("resolution", choices=["source", "target", "base", "custom"])
     s.add_argument("--file", metavar="PATH", help="the custom definition ('-' for standard input)")
+    s.add_argument("--force", action="store_true", help="into HEAD: accept steps that lose data")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_resolve)
     s = sub.add_parser("merge-abort", help="abort an open merge")

@@ -197,7 +197,7 @@ class Client:
         return self._rows("SELECT * FROM pggit.detect_merge_conflicts(%s, %s)", (source, target))
 
     def merge(self, source: str, target: str | None = None, strategy: str = "auto", message: str | None = None,
-              verify: bool = True) -> dict:
+              verify: bool = True, force: bool = False) -> dict:
         """Merge ``source`` into ``target`` (HEAD's branch when None).
 
         Returns ``merge_id, status, commit_id, conflicts`` (status ``up_to_date``,
@@ -205,22 +205,25 @@ class Client:
         open is first replayed in the shadow database; a statement PostgreSQL rejects reopens
         that object's item with the error (status ``conflicts``), else the merge completes.
         ``shadow_ms`` is the time the replay took (None when there was nothing to verify).
+        Into HEAD, steps that would lose data stop the merge at ``ready`` with ``error`` saying
+        which, unless ``force``.
         """
-        args = {"source": source, "target": target, "strategy": strategy, "message": message, "verify": verify}
+        args = {"source": source, "target": target, "strategy": strategy, "message": message, "verify": verify,
+                "force": force}
 
         def op() -> dict:
             if verify:
                 self.shadow.check_privileges()  # before the merge is opened
-            row = self._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, %s)",
-                            (source, target, strategy, message, not verify))
+            row = self._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, %s, %s)",
+                            (source, target, strategy, message, not verify, force))
             row["shadow_ms"] = None
             if verify and row["status"] == "ready":
-                row = self._verify_and_complete(row["merge_id"])
+                row = self._verify_and_complete(row["merge_id"], force)
             return row
 
         return self._guarded("merge", args, op)
 
-    def _verify_and_complete(self, merge_id: int) -> dict:
+    def _verify_and_complete(self, merge_id: int, force: bool = False) -> dict:
         """Replay the merge result in the shadow; report a rejected step as a semantic conflict,
         else complete the merge."""
         try:
@@ -229,7 +232,7 @@ class Client:
             error = exc.message + (f"\nDETAIL: {exc.pg_detail}" if exc.pg_detail else "")
             row = self._one("SELECT * FROM pggit.merge_semantic_error(%s, %s, %s)", (merge_id, exc.identity, error))
         else:
-            row = self._one("SELECT * FROM pggit.complete_merge(%s)", (merge_id,))
+            row = self._one("SELECT * FROM pggit.complete_merge(%s, %s)", (merge_id, force))
         row["shadow_ms"] = self.shadow.last_replay_ms
         return row
 
@@ -240,7 +243,7 @@ class Client:
         return self._rows("SELECT * FROM pggit.merges ORDER BY merge_id")
 
     def resolve_conflict(self, merge_id: int, identity: str, resolution: str, definition: str | None = None,
-                         verify: bool = True) -> dict:
+                         verify: bool = True, force: bool = False) -> dict:
         """Resolve one item of an open merge (``source``, ``target``, ``base`` or ``custom``).
 
         A ``custom`` definition is run in the shadow database on the merge's state, in place of
@@ -261,12 +264,12 @@ class Client:
                 if verify:
                     self.shadow.check_privileges()
                 text, detail = self._canonicalize(merge_id, identity, definition)
-            row = self._one("SELECT * FROM pggit.resolve_conflict(%s, %s, %s, %s, %s, %s)",
+            row = self._one("SELECT * FROM pggit.resolve_conflict(%s, %s, %s, %s, %s, %s, %s)",
                             (merge_id, identity, resolution, text,
-                             Jsonb(detail) if detail is not None else None, not verify))
+                             Jsonb(detail) if detail is not None else None, not verify, force))
             row["shadow_ms"] = None
             if verify and row.get("status") == "ready":
-                row = self._verify_and_complete(merge_id)
+                row = self._verify_and_complete(merge_id, force)
             return row
 
         return self._guarded("resolve", args, op)
@@ -298,9 +301,9 @@ class Client:
                 sqlstate="PGG07")
         return described["definition"], described["detail"]
 
-    def complete_merge(self, merge_id: int) -> dict:
-        return self._guarded("complete_merge", {"merge_id": merge_id},
-                             lambda: self._one("SELECT * FROM pggit.complete_merge(%s)", (merge_id,)))
+    def complete_merge(self, merge_id: int, force: bool = False) -> dict:
+        return self._guarded("complete_merge", {"merge_id": merge_id, "force": force},
+                             lambda: self._one("SELECT * FROM pggit.complete_merge(%s, %s)", (merge_id, force)))
 
     def abort_merge(self, merge_id: int) -> Any:
         return self._guarded("abort_merge", {"merge_id": merge_id},

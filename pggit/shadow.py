@@ -158,8 +158,9 @@ class Shadow:
     # operations -----------------------------------------------------------------------------
     def replay(self, statements: Iterable[dict[str, Any]]) -> float:
         """Recreate the shadow empty and run ``statements`` (rows ``step, kind, identity,
-        statement`` of ``pggit.migration``) in order, in one transaction (leading ``enum value``
-        steps, which PostgreSQL refuses to use in their own transaction, in one before it).
+        statement`` of ``pggit.migration``) in order, in transactions of ``CHUNK`` statements
+        (leading ``enum value`` steps, which PostgreSQL refuses to use in their own transaction,
+        in one before them).
 
         Returns the time taken in milliseconds (also kept in ``last_replay_ms``). A statement
         PostgreSQL rejects raises ``ShadowReplayError`` with its message, step, identity and
@@ -187,8 +188,24 @@ class Shadow:
                 if batch:
                     self._run_batch(conn, batch)
 
+    CHUNK = 500  # statements per transaction: one transaction for 10,000 objects runs out of lock slots
+
+    @classmethod
+    def _run_batch(cls, conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
+        """Run the rows in transactions of CHUNK statements, each sent as one script (one round
+        trip). A chunk PostgreSQL rejects is rolled back and run again statement by statement to
+        name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)"""
+        for start in range(0, len(rows), cls.CHUNK):
+            chunk = rows[start:start + cls.CHUNK]
+            try:
+                with conn.transaction():
+                    conn.execute("\n".join(r["statement"] for r in chunk).encode())
+            except psycopg.Error:
+                cls._run_each(conn, chunk)
+                raise  # the chunk failed as a script but not statement by statement: report that
+
     @staticmethod
-    def _run_batch(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
+    def _run_each(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
         current: dict[str, Any] | None = None
         try:
             with conn.transaction():

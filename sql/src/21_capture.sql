@@ -184,24 +184,6 @@ BEGIN
         )
         SELECT array_agg(classid), array_agg(objid) INTO v_cls, v_obj FROM dep;
         IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
-                    WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'S') THEN
-            -- a sequence's owner shows OWNED BY: the table that owns it now, and the one that did
-            SELECT v_cls || coalesce(array_agg(x.classid), '{}'), v_obj || coalesce(array_agg(x.objid), '{}')
-              INTO v_cls, v_obj
-              FROM (SELECT d.refclassid AS classid, d.refobjid AS objid
-                      FROM unnest(v_cls, v_obj) u(classid, objid)
-                      JOIN pg_depend d ON d.classid = u.classid AND d.objid = u.objid AND d.deptype = 'a'
-                      JOIN pg_class sc ON sc.oid = u.objid AND sc.relkind = 'S'
-                     WHERE u.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-                    UNION
-                    SELECT l.classid, l.objid
-                      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
-                     WHERE l.kind = 'table' AND jsonb_array_length(b.detail->'owned') > 0
-                       AND EXISTS (SELECT 1 FROM jsonb_array_elements(b.detail->'owned') o
-                                    JOIN pggit.live_objects s ON s.identity = 'sequence ' || (o->>'sequence')
-                                   WHERE (s.classid, s.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))) x;
-        END IF;
-        IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
                     WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'p') THEN
             -- a partition or child table just detached (or disinherited) no longer shows in
             -- pg_depend: find it through the definitions HEAD holds
@@ -214,6 +196,30 @@ BEGIN
                         WHERE p.kind = 'table' AND (p.classid, p.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))
                AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
         END IF;
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
+                WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'S')
+       OR EXISTS (SELECT 1 FROM pggit.live_objects s
+                   WHERE s.kind = 'sequence' AND (s.classid, s.objid) IN (SELECT * FROM unnest(v_drop_cls, v_drop_obj))) THEN
+        -- a sequence's owner shows OWNED BY: the table that owns it now (CREATE SEQUENCE ... OWNED
+        -- BY, ALTER SEQUENCE), and the one that did (ownership moved, or the sequence dropped)
+        SELECT v_cls || coalesce(array_agg(x.classid), '{}'), v_obj || coalesce(array_agg(x.objid), '{}')
+          INTO v_cls, v_obj
+          FROM (SELECT d.refclassid AS classid, d.refobjid AS objid
+                  FROM unnest(v_cls, v_obj) u(classid, objid)
+                  JOIN pg_depend d ON d.classid = u.classid AND d.objid = u.objid AND d.deptype = 'a'
+                  JOIN pg_class sc ON sc.oid = u.objid AND sc.relkind = 'S'
+                 WHERE u.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                UNION
+                SELECT l.classid, l.objid
+                  FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+                 WHERE l.kind = 'table' AND jsonb_array_length(b.detail->'owned') > 0
+                   AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid)
+                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(b.detail->'owned') o
+                                JOIN pggit.live_objects s ON s.identity = 'sequence ' || (o->>'sequence')
+                               WHERE (s.classid, s.objid) IN (SELECT * FROM unnest(v_cls, v_obj)
+                                                              UNION ALL SELECT * FROM unnest(v_drop_cls, v_drop_obj)))) x;
     END IF;
 
     -- absorb mode (the engine's own migrations): remember the addresses; pggit._absorb_finish
@@ -271,10 +277,10 @@ BEGIN
 END $$;
 
 -- Statements that only create new objects and cannot change an existing one: their capture is
--- queued (one row) and described when pggit.flush() runs. Anything else flushes the queue first.
+-- queued (not CREATE SEQUENCE: its OWNED BY changes the owning table) (one row) and described when pggit.flush() runs. Anything else flushes the queue first.
 CREATE FUNCTION pggit._queued_tag(p_tag text) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX', 'CREATE SEQUENCE')
+    SELECT p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX')
 $$;
 
 -- Turn queued captures into commits on HEAD's branch, oldest first; returns how many commits

@@ -251,21 +251,22 @@ END $$;
 
 -- A merge's result row: id, status, result commit, open items.
 CREATE FUNCTION pggit._merge_result(p_merge_id bigint)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE sql STABLE AS $$
     SELECT m.merge_id, m.status, m.result_commit,
            coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                          'identity', i.identity, 'kind', i.kind, 'conflict_type', i.conflict_type, 'error', i.error))
                          ORDER BY i.identity)
-                       FROM pggit.merge_items i WHERE i.merge_id = m.merge_id AND i.resolution IS NULL), '[]')
+                       FROM pggit.merge_items i WHERE i.merge_id = m.merge_id AND i.resolution IS NULL), '[]'),
+           m.error
       FROM pggit.merges m WHERE m.merge_id = p_merge_id
 $$;
 
 -- Complete a merge whose items are all decided: the merge commit (target head first, source
 -- head second) and, when the target is HEAD, the live migration, all or nothing. A step the
 -- live database rejects reopens its object's item with PostgreSQL's error.
-CREATE FUNCTION pggit._complete_merge(p_merge_id bigint)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+CREATE FUNCTION pggit._complete_merge(p_merge_id bigint, p_force boolean DEFAULT false)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -303,10 +304,18 @@ BEGIN
                                        coalesce(v_m.message, format('Merge %s into %s', v_m.source, v_m.target)),
                                        coalesce(v_changes, '{}'));
         IF v_m.target = pggit.current_branch() THEN
-            PERFORM pggit._apply_live(v_m.target_commit, v_commit, true);
+            PERFORM pggit._apply_live(v_m.target_commit, v_commit, p_force);
         END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE, v_ident = PG_EXCEPTION_HINT;
+        IF v_state = 'PGG10' THEN
+            -- steps that would lose data: the merge stays ready, complete it with force to accept
+            UPDATE pggit.merges m SET error = v_msg WHERE m.merge_id = p_merge_id;
+            PERFORM pggit._audit('merge', jsonb_build_object('merge_id', p_merge_id, 'source', v_m.source, 'target', v_m.target),
+                                 'refused', v_msg, v_started);
+            RETURN QUERY SELECT * FROM pggit._merge_result(p_merge_id);
+            RETURN;
+        END IF;
         PERFORM pggit._reopen_item(p_merge_id, nullif(v_ident, ''), v_msg);
         PERFORM pggit._audit('merge', jsonb_build_object('merge_id', p_merge_id, 'source', v_m.source, 'target', v_m.target),
                              'error', v_state || ': ' || v_msg, v_started);
@@ -345,8 +354,9 @@ END $$;
 
 -- Merge a ref into a branch (default HEAD's). See docs/merge.md.
 CREATE FUNCTION pggit.merge_branches(p_source text, p_target text DEFAULT NULL, p_strategy text DEFAULT 'auto',
-                                     p_message text DEFAULT NULL, p_complete boolean DEFAULT true)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+                                     p_message text DEFAULT NULL, p_complete boolean DEFAULT true,
+                                     p_force boolean DEFAULT false)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
@@ -382,7 +392,7 @@ BEGIN
         RETURNING m.merge_id INTO v_id;
         IF v_status = 'fast_forward' THEN
             IF v_target = pggit.current_branch() THEN
-                PERFORM pggit._apply_live(v_tgt, v_src, true);
+                PERFORM pggit._apply_live(v_tgt, v_src, p_force);
             END IF;
             UPDATE pggit.branches SET head = v_src WHERE name = v_target;
         END IF;
@@ -434,24 +444,24 @@ BEGIN
                          'strategy', p_strategy, 'status', v_status, 'base', v_base,
                          'items', (SELECT count(*) FROM pggit.merge_items i WHERE i.merge_id = v_id)), 'ok', NULL, v_started);
     IF v_status = 'ready' AND p_complete THEN
-        RETURN QUERY SELECT * FROM pggit._complete_merge(v_id);
+        RETURN QUERY SELECT * FROM pggit._complete_merge(v_id, p_force);
         RETURN;
     END IF;
     RETURN QUERY SELECT * FROM pggit._merge_result(v_id);
 END $$;
 
-CREATE FUNCTION pggit.complete_merge(p_merge_id bigint)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+CREATE FUNCTION pggit.complete_merge(p_merge_id bigint, p_force boolean DEFAULT false)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
-    SELECT * FROM pggit._complete_merge(p_merge_id);
+    SELECT * FROM pggit._complete_merge(p_merge_id, p_force);
 $$;
 
 -- Decide one item: source, target, base, or a custom definition.
 CREATE FUNCTION pggit.resolve_conflict(p_merge_id bigint, p_identity text, p_resolution text,
                                        p_definition text DEFAULT NULL, p_detail jsonb DEFAULT NULL,
-                                       p_complete boolean DEFAULT true)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+                                       p_complete boolean DEFAULT true, p_force boolean DEFAULT false)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
@@ -514,7 +524,7 @@ BEGIN
     PERFORM pggit._audit('resolve', jsonb_build_object('merge_id', p_merge_id, 'identity', p_identity,
                          'resolution', p_resolution, 'hash', v_hash), 'ok', NULL, v_started);
     IF v_status = 'ready' AND p_complete THEN
-        RETURN QUERY SELECT * FROM pggit._complete_merge(p_merge_id);
+        RETURN QUERY SELECT * FROM pggit._complete_merge(p_merge_id, p_force);
         RETURN;
     END IF;
     RETURN QUERY SELECT * FROM pggit._merge_result(p_merge_id);
@@ -522,7 +532,7 @@ END $$;
 
 -- The client's shadow replay of a merge result failed at one object's step: reopen that item.
 CREATE FUNCTION pggit.merge_semantic_error(p_merge_id bigint, p_identity text, p_error text)
-RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb)
+RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
 DECLARE

@@ -1,0 +1,25 @@
+CREATE SCHEMA c;
+CREATE TYPE c.e AS ENUM ('a');
+CREATE DOMAIN c.d AS integer;
+COMMENT ON DOMAIN c.d IS 'domain comment';
+CREATE SEQUENCE c.s;
+COMMENT ON SEQUENCE c.s IS 'sequence comment, changed';
+CREATE TABLE c.t (id integer CONSTRAINT t_pkey PRIMARY KEY, a text CONSTRAINT t_a_check CHECK (a <> ''));
+COMMENT ON TABLE c.t IS 'table comment; with ''quotes''';
+COMMENT ON COLUMN c.t.id IS 'id comment';
+COMMENT ON CONSTRAINT t_pkey ON c.t IS 'pkey comment';
+CREATE INDEX t_a_idx ON c.t (a);
+CREATE VIEW c.v AS SELECT id, a FROM c.t;
+COMMENT ON VIEW c.v IS 'view comment, changed';
+COMMENT ON COLUMN c.v.a IS 'view column comment';
+CREATE MATERIALIZED VIEW c.mv AS SELECT id FROM c.t WITH NO DATA;
+COMMENT ON MATERIALIZED VIEW c.mv IS 'matview comment';
+CREATE FUNCTION c.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER tr BEFORE INSERT ON c.t FOR EACH ROW EXECUTE FUNCTION c.f();
+COMMENT ON TRIGGER tr ON c.t IS 'trigger comment';
+ALTER TABLE c.t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON c.t USING (true);
+COMMENT ON POLICY p ON c.t IS 'policy comment';
+CREATE PROCEDURE c.pr() LANGUAGE sql AS $$ SELECT 1 $$;
+COMMENT ON PROCEDURE c.pr() IS 'procedure comment';
+-- rows: INSERT INTO c.t VALUES (1, 'x')

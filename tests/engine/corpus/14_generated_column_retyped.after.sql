@@ -1,0 +1,3 @@
+CREATE SCHEMA c;
+CREATE TABLE c.t (id integer PRIMARY KEY, price numeric(12,2), total numeric GENERATED ALWAYS AS (price * 2) STORED);
+-- rows: INSERT INTO c.t (id, price) VALUES (1, 2.50)

@@ -1,0 +1,3 @@
+CREATE SCHEMA c;
+CREATE TABLE c.t (id integer PRIMARY KEY, name text);
+-- rows: INSERT INTO c.t VALUES (1, 'one')

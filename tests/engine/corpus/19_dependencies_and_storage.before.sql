@@ -1,0 +1,16 @@
+-- Dependencies that order the steps (a view over a retyped column, a function used by an index
+-- and a check constraint, a serial column), storage options, persistence and a trigger on a
+-- partitioned table.
+CREATE SCHEMA c;
+CREATE FUNCTION c.norm(p text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(p) $$;
+CREATE TABLE c.t (id serial PRIMARY KEY, amount integer, code text CHECK (c.norm(code) <> '')) WITH (fillfactor = 70);
+CREATE INDEX t_code_norm_idx ON c.t (c.norm(code));
+CREATE VIEW c.v AS SELECT id, amount * 2 AS doubled FROM c.t;
+CREATE VIEW c.vv AS SELECT doubled FROM c.v;
+CREATE UNLOGGED TABLE c.scratch (id integer);
+CREATE TABLE c.p (id integer, d date) PARTITION BY RANGE (d);
+CREATE TABLE c.p1 PARTITION OF c.p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE FUNCTION c.trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER p_trg BEFORE INSERT ON c.p FOR EACH ROW EXECUTE FUNCTION c.trg();
+-- rows: INSERT INTO c.t (amount, code) VALUES (3, 'A'), (4, 'B')
+-- rows: INSERT INTO c.p VALUES (1, '2024-03-01')
