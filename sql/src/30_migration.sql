@@ -26,6 +26,31 @@ LANGUAGE sql IMMUTABLE AS $$
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
+-- Generated columns of table o that must be dropped and added again to turn it into n: those
+-- (kept, generated in both) whose expression may name a column whose type or collation changes
+-- (PostgreSQL refuses ALTER COLUMN TYPE on a column a generated column uses). The match is
+-- textual, so it may take a generated column that does not use the column: harmless, they hold
+-- only derived data.
+CREATE FUNCTION pggit._generated_rebuild(o jsonb, n jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    WITH retyped AS (
+        SELECT oc->>'name' AS name
+          FROM jsonb_array_elements(o->'columns') oc, jsonb_array_elements(n->'columns') nc
+         WHERE nc->>'name' = oc->>'name' AND (oc->>'local')::boolean AND (nc->>'local')::boolean
+           AND ((oc->>'type') <> (nc->>'type') OR (oc->>'collation') IS DISTINCT FROM (nc->>'collation'))
+    )
+    SELECT coalesce(array_agg(nc->>'name' ORDER BY x.n), '{}')
+      FROM jsonb_array_elements(n->'columns') WITH ORDINALITY x(nc, n)
+     WHERE (nc->>'generated') IS NOT NULL AND (nc->>'local')::boolean
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements(o->'columns') oc
+                    WHERE oc->>'name' = nc->>'name' AND (oc->>'generated') IS NOT NULL AND (oc->>'local')::boolean)
+       AND EXISTS (SELECT 1 FROM retyped r
+                    WHERE r.name <> nc->>'name'
+                      AND (nc->>'generated') ~ ('(^|[^[:alnum:]_$])'
+                                                || regexp_replace(quote_ident(r.name), '([^[:alnum:]_ ])', '\\\1', 'g')
+                                                || '($|[^[:alnum:]_$])'))
+$$;
+
 -- Does changing table o into table n need a drop and create (instead of ALTERs)?
 CREATE FUNCTION pggit._table_needs_recreate(o jsonb, n jsonb) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -33,6 +58,8 @@ DECLARE
     v_kept_old text[];
     v_kept_new text[];
     v_new      text[];
+    v_gen      text[];
+    v_tail     text[];
 BEGIN
     IF (o->>'partition_key') IS DISTINCT FROM (n->>'partition_key')
        OR (o->'inherits') IS DISTINCT FROM (n->'inherits') OR (o->>'persistence') IS DISTINCT FROM (n->>'persistence') THEN
@@ -42,8 +69,34 @@ BEGIN
     v_new := array(SELECT c->>'name' FROM jsonb_array_elements(n->'columns') c);
     v_kept_old := array(SELECT c->>'name' FROM jsonb_array_elements(o->'columns') c WHERE c->>'name' = ANY (v_new));
     v_kept_new := v_new[1:cardinality(v_kept_old)];
-    RETURN v_kept_old IS DISTINCT FROM v_kept_new;
+    IF v_kept_old IS DISTINCT FROM v_kept_new THEN
+        RETURN true;
+    END IF;
+    -- generated columns dropped and added again around a type change come back last: they must
+    -- be the last columns of n
+    v_gen := pggit._generated_rebuild(o, n);
+    IF cardinality(v_gen) = 0 THEN
+        RETURN false;
+    END IF;
+    v_tail := array(SELECT x FROM unnest(v_new) WITH ORDINALITY u(x, i) WHERE x = ANY (v_gen) OR NOT x = ANY (v_kept_old) ORDER BY i);
+    RETURN v_new[cardinality(v_new) - cardinality(v_tail) + 1:] IS DISTINCT FROM v_tail;
 END $$;
+
+-- RENAME CONSTRAINT statements that give the NOT NULL constraints of table q (PostgreSQL 18)
+-- the names n has (their default name when n has none), from those of o (after SET NOT NULL:
+-- the default name); with p_local, only of columns local on both sides.
+CREATE FUNCTION pggit._notnull_renames(q text, o jsonb, n jsonb, p_local boolean) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg('ALTER TABLE ' || q || ' RENAME CONSTRAINT ' || quote_ident(x.f) || ' TO ' || quote_ident(x.t) || ';'
+                              ORDER BY x.t), '{}')
+      FROM (SELECT CASE WHEN (a->>'notnull')::boolean THEN coalesce(a->>'notnull_name', left((parse_ident(q))[2] || '_' || (a->>'name') || '_not_null', 63))
+                        ELSE left((parse_ident(q))[2] || '_' || (a->>'name') || '_not_null', 63) END AS f,
+                   coalesce(b->>'notnull_name', left((parse_ident(q))[2] || '_' || (b->>'name') || '_not_null', 63)) AS t
+              FROM jsonb_array_elements(o->'columns') a, jsonb_array_elements(n->'columns') b
+             WHERE b->>'name' = a->>'name' AND (b->>'notnull')::boolean AND (a ? 'notnull_name' OR b ? 'notnull_name')
+               AND (NOT p_local OR ((a->>'local')::boolean AND (b->>'local')::boolean))) x
+     WHERE x.f <> x.t
+$$;
 
 -- The ALTER statements that turn table o into table n (no constraint drops, no foreign keys:
 -- those run in their own phases).
@@ -56,6 +109,8 @@ DECLARE
     nc    jsonb;
     v_col text;
     v_opt text;
+    v_gen text[];
+    v_readd text[] := '{}';
 BEGIN
     -- a partition attached to another parent or bound (the DETACH ran in the first phase); a
     -- partition may hold only its parent's columns
@@ -63,13 +118,30 @@ BEGIN
         SELECT v_out || coalesce(array_agg('ALTER TABLE ' || q || ' DROP COLUMN ' || quote_ident(c->>'name') || ';'), '{}') INTO v_out
           FROM jsonb_array_elements(o->'columns') c
          WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n->'columns') x WHERE x->>'name' = c->>'name');
-        v_out := v_out || ('ALTER TABLE ' || (n->>'partition_of') || ' ATTACH PARTITION ' || q || ' ' || (n->>'bound') || ';');
+        -- (a partition keeps the names of its NOT NULL constraints: renamed before)
+        v_out := v_out || pggit._notnull_renames(q, o, n, false)
+                       || ('ALTER TABLE ' || (n->>'partition_of') || ' ATTACH PARTITION ' || q || ' ' || (n->>'bound') || ';');
     END IF;
     IF o->>'partition_of' IS NOT NULL THEN
         -- a detached partition keeps its columns, which become its own
         o := jsonb_set(o, '{columns}', coalesce((SELECT jsonb_agg(c || '{"local": true}') FROM jsonb_array_elements(o->'columns') c), '[]'));
     END IF;
     IF n->>'partition_of' IS NULL THEN
+        -- generated columns using a column whose type changes: dropped first, added again (last,
+        -- as the new state has them) with the constraints that name them
+        v_gen := pggit._generated_rebuild(o, n);
+        IF cardinality(v_gen) > 0 THEN
+            FOREACH v_col IN ARRAY v_gen LOOP
+                v_out := v_out || ('ALTER TABLE ' || q || ' DROP COLUMN ' || quote_ident(v_col) || ';');
+            END LOOP;
+            v_readd := array(SELECT c->>'name' FROM jsonb_array_elements(o->'constraints') c, unnest(v_gen) g
+                              WHERE (c->>'def') ~ ('(^|[^[:alnum:]_$])' || regexp_replace(quote_ident(g), '([^[:alnum:]_ ])', '\\\1', 'g')
+                                                   || '($|[^[:alnum:]_$])'));
+            o := jsonb_set(o, '{columns}', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(o->'columns') c
+                                                      WHERE NOT (c->>'name') = ANY (v_gen)), '[]'));
+            o := jsonb_set(o, '{constraints}', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(o->'constraints') c
+                                                          WHERE NOT (c->>'name') = ANY (v_readd)), '[]'));
+        END IF;
         -- columns dropped
         FOR oc IN SELECT c FROM jsonb_array_elements(o->'columns') c
                    WHERE (c->>'local')::boolean
@@ -121,9 +193,14 @@ BEGIN
             END IF;
         END LOOP;
     END IF;
+    -- NOT NULL constraint names (PostgreSQL 18): a detached partition keeps its parent's, SET NOT
+    -- NULL gives the default one
+    IF n->>'partition_of' IS NULL THEN
+        v_out := v_out || pggit._notnull_renames(q, o, n, true);
+    END IF;
     -- constraints added or changed (their old versions were dropped in an earlier phase); a
     -- detached partition keeps the constraints it had from its parent, under the same names
-    SELECT v_out || coalesce(array_agg(CASE WHEN o ? 'partition_of' AND NOT n ? 'partition_of'
+    SELECT v_out || coalesce(array_agg(CASE WHEN (o ? 'partition_of' AND NOT n ? 'partition_of') OR (c->>'name') = ANY (v_readd)
                                             THEN 'ALTER TABLE ' || q || ' DROP CONSTRAINT IF EXISTS ' || quote_ident(c->>'name') || '; '
                                             ELSE '' END
                                        || 'ALTER TABLE ' || q || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
@@ -331,6 +408,77 @@ LANGUAGE sql STABLE AS $$
     SELECT lv.k, max(lv.level) FROM lv GROUP BY lv.k
 $$;
 
+-- Is table u (entries {kind, hash, detail} of the old and new states) altered rather than
+-- recreated although it used object p_dep, which is dropped or recreated? Yes when its new
+-- definition no longer uses it, the table needs no recreate anyway, and no column that stays
+-- changes type away from it (the columns that used p_dep are dropped, in the drop phase, before
+-- it; a retype runs in phase 3, after). Objects other than types and domains a column can use
+-- (extensions) count any retype.
+CREATE FUNCTION pggit._table_leaves(o jsonb, n jsonb, p_dep text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(
+        (o->>'kind') = 'table' AND (n->>'kind') = 'table'
+        AND NOT coalesce(n->'detail'->'deps', '[]') ? p_dep
+        AND (o->'detail'->>'partition_of') IS NOT DISTINCT FROM (n->'detail'->>'partition_of')
+        AND NOT pggit._table_needs_recreate(o->'detail', n->'detail')
+        -- (a column of a type or domain that goes keeps it until phase 3: it must not stay)
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(o->'detail'->'columns') oc, jsonb_array_elements(n->'detail'->'columns') nc
+                         WHERE nc->>'name' = oc->>'name' AND (oc->>'type') <> (nc->>'type')
+                           AND (split_part(p_dep, ' ', 1) NOT IN ('type', 'domain')
+                                OR regexp_replace(oc->>'type', '(\[\])+$', '') = substr(p_dep, strpos(p_dep, ' ') + 1))), false)
+$$;
+
+-- DETACH PARTITION (statement p_detach) of table p_q (qualified, quoted), which then drops what
+-- the table had from its parent: the constraints and indexes attached to the parent's (those the
+-- target holds are added again later). They are read from the catalog before the detach.
+CREATE FUNCTION pggit._detach_sql(p_q text, p_detach text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'DO ' || quote_literal(format($body$
+DECLARE
+    v_q   text := %L;
+    v_con text[];
+    v_idx text[];
+    x     text;
+BEGIN
+    SELECT coalesce(array_agg(c.conname::text), '{}') INTO v_con FROM pg_catalog.pg_constraint c
+     WHERE c.conrelid = v_q::regclass AND c.contype <> 'n' AND (c.conparentid <> 0 OR c.coninhcount > 0);
+    SELECT coalesce(array_agg(pg_catalog.quote_ident(s.nspname) || '.' || pg_catalog.quote_ident(r.relname)), '{}') INTO v_idx
+      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_inherits h ON h.inhrelid = i.indexrelid
+      JOIN pg_catalog.pg_class r ON r.oid = i.indexrelid JOIN pg_catalog.pg_namespace s ON s.oid = r.relnamespace
+     WHERE i.indrelid = v_q::regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = i.indrelid AND c.conindid = i.indexrelid);
+    EXECUTE %L;
+    FOREACH x IN ARRAY v_con LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %%s DROP CONSTRAINT IF EXISTS %%I', v_q, x);
+    END LOOP;
+    FOREACH x IN ARRAY v_idx LOOP
+        EXECUTE pg_catalog.format('DROP INDEX IF EXISTS %%s', x);
+    END LOOP;
+END$body$, p_q, p_detach)) || ';'
+$$;
+
+-- ALTER EXTENSION statements that turn extension p_name (quoted) defined by p_old into p_new
+-- (comments apart): an extension on both sides is never dropped (what uses it would go with it).
+CREATE FUNCTION pggit._extension_alter_sql(p_name text, p_old text, p_new text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_out text[] := '{}';
+    v_re  text := ' WITH SCHEMA ("(?:[^"]|"")*"|[^ ;]+)';
+    v_ver text := ' VERSION (''(?:[^'']|'''')*''|"(?:[^"]|"")*"|[^ ;]+)';
+    v_os  text := substring(split_part(p_old, E'\n', 1) FROM v_re);
+    v_ns  text := substring(split_part(p_new, E'\n', 1) FROM v_re);
+    v_ov  text := substring(split_part(p_old, E'\n', 1) FROM v_ver);
+    v_nv  text := substring(split_part(p_new, E'\n', 1) FROM v_ver);
+BEGIN
+    IF v_ns IS NOT NULL AND v_os IS DISTINCT FROM v_ns THEN
+        v_out := v_out || ('ALTER EXTENSION ' || p_name || ' SET SCHEMA ' || v_ns || ';');
+    END IF;
+    IF v_nv IS NOT NULL AND v_ov IS DISTINCT FROM v_nv THEN
+        v_out := v_out || ('ALTER EXTENSION ' || p_name || ' UPDATE TO ' || v_nv || ';');
+    END IF;
+    RETURN v_out;
+END $$;
+
 -- The ordered DDL that turns the state of p_from (NULL = empty database) into the state of
 -- p_to (NULL = HEAD). Phases: drop changed constraints; drop removed and recreated objects in
 -- reverse dependency order; create and alter in dependency order; add foreign keys last.
@@ -371,6 +519,8 @@ DECLARE
     v_o       jsonb;
     v_n       jsonb;
     v_swap    text[];
+    v_prealter text[];
+    v_od      jsonb;
     v_late    text[] := '{}';
     v_fk_dropped text[] := '{}';
     o_kind    text[] := '{}';
@@ -449,7 +599,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'extension')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
@@ -473,6 +623,9 @@ BEGIN
         SELECT u->>0, 'all', c.depth + 1, u
           FROM closure c, jsonb_array_elements((v_users->>('d ' || c.k))::jsonb) u
          WHERE c.depth < 32 AND (c.how = 'all' OR (u->>1) <> 'table')
+           -- a table whose new definition no longer uses the object is altered, not recreated
+           -- (the columns that used it are dropped before it, in the drop phase)
+           AND NOT ((u->>1) = 'table' AND pggit._table_leaves(v_old->(u->>0), v_new->(u->>0), c.k))
     ),
     recreated AS (
         SELECT DISTINCT k FROM closure WHERE how = 'all' OR depth > 0
@@ -483,6 +636,14 @@ BEGIN
                                                       WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c)
       INTO v_recreate, v_extra FROM recreated;
     v_recreate := coalesce(v_recreate, '{}');
+    -- tables kept and altered whose old definition uses an object dropped (or recreated) that the
+    -- new one does not: their dropped columns go in the drop phase, before that object
+    v_prealter := array(
+        SELECT DISTINCT u->>0
+          FROM unnest(v_recreate || array(SELECT x FROM jsonb_object_keys(v_changed) x WHERE v_changed->x->>2 IS NULL)) t,
+               jsonb_array_elements((v_users->>('d ' || t))::jsonb) u
+         WHERE (u->>1) = 'table' AND NOT (u->>0) = ANY (v_recreate)
+           AND pggit._table_leaves(v_old->(u->>0), v_new->(u->>0), t));
 
     -- unchanged tables whose foreign keys or late defaults reach a recreated or vanished object
     -- are touched too
@@ -531,14 +692,10 @@ BEGIN
          ORDER BY t.key
     LOOP
         o_kind := o_kind || 'table'::text; o_ident := o_ident || v_r.k;
-        o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'partition_of') || ' DETACH PARTITION ' || (v_old->v_r.k->'detail'->>'qname') || ';');
-        -- the indexes it had from its parent stay behind as its own: drop them now, they are
-        -- created again (as the new state has them) in phase 3
-        FOR v_s IN SELECT i.key FROM jsonb_each(v_new) i
-                    WHERE (i.value->>'kind') = 'index' AND NOT v_old ? i.key AND (i.value->'detail'->'deps') ? v_r.k LOOP
-            o_kind := o_kind || 'index'::text; o_ident := o_ident || v_s;
-            o_stmt := o_stmt || pggit._drop_sql('index', v_new->v_s->'detail');
-        END LOOP;
+        v_s := 'ALTER TABLE ' || (v_old->v_r.k->'detail'->>'partition_of') || ' DETACH PARTITION ' || (v_old->v_r.k->'detail'->>'qname') || ';';
+        o_stmt := o_stmt || CASE WHEN (v_new->v_r.k->'detail'->>'partition_of') IS NOT DISTINCT FROM (v_old->v_r.k->'detail'->>'partition_of')
+                                 THEN v_s  -- attached again to the same parent, whose constraints and indexes it keeps
+                                 ELSE pggit._detach_sql(v_old->v_r.k->'detail'->>'qname', v_s) END;
     END LOOP;
 
     -- defaults calling functions that are about to be dropped go first (set again in phase 4)
@@ -559,10 +716,21 @@ BEGIN
 
     -- phase 2: drop in reverse dependency order (old state)
     FOR v_r IN
-        SELECT lv.k FROM pggit._dep_levels(v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x), v_old) lv
+        SELECT lv.k FROM pggit._dep_levels(v_recreate || v_prealter || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x), v_old) lv
          ORDER BY lv.level DESC, pggit._kind_rank(v_old->lv.k->>'kind') DESC, lv.k DESC
     LOOP
         kind := v_old->v_r.k->>'kind'; identity := v_r.k;
+        IF v_r.k = ANY (v_prealter) THEN
+            -- kept table: its dropped columns go now (the rest of its ALTERs come in phase 3)
+            FOR v_s IN SELECT c->>'name' FROM jsonb_array_elements(v_old->v_r.k->'detail'->'columns') c
+                        WHERE (c->>'local')::boolean
+                          AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v_new->v_r.k->'detail'->'columns') x
+                                           WHERE x->>'name' = c->>'name' AND (x->>'local')::boolean) LOOP
+                o_kind := o_kind || kind; o_ident := o_ident || identity;
+                o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' DROP COLUMN ' || quote_ident(v_s) || ';');
+            END LOOP;
+            CONTINUE;
+        END IF;
         IF kind = 'table' THEN
             -- a sequence owned by the table would go with it: detach the ones that stay
             FOR v_s IN SELECT x->>'sequence' FROM jsonb_array_elements(v_old->v_r.k->'detail'->'owned') x
@@ -603,7 +771,23 @@ BEGIN
                             WHEN kind = 'index' AND NOT v_old ? v_r.k THEN ARRAY[pggit._drop_sql(kind, v_n->'detail'), v_n->>'def']
                             ELSE ARRAY[v_n->>'def'] END;
         ELSIF kind = 'table' THEN
-            v_stmts := pggit._alter_table_sql(v_o->'detail', v_n->'detail');
+            v_od := v_o->'detail';
+            IF v_r.k = ANY (v_prealter) THEN
+                -- (its dropped columns went in phase 2)
+                v_od := jsonb_set(v_od, '{columns}', coalesce((
+                    SELECT jsonb_agg(c ORDER BY i) FROM jsonb_array_elements(v_od->'columns') WITH ORDINALITY y(c, i)
+                     WHERE NOT (c->>'local')::boolean
+                        OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_n->'detail'->'columns') x
+                                    WHERE x->>'name' = c->>'name' AND (x->>'local')::boolean)), '[]'));
+            END IF;
+            IF v_od ? 'owned' THEN
+                -- sequences dropped in phase 2 are no longer owned by anything
+                v_od := jsonb_set(v_od, '{owned}', coalesce((
+                    SELECT jsonb_agg(x) FROM jsonb_array_elements(v_od->'owned') x
+                     WHERE NOT ('sequence ' || (x->>'sequence')) = ANY (v_absent)
+                       AND NOT ('sequence ' || (x->>'sequence')) = ANY (v_recreate)), '[]'));
+            END IF;
+            v_stmts := pggit._alter_table_sql(v_od, v_n->'detail');
         ELSIF kind = 'sequence' THEN
             v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (v_n->'detail'->>'options') || ';'];
         ELSIF kind = 'type' AND v_r.k = ANY (v_swap) THEN
@@ -612,6 +796,9 @@ BEGIN
             v_stmts := pggit._enum_add_sql(substr(v_r.k, 6), v_o->'detail'->'enum', v_n->'detail'->'enum');
         ELSIF kind = 'type' AND v_n->'detail' ? 'attributes' THEN
             v_stmts := pggit._composite_alter_sql(substr(v_r.k, 6), v_o->'detail'->'attributes', v_n->'detail'->'attributes');
+        ELSIF kind = 'extension' THEN
+            v_stmts := pggit._extension_alter_sql(substr(v_r.k, 11), (SELECT b.definition FROM pggit.blobs b WHERE b.hash = v_o->>'hash'),
+                                                  v_n->>'def');
         ELSIF kind = 'domain' THEN
             v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN

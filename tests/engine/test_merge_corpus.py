@@ -143,6 +143,11 @@ def test_corpus_pair_checkout_and_merge(pg_server, make_db, fresh, name, directi
         repo.ddl(MARKER)
         main_head = repo.head("main")
         m = repo.merge("target")
+        if m["status"] == "ready":
+            # the data-loss guard stopped it (a dropped column holding values...): accept the loss
+            assert "would lose data" in m["error"], m
+            assert repo.head("main") == main_head
+            m = repo.dicts("SELECT * FROM pggit.complete_merge(%s, true)", [m["merge_id"]])[0]
         assert m["status"] == "merged", m
         assert repo.parents(m["commit_id"]) == [main_head, target_head]
         merged = repo.hashes("main")
