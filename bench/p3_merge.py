@@ -20,7 +20,11 @@ Timed (min and median of --runs runs; each run merges into a fresh branch made a
     replayed by the client's shadow database (pggit.shadow: transactions of 500 statements, each
     sent as one script), and computing them; for comparison one statement per round trip, and
     whether the whole replay fits one transaction (lock slots: max_locks_per_transaction)
-Goals: detection + merge under 1 s; the shadow replay under 5 s.
+  * merge verification by the client (Client.merge's Shadow.verify, then complete_merge): the
+    first one, with no shadow, replays the whole merged state (full); the next one, of a merge of
+    the same size (src into a fresh branch at tgt's head) with the shadow at tgt's head, migrates
+    the shadow incrementally (pggit.migration(tgt's head, 'merge:<id>') in one transaction)
+Goals: detection + merge under 1 s; the shadow replay (merge verification) under 5 s.
 
 Checked once: the merged tree is what source_wins gives, computed from the three trees; the
 live schema after the merge into HEAD dumps (pg_dump --schema-only, normalized) exactly like the
@@ -247,6 +251,40 @@ def main() -> None:
         replay_time = shadow_client.shadow.replay(rows) / 1000
         shadow_dump = dump_schema(shadow_client.shadow.dsn, pg_dump)
         shadow_client.drop_shadow()
+
+        # merge verification as Client.merge does it (Shadow.verify): the first one replays the
+        # whole state into a fresh shadow; later ones migrate from the state the shadow holds
+        log("merge verification by the client: first (full replay), then incremental")
+        def prepare_merge(branch: str) -> int:
+            conn.execute("SELECT pggit.create_branch(%s, %s)", (branch, tgt_head))
+            mid, status = one(conn, "SELECT merge_id, status FROM pggit.merge_branches('src', %s, 'source_wins', NULL, false)",
+                              (branch,))
+            assert status == "ready", status
+            return mid
+
+        shadow = shadow_client.shadow
+        m1 = prepare_merge("verify_1")
+        t0 = time.perf_counter()
+        done = shadow_client._verify_and_complete(m1)  # no shadow: full replay, then complete
+        first_verify = (time.perf_counter() - t0, shadow.last_replay_ms / 1000, shadow.last_mode, shadow.last_statements)
+        assert done["status"] == "merged" and first_verify[2] == "full", (done["status"], first_verify)
+        # the shadow now holds merge:m1; bring it to tgt's head (the next merge's target state, as
+        # after a verified merge that produced tgt's head): itself an incremental verification
+        t0 = time.perf_counter()
+        shadow.verify(tgt_head, shadow_client._migration_rows)
+        back_verify = (time.perf_counter() - t0, shadow.last_mode, shadow.last_statements)
+        m2 = prepare_merge("verify_2")  # a merge of the same size: src into a fresh branch at tgt's head
+        t0 = time.perf_counter()
+        done = shadow_client._verify_and_complete(m2)
+        next_verify = (time.perf_counter() - t0, shadow.last_replay_ms / 1000, shadow.last_mode, shadow.last_statements)
+        assert done["status"] == "merged", done
+        with psycopg.connect(shadow.dsn, autocommit=True) as sconn:  # compare without the marker schema
+            sconn.execute("DROP SCHEMA pggit_shadow CASCADE")
+        incremental_same = dump_schema(shadow.dsn, pg_dump) == shadow_dump
+        if not incremental_same:
+            log("dumps differ:\n" + first_difference(shadow_dump, dump_schema(shadow.dsn, pg_dump), "full replay",
+                                                     "incremental shadow"))
+        shadow_client.drop_shadow()
         shadow_client.close()
 
         log(f"timing merges into HEAD (tgt checked out, {args.head_runs} runs)")
@@ -288,6 +326,20 @@ def main() -> None:
           f"replayed in {replay_time:.2f} s, total {gen_time + replay_time:.2f} s "
           f"(goal < 5 s: {'met' if gen_time + replay_time < 5 else 'NOT met'})")
     print(f"  for comparison: one statement per round trip {each_time:.2f} s; the whole replay in one transaction {one_tx}")
+    full_ok, inc_ok = first_verify[0] < 5, next_verify[0] < 5
+    print(f"  merge verification by the client (Client.merge: Shadow.verify + complete_merge, statements computed included):")
+    print(f"    first verification (full replay)   {first_verify[0]:7.2f} s (shadow {first_verify[1]:.2f} s, "
+          f"{first_verify[3]} statements) (goal < 5 s: {'met' if full_ok else 'NOT met'})")
+    print(f"    next verification (incremental)    {next_verify[0]:7.2f} s (shadow {next_verify[1]:.2f} s, "
+          f"{next_verify[3]} statements, mode {next_verify[2]}; shadow at tgt's head -> merge:{m2}) "
+          f"(goal < 5 s: {'met' if inc_ok and next_verify[2] == 'incremental' else 'NOT met'})")
+    print(f"    (shadow moved merge:{m1} -> tgt's head in between: {back_verify[0]:.2f} s, {back_verify[2]} statements, "
+          f"mode {back_verify[1]})")
+    print(f"    goal < 5 s for a verification: met by " + (
+        "both" if full_ok and inc_ok else "the incremental one only" if inc_ok else
+        "the full replay only" if full_ok else "neither"))
+    print(f"  check incremental shadow == full replay of the merged state (pg_dump --schema-only): "
+          f"{'identical' if incremental_same else 'DIFFERENT'}")
     print(f"  check merged tree == source_wins of the three trees: {'yes' if tree_ok and same_tree else 'NO'}")
     print(f"  check live after merge into HEAD == shadow replay (pg_dump --schema-only): {'identical' if same_dump else 'DIFFERENT'}")
     print(f"  (run took {time.perf_counter() - started:.0f} s)")

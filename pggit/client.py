@@ -156,6 +156,10 @@ class Client:
     def _state_rows(self, ref: str) -> list[dict]:
         return self._rows("SELECT step, kind, identity, statement FROM pggit.migration(NULL, %s) ORDER BY step", (ref,))
 
+    def _migration_rows(self, from_ref: str | None, to_ref: str) -> list[dict]:
+        return self._rows("SELECT step, kind, identity, statement FROM pggit.migration(%s, %s) ORDER BY step",
+                          (from_ref, to_ref))
+
     # failures -----------------------------------------------------------------------------
     def _one(self, query: str, params: tuple = ()) -> dict | None:
         rows = self._rows(query, params)
@@ -224,10 +228,12 @@ class Client:
         return self._guarded("merge", args, op)
 
     def _verify_and_complete(self, merge_id: int, force: bool = False) -> dict:
-        """Replay the merge result in the shadow; report a rejected step as a semantic conflict,
-        else complete the merge."""
+        """Bring the shadow to the merge result (incrementally from the state it holds when it
+        can, see ``Shadow.verify``); report a rejected step as a semantic conflict, else complete
+        the merge. After completion the shadow's marker ``merge:<id>`` names the merge commit's
+        tree, and stays usable (a closed merge's state no longer changes)."""
         try:
-            self.shadow.replay(self._state_rows(f"merge:{merge_id}"))
+            self.shadow.verify(f"merge:{merge_id}", self._migration_rows)
         except ShadowReplayError as exc:
             error = exc.message + (f"\nDETAIL: {exc.pg_detail}" if exc.pg_detail else "")
             row = self._one("SELECT * FROM pggit.merge_semantic_error(%s, %s, %s)", (merge_id, exc.identity, error))

@@ -12,14 +12,24 @@ It lives on the same server as the managed ("live") database and is named after 
 it needs CREATEDB; installing the engine in it (``materialize_with_engine``) needs a superuser,
 like ``pggit init``. While one client uses it, a session advisory lock on the live database keeps
 other clients of the same database out of it.
+
+Merge verification is incremental: the shadow records the state it holds in itself (table
+``pggit_shadow.state``: ``ref`` a commit id or ``merge:<id>``, ``engine``), written in the same
+transaction as the DDL that brought it there (DDL is transactional: a failed step leaves the old
+schema and the old marker). ``verify(ref)`` migrates from the recorded state to ``ref`` in one
+transaction when the marker is usable (the shadow has no engine, and the marker still names the
+same state on the live database: a commit that resolves, a merge that is closed), else it
+recreates the shadow and replays the whole state (``replay``). Replays without a ref, and the
+shadow materialized with an engine, carry no marker, so the next verification recreates it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import psycopg
 from psycopg import sql
@@ -30,6 +40,10 @@ from . import install as _install
 from .errors import ShadowReplayError, ShadowUnavailable
 
 SUFFIX = "__pggit_shadow"
+MARKER_SCHEMA = "pggit_shadow"  # in the shadow: table state(ref, engine), the state the shadow holds
+# SQLSTATE classes of failures that are not a step's fault: connection, resources, operator
+# intervention, system, transaction rollback (deadlock/serialization), internal.
+_NOT_A_STEP = ("08", "40", "53", "57", "58", "XX")
 MAX_IDENTIFIER_BYTES = 63
 _LOCK_NAMESPACE = 0x70677368  # 'pgsh': advisory lock key (with the shadow name's hash) held while in use
 
@@ -71,6 +85,9 @@ class Shadow:
         self._admin: psycopg.Connection | None = None
         self._lock_depth = 0
         self.last_replay_ms: float | None = None
+        self.last_mode: str | None = None  # 'full' or 'incremental': how the last verify/replay ran
+        self.last_statements: int | None = None  # statements run by it
+        self.last_fallback: str | None = None  # why the last verify did not run incrementally
         self.baseline: str | None = None  # the shadow engine's initial commit after materialize_with_engine
 
     # connections ----------------------------------------------------------------------------
@@ -156,11 +173,15 @@ class Shadow:
             self.baseline = None
 
     # operations -----------------------------------------------------------------------------
-    def replay(self, statements: Iterable[dict[str, Any]]) -> float:
+    def replay(self, statements: Iterable[dict[str, Any]], ref: str | None = None) -> float:
         """Recreate the shadow empty and run ``statements`` (rows ``step, kind, identity,
         statement`` of ``pggit.migration``) in order, in transactions of ``CHUNK`` statements
         (leading ``enum value`` steps, which PostgreSQL refuses to use in their own transaction,
         in one before them).
+
+        With ``ref`` (the state the statements build: a commit id or ``merge:<id>``) the shadow's
+        marker is set to it in the last transaction, so that ``verify`` can go on from there;
+        without, the shadow has no marker.
 
         Returns the time taken in milliseconds (also kept in ``last_replay_ms``). A statement
         PostgreSQL rejects raises ``ShadowReplayError`` with its message, step, identity and
@@ -170,45 +191,53 @@ class Shadow:
         started = time.perf_counter()
         with self.locked():
             try:
-                self._replay(rows)
+                self._replay(rows, ref)
             finally:
                 self.last_replay_ms = (time.perf_counter() - started) * 1000
         return self.last_replay_ms
 
-    def _replay(self, rows: list[dict[str, Any]]) -> None:
+    def _replay(self, rows: list[dict[str, Any]], ref: str | None = None) -> None:
+        self.last_mode, self.last_statements = "full", len(rows)
         self.recreate()
         # PostgreSQL refuses to use an enum label in the transaction that added it: the
         # migration lists new labels first ('enum value' steps); they are committed first.
         settings = [r for r in rows if r["kind"] == "setting"]
         labels = [r for r in rows if r["kind"] == "enum value"]
         rest = [r for r in rows if r["kind"] != "enum value"]
-        batches = [settings + labels, rest] if labels else [rest]
+        batches = [b for b in ([settings + labels, rest] if labels else [rest]) if b]
+        tail = (lambda c: self._write_marker(c, ref)) if ref is not None else None
         with self.connect() as conn:
-            for batch in batches:
-                if batch:
-                    self._run_batch(conn, batch)
+            for n, batch in enumerate(batches, 1):
+                self._run_batch(conn, batch, tail if n == len(batches) else None)
+            if tail and not batches:
+                with conn.transaction():
+                    tail(conn)
 
     CHUNK = 500  # statements per transaction: one transaction for 10,000 objects runs out of lock slots
 
     @classmethod
-    def _run_batch(cls, conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
+    def _run_batch(cls, conn: psycopg.Connection, rows: list[dict[str, Any]], tail=None) -> None:
         """Run the rows in transactions of CHUNK statements, each sent as one script (one round
         trip). A chunk PostgreSQL rejects is rolled back and run again statement by statement to
-        name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)"""
+        name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)
+        ``tail(conn)`` runs in the last chunk's transaction (the marker)."""
         for start in range(0, len(rows), cls.CHUNK):
             chunk = rows[start:start + cls.CHUNK]
+            last = start + cls.CHUNK >= len(rows)
             try:
                 with conn.transaction():
                     conn.execute("\n".join(r["statement"] for r in chunk).encode())
+                    if last and tail is not None:
+                        tail(conn)
             except psycopg.Error:
                 cls._run_each(conn, chunk)
                 raise  # the chunk failed as a script but not statement by statement: report that
 
     @staticmethod
-    def _run_each(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
+    def _run_each(conn: psycopg.Connection, rows: list[dict[str, Any]], *, rollback: bool = False) -> None:
         current: dict[str, Any] | None = None
         try:
-            with conn.transaction():
+            with conn.transaction(force_rollback=rollback):
                 for current in rows:
                     conn.execute(current["statement"].encode())
         except psycopg.Error as exc:
@@ -219,6 +248,142 @@ class Shadow:
                 statement=current and current.get("statement"),
             ) from exc
 
+    # marker and incremental verification -----------------------------------------------------
+    @staticmethod
+    def _write_marker(conn: psycopg.Connection, ref: str, engine: bool = False) -> None:
+        """Record (in the caller's transaction) that the shadow holds the state ``ref``."""
+        schema = sql.Identifier(MARKER_SCHEMA)
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.state (ref text NOT NULL, engine boolean NOT NULL)")
+                     .format(schema))
+        conn.execute(sql.SQL("DELETE FROM {}.state").format(schema))
+        conn.execute(sql.SQL("INSERT INTO {}.state (ref, engine) VALUES (%s, %s)").format(schema), (ref, engine))
+
+    @staticmethod
+    def _drop_marker(conn: psycopg.Connection) -> None:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(MARKER_SCHEMA)))
+
+    def marker(self) -> dict[str, Any] | None:
+        """``{ref, engine}`` recorded in the shadow (``engine`` also true when the shadow has a
+        ``pggit`` schema), or None when the shadow or its marker does not exist."""
+        if not self.exists():
+            return None
+        with self.connect() as conn:
+            return self._read_marker(conn)
+
+    @staticmethod
+    def _read_marker(conn: psycopg.Connection) -> dict[str, Any] | None:
+        row = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AS has_marker, to_regnamespace('pggit') IS NOT NULL AS has_engine",
+            (f"{MARKER_SCHEMA}.state",),
+        ).fetchone()
+        if not row["has_marker"]:
+            return None
+        rows = conn.execute(sql.SQL("SELECT ref, engine FROM {}.state").format(sql.Identifier(MARKER_SCHEMA))).fetchall()
+        if len(rows) != 1:
+            return None
+        return {"ref": rows[0]["ref"], "engine": rows[0]["engine"] or row["has_engine"]}
+
+    def _still_names_same_state(self, ref: str) -> bool:
+        """Whether the marker's ref names, on the live database, the state it named when it was
+        written: a commit id that resolves to itself (commits are immutable), or a merge that is
+        closed, ``merged`` or ``aborted`` (an open merge's state changes as its items are
+        resolved, a closed one's no longer)."""
+        live = self.live_conn
+        try:
+            with live.transaction():  # a savepoint inside a caller's transaction
+                cur = live.cursor(row_factory=dict_row)
+                m = re.fullmatch(r"merge:([0-9]{1,18})", ref)
+                if m:
+                    row = cur.execute("SELECT status FROM pggit.merges WHERE merge_id = %s", (int(m.group(1)),)).fetchone()
+                    return row is not None and row["status"] in ("merged", "aborted")
+                row = cur.execute("SELECT pggit.resolve(%s) AS c", (ref,)).fetchone()
+                return row is not None and row["c"] == ref
+        except psycopg.Error:
+            return False
+
+    def _migration(self, from_ref: str | None, to_ref: str) -> list[dict[str, Any]]:
+        cur = self.live_conn.cursor(row_factory=dict_row)
+        return cur.execute(
+            "SELECT step, kind, identity, statement FROM pggit.migration(%s, %s) ORDER BY step", (from_ref, to_ref)
+        ).fetchall()
+
+    def verify(self, ref: str, migration: Callable[[str | None, str], list[dict[str, Any]]] | None = None) -> float:
+        """Bring the shadow to the state ``ref`` (a commit id or ``merge:<id>``) and record it.
+
+        Incremental when the shadow's marker is usable: the steps of ``pggit.migration(marker,
+        ref)`` and the new marker run in ONE transaction; a step PostgreSQL rejects raises
+        ``ShadowReplayError`` (step, identity, statement, PostgreSQL's message) and leaves the
+        shadow at its previous state and marker. Otherwise (no shadow, no marker, an engine in
+        the shadow, a marker naming no known state, steps adding enum labels, or the transaction
+        failing for a reason that is no step's, such as lock slots) the shadow is recreated and
+        the whole state replayed (``replay``). ``migration(from_ref, to_ref)`` returns the rows
+        of ``pggit.migration`` (read through the live connection by default).
+
+        Returns the time taken in milliseconds (``last_replay_ms``); ``last_mode`` says how it
+        ran, ``last_statements`` how many statements, ``last_fallback`` why not incrementally.
+        """
+        migration = migration or self._migration
+        started = time.perf_counter()
+        self.last_fallback = None
+        with self.locked():
+            try:
+                if not self._verify_incremental(ref, migration):
+                    self._replay(sorted(migration(None, ref), key=lambda r: r["step"]), ref)
+            finally:
+                self.last_replay_ms = (time.perf_counter() - started) * 1000
+        return self.last_replay_ms
+
+    def _verify_incremental(self, ref: str, migration: Callable[[str | None, str], list[dict[str, Any]]]) -> bool:
+        """The incremental path of ``verify``; False (with ``last_fallback`` set) when it does not apply."""
+        if not self.exists():
+            self.last_fallback = "no shadow database"
+            return False
+        with self.connect() as conn:
+            marker = self._read_marker(conn)
+            if marker is None:
+                self.last_fallback = "no marker"
+                return False
+            if marker["engine"]:
+                self.last_fallback = "an engine is installed in the shadow"
+                return False
+            if not self._still_names_same_state(marker["ref"]):
+                self.last_fallback = f"the marker {marker['ref']!r} names no known state"
+                return False
+            rows = sorted(migration(marker["ref"], ref), key=lambda r: r["step"])
+            if any(r["kind"] == "enum value" for r in rows):  # a new label cannot be used in its transaction
+                self.last_fallback = "the migration adds enum labels"
+                return False
+            script = "\n".join(r["statement"] for r in rows)
+            try:
+                with conn.transaction():
+                    if script:
+                        conn.execute(script.encode())
+                    self._write_marker(conn, ref)
+            except psycopg.Error as exc:
+                if not self._is_step_error(exc, conn):
+                    self.last_fallback = f"incremental transaction failed: {type(exc).__name__}: {_pg_error(exc)[0]}"
+                    return False
+                try:  # name the step: again statement by statement, rolled back whatever happens
+                    self._run_each(conn, rows, rollback=True)
+                except ShadowReplayError as step_exc:
+                    if step_exc.pg_sqlstate and step_exc.pg_sqlstate[:2] in _NOT_A_STEP:
+                        self.last_fallback = f"incremental transaction failed: {step_exc.message}"
+                        return False
+                    self.last_mode, self.last_statements = "incremental", len(rows)
+                    raise
+                self.last_fallback = f"the script failed but no single step did: {_pg_error(exc)[0]}"
+                return False
+        self.last_mode, self.last_statements = "incremental", len(rows)
+        return True
+
+    @staticmethod
+    def _is_step_error(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
+        sqlstate = getattr(exc, "sqlstate", None)
+        if conn.closed or conn.broken or not sqlstate:
+            return False
+        return sqlstate[:2] not in _NOT_A_STEP
+
     def materialize_with_engine(self, ref: str, statements: Iterable[dict[str, Any]] | None = None) -> str:
         """Replay the state of ``ref`` (read from the live database unless ``statements`` are
         given), then install the engine there: its initial import describes every object and is
@@ -228,8 +393,9 @@ class Shadow:
                 "SELECT step, kind, identity, statement FROM pggit.migration(NULL, %s) ORDER BY step", (ref,)
             ).fetchall()
         with self.locked():
-            self.replay(statements)
+            self.replay(statements)  # no ref: no marker, so the next verify recreates the shadow
             with self.connect() as conn:
+                self._drop_marker(conn)  # (none after a replay without ref; the engine must not see one)
                 _install.install(conn)
                 self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
         return self.baseline
@@ -292,11 +458,13 @@ class Shadow:
             ).fetchone()
 
     def run(self, sql_text: str) -> None:
-        """Run SQL in the shadow in its own transaction (raises ``ShadowReplayError``)."""
+        """Run SQL in the shadow in its own transaction (raises ``ShadowReplayError``). The
+        shadow's marker is dropped with it: the shadow no longer holds a known state."""
         with self.locked(), self.connect() as conn:
             try:
                 with conn.transaction():
                     conn.execute(sql_text.encode())
+                    self._drop_marker(conn)
             except psycopg.Error as exc:
                 message, sqlstate, detail, hint = _pg_error(exc)
                 raise ShadowReplayError(message, pg_sqlstate=sqlstate, pg_detail=detail, pg_hint=hint,
