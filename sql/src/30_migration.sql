@@ -518,6 +518,8 @@ DECLARE
     v_s       text;
     v_o       jsonb;
     v_n       jsonb;
+    -- parent (qualified, quoted) -> its detail in the new state, for the tables attached to it
+    v_parent  jsonb := '{}';
     v_swap    text[];
     v_prealter text[];
     v_od      jsonb;
@@ -659,6 +661,17 @@ BEGIN
     v_old := v_old || v_o;
     v_new := v_new || v_n;
 
+    -- the new parents of the tables attached as partitions (ATTACH wants their CHECK constraints)
+    IF EXISTS (SELECT 1 FROM jsonb_each(v_new) t
+                WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'partition_of' AND v_old ? t.key
+                  AND ((v_old->t.key->'detail'->>'partition_of') IS DISTINCT FROM (t.value->'detail'->>'partition_of')
+                       OR (v_old->t.key->'detail'->>'bound') IS DISTINCT FROM (t.value->'detail'->>'bound'))) THEN
+        SELECT coalesce(jsonb_object_agg(substr(s.identity, 7), b.detail), '{}') INTO v_parent
+          FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash
+         WHERE s.kind = 'table' AND s.identity IN (SELECT 'table ' || (t.value->'detail'->>'partition_of') FROM jsonb_each(v_new) t
+                                                    WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'partition_of');
+    END IF;
+
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
     FOR v_r IN
         SELECT t.key AS k, c AS con, (c->>'type') = 'f' AS fk
@@ -671,6 +684,11 @@ BEGIN
                      -- a table about to be attached as a partition keeps what ATTACH checks for
                      WHEN v_new->t.key->'detail' ? 'partition_of' AND NOT t.value->'detail' ? 'partition_of'
                      THEN (c->>'type') = 'f'
+                          -- and its CHECK constraints that are neither its own in the new state nor, same
+                          -- name and definition, its new parent's (those ATTACH merges, the rest would clash)
+                          OR ((c->>'type') = 'c' AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
+                              AND NOT coalesce(v_parent->(v_new->t.key->'detail'->>'partition_of')->'constraints', '[]')
+                                      @> jsonb_build_array(jsonb_build_object('name', c->>'name', 'type', 'c', 'def', c->>'def')))
                      ELSE (v_new->t.key->>'hash') <> (t.value->>'hash') AND NOT (v_new->t.key->'detail'->'constraints') @> jsonb_build_array(c - 'comment')
                           OR ((c->>'type') = 'f' AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.value->'detail'->'fk_deps') f
                                                                WHERE f = ANY (v_recreate) OR f = ANY (v_absent))) END)
@@ -788,6 +806,24 @@ BEGIN
                        AND NOT ('sequence ' || (x->>'sequence')) = ANY (v_recreate)), '[]'));
             END IF;
             v_stmts := pggit._alter_table_sql(v_od, v_n->'detail');
+            IF v_n->'detail' ? 'partition_of'
+               AND ((v_od->>'partition_of') IS DISTINCT FROM (v_n->'detail'->>'partition_of')
+                    OR (v_od->>'bound') IS DISTINCT FROM (v_n->'detail'->>'bound')) THEN
+                -- a table attached as a partition first gets the CHECK constraints of its parent it
+                -- lacks, under their names (ATTACH merges them into the parent's): it has those of
+                -- its own it kept in phase 1 and, detached from the same parent, those the parent kept
+                v_s := v_n->'detail'->>'partition_of';
+                v_stmts := array(
+                    SELECT 'ALTER TABLE ' || (v_n->'detail'->>'qname') || ' ADD CONSTRAINT ' || quote_ident(p->>'name') || ' ' || (p->>'def') || ';'
+                      FROM jsonb_array_elements(v_parent->v_s->'constraints') p
+                     WHERE (p->>'type') = 'c'
+                       AND NOT (CASE WHEN v_od ? 'partition_of'
+                                     THEN (v_od->>'partition_of') = v_s
+                                          AND coalesce(v_old->('table ' || v_s)->'detail', v_parent->v_s)->'constraints'
+                                              @> jsonb_build_array(p - 'comment')
+                                     ELSE (v_od->'constraints') @> jsonb_build_array(p - 'comment') END)
+                     ORDER BY p->>'name') || v_stmts;
+            END IF;
         ELSIF kind = 'sequence' THEN
             v_stmts := ARRAY['ALTER SEQUENCE ' || substr(v_r.k, 10) || ' ' || (v_n->'detail'->>'options') || ';'];
         ELSIF kind = 'type' AND v_r.k = ANY (v_swap) THEN
