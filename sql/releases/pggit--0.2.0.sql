@@ -2804,6 +2804,23 @@ LANGUAGE sql STABLE AS $$
       FROM pggit.merges m WHERE m.merge_id = p_merge_id
 $$;
 
+-- Lock a merge's row and return it; refuses a merge that does not exist (PGG01) or is not open
+-- (PGG08). Every operation on an open merge starts here.
+CREATE FUNCTION pggit._lock_open_merge(p_merge_id bigint) RETURNS pggit.merges
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_m pggit.merges;
+BEGIN
+    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
+    END IF;
+    IF v_m.status NOT IN ('ready', 'conflicts') THEN
+        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
+    END IF;
+    RETURN v_m;
+END $$;
+
 -- Complete a merge whose items are all decided: the merge commit (target head first, source
 -- head second) and, when the target is HEAD, the live migration, all or nothing. A step the
 -- live database rejects reopens its object's item with PostgreSQL's error.
@@ -2821,13 +2838,7 @@ DECLARE
     v_state   text;
     v_ident   text;
 BEGIN
-    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_m.status NOT IN ('ready', 'conflicts') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
-    END IF;
+    v_m := pggit._lock_open_merge(p_merge_id);
     IF EXISTS (SELECT 1 FROM pggit.merge_items i WHERE i.merge_id = p_merge_id AND i.resolution IS NULL) THEN
         RAISE EXCEPTION 'merge % has open conflicts', p_merge_id
             USING ERRCODE = 'PGG08', HINT = 'resolve them with pggit.resolve_conflict, or abort the merge';
@@ -3015,13 +3026,7 @@ DECLARE
     v_detail  jsonb;
     v_status  text;
 BEGIN
-    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_m.status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
-    END IF;
+    v_m := pggit._lock_open_merge(p_merge_id);
     SELECT * INTO v_item FROM pggit.merge_items i WHERE i.merge_id = p_merge_id AND i.identity = p_identity;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'merge % has no item %', p_merge_id, coalesce(quote_literal(p_identity), 'NULL') USING ERRCODE = 'PGG07';
@@ -3077,13 +3082,8 @@ CREATE FUNCTION pggit.merge_semantic_error(p_merge_id bigint, p_identity text, p
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
-DECLARE
-    v_status text;
 BEGIN
-    SELECT m.status INTO v_status FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF v_status IS NULL OR v_status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is not open', p_merge_id USING ERRCODE = 'PGG08';
-    END IF;
+    PERFORM pggit._lock_open_merge(p_merge_id);
     PERFORM pggit._reopen_item(p_merge_id, p_identity, coalesce(p_error, 'rejected by PostgreSQL'));
     PERFORM pggit._audit('merge', jsonb_build_object('merge_id', p_merge_id, 'identity', p_identity),
                          'error', 'semantic conflict: ' || p_error, clock_timestamp());
@@ -3092,16 +3092,8 @@ END $$;
 
 CREATE FUNCTION pggit.abort_merge(p_merge_id bigint) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_status text;
 BEGIN
-    SELECT m.status INTO v_status FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF v_status IS NULL THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_status USING ERRCODE = 'PGG08';
-    END IF;
+    PERFORM pggit._lock_open_merge(p_merge_id);
     UPDATE pggit.merges SET status = 'aborted', finished_at = clock_timestamp() WHERE merge_id = p_merge_id;
     PERFORM pggit._audit('abort_merge', jsonb_build_object('merge_id', p_merge_id), 'ok', NULL, clock_timestamp());
     RETURN 'aborted';
@@ -3151,8 +3143,9 @@ END $$;
 
 -- The steps of migration(from, to) that would lose data in the live database: dropping (or
 -- recreating) a table that holds rows, dropping a column that holds values, changing the type
--- of a column that holds values other than by a known widening.
-CREATE FUNCTION pggit._data_loss(p_from text, p_to text)
+-- of a column that holds values other than by a known widening. p_steps: the migration's rows
+-- as JSON when the caller has them already.
+CREATE FUNCTION pggit._data_loss(p_from text, p_to text, p_steps jsonb DEFAULT NULL)
 RETURNS TABLE (identity text, statement text, reason text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -3164,7 +3157,9 @@ BEGIN
     FOR v_r IN
         WITH o AS (SELECT s.identity, b.detail FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
              n AS (SELECT s.identity, b.detail FROM pggit._state(p_to) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
-             m AS (SELECT * FROM pggit.migration(p_from, p_to) m WHERE m.kind = 'table')
+             m AS (SELECT * FROM jsonb_to_recordset(coalesce(p_steps, (SELECT jsonb_agg(to_jsonb(g)) FROM pggit.migration(p_from, p_to) g)))
+                            AS m(step int, kind text, identity text, statement text)
+                    WHERE m.kind = 'table')
         SELECT * FROM (
             SELECT o.identity, o.detail AS od, n.detail AS nd,
                    (SELECT m.statement FROM m WHERE m.identity = o.identity AND m.statement LIKE 'DROP TABLE%' LIMIT 1) AS drop_stmt
@@ -3246,9 +3241,11 @@ DECLARE
     v_capture text := coalesce(current_setting('pggit.capture', true), '');
     v_bodies  text := current_setting('check_function_bodies');
     v_bad     text[];
+    v_steps   jsonb;
 BEGIN
+    SELECT jsonb_agg(to_jsonb(m) ORDER BY m.step) INTO v_steps FROM pggit.migration(p_from, p_to) m;
     IF NOT p_force THEN
-        SELECT string_agg(l.reason || ' (' || l.statement || ')', E'\n') INTO v_loss FROM pggit._data_loss(p_from, p_to) l;
+        SELECT string_agg(l.reason || ' (' || l.statement || ')', E'\n') INTO v_loss FROM pggit._data_loss(p_from, p_to, v_steps) l;
         IF v_loss IS NOT NULL THEN
             RAISE EXCEPTION 'refusing steps that would lose data:%', E'\n' || v_loss
                 USING ERRCODE = 'PGG10', HINT = 'run it with force => true to accept the loss';
@@ -3258,7 +3255,8 @@ BEGIN
     PERFORM set_config('pggit.absorb_touched', '', true);
     PERFORM set_config('pggit.absorb_dropped', '', true);
     BEGIN
-        FOR v_r IN SELECT * FROM pggit.migration(p_from, p_to) m ORDER BY m.step LOOP
+        FOR v_r IN SELECT * FROM jsonb_to_recordset(coalesce(v_steps, '[]'))
+                                 AS m(step int, kind text, identity text, statement text) ORDER BY m.step LOOP
             IF v_r.kind = 'setting' THEN
                 -- (the script form sets it for the session; here it is local to the transaction)
                 PERFORM set_config('check_function_bodies', 'off', true);

@@ -262,6 +262,23 @@ LANGUAGE sql STABLE AS $$
       FROM pggit.merges m WHERE m.merge_id = p_merge_id
 $$;
 
+-- Lock a merge's row and return it; refuses a merge that does not exist (PGG01) or is not open
+-- (PGG08). Every operation on an open merge starts here.
+CREATE FUNCTION pggit._lock_open_merge(p_merge_id bigint) RETURNS pggit.merges
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_m pggit.merges;
+BEGIN
+    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
+    END IF;
+    IF v_m.status NOT IN ('ready', 'conflicts') THEN
+        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
+    END IF;
+    RETURN v_m;
+END $$;
+
 -- Complete a merge whose items are all decided: the merge commit (target head first, source
 -- head second) and, when the target is HEAD, the live migration, all or nothing. A step the
 -- live database rejects reopens its object's item with PostgreSQL's error.
@@ -279,13 +296,7 @@ DECLARE
     v_state   text;
     v_ident   text;
 BEGIN
-    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_m.status NOT IN ('ready', 'conflicts') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
-    END IF;
+    v_m := pggit._lock_open_merge(p_merge_id);
     IF EXISTS (SELECT 1 FROM pggit.merge_items i WHERE i.merge_id = p_merge_id AND i.resolution IS NULL) THEN
         RAISE EXCEPTION 'merge % has open conflicts', p_merge_id
             USING ERRCODE = 'PGG08', HINT = 'resolve them with pggit.resolve_conflict, or abort the merge';
@@ -473,13 +484,7 @@ DECLARE
     v_detail  jsonb;
     v_status  text;
 BEGIN
-    SELECT * INTO v_m FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_m.status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_m.status USING ERRCODE = 'PGG08';
-    END IF;
+    v_m := pggit._lock_open_merge(p_merge_id);
     SELECT * INTO v_item FROM pggit.merge_items i WHERE i.merge_id = p_merge_id AND i.identity = p_identity;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'merge % has no item %', p_merge_id, coalesce(quote_literal(p_identity), 'NULL') USING ERRCODE = 'PGG07';
@@ -535,13 +540,8 @@ CREATE FUNCTION pggit.merge_semantic_error(p_merge_id bigint, p_identity text, p
 RETURNS TABLE (merge_id bigint, status text, commit_id text, conflicts jsonb, error text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 #variable_conflict use_column
-DECLARE
-    v_status text;
 BEGIN
-    SELECT m.status INTO v_status FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF v_status IS NULL OR v_status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is not open', p_merge_id USING ERRCODE = 'PGG08';
-    END IF;
+    PERFORM pggit._lock_open_merge(p_merge_id);
     PERFORM pggit._reopen_item(p_merge_id, p_identity, coalesce(p_error, 'rejected by PostgreSQL'));
     PERFORM pggit._audit('merge', jsonb_build_object('merge_id', p_merge_id, 'identity', p_identity),
                          'error', 'semantic conflict: ' || p_error, clock_timestamp());
@@ -550,16 +550,8 @@ END $$;
 
 CREATE FUNCTION pggit.abort_merge(p_merge_id bigint) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_status text;
 BEGIN
-    SELECT m.status INTO v_status FROM pggit.merges m WHERE m.merge_id = p_merge_id FOR UPDATE;
-    IF v_status IS NULL THEN
-        RAISE EXCEPTION 'merge % does not exist', p_merge_id USING ERRCODE = 'PGG01';
-    END IF;
-    IF v_status NOT IN ('conflicts', 'ready') THEN
-        RAISE EXCEPTION 'merge % is %, not open', p_merge_id, v_status USING ERRCODE = 'PGG08';
-    END IF;
+    PERFORM pggit._lock_open_merge(p_merge_id);
     UPDATE pggit.merges SET status = 'aborted', finished_at = clock_timestamp() WHERE merge_id = p_merge_id;
     PERFORM pggit._audit('abort_merge', jsonb_build_object('merge_id', p_merge_id), 'ok', NULL, clock_timestamp());
     RETURN 'aborted';

@@ -25,8 +25,9 @@ END $$;
 
 -- The steps of migration(from, to) that would lose data in the live database: dropping (or
 -- recreating) a table that holds rows, dropping a column that holds values, changing the type
--- of a column that holds values other than by a known widening.
-CREATE FUNCTION pggit._data_loss(p_from text, p_to text)
+-- of a column that holds values other than by a known widening. p_steps: the migration's rows
+-- as JSON when the caller has them already.
+CREATE FUNCTION pggit._data_loss(p_from text, p_to text, p_steps jsonb DEFAULT NULL)
 RETURNS TABLE (identity text, statement text, reason text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -38,7 +39,9 @@ BEGIN
     FOR v_r IN
         WITH o AS (SELECT s.identity, b.detail FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
              n AS (SELECT s.identity, b.detail FROM pggit._state(p_to) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
-             m AS (SELECT * FROM pggit.migration(p_from, p_to) m WHERE m.kind = 'table')
+             m AS (SELECT * FROM jsonb_to_recordset(coalesce(p_steps, (SELECT jsonb_agg(to_jsonb(g)) FROM pggit.migration(p_from, p_to) g)))
+                            AS m(step int, kind text, identity text, statement text)
+                    WHERE m.kind = 'table')
         SELECT * FROM (
             SELECT o.identity, o.detail AS od, n.detail AS nd,
                    (SELECT m.statement FROM m WHERE m.identity = o.identity AND m.statement LIKE 'DROP TABLE%' LIMIT 1) AS drop_stmt
@@ -120,9 +123,11 @@ DECLARE
     v_capture text := coalesce(current_setting('pggit.capture', true), '');
     v_bodies  text := current_setting('check_function_bodies');
     v_bad     text[];
+    v_steps   jsonb;
 BEGIN
+    SELECT jsonb_agg(to_jsonb(m) ORDER BY m.step) INTO v_steps FROM pggit.migration(p_from, p_to) m;
     IF NOT p_force THEN
-        SELECT string_agg(l.reason || ' (' || l.statement || ')', E'\n') INTO v_loss FROM pggit._data_loss(p_from, p_to) l;
+        SELECT string_agg(l.reason || ' (' || l.statement || ')', E'\n') INTO v_loss FROM pggit._data_loss(p_from, p_to, v_steps) l;
         IF v_loss IS NOT NULL THEN
             RAISE EXCEPTION 'refusing steps that would lose data:%', E'\n' || v_loss
                 USING ERRCODE = 'PGG10', HINT = 'run it with force => true to accept the loss';
@@ -132,7 +137,8 @@ BEGIN
     PERFORM set_config('pggit.absorb_touched', '', true);
     PERFORM set_config('pggit.absorb_dropped', '', true);
     BEGIN
-        FOR v_r IN SELECT * FROM pggit.migration(p_from, p_to) m ORDER BY m.step LOOP
+        FOR v_r IN SELECT * FROM jsonb_to_recordset(coalesce(v_steps, '[]'))
+                                 AS m(step int, kind text, identity text, statement text) ORDER BY m.step LOOP
             IF v_r.kind = 'setting' THEN
                 -- (the script form sets it for the session; here it is local to the transaction)
                 PERFORM set_config('check_function_bodies', 'off', true);

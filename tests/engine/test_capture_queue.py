@@ -9,19 +9,9 @@ import threading
 import uuid
 
 import psycopg
-import pytest
 from psycopg import sql
 
 from pggit import Client
-
-
-@pytest.fixture
-def repo(pg_server, make_db):
-    db = make_db()
-    client = Client(pg_server.dsn_for(db))
-    client.install()
-    yield pg_server, db, client
-    client.close()
 
 
 def queued(server, db) -> int:

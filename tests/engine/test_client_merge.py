@@ -19,18 +19,6 @@ from pggit.errors import DataLossRefused, InvalidArgument, ShadowReplayError, Sh
 from pggit.shadow import Shadow, shadow_name
 
 
-@pytest.fixture
-def repo(pg_server, make_db):
-    """A fresh database with the engine installed: (server, dbname, client). The client's shadow
-    database is dropped at teardown."""
-    db = make_db()
-    client = Client(pg_server.dsn_for(db))
-    client.install()
-    yield pg_server, db, client
-    client.drop_shadow()
-    client.close()
-
-
 def run(pg_server, db, *statements):
     with pg_server.connect(db) as conn:
         for s in statements:

@@ -17,16 +17,6 @@ from pggit.cli import main as cli_main
 from pggit.errors import BranchExists, BranchIsHead, BranchNotMerged, InvalidName, RefNotFound
 
 
-@pytest.fixture
-def repo(pg_server, make_db):
-    """A fresh database with the engine installed: (server, dbname, client)."""
-    db = make_db()
-    client = Client(pg_server.dsn_for(db))
-    client.install()
-    yield pg_server, db, client
-    client.close()
-
-
 def run(pg_server, db, *statements):
     with pg_server.connect(db) as conn:
         for s in statements:

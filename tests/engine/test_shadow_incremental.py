@@ -7,21 +7,10 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
 
 import pgtools
 from pggit import Client
 from pggit.shadow import MARKER_SCHEMA
-
-
-@pytest.fixture
-def repo(pg_server, make_db):
-    db = make_db()
-    client = Client(pg_server.dsn_for(db))
-    client.install()
-    yield pg_server, db, client
-    client.drop_shadow()
-    client.close()
 
 
 def run(server, db, *statements):
