@@ -1,12 +1,26 @@
-"""Repositories: a name and how to reach a managed database.
+"""Repositories: a name and how to reach a managed database; who may do what in each; which
+branches are protected.
 
 Branches, commits and diffs are read from the engine in that database (``branches.engine``),
 never copied into Django tables that could drift from it.
 """
 
+from fnmatch import fnmatchcase
+
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
+
+
+class Role(models.IntegerChoices):
+    """Per-repository roles, each including the ones below it."""
+
+    VIEWER = 10, "viewer"          # read everything
+    DEVELOPER = 20, "developer"    # open merge requests, apply DDL to unprotected branches
+    REVIEWER = 30, "reviewer"      # review and approve merge requests
+    MAINTAINER = 40, "maintainer"  # merge into protected branches, checkout, revert, manage the repository
 
 
 class Repository(models.Model):
@@ -17,7 +31,12 @@ class Repository(models.Model):
         help_text="postgresql:// URL of the managed database (the one pgGit's engine is installed in).",
     )
     description = models.TextField(blank=True)
+    default_branch = models.CharField(
+        max_length=200, default="main",
+        help_text="Branches are compared with this one (ahead/behind) and merge requests target it by default.")
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         ordering = ["name"]
@@ -30,6 +49,64 @@ class Repository(models.Model):
         if not self.slug:
             self.slug = slugify(self.name)
         super().save(*args, **kwargs)
+        self.ensure_groups()
 
     def get_absolute_url(self):
         return reverse("branches:dashboard", kwargs={"slug": self.slug})
+
+    def ensure_groups(self):
+        """One Django group per role, named ``<slug>:<role>``; membership grants the role."""
+        for role in Role:
+            if not RepositoryGroup.objects.filter(repository=self, role=role).exists():
+                group, _ = Group.objects.get_or_create(name=f"{self.slug}:{role.label}")
+                RepositoryGroup.objects.create(repository=self, role=role, group=group)
+
+    def group(self, role: Role) -> Group:
+        return RepositoryGroup.objects.select_related("group").get(repository=self, role=role).group
+
+    def protection_for(self, branch: str) -> "BranchProtection | None":
+        """The first rule (lowest ``position``, then pattern) whose pattern matches ``branch``."""
+        for rule in self.protections.all():
+            if fnmatchcase(branch, rule.pattern):
+                return rule
+        return None
+
+
+class RepositoryGroup(models.Model):
+    """Links a Django group to a repository role."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="role_groups")
+    role = models.IntegerField(choices=Role.choices)
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="repository_role")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "role"], name="one_group_per_repository_role")]
+        ordering = ["repository", "role"]
+
+    def __str__(self):
+        return f"{self.repository.slug}: {self.get_role_display()}"
+
+
+class BranchProtection(models.Model):
+    """Rules for branches whose names match ``pattern`` (shell-style: ``main``, ``release/*``)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="protections")
+    pattern = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0, help_text="Rules are tried in this order; the first match applies.")
+    required_approvals = models.PositiveIntegerField(default=1)
+    allow_self_approval = models.BooleanField(
+        default=False, help_text="Whether the author's own approval counts (off: someone else must approve).")
+    merge_role = models.IntegerField(
+        choices=[(r.value, r.label) for r in (Role.DEVELOPER, Role.REVIEWER, Role.MAINTAINER)],
+        default=Role.MAINTAINER, help_text="The lowest role allowed to merge into (and apply DDL on) these branches.")
+    dismiss_stale_approvals = models.BooleanField(
+        default=True, help_text="New commits on a merge request's source dismiss earlier approvals.")
+
+    class Meta:
+        ordering = ["repository", "position", "pattern"]
+        constraints = [models.UniqueConstraint(fields=["repository", "pattern"], name="one_rule_per_pattern"),
+                       models.CheckConstraint(condition=~models.Q(pattern=""), name="protection_pattern_not_empty")]
+        verbose_name_plural = "branch protections"
+
+    def __str__(self):
+        return f"{self.repository.slug}: {self.pattern}"

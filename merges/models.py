@@ -1,7 +1,127 @@
 """Merge requests and their reviews.
 
-Later: MergeRequest (source and target branch of a repository, author, state open ->
-changes requested / approved -> merged or closed), Review and Comment, Approval (dismissed by
-new commits on the source), ConflictResolution (base, source, target and the chosen result per
-object) and BranchProtection (required approvals). Merges themselves run in the engine.
+A merge request names a source and a target branch of a repository; the engine holds the
+branches, commits and the merge itself (``engine_merge_id`` while conflicts are being resolved,
+``merge_commit`` once merged). Reviews record the source head they looked at, so that new
+commits on the source can dismiss earlier approvals.
 """
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from branches.models import Repository
+
+STRATEGIES = [
+    ("auto", "auto: take each side's change, stop on real conflicts"),
+    ("source_wins", "source wins"),
+    ("target_wins", "target wins"),
+    ("union", "union: merge tables column by column"),
+    ("manual_review", "manual review: confirm every object"),
+]
+
+
+class MergeRequest(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        CHANGES_REQUESTED = "changes_requested", "changes requested"
+        APPROVED = "approved", "approved"
+        MERGED = "merged", "merged"
+        CLOSED = "closed", "closed"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="merge_requests")
+    number = models.PositiveIntegerField(editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=200)
+    target = models.CharField(max_length=200)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="merge_requests")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    draft = models.BooleanField(default=False)
+    strategy = models.CharField(max_length=20, choices=STRATEGIES, default="auto")
+    auto_merge = models.BooleanField(default=False, help_text="Merge as soon as the required approvals are in.")
+    auto_merge_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    source_head = models.CharField(max_length=64, blank=True, help_text="Source head last seen by the app.")
+    engine_merge_id = models.BigIntegerField(null=True, blank=True, help_text="The engine's open merge, while resolving.")
+    merge_commit = models.CharField(max_length=64, blank=True)
+    merge_error = models.TextField(blank=True)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    merged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "number"], name="merge_request_number_per_repository"),
+            models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="merge_request_source_not_target"),
+        ]
+
+    def __str__(self):
+        return f"!{self.number} {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("merges:detail", kwargs={"slug": self.repository.slug, "number": self.number})
+
+    @property
+    def is_closed(self):
+        return self.state in (self.State.MERGED, self.State.CLOSED)
+
+
+class Review(models.Model):
+    class Verdict(models.TextChoices):
+        COMMENT = "comment", "comment"
+        APPROVE = "approve", "approve"
+        REQUEST_CHANGES = "request_changes", "request changes"
+
+    merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    body = models.TextField(blank=True)
+    source_head = models.CharField(max_length=64, help_text="The source head the reviewer looked at.")
+    dismissed = models.BooleanField(default=False)
+    dismissed_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.reviewer} {self.get_verdict_display()} !{self.merge_request.number}"
+
+
+class Comment(models.Model):
+    """A comment in the conversation, or on one object (``object_identity``) of the changes."""
+
+    merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    object_identity = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.author} on !{self.merge_request.number}"
+
+
+class ConflictResolution(models.Model):
+    """Who resolved which object of a merge request's merge, and how (the engine holds the result)."""
+
+    merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="resolutions")
+    engine_merge_id = models.BigIntegerField()
+    object_identity = models.CharField(max_length=1000)
+    resolution = models.CharField(max_length=10)  # source, target, base, custom
+    definition = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.object_identity}: {self.resolution}"

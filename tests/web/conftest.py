@@ -62,3 +62,76 @@ def engine_db(throwaway_db):
             conn.execute("ALTER TABLE public.widgets ADD COLUMN weight_grams integer")
         client.create_branch("feature-colors")
     return throwaway_db
+
+
+# --- people and a repository with roles -------------------------------------------------------
+# Three users as in the house style (author, reviewer, outsider), plus a maintainer and a viewer.
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(django_user_model, username: str):
+    return django_user_model.objects.create_user(username=username, email=f"{username}@example.com",
+                                                 password=PASSWORD)
+
+
+@pytest.fixture
+def author(django_user_model):
+    return make_user(django_user_model, "ada_author")
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return make_user(django_user_model, "rex_reviewer")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return make_user(django_user_model, "otto_outsider")
+
+
+@pytest.fixture
+def maintainer(django_user_model):
+    return make_user(django_user_model, "mia_maintainer")
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return make_user(django_user_model, "vic_viewer")
+
+
+@pytest.fixture
+def repo(engine_db, author, reviewer, maintainer, viewer):
+    """A Repository on ``engine_db`` (tables ``public.widgets``, branches main and feature-colors).
+
+    Roles: author = developer, reviewer = reviewer, maintainer = maintainer, viewer = viewer;
+    the outsider has none. ``main`` is protected: 1 approval, no self-approval, maintainers merge.
+    """
+    from branches.access import grant
+    from branches.models import BranchProtection, Repository, Role
+
+    repository = Repository.objects.create(name="widgets", dsn=engine_db)
+    grant(repository, author, Role.DEVELOPER)
+    grant(repository, reviewer, Role.REVIEWER)
+    grant(repository, maintainer, Role.MAINTAINER)
+    grant(repository, viewer, Role.VIEWER)
+    BranchProtection.objects.create(repository=repository, pattern="main", required_approvals=1)
+    yield repository
+    from pggit.client import Client
+
+    try:  # the shadow database lives beside the repository's database on the same server
+        with Client(engine_db) as client:
+            client.drop_shadow()
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def as_user(client):
+    """``as_user(user)``: the Django test client signed in as ``user``."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

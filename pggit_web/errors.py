@@ -1,0 +1,88 @@
+"""Domain errors of the web app's actions, and the one place that maps engine errors to them.
+
+Actions (``branches.actions``, ``merges.actions``) raise ``ActionError`` with a stable ``code``
+and an HTTP ``status``; pages show ``message`` (and PostgreSQL's ``detail`` when there is one),
+the REST API will serialize the same fields. Authorization failures stay Django's own
+``Http404`` (outsider) and ``PermissionDenied`` (role too low).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import psycopg
+
+from pggit import errors as pe
+
+
+class ActionError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 detail: str | None = None, identity: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.identity = identity
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+    def __str__(self):
+        return self.message + (f"\n{self.detail}" if self.detail else "")
+
+
+class NotFound(ActionError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ActionError):
+    status, code = 409, "conflict"
+
+
+class Unavailable(ActionError):
+    status, code = 503, "engine_unavailable"
+
+
+class Rejected(ActionError):
+    """PostgreSQL rejected SQL the user gave (console, custom resolution)."""
+
+    status, code = 422, "rejected_by_postgresql"
+
+
+_STATUS = {
+    pe.RefNotFound: 404, pe.AmbiguousRef: 400, pe.BranchExists: 409, pe.InvalidName: 400, pe.BranchIsHead: 409,
+    pe.BranchNotMerged: 409, pe.InvalidArgument: 400, pe.StaleHead: 409, pe.RevertConflict: 409,
+    pe.DataLossRefused: 409, pe.WrongBranch: 409, pe.StateMismatch: 409, pe.AppendOnly: 409,
+    pe.NotInstalled: 503, pe.ShadowUnavailable: 503,
+}
+
+
+def from_engine(exc: Exception) -> ActionError:
+    """The ActionError for an engine, shadow or connection error."""
+    if isinstance(exc, pe.ShadowReplayError):
+        detail = "\n".join(p for p in (exc.pg_detail and f"DETAIL: {exc.pg_detail}",
+                                       exc.hint and f"HINT: {exc.hint}") if p) or None
+        return Rejected(exc.message, detail=detail, identity=exc.identity)
+    if isinstance(exc, pe.PggitError):
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        return ActionError(exc.message, code=exc.code, status=status, detail=exc.hint and f"HINT: {exc.hint}")
+    if isinstance(exc, psycopg.OperationalError):
+        return Unavailable(f"the repository's database did not answer: {str(exc).strip()}")
+    if isinstance(exc, psycopg.Error):
+        diag = exc.diag
+        detail = "\n".join(p for p in (diag.message_detail and f"DETAIL: {diag.message_detail}",
+                                       diag.message_hint and f"HINT: {diag.message_hint}") if p) or None
+        return Rejected(diag.message_primary or str(exc).strip(), code="sql_error", detail=detail)
+    raise TypeError(f"not an engine error: {exc!r}")
+
+
+@contextmanager
+def engine_errors():
+    """Turn engine, shadow and connection errors raised inside into ActionError."""
+    try:
+        yield
+    except (pe.PggitError, psycopg.Error) as exc:
+        raise from_engine(exc) from exc
