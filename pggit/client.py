@@ -249,16 +249,18 @@ class Client:
         return self._rows("SELECT * FROM pggit.merges ORDER BY merge_id")
 
     def resolve_conflict(self, merge_id: int, identity: str, resolution: str, definition: str | None = None,
-                         verify: bool = True, force: bool = False) -> dict:
+                         verify: bool = True, force: bool = False, complete: bool = True) -> dict:
         """Resolve one item of an open merge (``source``, ``target``, ``base`` or ``custom``).
 
         A ``custom`` definition is run in the shadow database on the merge's state, in place of
         the object's current version; the shadow engine's description of the result is what is
         recorded. If PostgreSQL rejects it, ``ShadowReplayError`` carries its message and the
         merge is unchanged. When nothing is left open, the merge is verified (``verify``) and
-        completed as in ``merge``.
+        completed as in ``merge``. With ``complete=False`` a merge with nothing left open stays
+        ``ready`` (see ``finish_merge``).
         """
-        args = {"merge_id": merge_id, "identity": identity, "resolution": resolution, "verify": verify}
+        args = {"merge_id": merge_id, "identity": identity, "resolution": resolution, "verify": verify,
+                "complete": complete}
         if definition is not None:
             args["definition"] = definition
 
@@ -272,9 +274,9 @@ class Client:
                 text, detail = self._canonicalize(merge_id, identity, definition)
             row = self._one("SELECT * FROM pggit.resolve_conflict(%s, %s, %s, %s, %s, %s, %s)",
                             (merge_id, identity, resolution, text,
-                             Jsonb(detail) if detail is not None else None, not verify, force))
+                             Jsonb(detail) if detail is not None else None, complete and not verify, force))
             row["shadow_ms"] = None
-            if verify and row.get("status") == "ready":
+            if complete and verify and row.get("status") == "ready":
                 row = self._verify_and_complete(merge_id, force)
             return row
 
@@ -306,6 +308,16 @@ class Client:
                 f"the custom definition of {identity} also creates {', '.join(extra)}; a resolution holds one object",
                 sqlstate="PGG07")
         return described["definition"], described["detail"]
+
+    def finish_merge(self, merge_id: int, force: bool = False) -> dict:
+        """Verify a ``ready`` merge in the shadow database and complete it, as ``merge`` does:
+        a rejected step reopens its item (status ``conflicts``)."""
+        return self._guarded("finish_merge", {"merge_id": merge_id, "force": force},
+                             lambda: self._verify_and_complete(merge_id, force))
+
+    def merge_info(self, merge_id: int) -> dict | None:
+        """The engine's row of one merge (source, target, their commits, status, result_commit...)."""
+        return self._one("SELECT * FROM pggit.merges WHERE merge_id = %s", (merge_id,))
 
     def complete_merge(self, merge_id: int, force: bool = False) -> dict:
         return self._guarded("complete_merge", {"merge_id": merge_id, "force": force},

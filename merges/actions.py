@@ -1,0 +1,613 @@
+"""Merge requests: opening, reviewing, merging through the engine, resolving conflicts.
+
+Each function takes the acting user first, checks what that user may do (``check_*``), then
+changes state; pages call them and the REST API will call the same ones. They raise ``Http404``
+(outsider), ``PermissionDenied`` (role too low) or ``pggit_web.errors.ActionError``.
+
+State lives in two places on purpose: the engine holds branches, commits and the merge
+itself; Django holds the request, its reviews and comments. ``sync`` reconciles them (new
+commits on the source dismiss approvals; a merge the engine finished is recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from branches.access import check_role, has_role, merge_role_for
+from branches.actions import client_for
+from branches.models import Repository, Role
+from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest, Review
+from merges.risk import Warning, risky_steps
+from pggit import errors as pe
+from pggit_web.errors import ActionError, Conflict, NotFound, engine_errors
+
+State = MergeRequest.State
+OPEN_STATES = (State.OPEN, State.CHANGES_REQUESTED, State.APPROVED)
+STRATEGY_NAMES = [name for name, _ in STRATEGIES]
+MAX_TITLE = 200
+
+
+@dataclass
+class Approvals:
+    count: int
+    required: int
+    approvers: list
+    self_approval_allowed: bool
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.required
+
+
+@dataclass
+class MergeOutcome:
+    """What a merge attempt did: ``merged``, ``conflicts`` (resolve them on the conflicts page),
+    ``refused`` (steps would lose data: a maintainer may force), ``ready`` (all resolved, waiting
+    for approvals) or ``up_to_date``."""
+
+    status: str
+    commit: str | None = None
+    merge_id: int | None = None
+    message: str = ""
+    conflicts: list = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    """What merging ``source`` into ``target`` would do now, computed by the engine in a
+    transaction that is rolled back: the kind of merge, open conflicts, the migration the target
+    would run and its risky steps."""
+
+    kind: str  # up_to_date, fast_forward, merge
+    base: str | None
+    source_head: str
+    target_head: str
+    steps: list[str]
+    conflicts: list[dict]
+    warnings: list[Warning]
+    error: str | None = None
+
+
+# reading ---------------------------------------------------------------------------------
+
+def get_merge_request(user, slug: str, number: int, role: Role = Role.VIEWER) -> MergeRequest:
+    """The merge request ``number`` of repository ``slug``, if ``user`` may see it (404 otherwise)."""
+    try:
+        repo = Repository.objects.get(slug=slug)
+    except Repository.DoesNotExist:
+        raise NotFound("no such repository") from None
+    check_role(user, repo, Role.VIEWER)
+    try:
+        mr = MergeRequest.objects.select_related("repository", "author").get(repository=repo, number=number)
+    except MergeRequest.DoesNotExist:
+        raise NotFound(f"no merge request !{number} in {repo.name}") from None
+    check_role(user, repo, role)
+    return mr
+
+
+def approvals(mr: MergeRequest) -> Approvals:
+    """Current approvals: the latest review of each reviewer counts if it approves, is not
+    dismissed, and (unless the rule allows it) is not the author's own."""
+    rule = mr.repository.protection_for(mr.target)
+    required = rule.required_approvals if rule else 0
+    self_ok = rule.allow_self_approval if rule else True
+    latest: dict[int, Review] = {}
+    for review in mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).select_related("reviewer"):
+        latest[review.reviewer_id] = review
+    approvers = [r.reviewer for r in latest.values() if r.verdict == Review.Verdict.APPROVE
+                 and (self_ok or r.reviewer_id != mr.author_id)]
+    return Approvals(len(approvers), required, approvers, self_ok)
+
+
+def changes_requested(mr: MergeRequest) -> bool:
+    latest: dict[int, Review] = {}
+    for review in mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT):
+        latest[review.reviewer_id] = review
+    return any(r.verdict == Review.Verdict.REQUEST_CHANGES for r in latest.values())
+
+
+def _computed_state(mr: MergeRequest) -> str:
+    if mr.is_closed:
+        return mr.state
+    if changes_requested(mr):
+        return State.CHANGES_REQUESTED
+    return State.APPROVED if approvals(mr).met else State.OPEN
+
+
+def _refresh_state(mr: MergeRequest) -> None:
+    state = _computed_state(mr)
+    if state != mr.state:
+        mr.state = state
+        mr.save(update_fields=["state", "updated_at"])
+
+
+def sync(mr: MergeRequest, client=None) -> MergeRequest:
+    """Reconcile the request with the engine.
+
+    New commits on the source since the reviews were given dismiss those approvals and change
+    requests (when the target's protection rule says so). A merge the engine completed (e.g. the
+    last conflict resolved from another session) marks the request merged.
+    """
+    if mr.is_closed:
+        return mr
+    own = client is None
+    client = client or client_for(mr.repository)
+    try:
+        with engine_errors():
+            head = client.resolve(mr.source)
+            info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
+    finally:
+        if own:
+            client.close()
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+        if mr.is_closed:
+            return mr
+        if info and info["status"] in ("merged", "fast_forward") and info["result_commit"]:
+            _mark_merged(mr, info["result_commit"], mr.merged_by)
+            return mr
+        if info and info["status"] == "aborted":
+            mr.engine_merge_id = None
+        if head != mr.source_head:
+            rule = mr.repository.protection_for(mr.target)
+            if mr.source_head and (rule is None or rule.dismiss_stale_approvals):
+                mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).exclude(
+                    source_head=head).update(dismissed=True, dismissed_reason="new commits on the source")
+            mr.source_head = head
+        mr.save()
+        _refresh_state(mr)
+    return mr
+
+
+def preview(mr: MergeRequest, client=None) -> Preview:
+    """The merge this request would make now (cached by both heads and the strategy: the result
+    of a merge is a function of the commits, so a cached preview is never stale)."""
+    own = client is None
+    client = client or client_for(mr.repository)
+    try:
+        with engine_errors():
+            return _preview(client, mr.repository, mr.source, mr.target, mr.strategy)
+    finally:
+        if own:
+            client.close()
+
+
+def _preview(client, repo: Repository, source: str, target: str, strategy: str) -> Preview:
+    src, tgt = client.resolve(source), client.resolve(target)
+    key = "pggit:preview:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    base = client.find_merge_base(src, tgt)
+    conflicts: list[dict] = []
+    error = None
+    if base == src:
+        kind, steps, loss = "up_to_date", [], []
+    elif base == tgt:
+        kind, steps, loss = "fast_forward", client.migration(tgt, src), client.data_loss_steps(tgt, src)
+    else:
+        kind = "merge"
+        with client.conn.transaction(force_rollback=True):  # open the merge, read it, leave no trace
+            row = client._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, NULL, false, false)", (src, target, strategy))
+            ref = f"merge:{row['merge_id']}"
+            conflicts = [i for i in client.merge_items(row["merge_id"]) if i["resolution"] is None]
+            steps = client.migration(tgt, ref)
+            loss = client.data_loss_steps(tgt, ref)
+    existing = {r["identity"].split(" ", 1)[1] for r in _tables(client, tgt)}
+    warnings = risky_steps(steps, existing_tables=existing, live_rows=_live_rows(client), data_loss=loss,
+                           large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
+    result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
+    cache.set(key, result, 3600)
+    return result
+
+
+def _tables(client, ref: str) -> list[dict]:
+    return client._rows("SELECT identity FROM pggit.tree(%s) WHERE kind = 'table'", (ref,))
+
+
+def _live_rows(client) -> dict[str, float]:
+    """Estimated rows of every live table (pg_class.reltuples; -1, never analyzed, counts as 0)."""
+    rows = client.conn.execute(
+        "SELECT n.nspname || '.' || c.relname AS name, greatest(c.reltuples, 0) AS rows "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pggit')").fetchall()
+    return {r["name"]: r["rows"] for r in rows}
+
+
+# opening and editing -----------------------------------------------------------------------
+
+def check_can_open(user, repo: Repository) -> None:
+    check_role(user, repo, Role.DEVELOPER)
+
+
+def open_merge_request(user, repo: Repository, *, source: str, target: str, title: str, description: str = "",
+                       draft: bool = False, strategy: str = "auto") -> MergeRequest:
+    """Open a request to merge branch ``source`` into branch ``target``. Both must be branches;
+    one open request per source and target."""
+    check_can_open(user, repo)
+    title = (title or "").strip()
+    if not title or len(title) > MAX_TITLE:
+        raise ActionError(f"a merge request needs a title of 1 to {MAX_TITLE} characters", code="invalid_title")
+    if strategy not in STRATEGY_NAMES:
+        raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+    if source == target:
+        raise ActionError("source and target are the same branch", code="same_branch")
+    with engine_errors(), client_for(repo) as client:
+        names = {b["name"] for b in client.branches()}
+        for role, name in (("source", source), ("target", target)):
+            if name not in names:
+                raise NotFound(f"{role} branch {name!r} does not exist", code="ref_not_found")
+        head = client.resolve(source)
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)  # serializes numbering
+        if MergeRequest.objects.filter(repository=repo, source=source, target=target, state__in=OPEN_STATES).exists():
+            raise Conflict(f"a merge request from {source} into {target} is open already", code="duplicate")
+        number = (MergeRequest.objects.filter(repository=repo).aggregate(n=Max("number"))["n"] or 0) + 1
+        return MergeRequest.objects.create(repository=repo, number=number, title=title, description=description,
+                                           source=source, target=target, author=user, draft=draft,
+                                           strategy=strategy, source_head=head)
+
+
+def _check_author_or(user, mr: MergeRequest, role: Role) -> None:
+    check_role(user, mr.repository, Role.VIEWER)
+    if user.pk != mr.author_id:
+        check_role(user, mr.repository, role)
+    else:
+        check_role(user, mr.repository, Role.DEVELOPER)
+
+
+def _check_open(mr: MergeRequest) -> None:
+    if mr.is_closed:
+        raise Conflict(f"merge request !{mr.number} is {mr.get_state_display()}", code="not_open")
+
+
+def edit(user, mr: MergeRequest, *, title: str | None = None, description: str | None = None,
+         draft: bool | None = None, strategy: str | None = None) -> MergeRequest:
+    """The author (or a maintainer) edits title, description, draft flag or strategy."""
+    _check_author_or(user, mr, Role.MAINTAINER)
+    _check_open(mr)
+    if title is not None:
+        title = title.strip()
+        if not title or len(title) > MAX_TITLE:
+            raise ActionError(f"a merge request needs a title of 1 to {MAX_TITLE} characters", code="invalid_title")
+        mr.title = title
+    if description is not None:
+        mr.description = description
+    if draft is not None:
+        mr.draft = draft
+    if strategy is not None:
+        if strategy not in STRATEGY_NAMES:
+            raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+        mr.strategy = strategy
+    mr.save()
+    return mr
+
+
+def close(user, mr: MergeRequest) -> MergeRequest:
+    """Close without merging (author or maintainer); an open engine merge is aborted."""
+    _check_author_or(user, mr, Role.MAINTAINER)
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
+        _check_open(mr)
+        if mr.engine_merge_id:
+            _abort_engine_merge(mr)
+        mr.state, mr.closed_at, mr.auto_merge = State.CLOSED, timezone.now(), False
+        mr.save()
+    return mr
+
+
+def reopen(user, mr: MergeRequest) -> MergeRequest:
+    _check_author_or(user, mr, Role.MAINTAINER)
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
+        if mr.state != State.CLOSED:
+            raise Conflict(f"merge request !{mr.number} is not closed", code="not_closed")
+        if MergeRequest.objects.filter(repository=mr.repository, source=mr.source, target=mr.target,
+                                       state__in=OPEN_STATES).exists():
+            raise Conflict(f"another merge request from {mr.source} into {mr.target} is open", code="duplicate")
+        mr.state, mr.closed_at = State.OPEN, None
+        mr.save()
+    return sync(mr)
+
+
+# conversation ------------------------------------------------------------------------------
+
+def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "") -> Comment:
+    """Anyone who can read the repository comments; ``object_identity`` pins it to one object."""
+    check_role(user, mr.repository, Role.VIEWER)
+    if not body or not body.strip():
+        raise ActionError("a comment needs some text", code="empty_comment")
+    return Comment.objects.create(merge_request=mr, author=user, body=body.strip(),
+                                  object_identity=(object_identity or "").strip())
+
+
+def check_can_review(user, mr: MergeRequest, verdict: str) -> None:
+    check_role(user, mr.repository, Role.VIEWER)
+    if verdict == Review.Verdict.COMMENT:
+        return
+    check_role(user, mr.repository, Role.REVIEWER)
+    if verdict == Review.Verdict.APPROVE and user.pk == mr.author_id:
+        rule = mr.repository.protection_for(mr.target)
+        if rule is not None and not rule.allow_self_approval:
+            raise PermissionDenied("You cannot approve your own merge request: someone else must review it.")
+
+
+def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
+    """Record a review of the source as it is now; approving may trigger an automatic merge.
+
+    The review remembers the source head it was given for: a later commit on the source
+    dismisses it (``sync``)."""
+    if verdict not in Review.Verdict.values:
+        raise ActionError(f"unknown verdict {verdict!r}", code="invalid_verdict")
+    check_can_review(user, mr, verdict)
+    mr = sync(mr)
+    _check_open(mr)
+    if mr.draft and verdict != Review.Verdict.COMMENT:
+        raise Conflict("the merge request is a draft: it cannot be approved or sent back yet", code="draft")
+    if verdict == Review.Verdict.REQUEST_CHANGES and not (body or "").strip():
+        raise ActionError("say what should change", code="empty_review")
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
+        rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=(body or "").strip(),
+                                    source_head=mr.source_head)
+        _refresh_state(mr)
+    if mr.state == State.APPROVED and mr.auto_merge and mr.auto_merge_by_id:
+        try:
+            merge(mr.auto_merge_by, mr, strategy=mr.strategy)
+        except (ActionError, PermissionDenied) as exc:
+            MergeRequest.objects.filter(pk=mr.pk).update(merge_error=f"automatic merge: {exc}")
+    return rev
+
+
+def approve(user, mr: MergeRequest, body: str = "") -> Review:
+    return review(user, mr, Review.Verdict.APPROVE, body)
+
+
+def request_changes(user, mr: MergeRequest, body: str) -> Review:
+    return review(user, mr, Review.Verdict.REQUEST_CHANGES, body)
+
+
+# merging -----------------------------------------------------------------------------------
+
+def check_can_merge(user, mr: MergeRequest) -> None:
+    """The target's rule names who may merge; a draft, or missing approvals, stop everyone."""
+    check_role(user, mr.repository, Role.VIEWER)
+    check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
+    _check_open(mr)
+    if mr.draft:
+        raise Conflict("the merge request is a draft", code="draft")
+    if mr.state == State.CHANGES_REQUESTED:
+        raise Conflict("a reviewer requested changes", code="changes_requested")
+    status = approvals(mr)
+    if not status.met:
+        raise Conflict(f"{status.count} of {status.required} required approvals", code="approvals_missing")
+
+
+def set_auto_merge(user, mr: MergeRequest, enabled: bool, strategy: str | None = None) -> MergeRequest:
+    """Merge automatically when the last required approval arrives, as ``user``."""
+    check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
+    _check_open(mr)
+    if strategy is not None:
+        if strategy not in STRATEGY_NAMES:
+            raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+        mr.strategy = strategy
+    mr.auto_merge, mr.auto_merge_by = enabled, (user if enabled else None)
+    mr.save()
+    if enabled and mr.state == State.APPROVED and not mr.draft:
+        merge(user, mr, strategy=mr.strategy)
+    return mr
+
+
+def _message(mr: MergeRequest, user) -> str:
+    return f"Merge request !{mr.number}: {mr.title}\n\nMerge {mr.source} into {mr.target}\nMerged-by: {user.get_username()}"
+
+
+def _mark_merged(mr: MergeRequest, commit: str, user) -> None:
+    mr.state, mr.merge_commit, mr.merged_at = State.MERGED, commit, timezone.now()
+    mr.merged_by = user or mr.merged_by
+    mr.engine_merge_id, mr.merge_error, mr.auto_merge = None, "", False
+    mr.save()
+
+
+def _abort_engine_merge(mr: MergeRequest) -> None:
+    with client_for(mr.repository) as client:
+        try:
+            client.abort_merge(mr.engine_merge_id)
+        except pe.PggitError:
+            pass  # closed already
+    mr.engine_merge_id = None
+
+
+def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = False) -> MergeOutcome:
+    """Merge the request's source into its target through the engine.
+
+    Runs under a row lock on the request, so two people pressing "merge" at once make one merge.
+    The engine verifies the result in the shadow database; into the checked-out branch it also
+    migrates the live schema in the merge commit's transaction. Conflicts leave the engine's
+    merge open (``engine_merge_id``) for the conflicts page; steps that would lose data stop it
+    until a merge with ``force``. An engine merge opened earlier (conflicts resolved before the
+    approvals came in) is finished instead of starting over, unless either branch moved since.
+    """
+    mr = sync(mr)
+    check_can_merge(user, mr)
+    if strategy is not None and strategy not in STRATEGY_NAMES:
+        raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+        _check_open(mr)
+        if strategy and strategy != mr.strategy and not mr.engine_merge_id:
+            mr.strategy = strategy
+        with engine_errors(), client_for(mr.repository) as client:
+            outcome = _merge_locked(client, user, mr, force)
+        mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
+        mr.save()
+        return outcome
+
+
+def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
+    if mr.engine_merge_id:
+        info = client.merge_info(mr.engine_merge_id)
+        stale = (info is None or info["status"] not in ("conflicts", "ready")
+                 or info["source_commit"] != client.resolve(mr.source)
+                 or info["target_commit"] != client.resolve(mr.target))
+        if stale:
+            if info is not None and info["status"] in ("conflicts", "ready"):
+                client.abort_merge(mr.engine_merge_id)
+            mr.engine_merge_id = None
+        elif info["status"] == "conflicts":
+            return _conflicts_outcome(client, mr)
+        else:
+            try:
+                row = client.finish_merge(mr.engine_merge_id, force)
+            except pe.DataLossRefused as exc:
+                return MergeOutcome("refused", merge_id=mr.engine_merge_id, message=exc.message)
+            return _outcome_from_row(client, user, mr, row)
+    try:
+        row = client.merge(mr.source, mr.target, mr.strategy, _message(mr, user), verify=True, force=force)
+    except pe.DataLossRefused as exc:  # a fast-forward into HEAD that would lose data
+        return MergeOutcome("refused", message=exc.message)
+    if row["status"] in ("conflicts", "ready"):
+        mr.engine_merge_id = row["merge_id"]
+        _reapply_resolutions(client, user, mr)
+        row = client._one("SELECT * FROM pggit._merge_result(%s)", (mr.engine_merge_id,))
+        if row["status"] == "ready" and not row.get("error"):
+            row = client.finish_merge(mr.engine_merge_id, force)
+    return _outcome_from_row(client, user, mr, row)
+
+
+def _outcome_from_row(client, user, mr: MergeRequest, row: dict) -> MergeOutcome:
+    status = row["status"]
+    if status in ("merged", "fast_forward"):
+        _mark_merged(mr, row["commit_id"], user)
+        return MergeOutcome("merged", commit=row["commit_id"], merge_id=row["merge_id"])
+    if status == "up_to_date":
+        return MergeOutcome("up_to_date", merge_id=row["merge_id"],
+                            message=f"{mr.target} already holds every commit of {mr.source}: nothing to merge")
+    mr.engine_merge_id = row["merge_id"]
+    if status == "ready":  # stopped by the data-loss guard
+        return MergeOutcome("refused", merge_id=row["merge_id"], message=row.get("error") or "")
+    return _conflicts_outcome(client, mr)
+
+
+def _conflicts_outcome(client, mr: MergeRequest) -> MergeOutcome:
+    items = [i for i in client.merge_items(mr.engine_merge_id) if i["resolution"] is None]
+    names = ", ".join(i["identity"] for i in items[:5]) + (" ..." if len(items) > 5 else "")
+    return MergeOutcome("conflicts", merge_id=mr.engine_merge_id, conflicts=items,
+                        message=f"{len(items)} object(s) need a resolution: {names}")
+
+
+def _reapply_resolutions(client, user, mr: MergeRequest) -> None:
+    """Resolutions given on an earlier engine merge of this request (that was reopened because a
+    branch moved) are applied again to the objects that still conflict."""
+    done = {}
+    for res in mr.resolutions.order_by("created_at"):
+        done[res.object_identity] = res
+    if not done:
+        return
+    for item in client.merge_items(mr.engine_merge_id):
+        res = done.get(item["identity"])
+        if item["resolution"] is None and res is not None:
+            try:
+                client.resolve_conflict(mr.engine_merge_id, item["identity"], res.resolution,
+                                        res.definition or None, complete=False)
+            except pe.PggitError:
+                continue  # it no longer applies: the item stays open for a person to decide
+
+
+def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
+    """(open items, all items) of the request's engine merge, opening one if there is none.
+
+    Anyone who may merge, and the author, may start resolving before the approvals are in: the
+    engine merge then waits, resolved, until ``merge`` finishes it.
+    """
+    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    mr = sync(mr)
+    _check_open(mr)
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+        with engine_errors(), client_for(mr.repository) as client:
+            info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
+            if info is None or info["status"] not in ("conflicts", "ready"):
+                row = client._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, false, false)",
+                                  (mr.source, mr.target, mr.strategy, _message(mr, user)))
+                if row["status"] in ("up_to_date", "fast_forward"):
+                    raise Conflict("this merge has no conflicts", code="no_conflicts")
+                mr.engine_merge_id = row["merge_id"]
+                mr.save(update_fields=["engine_merge_id", "updated_at"])
+                _reapply_resolutions(client, user, mr)
+            items = client.merge_items(mr.engine_merge_id)
+    return [i for i in items if i["resolution"] is None], items
+
+
+def _normalized(text: str | None) -> str:
+    return "\n".join(line.rstrip() for line in (text or "").strip().splitlines())
+
+
+def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: str | None = None,
+            force: bool = False) -> MergeOutcome:
+    """Resolve one object of the request's open engine merge.
+
+    ``choice`` is ``source``, ``target``, ``base`` or ``custom``; without it, ``result`` (the
+    edited text) is compared with the three versions and is ``custom`` when it matches none. A
+    custom text (an empty text deletes the object when a side deleted it) is validated in the
+    shadow database by the engine client; PostgreSQL's error comes back as ``Rejected`` and the
+    merge is unchanged. When nothing is left open and the approvals are met (and the user may
+    merge), the merge completes; otherwise it waits, resolved, for ``merge``.
+    """
+    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    _check_open(mr)
+    if not mr.engine_merge_id:
+        raise Conflict("there is no merge in progress for this request", code="no_merge")
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+        with engine_errors(), client_for(mr.repository) as client:
+            item = next((i for i in client.merge_items(mr.engine_merge_id) if i["identity"] == identity), None)
+            if item is None:
+                raise NotFound(f"{identity} is not part of this merge", code="not_in_merge")
+            if choice is None:
+                text = _normalized(result)
+                choice = "custom"
+                for side in ("source", "target", "base"):
+                    definition = item[f"{side}_definition"]
+                    if definition is not None and _normalized(definition) == text:
+                        choice = side
+                        break
+                    if definition is None and text == "":
+                        choice = side
+                        break
+            if choice not in ("source", "target", "base", "custom"):
+                raise ActionError(f"unknown resolution {choice!r}", code="invalid_resolution")
+            may_finish = has_role(user, mr.repository, merge_role_for(mr.repository, mr.target)) and approvals(mr).met \
+                and not mr.draft
+            row = client.resolve_conflict(mr.engine_merge_id, identity, choice,
+                                          result if choice == "custom" else None, force=force, complete=may_finish)
+            ConflictResolution.objects.create(merge_request=mr, engine_merge_id=mr.engine_merge_id,
+                                              object_identity=identity, resolution=choice,
+                                              definition=result if choice == "custom" else "", resolved_by=user)
+            if row["status"] == "ready" and not may_finish:
+                outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
+                                       message="every conflict is resolved: the merge completes when it is merged")
+            else:
+                outcome = _outcome_from_row(client, user, mr, row)
+        mr.save()
+        return outcome
+
+
+def abort(user, mr: MergeRequest) -> MergeRequest:
+    """Abort the request's open engine merge (its resolutions are kept for the next attempt)."""
+    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
+        if mr.engine_merge_id:
+            _abort_engine_merge(mr)
+            mr.merge_error = ""
+            mr.save()
+    return mr

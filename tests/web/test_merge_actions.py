@@ -1,0 +1,122 @@
+"""Merge request actions against a real engine: roles, approvals, dismissal, merge, conflicts."""
+
+import psycopg
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from merges import actions
+from merges.models import MergeRequest, Review
+from pggit.client import Client
+from pggit_web.errors import ActionError, Conflict, Rejected
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def live(repo, sql):
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def open_request(repo, author, **kw):
+    kw.setdefault("title", "Colors for widgets")
+    return actions.open_merge_request(author, repo, source=kw.pop("source", "feature-colors"),
+                                      target=kw.pop("target", "main"), **kw)
+
+
+def test_developer_opens_numbered_request_and_outsider_sees_nothing(repo, author, viewer, outsider):
+    mr = open_request(repo, author)
+    assert (mr.number, mr.state, mr.source_head) == (1, "open", Client(repo.dsn).resolve("feature-colors"))
+    with pytest.raises(PermissionDenied):
+        open_request(repo, viewer, title="other")
+    with pytest.raises(Http404):
+        open_request(repo, outsider, title="other")
+    with pytest.raises(Conflict):
+        open_request(repo, author, title="again")  # one open request per source and target
+    with pytest.raises(ActionError):
+        open_request(repo, author, source="no such branch", title="x")
+    assert MergeRequest.objects.count() == 1
+
+
+def test_author_cannot_approve_own_request_and_reviewer_approval_meets_the_rule(repo, author, reviewer):
+    mr = open_request(repo, author)
+    with pytest.raises(PermissionDenied):
+        actions.approve(author, mr)
+    actions.approve(reviewer, mr, "looks good")
+    mr.refresh_from_db()
+    assert mr.state == "approved"
+    assert actions.approvals(mr).count == 1
+
+
+def test_new_commit_on_source_dismisses_approval(repo, author, reviewer):
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    mr = actions.sync(MergeRequest.objects.get(pk=mr.pk))
+    assert mr.state == "open"
+    assert Review.objects.get(merge_request=mr).dismissed
+
+
+def test_merge_needs_approval_and_the_merge_role_then_changes_the_live_schema(repo, author, reviewer, maintainer):
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    mr = open_request(repo, author)
+    with pytest.raises(Conflict):
+        actions.merge(maintainer, mr)  # no approval yet
+    actions.approve(reviewer, mr)
+    with pytest.raises(PermissionDenied):
+        actions.merge(author, MergeRequest.objects.get(pk=mr.pk))  # main: maintainers merge
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    mr.refresh_from_db()
+    assert outcome.status == "merged" and mr.state == "merged" and mr.merge_commit == outcome.commit
+    with psycopg.connect(repo.dsn) as conn:
+        cols = [r[0] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'public.widgets'::regclass AND attnum > 0")]
+    assert "color" in cols
+    assert Client(repo.dsn).resolve("main") == mr.merge_commit
+
+
+def test_preview_lists_migration_and_risky_steps(repo, author):
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams; "
+                                             "ALTER TABLE public.widgets ALTER COLUMN label TYPE varchar(20)")
+    live(repo, "CREATE TABLE public.gadgets (id integer)")  # main moves on: a real three-way merge
+    mr = open_request(repo, author)
+    p = actions.preview(mr)
+    assert p.kind == "merge"
+    assert any("DROP COLUMN weight_grams" in s for s in p.steps)
+    kinds = {w.kind for w in p.warnings}
+    assert {"drop_column", "type_change"} <= kinds
+
+
+def test_conflict_resolved_with_custom_text_then_merge(repo, author, reviewer, maintainer):
+    client = Client(repo.dsn)
+    client.apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
+    live(repo, "ALTER TABLE public.widgets ADD COLUMN shade integer")
+    mr = open_request(repo, author, strategy="auto")
+    open_items, _ = actions.open_conflicts(author, mr)
+    mr.refresh_from_db()
+    assert [i["identity"] for i in open_items] == ["table public.widgets"]
+    item = open_items[0]
+    with pytest.raises(Rejected):
+        actions.resolve(author, mr, item["identity"], "CREATE TABLE public.widgets (id integer PRIMARY KEY, label nosuchtype);")
+    custom = item["source_definition"].replace("shade text", "shade varchar(40)")
+    outcome = actions.resolve(author, mr, item["identity"], custom)
+    assert outcome.status == "ready"  # waiting for the approval
+    actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    assert outcome.status == "merged", outcome
+    with psycopg.connect(repo.dsn) as conn:
+        t = conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                         "WHERE attrelid = 'public.widgets'::regclass AND attname = 'shade'").fetchone()[0]
+    assert t == "character varying(40)"
+
+
+def test_close_and_reopen(repo, author, reviewer):
+    mr = open_request(repo, author)
+    with pytest.raises(PermissionDenied):
+        actions.close(reviewer, mr)  # neither author nor maintainer
+    actions.close(author, mr)
+    mr.refresh_from_db()
+    assert mr.state == "closed"
+    actions.reopen(author, mr)
+    mr.refresh_from_db()
+    assert mr.state == "open"
