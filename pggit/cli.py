@@ -107,6 +107,15 @@ def cmd_blame(client: Client, args) -> int:
         f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
 
 
+def cmd_drift(client: Client, args) -> int:
+    """Objects changed on the live database behind the engine's back; exit 1 when there are any."""
+    rows = client.drift()
+    _output(args, rows, lambda r: f"{r['change']:<9} {r['identity']}")
+    if not rows and not args.json:
+        print("no drift: the live schema matches HEAD", file=sys.stderr)
+    return 1 if rows else 0
+
+
 def _merge_result(row: dict) -> int:
     status = row["status"]
     mid = row.get("merge_id")
@@ -277,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("ref", nargs="?")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_blame)
+
+    s = sub.add_parser("drift", help="objects whose live definition differs from HEAD (exit 1 if any)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_drift)
 
     s = sub.add_parser("merge-base", help="best common ancestor of two refs")
     s.add_argument("a")

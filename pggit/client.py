@@ -339,6 +339,11 @@ class Client:
         return self._guarded("switch", {"name": name, "force": force},
                              lambda: self._value("SELECT pggit.switch_branch(%s, %s)", (name, force)))
 
+    def drift(self) -> list[dict]:
+        """Objects whose live definition differs from HEAD's tree (identity, kind, change
+        added/modified/deleted, head_definition, live_definition): DDL the engine did not capture."""
+        return self._rows("SELECT * FROM pggit.drift()")
+
     def data_loss_steps(self, from_ref: str | None, to_ref: str | None) -> list[dict]:
         return self._rows("SELECT * FROM pggit.data_loss_steps(%s, %s)", (from_ref, to_ref))
 

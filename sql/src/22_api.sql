@@ -185,3 +185,29 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
      WHERE o.hash IS DISTINCT FROM n.hash
      ORDER BY 1
 $$;
+
+-- Drift: objects whose live definition differs from HEAD's tree (changes made behind the
+-- engine's back: capture off, event triggers skipped). Describes every live object: cost grows
+-- with the schema (about 1 ms per object), so callers run it on demand.
+CREATE FUNCTION pggit.drift()
+RETURNS TABLE (identity text, kind text, change text, head_definition text, live_definition text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    PERFORM pggit.flush();
+    RETURN QUERY
+    WITH live AS (
+        SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition,
+               pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text) AS hash
+          FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
+         WHERE (s.d).identity IS NOT NULL
+    ), head AS (
+        SELECT t.identity, t.kind, b.definition, t.hash
+          FROM pggit._state('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
+    )
+    SELECT coalesce(l.identity, h.identity), coalesce(l.kind, h.kind),
+           CASE WHEN h.identity IS NULL THEN 'added' WHEN l.identity IS NULL THEN 'deleted' ELSE 'modified' END,
+           h.definition, l.definition
+      FROM live l FULL JOIN head h ON h.identity = l.identity
+     WHERE l.hash IS DISTINCT FROM h.hash
+     ORDER BY 1;
+END $$;
