@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from pggit_web.dbconfig import configure_database
 from pggit_web.auth_settings import configure_auth
-from pggit_web.env import env_bool, env_list, env_str
+from pggit_web.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -101,6 +101,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A CREATE INDEX without CONCURRENTLY on a live table with at least this many rows is a risky step.
+PGGIT_LARGE_TABLE_ROWS = env_int("PGGIT_LARGE_TABLE_ROWS", 100_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -120,3 +120,39 @@ def test_close_and_reopen(repo, author, reviewer):
     actions.reopen(author, mr)
     mr.refresh_from_db()
     assert mr.state == "open"
+
+
+def test_two_maintainers_merging_at_once_make_one_merge(repo, author, reviewer, maintainer, django_user_model):
+    import threading
+
+    from branches.access import grant
+    from branches.models import Role
+    from django.db import connection
+
+    second = django_user_model.objects.create_user("max_maintainer", password="x")
+    grant(repo, second, Role.MAINTAINER)
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    live(repo, "CREATE TABLE public.gadgets (id integer)")
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def press(user):
+        try:
+            barrier.wait()
+            results.append(actions.merge(user, MergeRequest.objects.get(pk=mr.pk)).status)
+        except Exception as exc:  # the loser sees a closed request
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in (maintainer, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["merged"], (results, errors)
+    assert len(errors) == 1 and isinstance(errors[0], Conflict) and errors[0].code == "not_open"
+    merges = [c for c in Client(repo.dsn).log("main", 20) if len(c["parent_ids"]) == 2]
+    assert len(merges) == 1
