@@ -156,3 +156,78 @@ def test_two_maintainers_merging_at_once_make_one_merge(repo, author, reviewer, 
     assert len(errors) == 1 and isinstance(errors[0], Conflict) and errors[0].code == "not_open"
     merges = [c for c in Client(repo.dsn).log("main", 20) if len(c["parent_ids"]) == 2]
     assert len(merges) == 1
+
+
+def test_changes_requested_blocks_merge_until_the_reviewer_approves(repo, author, reviewer, maintainer):
+    mr = open_request(repo, author)
+    with pytest.raises(ActionError):
+        actions.request_changes(reviewer, mr, "")  # must say what
+    actions.request_changes(reviewer, mr, "add a color column")
+    mr.refresh_from_db()
+    assert mr.state == "changes_requested"
+    with pytest.raises(Conflict) as exc:
+        actions.merge(maintainer, mr)
+    assert exc.value.code == "changes_requested"
+    actions.approve(reviewer, mr)
+    mr.refresh_from_db()
+    assert mr.state == "approved"
+
+
+def test_draft_cannot_be_approved_until_ready(repo, author, reviewer):
+    mr = open_request(repo, author, draft=True)
+    with pytest.raises(Conflict):
+        actions.approve(reviewer, mr)
+    actions.edit(author, mr, draft=False)
+    actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    assert MergeRequest.objects.get(pk=mr.pk).state == "approved"
+
+
+def test_automatic_merge_runs_when_the_last_approval_arrives(repo, author, reviewer, maintainer):
+    Client(repo.dsn).apply("feature-colors", "CREATE TABLE public.colors (name text PRIMARY KEY)")
+    mr = open_request(repo, author)
+    with pytest.raises(PermissionDenied):
+        actions.set_auto_merge(author, mr, True)  # main: only maintainers merge
+    actions.set_auto_merge(maintainer, mr, True)
+    assert MergeRequest.objects.get(pk=mr.pk).state == "open"
+    actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    mr.refresh_from_db()
+    assert mr.state == "merged" and mr.merged_by == maintainer
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT to_regclass('public.colors')").fetchone()[0] == "colors"
+
+
+@pytest.mark.parametrize("name", ['feat "quoted" branch', "fétiche ✓", "x'); DROP TABLE public.widgets; --"])
+def test_hostile_branch_names_go_through_request_and_merge(repo, author, reviewer, maintainer, name):
+    client = Client(repo.dsn)
+    client.create_branch(name)
+    client.apply(name, 'CREATE TABLE public."odd ""table"" ✓" (id integer)')
+    mr = open_request(repo, author, source=name, title=f"from {name}")
+    actions.approve(reviewer, mr)
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    assert outcome.status == "merged"
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("""SELECT to_regclass('public."odd ""table"" ✓"') IS NOT NULL""").fetchone()[0]
+        assert conn.execute("SELECT to_regclass('public.widgets') IS NOT NULL").fetchone()[0]
+
+
+def test_merge_that_would_drop_live_data_is_refused_until_forced(repo, author, reviewer, maintainer):
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    live(repo, "CREATE TABLE public.gadgets (id integer)")  # a real three-way merge
+    mr = open_request(repo, author)
+    p = actions.preview(mr)
+    drop = [w for w in p.warnings if w.kind == "drop_column"]
+    assert drop and drop[0].loses_data and "weight_grams" in drop[0].statement
+    actions.approve(reviewer, mr)
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    mr.refresh_from_db()
+    assert outcome.status == "refused" and "weight_grams" in outcome.message and mr.state == "approved"
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT weight_grams FROM public.widgets").fetchone()[0] == 12  # untouched
+    outcome = actions.merge(maintainer, mr, force=True)
+    mr.refresh_from_db()
+    assert outcome.status == "merged" and mr.state == "merged"
+    with psycopg.connect(repo.dsn) as conn:
+        cols = [r[0] for r in conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = "
+                                           "'public.widgets'::regclass AND attnum > 0 AND NOT attisdropped")]
+    assert "weight_grams" not in cols and "label" in cols
