@@ -1,11 +1,238 @@
-from django.contrib import admin
+"""Admin for repositories, their role groups and branch protection rules.
 
-from branches.models import Repository
+Branches and commits are not Django models: the repository admin reads them from the engine
+on each request (``<id>/branches/``, ``<id>/commits/?ref=``, ``<id>/commits/<commit>/``), so
+what the admin shows cannot drift from the managed database.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from branches.engine import EngineUnavailable, engine_client
+from branches.models import BranchProtection, Repository, RepositoryGroup
+from pggit_web.dbconfig import redact_url
+from pggit_web.errors import ActionError
+
+LOG_LIMITS = (50, 200, 1000)
+
+
+class RoleGroupInline(admin.TabularInline):
+    """The four role groups are made with the repository; membership is edited on the user."""
+
+    model = RepositoryGroup
+    fields = ["role", "group_link", "members"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name = "role group"
+    verbose_name_plural = "role groups (add a user to a group to grant the role)"
+
+    @admin.display(description="group")
+    def group_link(self, obj):
+        url = reverse("admin:auth_group_change", args=[obj.group_id])
+        return format_html('<a href="{}">{}</a>', url, obj.group.name)
+
+    @admin.display(description="members")
+    def members(self, obj):
+        names = sorted(obj.group.user_set.values_list("username", flat=True))
+        return ", ".join(names) or "—"
+
+
+class ProtectionInline(admin.TabularInline):
+    model = BranchProtection
+    extra = 0
+    fields = ["pattern", "position", "required_approvals", "allow_self_approval", "merge_role",
+              "dismiss_stale_approvals"]
+
+
+class RepositoryForm(forms.ModelForm):
+    """Shows the connection URL with its password hidden; submitting it unchanged keeps the password."""
+
+    class Meta:
+        model = Repository
+        fields = "__all__"
+        widgets = {"dsn": forms.TextInput(attrs={"size": 90})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["dsn"] = redact_url(self.instance.dsn)
+
+    def clean_dsn(self):
+        value = self.cleaned_data["dsn"].strip()
+        if self.instance.pk and value == redact_url(self.instance.dsn):
+            return self.instance.dsn
+        if ":***@" in value:
+            raise ValidationError("Type the password again when changing the URL (it is shown as ***).")
+        return value
 
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "description"]
+    form = RepositoryForm
+    list_display = ["name", "slug", "connection", "default_branch", "created_at", "engine_links"]
+    list_filter = ["created_at"]
+    search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "created_by", "engine_links"]
+    fields = ["name", "slug", "dsn", "description", "default_branch", "created_by", "created_at", "engine_links"]
+    inlines = [RoleGroupInline, ProtectionInline]
+    actions = ["install_engine"]
+
+    @admin.display(description="connection URL")
+    def connection(self, obj):
+        return redact_url(obj.dsn)
+
+    @admin.display(description="engine")
+    def engine_links(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html_join(
+            " · ", '<a href="{}">{}</a>',
+            [(reverse("admin:branches_repository_branches", args=[obj.pk]), "branches"),
+             (reverse("admin:branches_repository_commits", args=[obj.pk]), "commits")],
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    # actions ----------------------------------------------------------------------------
+
+    @admin.action(description="Install or upgrade the engine")
+    def install_engine(self, request, queryset):
+        from branches.actions import install_engine
+
+        for repo in queryset:
+            try:
+                version = install_engine(request.user, repo)
+            except (ActionError, PermissionDenied, Http404) as e:
+                self.message_user(request, f"{repo.name}: {_reason(e)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{repo.name}: engine {version} installed", messages.SUCCESS)
+
+    # read-only engine pages ---------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/branches/", view(self.branches_view), name="branches_repository_branches"),
+            path("<int:object_id>/commits/", view(self.commits_view), name="branches_repository_commits"),
+            path("<int:object_id>/commits/<str:commit>/", view(self.commit_view),
+                 name="branches_repository_commit"),
+        ] + super().get_urls()
+
+    def _repository(self, request, object_id) -> Repository:
+        repo = self.get_object(request, str(object_id))
+        if repo is None:
+            raise Http404("No such repository")
+        if not self.has_view_permission(request, repo):
+            raise PermissionDenied
+        return repo
+
+    def _render(self, request, repo, template, title, context):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": repo,
+            "repo": repo,
+            "dsn": redact_url(repo.dsn),
+            "title": title,
+            "has_view_permission": True,
+            **context,
+        }
+        status = 503 if context.get("error") else 200
+        return TemplateResponse(request, template, context, status=status)
+
+    def branches_view(self, request, object_id):
+        """Every branch of the repository, read from its engine."""
+        repo = self._repository(request, object_id)
+        context = {"branches": [], "current_branch": None}
+        try:
+            with engine_client(repo.dsn) as client:
+                context["current_branch"] = client.current_branch()
+                context["branches"] = client.branches()
+                context["version"] = client.version()
+        except EngineUnavailable as e:
+            context["error"] = str(e)
+        return self._render(request, repo, "admin/branches/repository/branches.html",
+                            f"Branches of {repo.name}", context)
+
+    def commits_view(self, request, object_id):
+        """The history reachable from ``?ref=`` (HEAD by default), newest first."""
+        repo = self._repository(request, object_id)
+        ref = request.GET.get("ref", "").strip() or None
+        try:
+            limit = int(request.GET.get("limit", LOG_LIMITS[0]))
+        except ValueError:
+            limit = LOG_LIMITS[0]
+        limit = min(max(limit, 1), LOG_LIMITS[-1])
+        context = {"ref": ref or "", "limit": limit, "limits": LOG_LIMITS, "commits": [], "branches": []}
+        try:
+            with engine_client(repo.dsn) as client:
+                context["branches"] = [b["name"] for b in client.branches()]
+                context["commits"] = client.log(ref, limit)
+        except EngineUnavailable as e:
+            context["error"] = str(e)
+        title = f"Commits of {repo.name}" + (f" on {ref}" if ref else "")
+        return self._render(request, repo, "admin/branches/repository/commits.html", title, context)
+
+    def commit_view(self, request, object_id, commit):
+        """The object changes one commit made against its first parent."""
+        repo = self._repository(request, object_id)
+        context = {"commit": commit, "changes": [], "info": None}
+        try:
+            with engine_client(repo.dsn) as client:
+                context["changes"] = client.show(commit)
+                full = client.resolve(commit)
+                context["info"] = next(iter(client.log(full, 1)), None)
+        except EngineUnavailable as e:
+            context["error"] = str(e)
+        return self._render(request, repo, "admin/branches/repository/commit.html",
+                            f"Commit {commit[:12]} of {repo.name}", context)
+
+
+@admin.register(RepositoryGroup)
+class RepositoryGroupAdmin(admin.ModelAdmin):
+    """Read-only: the groups are made with their repository. Grant a role by adding a user to
+    the linked group (on the user's page, "Groups")."""
+
+    list_display = ["group", "repository", "role", "member_count"]
+    list_filter = ["role", "repository"]
+    search_fields = ["group__name", "repository__name", "repository__slug"]
+    list_select_related = ["group", "repository"]
+
+    @admin.display(description="members")
+    def member_count(self, obj):
+        return obj.group.user_set.count()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BranchProtection)
+class BranchProtectionAdmin(admin.ModelAdmin):
+    list_display = ["pattern", "repository", "position", "required_approvals", "allow_self_approval", "merge_role",
+                    "dismiss_stale_approvals"]
+    list_filter = ["repository", "merge_role", "allow_self_approval", "dismiss_stale_approvals"]
+    search_fields = ["pattern", "repository__name", "repository__slug"]
+    list_select_related = ["repository"]
+
+
+def _reason(exc: Exception) -> str:
+    """What to tell the admin user about an action that was refused."""
+    if isinstance(exc, Http404):
+        return "you have no role in this repository"
+    if isinstance(exc, PermissionDenied):
+        return str(exc) or "permission denied"
+    return str(exc)

@@ -8,13 +8,59 @@ add to INSTALLED_APPS.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
-from pggit_web.env import env_bool, env_str
+from pggit_web.env import env_bool, env_int, env_str
 
 EMAIL_VERIFICATION_VALUES = ("none", "optional", "mandatory")
+
+_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+SAML_ATTRIBUTE_MAPPING = {
+    "uid": [_CLAIMS + "nameidentifier", "urn:oasis:names:tc:SAML:attribute:subject-id"],
+    "email": [_CLAIMS + "emailaddress", "urn:oid:0.9.2342.19200300.100.1.3", "email", "mail"],
+    "first_name": [_CLAIMS + "givenname", "urn:oid:2.5.4.42"],
+    "last_name": [_CLAIMS + "surname", "urn:oid:2.5.4.4"],
+    "username": ["http://schemas.auth0.com/nickname", "urn:oid:0.9.2342.19200300.100.1.1", "uid"],
+}
+
+
+def _url_part(name: str, value: str) -> str:
+    """A value that becomes one segment of a sign-in URL (/accounts/oidc/<id>/, /accounts/saml/<org>/)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise ImproperlyConfigured(f"{name}={value!r}: use letters, digits, '-' and '_' only (it is part of a URL)")
+    return value
+
+
+# Environment variable -> SMTP backend option (Django 6.1 MAILERS; EMAIL_HOST etc. as settings are deprecated).
+_SMTP_OPTIONS = {"EMAIL_HOST": "host", "EMAIL_HOST_USER": "username", "EMAIL_HOST_PASSWORD": "password"}
+_SMTP_FLAGS = {"EMAIL_USE_TLS": "use_tls", "EMAIL_USE_SSL": "use_ssl"}
+
+
+def configure_mailer(environ: Mapping[str, str] = os.environ) -> dict:
+    """The default mailer (sign-up verification and password reset emails): ``EMAIL_BACKEND`` (default
+    SMTP), with ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``,
+    ``EMAIL_USE_TLS`` / ``EMAIL_USE_SSL`` as its options when set."""
+    mailer: dict = {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend", environ)}
+    options: dict = {}
+    for name, option in _SMTP_OPTIONS.items():
+        value = env_str(name, None, environ)
+        if value is not None:
+            options[option] = value
+    port = env_int("EMAIL_PORT", None, environ)
+    if port is not None:
+        options["port"] = port
+    for name, option in _SMTP_FLAGS.items():
+        value = env_bool(name, None, environ)
+        if value is not None:
+            options[option] = value
+    if options.get("use_tls") and options.get("use_ssl"):
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one")
+    if options:
+        mailer["OPTIONS"] = options
+    return mailer
 
 
 def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
@@ -40,9 +86,7 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
         "SOCIALACCOUNT_PROVIDERS": {},
         "EXTRA_APPS": [],
     }
-    email_backend = env_str("EMAIL_BACKEND", None, environ)
-    if email_backend:
-        settings["EMAIL_BACKEND"] = email_backend
+    settings["MAILERS"] = {"default": configure_mailer(environ)}
     providers = settings["SOCIALACCOUNT_PROVIDERS"]
 
     oidc_url = env_str("OIDC_SERVER_URL", None, environ)
@@ -52,7 +96,7 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
             raise ImproperlyConfigured("OIDC_SERVER_URL is set but OIDC_CLIENT_ID is not")
         providers["openid_connect"] = {
             "APPS": [{
-                "provider_id": env_str("OIDC_PROVIDER_ID", "oidc", environ),
+                "provider_id": _url_part("OIDC_PROVIDER_ID", env_str("OIDC_PROVIDER_ID", "oidc", environ)),
                 "name": env_str("OIDC_PROVIDER_NAME", "Single sign-on", environ),
                 "client_id": client_id,
                 "secret": env_str("OIDC_CLIENT_SECRET", "", environ),
@@ -70,12 +114,12 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
             "APPS": [{
                 "name": env_str("SAML_PROVIDER_NAME", "SAML sign-on", environ),
                 "provider_id": entity_id,
-                "client_id": env_str("SAML_ORGANIZATION", "pggit", environ),
+                "client_id": _url_part("SAML_ORGANIZATION", env_str("SAML_ORGANIZATION", "pggit", environ)),
                 "settings": {
-                    "attribute_mapping": {
-                        "uid": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
-                        "email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-                    },
+                    # Each key lists attribute names tried in order (allauth takes the first
+                    # present): the ADFS / Entra ID claim URIs, then the OASIS / LDAP OIDs most
+                    # other IdPs send. Without a uid attribute allauth falls back to the NameID.
+                    "attribute_mapping": {key: list(names) for key, names in SAML_ATTRIBUTE_MAPPING.items()},
                     "idp": {"entity_id": entity_id, "metadata_url": saml_metadata},
                 },
             }],
