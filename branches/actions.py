@@ -45,6 +45,14 @@ def add_repository(user, *, name: str, dsn: str, description: str = "", default_
     name = name.strip()
     if not name:
         raise ActionError("a repository needs a name", code="invalid_name")
+    from django.utils.text import slugify
+
+    from branches.models import RESERVED_SLUGS
+
+    slug = slugify(name)
+    if not slug or slug in RESERVED_SLUGS:
+        raise ActionError(f"the name {name!r} gives the address {slug!r}, which is empty or reserved",
+                          code="invalid_name")
     if Repository.objects.filter(name=name).exists():
         raise Conflict(f"a repository named {name!r} exists already", code="repository_exists")
     version = None

@@ -23,6 +23,10 @@ class Role(models.IntegerChoices):
     MAINTAINER = 40, "maintainer"  # merge into protected branches, checkout, revert, manage the repository
 
 
+# Slugs a repository cannot take: they are page addresses under /repos/.
+RESERVED_SLUGS = {"new"}
+
+
 class Repository(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True, blank=True, help_text="Defaults to the name, slugified.")
@@ -45,9 +49,20 @@ class Repository(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        slug = self.slug or slugify(self.name)
+        if not slug:
+            raise ValidationError({"name": "The name needs at least one letter or digit (it gives the page address)."})
+        if slug in RESERVED_SLUGS:
+            raise ValidationError({"slug": f"{slug!r} is reserved: choose another address."})
+
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = slugify(self.name)
+        if self.slug in RESERVED_SLUGS or not self.slug:
+            raise ValueError(f"repository address {self.slug!r} is empty or reserved")
         super().save(*args, **kwargs)
         self.ensure_groups()
 

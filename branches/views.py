@@ -1,21 +1,322 @@
-from django.shortcuts import get_object_or_404, render
+"""Repository, branch and history pages. Each view parses, authorizes (``branches.access`` or
+the action itself), calls one function of ``branches.engine`` (reading) or ``branches.actions``
+(changing), and renders. Errors of actions are shown on the page, never as a 500."""
 
-from branches.engine import EngineUnavailable, read_dashboard
-from branches.models import Repository
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from branches import actions, engine
+from branches.access import check_role, repository_for, role_of, visible_repositories
+from branches.forms import BranchForm, ConsoleForm, RepositoryForm
+from branches.models import Role
 from pggit_web.dbconfig import redact_url
+from pggit_web.errors import ActionError
 
+FORCE_CODES = {"data_loss_refused", "branch_not_merged"}
+# Statements of a migration shown (coloured) on the compare page; the full script is a download.
+MIGRATION_SHOWN = 200
+
+
+def _page(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _context(request, repo, tab: str, **extra) -> dict:
+    role = role_of(request.user, repo)
+    return {"repo": repo, "tab": tab, "role": role, "Role": Role,
+            "is_developer": role >= Role.DEVELOPER, "is_maintainer": role >= Role.MAINTAINER, **extra}
+
+
+def _error_message(request, exc: ActionError) -> None:
+    messages.error(request, str(exc))
+
+
+def _confirm_force(request, repo, exc: ActionError, *, action: str, fields: dict, title: str, button: str):
+    """The engine refused because something would be lost: say what, and offer to force it."""
+    return render(request, "branches/confirm_force.html", _context(
+        request, repo, "branches", error=exc, action=action, fields=fields, title=title, button=button),
+        status=exc.status)
+
+
+# repositories ------------------------------------------------------------------------------
 
 def repository_list(request):
-    repositories = Repository.objects.all()
-    return render(request, "branches/repository_list.html", {"repositories": repositories})
+    try:
+        actions.check_can_add_repository(request.user)
+        can_add = True
+    except PermissionDenied:
+        can_add = False
+    return render(request, "branches/repository_list.html",
+                  {"repositories": visible_repositories(request.user), "can_add": can_add})
+
+
+def repository_add(request):
+    actions.check_can_add_repository(request.user)
+    form = RepositoryForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            repo, version = actions.add_repository(
+                request.user, name=data["name"], dsn=data["dsn"], description=data["description"],
+                default_branch=data["default_branch"], install=data["install"])
+        except ActionError as exc:
+            error = exc
+        else:
+            note = f" with pgGit engine {version}" if version else ""
+            messages.success(request, f"Added repository {repo.name}{note}.")
+            return redirect(repo)
+    status = error.status if error else (400 if form.is_bound else 200)
+    return render(request, "branches/repository_add.html", {"form": form, "error": error}, status=status)
+
+
+@require_POST
+def install_engine(request, slug):
+    repo = repository_for(request.user, slug)
+    try:
+        version = actions.install_engine(request.user, repo)
+    except ActionError as exc:
+        _error_message(request, exc)
+    else:
+        messages.success(request, f"pgGit engine {version} is installed in {repo.name}.")
+    return redirect(repo)
 
 
 def dashboard(request, slug):
-    repo = get_object_or_404(Repository, slug=slug)
-    context = {"repo": repo, "dsn": redact_url(repo.dsn)}
+    repo = repository_for(request.user, slug)
+    context = _context(request, repo, "overview", dsn=redact_url(repo.dsn), merge_requests=_open_merge_requests(repo))
     try:
-        context["dashboard"] = read_dashboard(repo)
-    except EngineUnavailable as e:
+        context["dashboard"] = engine.read_dashboard(repo)
+    except engine.EngineUnavailable as e:
         context["error"] = str(e)
         return render(request, "branches/dashboard.html", context, status=503)
     return render(request, "branches/dashboard.html", context)
+
+
+def _open_merge_requests(repo):
+    from merges.models import MergeRequest
+
+    states = [MergeRequest.State.OPEN, MergeRequest.State.CHANGES_REQUESTED, MergeRequest.State.APPROVED]
+    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:20])
+
+
+# branches --------------------------------------------------------------------------------
+
+def branch_list(request, slug, form=None, error=None, status=200):
+    repo = repository_for(request.user, slug)
+    context = _context(request, repo, "branches", form=form or BranchForm(), create_error=error)
+    try:
+        context["current"], context["branches"], context["default"] = engine.read_branches(repo)
+    except ActionError as exc:
+        context["error"] = exc
+        status = exc.status
+    return render(request, "branches/branch_list.html", context, status=status)
+
+
+@require_POST
+def branch_create(request, slug):
+    repo = repository_for(request.user, slug)
+    form = BranchForm(request.POST)
+    if not form.is_valid():
+        check_role(request.user, repo, Role.DEVELOPER)
+        return branch_list(request, slug, form=form, status=400)
+    name, from_ref = form.cleaned_data["name"], form.cleaned_data["from_ref"].strip()
+    try:
+        head = actions.create_branch(request.user, repo, name, from_ref or None)
+    except ActionError as exc:
+        return branch_list(request, slug, form=form, error=exc, status=exc.status)
+    messages.success(request, f"Created branch {name} at {head[:12]}.")
+    return redirect("branches:branch_list", slug=repo.slug)
+
+
+@require_POST
+def branch_delete(request, slug):
+    repo = repository_for(request.user, slug)
+    name = request.POST.get("name", "")
+    force = request.POST.get("force") == "1"
+    try:
+        head = actions.delete_branch(request.user, repo, name, force)
+    except ActionError as exc:
+        if exc.code in FORCE_CODES and not force:
+            return _confirm_force(request, repo, exc, action=reverse("branches:branch_delete", kwargs={"slug": slug}),
+                                  fields={"name": name}, title=f"Delete branch {name}?", button="Delete anyway")
+        _error_message(request, exc)
+    else:
+        messages.success(request, f"Deleted branch {name}" + (f" (its head was {head[:12]})." if head else "."))
+    return redirect("branches:branch_list", slug=repo.slug)
+
+
+@require_POST
+def checkout(request, slug):
+    repo = repository_for(request.user, slug)
+    branch = request.POST.get("branch", "")
+    force = request.POST.get("force") == "1"
+    try:
+        actions.checkout(request.user, repo, branch, force)
+    except ActionError as exc:
+        if exc.code in FORCE_CODES and not force:
+            return _confirm_force(request, repo, exc, action=reverse("branches:checkout", kwargs={"slug": slug}),
+                                  fields={"branch": branch}, title=f"Check out {branch}?",
+                                  button="Check out anyway and lose the data")
+        _error_message(request, exc)
+        return redirect("branches:branch_list", slug=repo.slug)
+    messages.success(request, f"Checked out {branch}: the live database now matches its head.")
+    return redirect(repo)
+
+
+# history ---------------------------------------------------------------------------------
+
+def commit_log(request, slug):
+    repo = repository_for(request.user, slug)
+    ref = request.GET.get("ref", "").strip() or None
+    context = _context(request, repo, "commits", ref=ref)
+    try:
+        context["log"] = engine.read_log(repo, ref, _page(request))
+        context["current"], context["branch_names"] = engine.branch_names(repo)
+    except ActionError as exc:
+        context["error"] = exc
+        return render(request, "branches/commit_log.html", context, status=exc.status)
+    return render(request, "branches/commit_log.html", context)
+
+
+def commit_detail(request, slug, commit_id):
+    repo = repository_for(request.user, slug)
+    context = _context(request, repo, "commits")
+    try:
+        view = engine.read_commit(repo, commit_id)
+    except ActionError as exc:
+        context["error"] = exc
+        return render(request, "branches/commit_detail.html", context, status=exc.status)
+    context.update(commit=view.commit, changes=engine.render_changes(view.changes), on_branches=view.branches)
+    return render(request, "branches/commit_detail.html", context)
+
+
+@require_POST
+def commit_revert(request, slug, commit_id):
+    repo = repository_for(request.user, slug)
+    branch = request.POST.get("branch", "").strip() or None
+    force = request.POST.get("force") == "1"
+    try:
+        new = actions.revert(request.user, repo, commit_id, branch, force)
+    except ActionError as exc:
+        if exc.code in FORCE_CODES and not force:
+            return _confirm_force(request, repo, exc,
+                                  action=reverse("branches:commit_revert", kwargs={"slug": slug, "commit_id": commit_id}),
+                                  fields={"branch": branch or ""}, title=f"Revert {commit_id[:12]}?",
+                                  button="Revert anyway and lose the data")
+        _error_message(request, exc)
+        return redirect("branches:commit_detail", slug=repo.slug, commit_id=commit_id)
+    messages.success(request, f"Reverted {commit_id[:12]} in a new commit {new[:12]}.")
+    return redirect("branches:commit_detail", slug=repo.slug, commit_id=new)
+
+
+def compare(request, slug):
+    repo = repository_for(request.user, slug)
+    from_ref = request.GET.get("from", "").strip() or repo.default_branch
+    to_ref = request.GET.get("to", "").strip()
+    context = _context(request, repo, "compare", from_ref=from_ref, to_ref=to_ref)
+    try:
+        context["current"], context["branch_names"] = engine.branch_names(repo)
+        if to_ref:
+            cmp = engine.read_compare(repo, from_ref, to_ref, _page(request))
+            if request.GET.get("format") == "sql":
+                return _sql_download(cmp)
+            context.update(cmp=cmp, objects=engine.render_changes(cmp.objects),
+                           migration_sql="\n\n".join(cmp.migration[:MIGRATION_SHOWN]),
+                           migration_hidden=max(0, len(cmp.migration) - MIGRATION_SHOWN))
+    except ActionError as exc:
+        context["error"] = exc
+        return render(request, "branches/compare.html", context, status=exc.status)
+    return render(request, "branches/compare.html", context)
+
+
+def _sql_download(cmp):
+    text = (f"-- pgGit migration from {cmp.from_ref} ({cmp.from_id[:12]}) to {cmp.to_ref} ({cmp.to_id[:12]})\n\n"
+            + "\n\n".join(cmp.migration) + "\n")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="migration-{cmp.from_id[:12]}-{cmp.to_id[:12]}.sql"'
+    return response
+
+
+def object_history(request, slug):
+    repo = repository_for(request.user, slug)
+    identity = request.GET.get("identity", "")
+    ref = request.GET.get("ref", "").strip() or None
+    context = _context(request, repo, "objects", identity=identity)
+    try:
+        if identity:
+            context["ref"], versions = engine.read_object_history(repo, identity, ref)
+            for v in versions:
+                v["rows"] = _rows(v["previous"], v["definition"])
+            context["versions"] = versions
+        else:
+            context["ref"], context["objects"] = engine.read_tree(repo, ref)
+    except ActionError as exc:
+        context["error"] = exc
+        return render(request, "branches/object_history.html", context, status=exc.status)
+    return render(request, "branches/object_history.html", context, status=200 if not identity or versions else 404)
+
+
+def _rows(old, new):
+    from branches.render import side_by_side
+
+    return side_by_side(old, new)
+
+
+# console ---------------------------------------------------------------------------------
+
+def console(request, slug):
+    repo = repository_for(request.user, slug)
+    context = _context(request, repo, "console")
+    try:
+        current, names = engine.branch_names(repo)
+    except ActionError as exc:
+        context["error"] = exc
+        return render(request, "branches/console.html", context, status=exc.status)
+    default = request.GET.get("branch") or next((n for n in names if n != current), current)
+    form = ConsoleForm(request.POST or None, branches=names, initial={"branch": default})
+    context.update(form=form, current=current)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            branch = form.cleaned_data["branch"]
+            try:
+                commit = actions.apply_sql(request.user, repo, branch, form.cleaned_data["sql"],
+                                           form.cleaned_data["message"])
+            except ActionError as exc:
+                context["apply_error"] = exc
+                status = exc.status
+            else:
+                url = reverse("branches:console", kwargs={"slug": repo.slug})
+                if commit is None:
+                    messages.info(request, f"The SQL ran on {branch} but changed no tracked object: no commit.")
+                    return redirect(f"{url}?{_qs(branch=branch)}")
+                messages.success(request, f"Committed {commit[:12]} on {branch}.")
+                return redirect(f"{url}?{_qs(branch=branch, commit=commit)}")
+        else:
+            status = 400
+    elif request.GET.get("commit"):
+        try:
+            view = engine.read_commit(repo, request.GET["commit"])
+            context.update(result=view.commit, changes=engine.render_changes(view.changes))
+        except ActionError as exc:
+            context["error"] = exc
+            status = exc.status
+    selected = form["branch"].value() or default
+    context.update(selected=selected, on_head=selected == current)
+    return render(request, "branches/console.html", context, status=status)
+
+
+def _qs(**params) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)

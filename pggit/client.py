@@ -339,6 +339,20 @@ class Client:
         return self._guarded("switch", {"name": name, "force": force},
                              lambda: self._value("SELECT pggit.switch_branch(%s, %s)", (name, force)))
 
+    def object_history(self, identity: str, ref: str | None = None) -> list[dict]:
+        """Every version of ``identity`` reachable from ``ref``, newest first, each with
+        ``previous_definition`` (the version on the commit's first parent)."""
+        return self._rows("SELECT * FROM pggit.object_history(%s, %s)", (identity, ref))
+
+    def commit_info(self, refs: list[str]) -> dict[str, dict]:
+        """Commit rows (commit_id, parent_ids, author, message, committed_at, generation) by ref."""
+        return {r["ref"]: r for r in self._rows("SELECT * FROM pggit.commit_info(%s)", (list(refs),))}
+
+    def ahead_behind(self, a: str, b: str, limit: int = 1000) -> dict:
+        """``ahead``/``behind``: commits reachable from ``a`` and not ``b`` and the reverse, up to
+        ``limit``; ``ahead_more``/``behind_more`` when a count is a lower bound."""
+        return self._one("SELECT * FROM pggit.ahead_behind(%s, %s, %s)", (a, b, limit))
+
     def drift(self) -> list[dict]:
         """Objects whose live definition differs from HEAD's tree (identity, kind, change
         added/modified/deleted, head_definition, live_definition): DDL the engine did not capture."""

@@ -1651,6 +1651,106 @@ BEGIN
      ORDER BY 1;
 END $$;
 
+-- Every version of one object reachable from a ref, newest first, each with the definition it
+-- replaced on the commit's first parent (for a merge commit: the target's version).
+CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL)
+RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz, change text,
+               definition text, previous_definition text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT pggit.flush();
+    WITH RECURSIVE walk(commit_id) AS (
+        SELECT pggit._resolve(p_ref)
+        UNION
+        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+    )
+    SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at,
+           CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
+           nb.definition, ob.definition
+      FROM pggit.changes x
+      JOIN walk w ON w.commit_id = x.commit_id
+      JOIN pggit.commits c ON c.commit_id = x.commit_id
+      LEFT JOIN pggit.blobs nb ON nb.hash = x.new_hash
+      LEFT JOIN pggit.blobs ob ON ob.hash = x.old_hash
+     WHERE x.identity = p_identity
+     ORDER BY c.generation DESC, c.seq DESC
+$$;
+
+-- Commit rows for a set of ids (or refs): commit_id, parent_ids, author, message, committed_at.
+CREATE FUNCTION pggit.commit_info(p_refs text[])
+RETURNS TABLE (ref text, commit_id text, parent_ids text[], author text, message text, committed_at timestamptz,
+               generation integer)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT pggit.flush();
+    SELECT r.ref, c.commit_id, c.parent_ids, c.author, c.message, c.committed_at, c.generation
+      FROM unnest(p_refs) AS r(ref)
+      JOIN pggit.commits c ON c.commit_id = pggit._resolve(r.ref)
+$$;
+
+-- Commits reachable from a and not from b (ahead) and the reverse (behind), counted up to
+-- p_limit (``*_more`` says a count is a lower bound). Generations strictly decrease along
+-- parent edges, so a walk from both tips that stops below generation ``floor`` sees exactly the
+-- commits at or above ``floor`` each tip reaches. The floor starts at the older tip's generation
+-- and drops while a commit only one side reaches has a parent below it (usually once: down to
+-- the merge base); it never goes more than 5,000 generations below the newer tip.
+CREATE FUNCTION pggit.ahead_behind(p_a text, p_b text, p_limit integer DEFAULT 1000)
+RETURNS TABLE (ahead integer, behind integer, ahead_more boolean, behind_more boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    v_a      text;
+    v_b      text;
+    v_ga     integer;
+    v_gb     integer;
+    v_lowest integer;
+    v_floor  integer;
+    v_ahead  bigint;
+    v_behind bigint;
+    v_abelow integer;
+    v_bbelow integer;
+BEGIN
+    PERFORM pggit.flush();
+    v_a := pggit._resolve(p_a);
+    v_b := pggit._resolve(p_b);
+    IF v_a = v_b THEN
+        RETURN QUERY SELECT 0, 0, false, false;
+        RETURN;
+    END IF;
+    SELECT c.generation INTO v_ga FROM pggit.commits c WHERE c.commit_id = v_a;
+    SELECT c.generation INTO v_gb FROM pggit.commits c WHERE c.commit_id = v_b;
+    v_lowest := greatest(0, greatest(v_ga, v_gb) - 5000);
+    v_floor := greatest(v_lowest, least(v_ga, v_gb));
+    LOOP
+        WITH RECURSIVE walk(commit_id, side) AS (
+            SELECT v.commit_id, v.side FROM (VALUES (v_a, 1), (v_b, 2)) v(commit_id, side)
+            UNION
+            SELECT p.commit_id, w.side
+              FROM walk w
+              JOIN pggit.commits c ON c.commit_id = w.commit_id
+              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
+             WHERE p.generation >= v_floor
+        ), sides AS (
+            SELECT w.commit_id, bit_or(w.side) AS sides FROM walk w GROUP BY w.commit_id
+        ), boundary AS (
+            SELECT s.sides, min(p.generation) AS generation
+              FROM sides s
+              JOIN pggit.commits c ON c.commit_id = s.commit_id
+              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
+             WHERE s.sides <> 3 AND p.generation < v_floor
+             GROUP BY s.sides
+        )
+        SELECT (SELECT count(*) FROM sides WHERE sides.sides = 1), (SELECT count(*) FROM sides WHERE sides.sides = 2),
+               (SELECT b.generation FROM boundary b WHERE b.sides = 1), (SELECT b.generation FROM boundary b WHERE b.sides = 2)
+          INTO v_ahead, v_behind, v_abelow, v_bbelow;
+        IF (v_abelow IS NOT NULL OR v_bbelow IS NOT NULL) AND v_floor > v_lowest
+           AND v_ahead < p_limit AND v_behind < p_limit THEN
+            v_floor := greatest(v_lowest, least(coalesce(v_abelow, v_bbelow), coalesce(v_bbelow, v_abelow)));
+            CONTINUE;
+        END IF;
+        RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
+                            v_ahead >= p_limit OR v_abelow IS NOT NULL, v_behind >= p_limit OR v_bbelow IS NOT NULL;
+        RETURN;
+    END LOOP;
+END $$;
+
 -- ---- 30_migration.sql ----
 -- pgGit engine: migrations, the ordered DDL that turns one state into another.
 

@@ -61,9 +61,9 @@ def test_demo_setup_updates_a_stale_repository_row(server, throwaway_dbname):
     assert repo.description != "stale"
 
 
-def test_dashboard_of_the_demo_repository_renders(client, server, throwaway_dbname):
+def test_dashboard_of_the_demo_repository_renders(admin_client, server, throwaway_dbname):
     ensure_demo_repository(name="demo", dbname=throwaway_dbname, server=server)
-    response = client.get("/repos/demo/")
+    response = admin_client.get("/repos/demo/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "CREATE TABLE public.orders" in body

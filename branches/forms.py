@@ -1,0 +1,45 @@
+"""Forms of the repository and branch pages. They only parse input; the actions in
+``branches.actions`` validate and authorize."""
+
+from django import forms
+
+from branches.actions import MAX_NAME
+
+
+class RepositoryForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    dsn = forms.CharField(
+        label="Connection URL", max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "postgresql://user:password@host:5432/dbname", "spellcheck": "false"}),
+        help_text="The managed database. The password is stored with the repository and never shown again.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    default_branch = forms.CharField(max_length=200, initial="main",
+                                     help_text="Branches are compared with this one; merge requests target it by default.")
+    install = forms.BooleanField(required=False, initial=True, label="Install or upgrade the pgGit engine in this database")
+
+    def clean_dsn(self):
+        dsn = self.cleaned_data["dsn"].strip()
+        if not dsn.startswith(("postgresql://", "postgres://")) and "=" not in dsn:
+            raise forms.ValidationError("Give a postgresql:// URL (or a key=value connection string).")
+        return dsn
+
+
+class BranchForm(forms.Form):
+    name = forms.CharField(max_length=MAX_NAME, strip=False,
+                           widget=forms.TextInput(attrs={"placeholder": "feature/new-index", "spellcheck": "false"}))
+    from_ref = forms.CharField(label="From", required=False, max_length=200,
+                               widget=forms.TextInput(attrs={"placeholder": "HEAD", "spellcheck": "false"}),
+                               help_text="A branch, a commit id, or empty for HEAD.")
+
+
+class ConsoleForm(forms.Form):
+    branch = forms.ChoiceField()
+    sql = forms.CharField(label="SQL", strip=False,
+                          widget=forms.Textarea(attrs={"class": "sql", "rows": 12, "spellcheck": "false",
+                                                       "placeholder": "ALTER TABLE public.orders ADD COLUMN note text;"}))
+    message = forms.CharField(required=False, max_length=500,
+                              widget=forms.TextInput(attrs={"placeholder": "Commit message (optional: defaults to the first line of SQL)"}))
+
+    def __init__(self, *args, branches: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].choices = [(b, b) for b in branches]

@@ -1,0 +1,43 @@
+"""Reads the web pages use: ahead_behind, object_history, commit_info (engine 0.3.0)."""
+
+import psycopg
+
+
+def test_ahead_behind_counts_each_side_and_marks_lower_bounds(repo):
+    server, dbname, client = repo
+    db = server.dsn_for(dbname)
+    client.create_branch("feat")
+    for i in range(3):
+        client.apply("feat", f"CREATE TABLE public.f{i} (id integer)")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.m1 (id integer)")
+        conn.execute("CREATE TABLE public.m2 (id integer)")
+    assert client.ahead_behind("feat", "main") == {"ahead": 3, "behind": 2, "ahead_more": False, "behind_more": False}
+    capped = client.ahead_behind("feat", "main", 2)  # counts stop at the limit: lower bounds
+    assert (capped["ahead"], capped["ahead_more"], capped["behind_more"]) == (2, True, True) and capped["behind"] <= 2
+    assert client.ahead_behind("main", "main")["ahead"] == 0
+    client.merge("feat", "main")
+    assert client.ahead_behind("feat", "main") == {"ahead": 0, "behind": 3, "ahead_more": False, "behind_more": False}
+
+
+def test_object_history_gives_each_version_with_the_one_it_replaced(repo):
+    server, dbname, client = repo
+    db = server.dsn_for(dbname)
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE public."Odd ""t""" (id integer)')
+        conn.execute('ALTER TABLE public."Odd ""t""" ADD COLUMN b text')
+        conn.execute('DROP TABLE public."Odd ""t"""')
+    rows = client.object_history('table public."Odd ""t"""')
+    assert [r["change"] for r in rows] == ["deleted", "modified", "added"]
+    assert rows[0]["definition"] is None and "b text" in rows[0]["previous_definition"]
+    assert "b text" in rows[1]["definition"] and "b text" not in rows[1]["previous_definition"]
+    assert rows[2]["previous_definition"] is None
+    assert [r["commit_id"] for r in rows] == [r["commit_id"] for r in client.blame('table public."Odd ""t"""')]
+
+
+def test_commit_info_reads_commits_by_ref(repo):
+    server, dbname, client = repo
+    client.create_branch("b'x")
+    info = client.commit_info(["main", "b'x", client.resolve("main")])
+    assert set(info) == {"main", "b'x", client.resolve("main")}
+    assert info["main"]["commit_id"] == client.resolve("main") and info["main"]["message"] == "Initial import"
