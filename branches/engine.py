@@ -76,6 +76,18 @@ def read_dashboard(repo: Repository, log_limit: int = 20) -> Dashboard:
         )
 
 
+def read_drift(repo: Repository) -> list[dict]:
+    """Objects whose live definition differs from HEAD's tree, each with its side-by-side rows
+    (HEAD's definition left, the live one right)."""
+    from branches.render import side_by_side
+
+    with engine_client(repo.dsn) as client:
+        rows = client.drift()
+    for row in rows:
+        row["rows"] = side_by_side(row["head_definition"], row["live_definition"])
+    return rows
+
+
 # ahead / behind ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

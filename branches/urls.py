@@ -9,6 +9,7 @@ urlpatterns = [
     path("repos/new/", views.repository_add, name="repository_add"),
     path("repos/<slug:slug>/", views.dashboard, name="dashboard"),
     path("repos/<slug:slug>/engine/", views.install_engine, name="install_engine"),
+    path("repos/<slug:slug>/drift/", views.drift, name="drift"),
     path("repos/<slug:slug>/branches/", views.branch_list, name="branch_list"),
     path("repos/<slug:slug>/branches/new/", views.branch_create, name="branch_create"),
     path("repos/<slug:slug>/branches/delete/", views.branch_delete, name="branch_delete"),

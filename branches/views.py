@@ -102,6 +102,19 @@ def dashboard(request, slug):
     return render(request, "branches/dashboard.html", context)
 
 
+def drift(request, slug):
+    """Objects changed on the live database behind the engine's back (``pggit.drift()``): a box
+    the dashboard loads after the page (it describes every live object), or a page of its own."""
+    repo = repository_for(request.user, slug)
+    context = _context(request, repo, "overview")
+    try:
+        context["drift"] = engine.read_drift(repo)
+    except engine.EngineUnavailable as e:
+        context["error"] = str(e)
+    template = "branches/_drift.html" if request.headers.get("HX-Request") else "branches/drift.html"
+    return render(request, template, context)
+
+
 def _open_merge_requests(repo):
     from merges.models import MergeRequest
 

@@ -544,3 +544,22 @@ def test_object_history_of_a_merge_diffs_against_the_first_parent(as_user, repo,
     assert newest["commit_id"] == merge
     assert "color" not in newest["previous"] and "color" in newest["definition"]
     assert any(r.kind in ("insert", "replace") and "color" in r.right for r in newest["rows"])
+
+
+# drift -------------------------------------------------------------------------------------
+
+def test_drift_box_lists_objects_changed_behind_the_engines_back(as_user, repo, viewer, outsider):
+    url_ = reverse("branches:drift", kwargs={"slug": repo.slug})
+    c = as_user(viewer)
+    page = c.get(url_, HTTP_HX_REQUEST="true").content.decode()
+    assert "None: the live schema matches HEAD" in page
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute("SET pggit.capture = 'off'")
+        conn.execute("CREATE TABLE public.sneaky (id integer)")
+        conn.execute("COMMENT ON TABLE public.widgets IS '<script>alert(1)</script>'")
+    box = c.get(url_, HTTP_HX_REQUEST="true").content.decode()
+    assert "2 objects changed behind the engine" in box and "table public.sneaky" in box
+    full = c.get(url_).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in full and "<script>alert(1)" not in full
+    c.force_login(outsider)
+    assert c.get(url_).status_code == 404
