@@ -192,15 +192,15 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str) 
     if base == src:
         kind, steps, loss = "up_to_date", [], []
     elif base == tgt:
-        kind, steps, loss = "fast_forward", client.migration(tgt, src), client.data_loss_steps(tgt, src)
+        kind = "fast_forward"
+        steps, loss = client.migration_review(tgt, src)
     else:
         kind = "merge"
         with client.conn.transaction(force_rollback=True):  # open the merge, read it, leave no trace
             row = client._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, NULL, false, false)", (src, target, strategy))
             ref = f"merge:{row['merge_id']}"
             conflicts = [i for i in client.merge_items(row["merge_id"]) if i["resolution"] is None]
-            steps = client.migration(tgt, ref)
-            loss = client.data_loss_steps(tgt, ref)
+            steps, loss = client.migration_review(tgt, ref)
     existing = {r["identity"].split(" ", 1)[1] for r in _tables(client, tgt)}
     warnings = risky_steps(steps, existing_tables=existing, live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))

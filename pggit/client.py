@@ -353,6 +353,12 @@ class Client:
         ``limit``; ``ahead_more``/``behind_more`` when a count is a lower bound."""
         return self._one("SELECT * FROM pggit.ahead_behind(%s, %s, %s)", (a, b, limit))
 
+    def migration_review(self, from_ref: str | None, to_ref: str) -> tuple[list[str], list[dict]]:
+        """(migration statements, data-loss rows) of ``from_ref`` -> ``to_ref``, the migration
+        computed once (``data_loss_steps`` alone computes it again)."""
+        doc = self._value("SELECT pggit.migration_review(%s, %s)", (from_ref, to_ref))
+        return [s["statement"] for s in doc["steps"]], doc["data_loss"]
+
     def drift(self) -> list[dict]:
         """Objects whose live definition differs from HEAD's tree (identity, kind, change
         added/modified/deleted, head_definition, live_definition): DDL the engine did not capture."""

@@ -3349,6 +3349,20 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
     SELECT * FROM pggit._data_loss(p_from, p_to);
 $$;
 
+-- What a reviewer needs of migration(from, to), computing the migration once:
+-- {"steps": [{step, kind, identity, statement}...], "data_loss": [{identity, statement, reason}...]}.
+CREATE FUNCTION pggit.migration_review(p_from text, p_to text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    v_steps jsonb;
+BEGIN
+    PERFORM pggit.flush();
+    SELECT coalesce(jsonb_agg(to_jsonb(g) ORDER BY g.step), '[]') INTO v_steps FROM pggit.migration(p_from, p_to) g;
+    RETURN jsonb_build_object(
+        'steps', v_steps,
+        'data_loss', (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') FROM pggit._data_loss(p_from, p_to, v_steps) d));
+END $$;
+
 -- Migrate the live database from the state of p_from to the state of p_to (refs), unless a step
 -- would lose data and p_force is false (PGG10). The steps run with capture in absorb mode: the
 -- touched objects' descriptions replace the live map, no commit is made. Afterwards every live

@@ -41,3 +41,18 @@ def test_commit_info_reads_commits_by_ref(repo):
     info = client.commit_info(["main", "b'x", client.resolve("main")])
     assert set(info) == {"main", "b'x", client.resolve("main")}
     assert info["main"]["commit_id"] == client.resolve("main") and info["main"]["message"] == "Initial import"
+
+
+def test_migration_review_is_the_migration_and_its_data_loss_steps_at_once(repo):
+    server, dbname, client = repo
+    db = server.dsn_for(dbname)
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.t (id integer PRIMARY KEY, a text, b integer)")
+        conn.execute("INSERT INTO public.t VALUES (1, 'x', 2)")
+    client.create_branch("slim")
+    client.apply("slim", "ALTER TABLE public.t DROP COLUMN a; CREATE TABLE public.u (id integer)")
+    steps, loss = client.migration_review("main", "slim")
+    assert steps == client.migration("main", "slim")
+    assert loss == client.data_loss_steps("main", "slim")
+    assert [r["identity"] for r in loss] == ["table public.t"] and "drops column a" in loss[0]["reason"]
+    assert client.migration_review("main", "main") == ([], [])
