@@ -15,6 +15,7 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,10 @@ VENV = os.path.join(ROOT, ".venv")
 REQUIREMENTS = os.path.join(ROOT, "requirements.txt")
 HASH_FILE = os.path.join(VENV, ".requirements.sha256")
 MIN_PYTHON = (3, 12)
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright.
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_TESTS = os.path.join(ROOT, "tests", "browser")
 
 # pytest's exit code when it collected no test; a test run that ran nothing is a failure here.
 PYTEST_NO_TESTS_COLLECTED = 5
@@ -199,8 +204,40 @@ def run(args):
     return call([python, "manage.py", "runapp"] + list(args))
 
 
+def _runs_browser_tests(args):
+    """Whether a pytest run with ``args`` may collect tests/browser: no path given, or a path
+    that contains it or lies inside it (paths are relative to ROOT, where pytest runs)."""
+    paths = []
+    for arg in args:
+        path = os.path.join(ROOT, arg.split("::", 1)[0])
+        if not arg.startswith("-") and os.path.exists(path):
+            paths.append(os.path.normpath(path))
+    if not paths:
+        return True
+    return any(BROWSER_TESTS.startswith(p.rstrip(os.sep) + os.sep) or p == BROWSER_TESTS
+               or p.startswith(BROWSER_TESTS + os.sep) for p in paths)
+
+
+def ensure_chromium(args):
+    """Install Chromium with apt-get when the browser tests will run and it is missing, if we
+    are root on a machine with apt-get. Otherwise the browser tests fail and say how."""
+    if os.path.exists(CHROMIUM) or not _runs_browser_tests(args):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        log("%s is missing and we are not root with apt-get: the browser tests will fail "
+            "(install it with `sudo apt-get install chromium chromium-driver`)" % CHROMIUM)
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium", "chromium-driver"]):
+        log("%s is missing (the browser tests need it): running %s" % (CHROMIUM, " ".join(cmd)))
+        if subprocess.call(cmd, env=env) != 0:
+            log("`%s` failed: the browser tests will fail" % " ".join(cmd))
+            return
+
+
 def test(args):
     python = ensure_venv()
+    ensure_chromium(args)
     code = call([python, "-m", "pytest"] + list(args))
     if code == PYTEST_NO_TESTS_COLLECTED:
         log("pytest collected no tests: failing the run")
