@@ -1,5 +1,27 @@
 from django.urls import path
 
+from merges import views
+
 app_name = "merges"
 
-urlpatterns: list = []
+MR = "repos/<slug:slug>/merge-requests/<int:number>/"
+
+urlpatterns = [
+    path("repos/<slug:slug>/merge-requests/", views.merge_request_list, name="list"),
+    path("repos/<slug:slug>/merge-requests/new/", views.merge_request_new, name="new"),
+    path(MR, views.detail, name="detail"),
+    path(MR + "commits/", views.commits, name="commits"),
+    path(MR + "changes/", views.changes, name="changes"),
+    path(MR + "migration/", views.migration, name="migration"),
+    path(MR + "conflicts/", views.conflicts, name="conflicts"),
+    path(MR + "conflicts/resolve/", views.resolve, name="resolve"),
+    path(MR + "comment/", views.comment, name="comment"),
+    path(MR + "review/", views.review, name="review"),
+    path(MR + "merge/", views.merge, name="merge"),
+    path(MR + "close/", views.close, name="close"),
+    path(MR + "reopen/", views.reopen, name="reopen"),
+    path(MR + "edit/", views.edit, name="edit"),
+    path(MR + "draft/", views.draft, name="draft"),
+    path(MR + "auto-merge/", views.auto_merge, name="auto_merge"),
+    path(MR + "abort/", views.abort, name="abort"),
+]

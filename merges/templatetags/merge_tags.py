@@ -1,0 +1,37 @@
+"""Template helpers of the merge request pages."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+STATE_ICONS = {"open": "●", "changes_requested": "●", "approved": "✓", "merged": "⇢", "closed": "✕"}
+
+
+@register.simple_tag
+def state_badge(mr):
+    """The request's state as a coloured pill (plus a "draft" outline pill for drafts)."""
+    html = format_html('<span class="state state-{}" data-state="{}">{} {}</span>', mr.state, mr.state,
+                       STATE_ICONS.get(mr.state, ""), mr.get_state_display())
+    if mr.draft and not mr.is_closed:
+        html += mark_safe('<span class="state state-draft">draft</span>')
+    return html
+
+
+@register.filter
+def anchor(identity):
+    from merges.views import anchor_for
+
+    return anchor_for(identity or "")
+
+
+@register.filter
+def merge_kind(kind):
+    return {"fast_forward": "fast-forward", "merge": "merge commit", "up_to_date": "up to date"}.get(kind, kind)
+
+
+@register.filter
+def initials(user):
+    name = user.get_username() if user else "?"
+    return (name[:1] or "?").upper()
