@@ -46,7 +46,7 @@ from _common import scratch_db, server_dsn
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("detail", "changes", "migration", "commits")
+PAGES = ("detail", "preview", "changes", "migration", "commits")
 GOAL_MS = 300.0
 
 

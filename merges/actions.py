@@ -167,24 +167,26 @@ def sync(mr: MergeRequest, client=None) -> MergeRequest:
     return mr
 
 
-def preview(mr: MergeRequest, client=None) -> Preview:
+def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview | None:
     """The merge this request would make now (cached by both heads and the strategy: the result
-    of a merge is a function of the commits, so a cached preview is never stale)."""
+    of a merge is a function of the commits, so a cached preview is never stale). With
+    ``cached_only``, None when it is not in the cache yet (pages then load it after the page)."""
     own = client is None
     client = client or client_for(mr.repository)
     try:
         with engine_errors():
-            return _preview(client, mr.repository, mr.source, mr.target, mr.strategy)
+            return _preview(client, mr.repository, mr.source, mr.target, mr.strategy, cached_only)
     finally:
         if own:
             client.close()
 
 
-def _preview(client, repo: Repository, source: str, target: str, strategy: str) -> Preview:
+def _preview(client, repo: Repository, source: str, target: str, strategy: str,
+             cached_only: bool = False) -> Preview | None:
     src, tgt = client.resolve(source), client.resolve(target)
     key = "pggit:preview:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
     cached = cache.get(key)
-    if cached is not None:
+    if cached is not None or cached_only:
         return cached
     base = client.find_merge_base(src, tgt)
     conflicts: list[dict] = []

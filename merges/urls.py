@@ -13,6 +13,7 @@ urlpatterns = [
     path(MR + "commits/", views.commits, name="commits"),
     path(MR + "changes/", views.changes, name="changes"),
     path(MR + "migration/", views.migration, name="migration"),
+    path(MR + "preview/", views.preview_fragment, name="preview"),
     path(MR + "conflicts/", views.conflicts, name="conflicts"),
     path(MR + "conflicts/resolve/", views.resolve, name="resolve"),
     path(MR + "comment/", views.comment, name="comment"),

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import HttpResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
@@ -43,6 +43,10 @@ FILTERS = {
 
 
 # helpers -----------------------------------------------------------------------------------
+
+# Statements of a migration shown colored on the Migration tab; the whole script is a download.
+MIGRATION_SHOWN = 200
+
 
 def _get(request, slug: str, number: int, role: Role = Role.VIEWER) -> MergeRequest:
     """The request, or 404 (outsider, unknown repository or number); 403 below ``role``."""
@@ -129,14 +133,21 @@ def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
 
 
 def _render_tab(request, mr, tab, template, reader):
-    """Render one tab whose engine reads are ``reader(client, sides) -> dict``."""
+    """Render one tab whose engine reads are ``reader(client, sides) -> dict`` (a ``download``
+    key makes the response that text as a .sql attachment)."""
     with client_for(mr.repository) as client:
         context = _context(request, mr, tab, client)
         status = 200
         if "sides" in context:
             try:
                 with engine_errors():
-                    context.update(reader(client, context["sides"]))
+                    read = reader(client, context["sides"])
+                if "download" in read:
+                    response = HttpResponse(read["download"], content_type="text/plain; charset=utf-8")
+                    response["Content-Disposition"] = (
+                        f'attachment; filename="merge-request-{mr.number}-{tab}.sql"')
+                    return response
+                context.update(read)
             except ActionError as exc:
                 context["error"] = exc
                 status = exc.status
@@ -226,8 +237,9 @@ def detail(request, slug, number):
     with client_for(mr.repository) as client:
         context = _context(request, mr, "conversation", client)
         if not mr.is_closed:
-            try:
-                context["preview"] = actions.preview(mr, client)
+            try:  # computing a preview can take a while on a big repository: then it loads after the page
+                context["preview"] = actions.preview(mr, client, cached_only=True)
+                context["preview_pending"] = context["preview"] is None
             except ActionError as exc:
                 context["preview_error"] = exc
     user = request.user
@@ -261,6 +273,23 @@ def detail(request, slug, number):
         commit_url=_commit_url(mr.repository.slug, mr.merge_commit) if mr.merge_commit else "",
     )
     return render(request, "merges/detail.html", context)
+
+
+def preview_fragment(request, slug, number):
+    """The merge box's conflicts line and the sidebar's risky steps and conflicts, for the
+    conversation page to load after it rendered (htmx; the sidebar part is an out-of-band swap)."""
+    mr = _get(request, slug, number)
+    context = {"repo": mr.repository, "mr": mr}
+    if not mr.is_closed:
+        try:
+            context["preview"] = actions.preview(mr)
+        except ActionError as exc:
+            context["preview_error"] = exc
+    user = request.user
+    merge_role = merge_role_for(mr.repository, mr.target)
+    context["can_resolve"] = (user.pk == mr.author_id and has_role(user, mr.repository, Role.DEVELOPER)) \
+        or has_role(user, mr.repository, merge_role)
+    return render(request, "merges/_preview_fragment.html", context)
 
 
 def _commit_url(slug: str, commit_id: str) -> str:
@@ -345,10 +374,15 @@ def migration(request, slug, number):
         else:
             preview = actions.preview(mr, client)
             steps = preview.steps
-        script = "\n\n".join(s.rstrip() if s.rstrip().endswith(";") else s.rstrip() + ";" for s in steps)
-        return {"preview": preview, "steps": steps, "script": highlight_sql(script) if steps else "", "live": live}
+        statements = [s.rstrip() if s.rstrip().endswith(";") else s.rstrip() + ";" for s in steps]
+        if request.GET.get("format") == "sql":
+            return {"download": "\n\n".join(statements) + "\n"}
+        shown = "\n\n".join(statements[:MIGRATION_SHOWN])  # coloring is the slow part: the rest is a download
+        return {"preview": preview, "steps": steps, "script": highlight_sql(shown) if steps else "", "live": live,
+                "hidden": max(0, len(statements) - MIGRATION_SHOWN)}
 
-    return _render_tab(request, mr, "migration", "merges/migration.html", read)
+    response = _render_tab(request, mr, "migration", "merges/migration.html", read)
+    return response
 
 
 # actions -----------------------------------------------------------------------------------

@@ -37,17 +37,32 @@ DECLARE
     v_col   record;
 BEGIN
     FOR v_r IN
-        WITH o AS (SELECT s.identity, b.detail FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
-             n AS (SELECT s.identity, b.detail FROM pggit._state(p_to) s JOIN pggit.blobs b ON b.hash = s.hash WHERE s.kind = 'table'),
-             m AS (SELECT * FROM jsonb_to_recordset(coalesce(p_steps, (SELECT jsonb_agg(to_jsonb(g)) FROM pggit.migration(p_from, p_to) g)))
-                            AS m(step int, kind text, identity text, statement text)
-                    WHERE m.kind = 'table')
-        SELECT * FROM (
-            SELECT o.identity, o.detail AS od, n.detail AS nd,
-                   (SELECT m.statement FROM m WHERE m.identity = o.identity AND m.statement LIKE 'DROP TABLE%' LIMIT 1) AS drop_stmt
-              FROM o LEFT JOIN n ON n.identity = o.identity) x
+        -- (maps keyed by identity: a join of two function scans is planned as a nested loop)
+        WITH n_map AS (SELECT coalesce(jsonb_object_agg(s.identity, s.hash), '{}') AS m
+                         FROM pggit._state(p_to) s WHERE s.kind = 'table'),
+             d_map AS (SELECT coalesce(jsonb_object_agg(d.identity, d.statement), '{}') AS m
+                         FROM (SELECT DISTINCT ON (m.identity) m.identity, m.statement
+                                 FROM jsonb_to_recordset(coalesce(p_steps, (SELECT jsonb_agg(to_jsonb(g)) FROM pggit.migration(p_from, p_to) g)))
+                                      AS m(step int, kind text, identity text, statement text)
+                                WHERE m.kind = 'table' AND m.statement LIKE 'DROP TABLE%'
+                                ORDER BY m.identity, m.step) d),
+             o AS (SELECT s.identity, s.hash FROM pggit._state(p_from) s WHERE s.kind = 'table'),
+             k AS (SELECT o.identity, o.hash, n_map.m->>o.identity AS new_hash, d_map.m->>o.identity AS drop_stmt
+                     FROM o, n_map, d_map)
+        SELECT k.identity, ob.detail AS od, nb.detail AS nd, k.drop_stmt
+          FROM k
+          JOIN pggit.blobs ob ON ob.hash = k.hash
+          LEFT JOIN pggit.blobs nb ON nb.hash = k.new_hash
          -- (a table can be recreated with an unchanged definition: a domain it uses was recreated)
-         WHERE x.nd IS DISTINCT FROM x.od OR x.drop_stmt IS NOT NULL
+         WHERE ((k.new_hash IS DISTINCT FROM k.hash AND nb.detail IS DISTINCT FROM ob.detail) OR k.drop_stmt IS NOT NULL)
+           -- only tables dropped or recreated, or with a column dropped or retyped other than by a widening
+           AND (nb.detail IS NULL OR k.drop_stmt IS NOT NULL OR EXISTS (
+                SELECT 1 FROM jsonb_array_elements(ob.detail->'columns') oc
+                  LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(nb.detail->'columns') c
+                                      WHERE c->>'name' = oc->>'name') x(nc) ON true
+                 WHERE (oc->>'local')::boolean
+                   AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
+                                           ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)))
     LOOP
         v_rel := to_regclass(v_r.od->>'qname');
         CONTINUE WHEN v_rel IS NULL;
@@ -65,7 +80,9 @@ BEGIN
             SELECT oc->>'name' AS name, oc->>'type' AS old_type, nc->>'type' AS new_type
               FROM jsonb_array_elements(v_r.od->'columns') oc
               LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(v_r.nd->'columns') c WHERE c->>'name' = oc->>'name') x(nc) ON true
-             WHERE (oc->>'local')::boolean AND (nc IS NULL OR NOT pggit._is_widening(oc->>'type', nc->>'type'))
+             WHERE (oc->>'local')::boolean
+               AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
+                                       ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)
         LOOP
             IF pggit._has_rows(v_rel, v_col.name) THEN
                 identity := v_r.identity;

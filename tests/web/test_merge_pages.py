@@ -346,7 +346,12 @@ def test_merge_with_conflicts_leads_to_the_conflicts_page_listing_the_object(rep
     mr = open_request(repo, author)
     actions.approve(reviewer, mr)
     web = as_user(maintainer)
-    assert 'id="resolve-conflicts"' in web.get(url("detail", mr)).content.decode()
+    detail_html = web.get(url("detail", mr)).content.decode()  # the preview loads after the page
+    assert 'hx-get="%s"' % url("preview", mr) in detail_html and 'id="resolve-conflicts"' not in detail_html
+    fragment = web.get(url("preview", mr)).content.decode()
+    assert 'id="resolve-conflicts"' in fragment and "1 conflicting object" in fragment
+    assert 'id="side-preview" hx-swap-oob="true"' in fragment and "table public.widgets" in fragment
+    assert 'id="resolve-conflicts"' in web.get(url("detail", mr)).content.decode()  # cached now: in the page
     response = web.post(url("merge", mr))
     assert response.status_code == 302 and response["Location"] == url("conflicts", mr)
     page = web.get(response["Location"])
@@ -501,3 +506,19 @@ def test_posts_need_the_csrf_token(repo, author):
 def test_get_on_a_post_endpoint_is_not_allowed(repo, author, as_user):
     mr = open_request(repo, author)
     assert as_user(author).get(url("merge", mr)).status_code == 405
+
+
+def test_preview_fragment_is_404_for_outsiders_and_shows_risky_steps(repo, author, viewer, outsider, as_user):
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    mr = open_request(repo, author)
+    assert as_user(outsider).get(url("preview", mr)).status_code == 404
+    html = as_user(viewer).get(url("preview", mr)).content.decode()
+    assert 'data-kind="drop_column"' in html and "weight_grams" in html
+
+
+def test_migration_tab_offers_the_whole_script_as_a_download(repo, author, viewer, as_user):
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    mr = open_request(repo, author)
+    response = as_user(viewer).get(url("migration", mr, format="sql"))
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert "ALTER TABLE public.widgets DROP COLUMN weight_grams;" in response.content.decode()
