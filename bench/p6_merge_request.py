@@ -20,7 +20,7 @@ the conversation (detail), the Changes tab (page 1), the Migration tab and the C
     * warm: after one request that filled the cache.
 Ratios against the same page of the 10-object request (cold/warm alike) and against the plain
 repository list, measured in the same run. Goal: every page of the 1,000-object request under
-300 ms (warm; cold is printed beside it).
+300 ms, cold (the merge preview computed by that request) and warm (preview cached).
 
 --profile PAGE (repeatable) profiles one cold request of that page of the big request with
 pyinstrument when it is importable (not a project requirement: e.g. ``pip install --target

@@ -203,16 +203,11 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
             ref = f"merge:{row['merge_id']}"
             conflicts = [i for i in client.merge_items(row["merge_id"]) if i["resolution"] is None]
             steps, loss = client.migration_review(tgt, ref)
-    existing = {r["identity"].split(" ", 1)[1] for r in _tables(client, tgt)}
-    warnings = risky_steps(steps, existing_tables=existing, live_rows=_live_rows(client), data_loss=loss,
+    warnings = risky_steps(steps, live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
     result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
     cache.set(key, result, 3600)
     return result
-
-
-def _tables(client, ref: str) -> list[dict]:
-    return client._rows("SELECT identity FROM pggit.tree(%s) WHERE kind = 'table'", (ref,))
 
 
 def _live_rows(client) -> dict[str, float]:

@@ -50,12 +50,24 @@ def unquote_name(name: str) -> str:
     return ".".join(q.replace('""', '"') if q else p for q, p in parts)
 
 
-def risky_steps(steps: list[str], *, existing_tables: set[str], live_rows: dict[str, float],
+_CREATE_TABLE = re.compile(
+    rf"^\s*CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMPORARY|TEMP|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<table>{QNAME})",
+    re.I)
+
+
+def created_tables(steps: list[str]) -> set[str]:
+    """Tables the steps create (the others they touch existed before them)."""
+    return {unquote_name(m["table"]) for step in steps if (m := _CREATE_TABLE.match(step))}
+
+
+def risky_steps(steps: list[str], *, live_rows: dict[str, float], existing_tables: set[str] | None = None,
                 data_loss: list[dict] | None = None, large_rows: int = 100_000) -> list[Warning]:
     """Warnings for ``steps``. ``existing_tables``: tables ("schema.name") of the state the steps
-    start from; ``live_rows``: estimated rows per live table; ``data_loss``: the engine's
-    ``data_loss_steps`` rows (their ``statement`` marks steps that drop data that exists)."""
+    start from (default: every table the steps touch but do not create); ``live_rows``:
+    estimated rows per live table; ``data_loss``: the engine's ``data_loss_steps`` rows (their
+    ``statement`` marks steps that drop data that exists)."""
     losing = {(row.get("statement") or row.get("step") or "").strip() for row in (data_loss or [])}
+    new_tables = created_tables(steps) if existing_tables is None else set()
     out: list[Warning] = []
     for step in steps:
         text = step.strip()
@@ -68,7 +80,8 @@ def risky_steps(steps: list[str], *, existing_tables: set[str], live_rows: dict[
         if m := _CREATE_INDEX.match(text):
             table = unquote_name(m["table"])
             rows = live_rows.get(table, 0)
-            if not m["concurrently"] and table in existing_tables and rows >= large_rows:
+            existed = table in existing_tables if existing_tables is not None else table not in new_tables
+            if not m["concurrently"] and existed and rows >= large_rows:
                 out.append(Warning("index_without_concurrently", table,
                                    f"builds an index without CONCURRENTLY on {table} (about {int(rows):,} rows): "
                                    "writes to the table wait until it is built", head))
@@ -77,7 +90,7 @@ def risky_steps(steps: list[str], *, existing_tables: set[str], live_rows: dict[
         if not m:
             continue
         table, rest = unquote_name(m["table"]), m["rest"]
-        existed = table in existing_tables
+        existed = table in existing_tables if existing_tables is not None else table not in new_tables
         for c in _DROP_COLUMN.finditer(rest):
             column = unquote_name(c["column"])
             out.append(Warning("drop_column", table, f"drops column {column} of {table} and its data", head,
