@@ -74,6 +74,7 @@ class Preview:
     conflicts: list[dict]
     warnings: list[Warning]
     error: str | None = None
+    in_progress: bool = False  # read from the request's open engine merge (with its resolutions)
 
 
 # reading ---------------------------------------------------------------------------------
@@ -175,6 +176,12 @@ def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview
     client = client or client_for(mr.repository)
     try:
         with engine_errors():
+            if mr.engine_merge_id:
+                info = client.merge_info(mr.engine_merge_id)
+                if (info and info["status"] in ("conflicts", "ready")
+                        and info["source_commit"] == client.resolve(mr.source)
+                        and info["target_commit"] == client.resolve(mr.target)):
+                    return None if cached_only else _open_merge_preview(client, info)
             return _preview(client, mr.repository, mr.source, mr.target, mr.strategy, cached_only)
     finally:
         if own:
@@ -208,6 +215,18 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
     result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
     cache.set(key, result, 3600)
     return result
+
+
+def _open_merge_preview(client, info: dict) -> Preview:
+    """The preview of a merge being resolved: its open items, and the migration to its result as
+    resolved so far (not cached: each resolution changes it)."""
+    merge_id, tgt = info["merge_id"], info["target_commit"]
+    conflicts = [i for i in client.merge_items(merge_id) if i["resolution"] is None]
+    steps, loss = client.migration_review(tgt, f"merge:{merge_id}")
+    warnings = risky_steps(steps, live_rows=_live_rows(client), data_loss=loss,
+                           large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
+    return Preview("merge", info["base_commit"], info["source_commit"], tgt, steps, conflicts, warnings,
+                   in_progress=True)
 
 
 def _live_rows(client) -> dict[str, float]:

@@ -159,6 +159,8 @@ def continue_with_merge_request(page, shot, sign_in, live_sql, engine, repo, aut
         "table public.widgets", "custom", author)
     assert engine.merge_info(mr.engine_merge_id)["status"] == "ready"
     assert column_type(live_sql, "public.widgets", "shade") == "integer"  # nothing merged yet
+    expect(page.locator("#conflicts-resolved")).to_have_text("Every conflict is resolved")
+    expect(page.locator("#side-risks")).to_contain_text("character varying(40)")  # the resolved result's migration
     shot("conflicts-resolved")
 
     # the reviewer approves --------------------------------------------------------------------
