@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from branches.engine import EngineUnavailable, engine_client
 from branches.models import BranchProtection, Repository, RepositoryGroup
 from pggit_web.dbconfig import redact_url
-from pggit_web.errors import ActionError
+from pggit_web.errors import ActionError, refusal_message
 
 LOG_LIMITS = (50, 200, 1000)
 
@@ -114,7 +114,7 @@ class RepositoryAdmin(admin.ModelAdmin):
             try:
                 version = install_engine(request.user, repo)
             except (ActionError, PermissionDenied, Http404) as e:
-                self.message_user(request, f"{repo.name}: {_reason(e)}", messages.ERROR)
+                self.message_user(request, f"{repo.name}: {refusal_message(e)}", messages.ERROR)
             else:
                 self.message_user(request, f"{repo.name}: engine {version} installed", messages.SUCCESS)
 
@@ -228,11 +228,3 @@ class BranchProtectionAdmin(admin.ModelAdmin):
     search_fields = ["pattern", "repository__name", "repository__slug"]
     list_select_related = ["repository"]
 
-
-def _reason(exc: Exception) -> str:
-    """What to tell the admin user about an action that was refused."""
-    if isinstance(exc, Http404):
-        return "you have no role in this repository"
-    if isinstance(exc, PermissionDenied):
-        return str(exc) or "permission denied"
-    return str(exc)

@@ -252,8 +252,7 @@ def open_merge_request(user, repo: Repository, *, source: str, target: str, titl
     title = (title or "").strip()
     if not title or len(title) > MAX_TITLE:
         raise ActionError(f"a merge request needs a title of 1 to {MAX_TITLE} characters", code="invalid_title")
-    if strategy not in STRATEGY_NAMES:
-        raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+    _check_strategy(strategy)
     if source == target:
         raise ActionError("source and target are the same branch", code="same_branch")
     with engine_errors(), client_for(repo) as client:
@@ -270,6 +269,12 @@ def open_merge_request(user, repo: Repository, *, source: str, target: str, titl
         return MergeRequest.objects.create(repository=repo, number=number, title=title, description=description,
                                            source=source, target=target, author=user, draft=draft,
                                            strategy=strategy, source_head=head)
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGY_NAMES:
+        raise ActionError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGY_NAMES)}",
+                          code="invalid_strategy")
 
 
 def _check_author_or(user, mr: MergeRequest, role: Role) -> None:
@@ -300,8 +305,7 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
     if draft is not None:
         mr.draft = draft
     if strategy is not None:
-        if strategy not in STRATEGY_NAMES:
-            raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+        _check_strategy(strategy)
         mr.strategy = strategy
     mr.save()
     return mr
@@ -412,8 +416,7 @@ def set_auto_merge(user, mr: MergeRequest, enabled: bool, strategy: str | None =
     check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
     _check_open(mr)
     if strategy is not None:
-        if strategy not in STRATEGY_NAMES:
-            raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+        _check_strategy(strategy)
         mr.strategy = strategy
     mr.auto_merge, mr.auto_merge_by = enabled, (user if enabled else None)
     mr.save()
@@ -454,8 +457,8 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
     """
     mr = sync(mr)
     check_can_merge(user, mr)
-    if strategy is not None and strategy not in STRATEGY_NAMES:
-        raise ActionError(f"unknown strategy {strategy!r}", code="invalid_strategy")
+    if strategy is not None:
+        _check_strategy(strategy)
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
         _check_open(mr)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from merges.models import Comment, ConflictResolution, MergeRequest, Review
-from pggit_web.errors import ActionError
+from pggit_web.errors import ActionError, refusal_message
 
 
 class ReviewInline(admin.TabularInline):
@@ -85,7 +85,7 @@ class MergeRequestAdmin(admin.ModelAdmin):
             try:
                 result = do(mr)
             except (ActionError, PermissionDenied, Http404) as e:
-                self.message_user(request, f"{label}: {_reason(e)}", messages.ERROR)
+                self.message_user(request, f"{label}: {refusal_message(e)}", messages.ERROR)
             else:
                 level, text = result if isinstance(result, tuple) else (messages.SUCCESS, done)
                 self.message_user(request, f"{label}: {text}", level)
@@ -167,11 +167,3 @@ class ConflictResolutionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-
-def _reason(exc: Exception) -> str:
-    """What to tell the admin user about an action that was refused."""
-    if isinstance(exc, Http404):
-        return "you have no role in this repository"
-    if isinstance(exc, PermissionDenied):
-        return str(exc) or "permission denied"
-    return str(exc)

@@ -453,28 +453,28 @@ def merge(request, slug, number):
     return redirect(_back(mr))
 
 
-@require_POST
-def close(request, slug, number):
-    mr = _get(request, slug, number)
+def _run(request, mr: MergeRequest, action, done: str):
+    """Call ``action()`` (a merges.actions call for this request); report ``done`` or the
+    refusal as a message, and go back to the conversation (post/redirect/get)."""
     try:
-        actions.close(request.user, mr)
+        action()
     except ActionError as exc:
         _error(request, exc)
     else:
-        messages.success(request, f"Closed !{mr.number}.")
+        messages.success(request, done)
     return redirect(_back(mr))
+
+
+@require_POST
+def close(request, slug, number):
+    mr = _get(request, slug, number)
+    return _run(request, mr, lambda: actions.close(request.user, mr), f"Closed !{mr.number}.")
 
 
 @require_POST
 def reopen(request, slug, number):
     mr = _get(request, slug, number)
-    try:
-        actions.reopen(request.user, mr)
-    except ActionError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, f"Reopened !{mr.number}.")
-    return redirect(_back(mr))
+    return _run(request, mr, lambda: actions.reopen(request.user, mr), f"Reopened !{mr.number}.")
 
 
 @require_POST
@@ -484,26 +484,15 @@ def edit(request, slug, number):
     if not form.is_valid():
         messages.error(request, "A merge request needs a title (and a known strategy).")
         return redirect(_back(mr))
-    try:
-        actions.edit(request.user, mr, **form.cleaned_data)
-    except ActionError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Saved.")
-    return redirect(_back(mr))
+    return _run(request, mr, lambda: actions.edit(request.user, mr, **form.cleaned_data), "Saved.")
 
 
 @require_POST
 def draft(request, slug, number):
     mr = _get(request, slug, number)
     to_draft = request.POST.get("draft") == "1"
-    try:
-        actions.edit(request.user, mr, draft=to_draft)
-    except ActionError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "Marked as draft." if to_draft else "Marked as ready for review.")
-    return redirect(_back(mr))
+    return _run(request, mr, lambda: actions.edit(request.user, mr, draft=to_draft),
+                "Marked as draft." if to_draft else "Marked as ready for review.")
 
 
 @require_POST
@@ -529,13 +518,8 @@ def auto_merge(request, slug, number):
 @require_POST
 def abort(request, slug, number):
     mr = _get(request, slug, number)
-    try:
-        actions.abort(request.user, mr)
-    except ActionError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, "The merge in progress was aborted; resolutions are kept for the next attempt.")
-    return redirect(_back(mr))
+    return _run(request, mr, lambda: actions.abort(request.user, mr),
+                "The merge in progress was aborted; resolutions are kept for the next attempt.")
 
 
 # conflicts ---------------------------------------------------------------------------------

@@ -86,3 +86,15 @@ def engine_errors():
         yield
     except (pe.PggitError, psycopg.Error) as exc:
         raise from_engine(exc) from exc
+
+
+def refusal_message(exc: Exception) -> str:
+    """What to tell someone whose action was refused (admin actions report it per object)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    if isinstance(exc, Http404):
+        return "you have no role in this repository"
+    if isinstance(exc, PermissionDenied):
+        return str(exc) or "permission denied"
+    return str(exc)
