@@ -374,6 +374,8 @@ def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
         raise Conflict("the merge request is a draft: it cannot be approved or sent back yet", code="draft")
     if verdict == Review.Verdict.REQUEST_CHANGES and not (body or "").strip():
         raise ActionError("say what should change", code="empty_review")
+    if verdict == Review.Verdict.COMMENT and not (body or "").strip():
+        raise ActionError("a review comment needs some text", code="empty_review")
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
         rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=(body or "").strip(),

@@ -127,9 +127,11 @@ def test_signup_refuses_mismatched_passwords(client):
 
 
 def test_signup_can_be_closed(client):
+    assert "Create an account" in client.get("/accounts/login/").content.decode()
     with override_settings(ACCOUNT_ALLOW_SIGNUP=False):
         response = client.get(SIGNUP)
         assert "Sign-up is closed" in response.content.decode()
+        assert "Create an account" not in client.get("/accounts/login/").content.decode()
         sign_up(client)
     assert not get_user_model().objects.filter(username="nina_new").exists()
 
