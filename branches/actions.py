@@ -141,3 +141,69 @@ def revert(user, repo: Repository, commit: str, branch: str | None = None, force
     check_role(user, repo, Role.MAINTAINER)
     with engine_errors(), client_for(repo) as client:
         return client.revert(commit, branch, force)
+
+
+# members and branch protection (repository settings) ------------------------------------------
+
+def members(user, repo: Repository) -> list[tuple]:
+    """(user, role) of every member, highest role first (maintainers only)."""
+    check_role(user, repo, Role.MAINTAINER)
+    out = {}
+    for link in repo.role_groups.select_related("group").prefetch_related("group__user_set"):
+        for member in link.group.user_set.all():
+            if member.pk not in out or out[member.pk][1] < link.role:
+                out[member.pk] = (member, Role(link.role))
+    return sorted(out.values(), key=lambda m: (-m[1], m[0].get_username()))
+
+
+def set_member_role(user, repo: Repository, username: str, role: Role | None) -> None:
+    """Give ``username`` exactly ``role`` in the repository, or no role (None). Maintainers
+    only; the last maintainer cannot step down or be removed (the repository would be orphaned)."""
+    from django.contrib.auth import get_user_model
+
+    check_role(user, repo, Role.MAINTAINER)
+    try:
+        member = get_user_model().objects.get(username=(username or "").strip())
+    except get_user_model().DoesNotExist:
+        raise ActionError(f"there is no user named {username!r}", code="unknown_user", status=404) from None
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)  # one membership change at a time
+        maintainers = [m for m, r in members(user, repo) if r == Role.MAINTAINER]
+        if role != Role.MAINTAINER and maintainers == [member]:
+            raise Conflict(f"{member.get_username()} is the last maintainer of {repo.name}", code="last_maintainer")
+        if role is None:
+            for link in repo.role_groups.select_related("group"):
+                link.group.user_set.remove(member)
+        else:
+            grant(repo, member, Role(role))
+
+
+def save_protection(user, repo: Repository, *, pattern: str, required_approvals: int = 1,
+                    allow_self_approval: bool = False, merge_role: Role = Role.MAINTAINER,
+                    dismiss_stale_approvals: bool = True, position: int | None = None):
+    """Create or update the protection rule for ``pattern`` (maintainers only)."""
+    from branches.models import BranchProtection
+
+    check_role(user, repo, Role.MAINTAINER)
+    pattern = (pattern or "").strip()
+    if not pattern or len(pattern) > 200:
+        raise ActionError("a branch pattern has 1 to 200 characters (e.g. main or release/*)", code="invalid_pattern")
+    if required_approvals < 0 or required_approvals > 20:
+        raise ActionError("required approvals must be between 0 and 20", code="invalid_approvals")
+    if Role(merge_role) not in (Role.DEVELOPER, Role.REVIEWER, Role.MAINTAINER):
+        raise ActionError("who may merge: developer, reviewer or maintainer", code="invalid_role")
+    defaults = {"required_approvals": required_approvals, "allow_self_approval": allow_self_approval,
+                "merge_role": Role(merge_role), "dismiss_stale_approvals": dismiss_stale_approvals}
+    if position is not None:
+        defaults["position"] = position
+    rule, _ = BranchProtection.objects.update_or_create(repository=repo, pattern=pattern, defaults=defaults)
+    return rule
+
+
+def delete_protection(user, repo: Repository, pattern: str) -> None:
+    from branches.models import BranchProtection
+
+    check_role(user, repo, Role.MAINTAINER)
+    deleted, _ = BranchProtection.objects.filter(repository=repo, pattern=pattern).delete()
+    if not deleted:
+        raise ActionError(f"no protection rule for {pattern!r}", code="not_found", status=404)

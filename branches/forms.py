@@ -43,3 +43,18 @@ class ConsoleForm(forms.Form):
     def __init__(self, *args, branches: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["branch"].choices = [(b, b) for b in branches]
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=[("viewer", "viewer"), ("developer", "developer"), ("reviewer", "reviewer"),
+                                      ("maintainer", "maintainer"), ("none", "no role (remove)")])
+
+
+class ProtectionForm(forms.Form):
+    pattern = forms.CharField(max_length=200, help_text="A branch name or a shell pattern: main, release/*")
+    required_approvals = forms.IntegerField(min_value=0, max_value=20, initial=1)
+    allow_self_approval = forms.BooleanField(required=False)
+    merge_role = forms.ChoiceField(choices=[("developer", "developer"), ("reviewer", "reviewer"),
+                                            ("maintainer", "maintainer")], initial="maintainer")
+    dismiss_stale_approvals = forms.BooleanField(required=False, initial=True)

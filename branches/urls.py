@@ -20,4 +20,7 @@ urlpatterns = [
     path("repos/<slug:slug>/compare/", views.compare, name="compare"),
     path("repos/<slug:slug>/objects/", views.object_history, name="object_history"),
     path("repos/<slug:slug>/console/", views.console, name="console"),
+    path("repos/<slug:slug>/settings/", views.settings_page, name="settings"),
+    path("repos/<slug:slug>/settings/members/", views.settings_member, name="settings_member"),
+    path("repos/<slug:slug>/settings/protection/", views.settings_protection, name="settings_protection"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from branches import actions, engine
 from branches.access import check_role, repository_for, role_of, visible_repositories
-from branches.forms import BranchForm, ConsoleForm, RepositoryForm
+from branches.forms import BranchForm, ConsoleForm, MemberForm, ProtectionForm, RepositoryForm
 from branches.models import Role
 from pggit_web.dbconfig import redact_url
 from pggit_web.errors import ActionError
@@ -333,3 +333,59 @@ def _qs(**params) -> str:
     from urllib.parse import urlencode
 
     return urlencode(params)
+
+
+# settings: members and branch protection ----------------------------------------------------
+
+ROLE_BY_LABEL = {role.label: role for role in Role}
+
+
+def settings_page(request, slug, member_form=None, protection_form=None, status=200):
+    """Members with their roles, and the branch protection rules (maintainers)."""
+    repo = repository_for(request.user, slug, Role.MAINTAINER)
+    context = _context(request, repo, "settings", members=actions.members(request.user, repo),
+                       protections=list(repo.protections.all()),
+                       member_form=member_form or MemberForm(),
+                       protection_form=protection_form or ProtectionForm())
+    return render(request, "branches/settings.html", context, status=status)
+
+
+@require_POST
+def settings_member(request, slug):
+    repo = repository_for(request.user, slug, Role.MAINTAINER)
+    form = MemberForm(request.POST)
+    if not form.is_valid():
+        return settings_page(request, slug, member_form=form, status=400)
+    role = ROLE_BY_LABEL.get(form.cleaned_data["role"])
+    try:
+        actions.set_member_role(request.user, repo, form.cleaned_data["username"], role)
+    except ActionError as exc:
+        _error_message(request, exc)
+        return settings_page(request, slug, member_form=form, status=exc.status)
+    who = form.cleaned_data["username"]
+    messages.success(request, f"{who} is now {role.label}." if role else f"{who} has no role any more.")
+    return redirect(reverse("branches:settings", kwargs={"slug": slug}))
+
+
+@require_POST
+def settings_protection(request, slug):
+    repo = repository_for(request.user, slug, Role.MAINTAINER)
+    if request.POST.get("delete"):
+        try:
+            actions.delete_protection(request.user, repo, request.POST.get("pattern", ""))
+        except ActionError as exc:
+            _error_message(request, exc)
+        else:
+            messages.success(request, f"Removed the rule for {request.POST.get('pattern')}.")
+        return redirect(reverse("branches:settings", kwargs={"slug": slug}))
+    form = ProtectionForm(request.POST)
+    if not form.is_valid():
+        return settings_page(request, slug, protection_form=form, status=400)
+    data = dict(form.cleaned_data, merge_role=ROLE_BY_LABEL[form.cleaned_data["merge_role"]])
+    try:
+        rule = actions.save_protection(request.user, repo, **data)
+    except ActionError as exc:
+        _error_message(request, exc)
+        return settings_page(request, slug, protection_form=form, status=exc.status)
+    messages.success(request, f"Branches matching {rule.pattern} are protected.")
+    return redirect(reverse("branches:settings", kwargs={"slug": slug}))

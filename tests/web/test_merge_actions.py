@@ -231,3 +231,11 @@ def test_merge_that_would_drop_live_data_is_refused_until_forced(repo, author, r
         cols = [r[0] for r in conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = "
                                            "'public.widgets'::regclass AND attnum > 0 AND NOT attisdropped")]
     assert "weight_grams" not in cols and "label" in cols
+
+
+def test_a_review_comment_needs_text(repo, author, viewer):
+    mr = open_request(repo, author)
+    with pytest.raises(ActionError):
+        actions.review(viewer, mr, "comment", "   ")
+    actions.review(viewer, mr, "comment", "Why integer?")
+    assert [r.body for r in mr.reviews.all()] == ["Why integer?"]
