@@ -90,12 +90,12 @@ def create_branch(user, repo: Repository, name: str, from_ref: str | None = None
         return client.create_branch(name, from_ref or None)
 
 
-def delete_branch(user, repo: Repository, name: str, force: bool = False) -> None:
-    """Delete a branch. Protected branches need the role their rule names for merging."""
-    check_role(user, repo, max(Role.DEVELOPER, merge_role_for(repo, name)) if repo.protection_for(name)
-               else Role.DEVELOPER)
+def delete_branch(user, repo: Repository, name: str, force: bool = False) -> str:
+    """Delete a branch; returns the head it had. Protected branches need the role their rule
+    names for merging."""
+    check_role(user, repo, max(Role.DEVELOPER, merge_role_for(repo, name)))
     with engine_errors(), client_for(repo) as client:
-        client.delete_branch(name, force)
+        return client.delete_branch(name, force)
 
 
 def check_can_apply(user, repo: Repository, branch: str, *, is_head: bool) -> None:

@@ -137,9 +137,11 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
      ORDER BY t.identity
 $$;
 
--- The commits reachable from a ref (default HEAD) that changed one object, newest first.
-CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
-RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
+-- Every version of one object reachable from a ref, newest first, each with the definition it
+-- replaced on the commit's first parent (for a merge commit: the target's version).
+CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL)
+RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz, change text,
+               definition text, previous_definition text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     WITH RECURSIVE walk(commit_id) AS (
@@ -147,15 +149,24 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
         UNION
         SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
     )
-    SELECT c.commit_id, c.author, c.message, c.committed_at,
+    SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at,
            CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
-           b.definition
+           nb.definition, ob.definition
       FROM pggit.changes x
       JOIN walk w ON w.commit_id = x.commit_id
       JOIN pggit.commits c ON c.commit_id = x.commit_id
-      LEFT JOIN pggit.blobs b ON b.hash = x.new_hash
+      LEFT JOIN pggit.blobs nb ON nb.hash = x.new_hash
+      LEFT JOIN pggit.blobs ob ON ob.hash = x.old_hash
      WHERE x.identity = p_identity
      ORDER BY c.generation DESC, c.seq DESC
+$$;
+
+-- The commits reachable from a ref (default HEAD) that changed one object, newest first.
+CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
+RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+    SELECT h.commit_id, h.author, h.message, h.committed_at, h.change, h.definition
+      FROM pggit.object_history(p_identity, p_ref) h
 $$;
 
 -- Tree of a ref as (identity, kind, hash); NULL ref = the empty state; 'merge:<id>' = the result
@@ -211,30 +222,6 @@ BEGIN
      WHERE l.hash IS DISTINCT FROM h.hash
      ORDER BY 1;
 END $$;
-
--- Every version of one object reachable from a ref, newest first, each with the definition it
--- replaced on the commit's first parent (for a merge commit: the target's version).
-CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL)
-RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz, change text,
-               definition text, previous_definition text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
-    SELECT pggit.flush();
-    WITH RECURSIVE walk(commit_id) AS (
-        SELECT pggit._resolve(p_ref)
-        UNION
-        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
-    )
-    SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at,
-           CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
-           nb.definition, ob.definition
-      FROM pggit.changes x
-      JOIN walk w ON w.commit_id = x.commit_id
-      JOIN pggit.commits c ON c.commit_id = x.commit_id
-      LEFT JOIN pggit.blobs nb ON nb.hash = x.new_hash
-      LEFT JOIN pggit.blobs ob ON ob.hash = x.old_hash
-     WHERE x.identity = p_identity
-     ORDER BY c.generation DESC, c.seq DESC
-$$;
 
 -- Commit rows for a set of ids (or refs): commit_id, parent_ids, author, message, committed_at.
 CREATE FUNCTION pggit.commit_info(p_refs text[])
