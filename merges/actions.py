@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
+from django.http import Http404
 from django.utils import timezone
 
 from branches.access import check_role, has_role, merge_role_for
@@ -206,7 +207,7 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
     else:
         kind = "merge"
         with client.conn.transaction(force_rollback=True):  # open the merge, read it, leave no trace
-            row = client._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, NULL, false, false)", (src, target, strategy))
+            row = client.open_merge(src, target, strategy)
             ref = f"merge:{row['merge_id']}"
             conflicts = [i for i in client.merge_items(row["merge_id"]) if i["resolution"] is None]
             steps, loss = client.migration_review(tgt, ref)
@@ -283,6 +284,19 @@ def _check_author_or(user, mr: MergeRequest, role: Role) -> None:
         check_role(user, mr.repository, role)
     else:
         check_role(user, mr.repository, Role.DEVELOPER)
+
+
+def check_can_resolve(user, mr: MergeRequest) -> None:
+    """The author (a developer) and whoever may merge into the target resolve conflicts."""
+    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+
+
+def can_resolve(user, mr: MergeRequest) -> bool:
+    try:
+        check_can_resolve(user, mr)
+    except (PermissionDenied, Http404):
+        return False
+    return True
 
 
 def _check_open(mr: MergeRequest) -> None:
@@ -498,7 +512,7 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
     if row["status"] in ("conflicts", "ready"):
         mr.engine_merge_id = row["merge_id"]
         _reapply_resolutions(client, user, mr)
-        row = client._one("SELECT * FROM pggit._merge_result(%s)", (mr.engine_merge_id,))
+        row = client.merge_status(mr.engine_merge_id)
         if row["status"] == "ready" and not row.get("error"):
             row = client.finish_merge(mr.engine_merge_id, force)
     return _outcome_from_row(client, user, mr, row)
@@ -549,7 +563,7 @@ def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
     Anyone who may merge, and the author, may start resolving before the approvals are in: the
     engine merge then waits, resolved, until ``merge`` finishes it.
     """
-    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    check_can_resolve(user, mr)
     mr = sync(mr)
     _check_open(mr)
     with transaction.atomic():
@@ -557,10 +571,11 @@ def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
         with engine_errors(), client_for(mr.repository) as client:
             info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
             if info is None or info["status"] not in ("conflicts", "ready"):
-                row = client._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, false, false)",
-                                  (mr.source, mr.target, mr.strategy, _message(mr, user)))
-                if row["status"] in ("up_to_date", "fast_forward"):
+                src, tgt = client.resolve(mr.source), client.resolve(mr.target)
+                if client.find_merge_base(src, tgt) in (src, tgt):
+                    # up to date or a fast-forward: the engine would do it at once, before any approval
                     raise Conflict("this merge has no conflicts", code="no_conflicts")
+                row = client.open_merge(src, mr.target, mr.strategy, _message(mr, user))
                 mr.engine_merge_id = row["merge_id"]
                 mr.save(update_fields=["engine_merge_id", "updated_at"])
                 _reapply_resolutions(client, user, mr)
@@ -583,7 +598,7 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
     merge is unchanged. When nothing is left open and the approvals are met (and the user may
     merge), the merge completes; otherwise it waits, resolved, for ``merge``.
     """
-    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    check_can_resolve(user, mr)
     _check_open(mr)
     if not mr.engine_merge_id:
         raise Conflict("there is no merge in progress for this request", code="no_merge")
@@ -624,7 +639,7 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
 
 def abort(user, mr: MergeRequest) -> MergeRequest:
     """Abort the request's open engine merge (its resolutions are kept for the next attempt)."""
-    _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
+    check_can_resolve(user, mr)
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
         if mr.engine_merge_id:

@@ -93,9 +93,7 @@ class Sides:
 def _sides(client, mr: MergeRequest) -> Sides:
     source = target = None
     if mr.state == State.MERGED and mr.merge_commit:
-        row = client.conn.execute(
-            "SELECT source_commit, target_commit FROM pggit.merges WHERE result_commit = %s "
-            "AND status IN ('merged', 'fast_forward') ORDER BY merge_id DESC LIMIT 1", (mr.merge_commit,)).fetchone()
+        row = client.merge_for_commit(mr.merge_commit)
         if row:
             source, target = row["source_commit"], row["target_commit"]
     if source is None:
@@ -126,7 +124,9 @@ def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
         try:
             with engine_errors():
                 sides = _sides(client, mr)
-                context.update(sides=sides, commits_count=sides.ahead, changes_count=_changes_count(client, sides))
+                context.update(sides=sides, commits_count=sides.ahead)
+                if tab != "changes":  # that tab reads the whole diff and counts it itself
+                    context["changes_count"] = _changes_count(client, sides)
         except ActionError as exc:
             context["engine_error"] = exc
     return context
@@ -262,8 +262,7 @@ def detail(request, slug, number):
         can_edit=is_author or has_role(user, mr.repository, Role.MAINTAINER),
         has_merge_role=has_role(user, mr.repository, merge_role),
         merge_role=merge_role,
-        can_resolve=(is_author and has_role(user, mr.repository, Role.DEVELOPER))
-        or has_role(user, mr.repository, merge_role),
+        can_resolve=actions.can_resolve(user, mr),
         can_merge=can_merge,
         merge_blocked=merge_blocked,
         show_force=bool(request.GET.get("refused")) or bool(
@@ -285,10 +284,7 @@ def preview_fragment(request, slug, number):
             context["preview"] = actions.preview(mr)
         except ActionError as exc:
             context["preview_error"] = exc
-    user = request.user
-    merge_role = merge_role_for(mr.repository, mr.target)
-    context["can_resolve"] = (user.pk == mr.author_id and has_role(user, mr.repository, Role.DEVELOPER)) \
-        or has_role(user, mr.repository, merge_role)
+    context["can_resolve"] = actions.can_resolve(request.user, mr)
     return render(request, "merges/_preview_fragment.html", context)
 
 
@@ -355,7 +351,7 @@ def changes(request, slug, number):
                         rows=side_by_side(d["old_definition"], d["new_definition"])) for d in page]
         index = [{"identity": d["identity"], "kind": d["kind"], "change": d["change"], "anchor": anchor_for(d["identity"]),
                   "page": i // CHANGES_PER_PAGE + 1} for i, d in enumerate(diff)]
-        return {"objects": objects, "page": page, "counts": counts, "total": len(diff), "index": index,
+        return {"objects": objects, "page": page, "counts": counts, "total": len(diff), "changes_count": len(diff), "index": index,
                 "comment_form": CommentForm()}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)

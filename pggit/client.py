@@ -319,6 +319,23 @@ class Client:
         """The engine's row of one merge (source, target, their commits, status, result_commit...)."""
         return self._one("SELECT * FROM pggit.merges WHERE merge_id = %s", (merge_id,))
 
+    def open_merge(self, source: str, target: str | None = None, strategy: str = "auto",
+                   message: str | None = None) -> dict:
+        """Open a merge without completing it (``merge_branches(..., complete => false)``): its
+        items wait for ``resolve_conflict``, and a merge with nothing open stays ``ready`` for
+        ``finish_merge``. Up-to-date and fast-forward cases are done at once, as in ``merge``."""
+        return self._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, false, false)",
+                         (source, target, strategy, message))
+
+    def merge_status(self, merge_id: int) -> dict:
+        """``merge_id, status, commit_id, conflicts, error`` of a merge, as ``merge`` returns them."""
+        return self._one("SELECT * FROM pggit._merge_result(%s)", (merge_id,))
+
+    def merge_for_commit(self, commit_id: str) -> dict | None:
+        """The engine's row of the completed merge that made ``commit_id`` (None if none did)."""
+        return self._one("SELECT * FROM pggit.merges WHERE result_commit = %s AND status IN ('merged', 'fast_forward') "
+                         "ORDER BY merge_id DESC LIMIT 1", (commit_id,))
+
     def complete_merge(self, merge_id: int, force: bool = False) -> dict:
         return self._guarded("complete_merge", {"merge_id": merge_id, "force": force},
                              lambda: self._one("SELECT * FROM pggit.complete_merge(%s, %s)", (merge_id, force)))

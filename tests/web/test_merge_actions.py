@@ -239,3 +239,16 @@ def test_a_review_comment_needs_text(repo, author, viewer):
         actions.review(viewer, mr, "comment", "   ")
     actions.review(viewer, mr, "comment", "Why integer?")
     assert [r.body for r in mr.reviews.all()] == ["Why integer?"]
+
+
+def test_opening_conflicts_on_a_fast_forward_moves_nothing(repo, author):
+    client = Client(repo.dsn)
+    client.apply("feature-colors", "CREATE TABLE public.colors (name text)")
+    main_before = client.resolve("main")
+    mr = open_request(repo, author)
+    with pytest.raises(Conflict) as exc:
+        actions.open_conflicts(author, mr)  # no approval: main must not be fast-forwarded
+    assert exc.value.code == "no_conflicts"
+    assert client.resolve("main") == main_before
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT to_regclass('public.colors')").fetchone()[0] is None
