@@ -120,6 +120,19 @@ CREATE TABLE pggit.capture_queue (
     objids      oid[] NOT NULL
 );
 
+-- Per-transaction capture state: what the running statement dropped (sql_drop -> ddl_command_end)
+-- and the engine's own absorb mode (its migrations' touched and dropped objects). It is kept here,
+-- written only by the engine's SECURITY DEFINER functions, never in a setting a caller can change:
+-- no role can make the engine record a drop that did not happen or skip capture. Rows belong to
+-- one transaction (its xid8) and are deleted when read; a rolled-back transaction leaves none.
+CREATE TABLE pggit.tx_state (
+    xid   xid8 NOT NULL,
+    key   text NOT NULL,
+    value text NOT NULL DEFAULT '',
+    PRIMARY KEY (xid, key),
+    CONSTRAINT tx_state_key_is_known CHECK (key IN ('dropped', 'absorb', 'absorb_touched', 'absorb_dropped'))
+);
+
 -- Append-only audit trail of every engine operation.
 CREATE TABLE pggit.audit_log (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

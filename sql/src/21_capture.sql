@@ -1,12 +1,62 @@
 -- pgGit engine: automatic capture of DDL as commits on HEAD.
 
+-- Whether a role may turn capture off: the engine's owner, a superuser, or a member of pggit_admin.
+CREATE FUNCTION pggit._is_admin(p_role text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(bool_or(r.rolsuper
+                            OR r.oid = (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'pggit')
+                            OR (to_regrole('pggit_admin') IS NOT NULL AND pg_has_role(r.oid, 'pggit_admin', 'MEMBER'))),
+                    false)
+      FROM pg_roles r WHERE r.rolname = p_role
+$$;
+
+-- How the running statement is captured: 'on', 'off' (pggit.capture = off set by the engine's
+-- owner or a pggit_admin member; anyone else's setting is ignored, with a warning when p_warn), or
+-- 'absorb' (the engine's own migration steps: only when the engine itself recorded that mode in
+-- pggit.tx_state for this transaction; the setting alone is a hint that anyone could forge).
+CREATE FUNCTION pggit._capture_mode(p_warn boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_setting text := coalesce(current_setting('pggit.capture', true), '');
+BEGIN
+    IF v_setting = '' THEN
+        RETURN 'on';
+    ELSIF v_setting = 'absorb' THEN
+        IF EXISTS (SELECT 1 FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = 'absorb') THEN
+            RETURN 'absorb';
+        END IF;
+    ELSIF v_setting = 'off' THEN
+        IF pggit._is_admin(session_user::text) OR pggit._is_admin(pggit._author()) THEN
+            RETURN 'off';
+        END IF;
+        IF p_warn THEN
+            RAISE WARNING 'pgGit: pggit.capture = off is ignored for role %: this statement is captured', pggit._author()
+                USING HINT = 'only the engine''s owner and members of pggit_admin may turn capture off';
+        END IF;
+    END IF;
+    RETURN 'on';
+END $$;
+
+-- Append to a per-transaction value of pggit.tx_state (space-separated words).
+CREATE FUNCTION pggit._tx_append(p_key text, p_value text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO pggit.tx_state AS s (xid, key, value) VALUES (pg_current_xact_id(), p_key, p_value)
+    ON CONFLICT (xid, key) DO UPDATE SET value = concat_ws(' ', nullif(s.value, ''), nullif(EXCLUDED.value, ''))
+$$;
+
+-- Take (read and delete) a per-transaction value of pggit.tx_state; NULL when there is none.
+CREATE FUNCTION pggit._tx_take(p_key text) RETURNS text
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = p_key RETURNING nullif(s.value, '')
+$$;
+
 -- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
 CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_list text;
 BEGIN
-    IF coalesce(current_setting('pggit.capture', true), '') = 'off' THEN RETURN; END IF;
+    IF pggit._capture_mode() = 'off' THEN RETURN; END IF;
     SELECT string_agg(x, ' ') INTO v_list FROM (
         -- dropped objects themselves
         SELECT 'D' || d.classid || '/' || d.objid AS x
@@ -28,8 +78,8 @@ BEGIN
            AND to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2])) IS NOT NULL
     ) s;
     IF v_list IS NOT NULL THEN
-        PERFORM set_config('pggit.dropped',
-                           coalesce(nullif(current_setting('pggit.dropped', true), '') || ' ', '') || v_list, true);
+        PERFORM pggit._tx_append('dropped', v_list);
+        PERFORM set_config('pggit.dropped', 'pending', true);  -- a hint: the list itself is in pggit.tx_state
     END IF;
 END $$;
 
@@ -140,12 +190,14 @@ DECLARE
     v_alter    boolean;
     v_drop_cls oid[];
     v_drop_obj oid[];
-    v_dropped  text := nullif(current_setting('pggit.dropped', true), '');
+    v_dropped  text;
     v_descs    pggit.objdesc[];
     v_changes  pggit.change[];
+    v_mode     text := pggit._capture_mode();
 BEGIN
-    IF v_dropped IS NOT NULL THEN
+    IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
+        v_dropped := pggit._tx_take('dropped');
     END IF;
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
@@ -224,12 +276,13 @@ BEGIN
 
     -- absorb mode (the engine's own migrations): remember the addresses; pggit._absorb_finish
     -- describes each touched object once when all steps have run, and makes no commit
-    IF current_setting('pggit.capture', true) = 'absorb' THEN
-        PERFORM set_config('pggit.absorb_touched', concat_ws(' ', nullif(current_setting('pggit.absorb_touched', true), ''),
-                           (SELECT string_agg(c || '/' || o, ' ') FROM unnest(coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
-                                                                             coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}')) u(c, o))), true);
-        PERFORM set_config('pggit.absorb_dropped', concat_ws(' ', nullif(current_setting('pggit.absorb_dropped', true), ''),
-                           (SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_drop_cls, v_drop_obj) u(c, o))), true);
+    IF v_mode = 'absorb' THEN
+        PERFORM pggit._tx_append('absorb_touched',
+                                 coalesce((SELECT string_agg(c || '/' || o, ' ')
+                                             FROM unnest(coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
+                                                         coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}')) u(c, o)), ''));
+        PERFORM pggit._tx_append('absorb_dropped',
+                                 coalesce((SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_drop_cls, v_drop_obj) u(c, o)), ''));
         RETURN;
     END IF;
 
@@ -260,11 +313,9 @@ DECLARE
     v_descs  pggit.objdesc[];
 BEGIN
     SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_t_cls, v_t_obj
-      FROM (SELECT DISTINCT x FROM regexp_split_to_table(nullif(current_setting('pggit.absorb_touched', true), ''), ' ') x) s;
+      FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_touched'), ' ') x) s;
     SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_d_cls, v_d_obj
-      FROM (SELECT DISTINCT x FROM regexp_split_to_table(nullif(current_setting('pggit.absorb_dropped', true), ''), ' ') x) s;
-    PERFORM set_config('pggit.absorb_touched', '', true);
-    PERFORM set_config('pggit.absorb_dropped', '', true);
+      FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_dropped'), ' ') x) s;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
@@ -342,7 +393,7 @@ CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (with capture off or absorbing, the engine flushed before running its own DDL)
-    IF NOT pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.capture', true), '') = '' THEN
+    IF NOT pggit._queued_tag(tg_tag) AND pggit._capture_mode() = 'on' THEN
         PERFORM pggit.flush();
     END IF;
 END $$;
@@ -352,10 +403,11 @@ END $$;
 -- (pggit.begin_commit) always take the direct path.
 CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_mode text := pggit._capture_mode(true);
 BEGIN
-    IF current_setting('pggit.capture', true) = 'off' THEN RETURN; END IF;
-    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = ''
-       AND coalesce(current_setting('pggit.capture', true), '') = '' THEN
+    IF v_mode = 'off' THEN RETURN; END IF;
+    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on' THEN
         INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids)
         SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid)
           FROM pg_event_trigger_ddl_commands() c

@@ -164,9 +164,11 @@ BEGIN
                 USING ERRCODE = 'PGG10', HINT = 'run it with force => true to accept the loss';
         END IF;
     END IF;
+    -- absorb mode: recorded in pggit.tx_state (what the capture triggers trust) and in the
+    -- setting (their cheap hint)
+    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key IN ('absorb_touched', 'absorb_dropped');
+    INSERT INTO pggit.tx_state (xid, key) VALUES (pg_current_xact_id(), 'absorb') ON CONFLICT DO NOTHING;
     PERFORM set_config('pggit.capture', 'absorb', true);
-    PERFORM set_config('pggit.absorb_touched', '', true);
-    PERFORM set_config('pggit.absorb_dropped', '', true);
     BEGIN
         FOR v_r IN SELECT * FROM jsonb_to_recordset(coalesce(v_steps, '[]'))
                                  AS m(step int, kind text, identity text, statement text) ORDER BY m.step LOOP
@@ -186,6 +188,7 @@ BEGIN
             USING ERRCODE = v_state, DETAIL = format('while migrating %s: %s', v_ident, v_stmt), HINT = coalesce(v_ident, '');
     END;
     PERFORM set_config('pggit.capture', v_capture, true);
+    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = 'absorb';
     PERFORM set_config('check_function_bodies', v_bodies, true);
     PERFORM pggit._absorb_finish();
 

@@ -27,6 +27,19 @@ CREATE EVENT TRIGGER pggit_sql_drop ON sql_drop EXECUTE FUNCTION pggit._on_sql_d
 CREATE EVENT TRIGGER pggit_ddl_start ON ddl_command_start EXECUTE FUNCTION pggit._on_ddl_start();
 CREATE EVENT TRIGGER pggit_ddl_end ON ddl_command_end EXECUTE FUNCTION pggit._on_ddl_end();
 
+-- pggit_admin: the roles that may turn capture off (SET pggit.capture = off) besides the engine's
+-- owner and superusers. One role for the whole server, made by the first install that can.
+DO $$
+BEGIN
+    IF to_regrole('pggit_admin') IS NULL THEN
+        CREATE ROLE pggit_admin NOLOGIN;
+    END IF;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN NULL;  -- made by a concurrent install
+    WHEN insufficient_privilege THEN
+        RAISE NOTICE 'pgGit: role pggit_admin not created (CREATEROLE needed): only the engine''s owner and superusers may turn capture off';
+END $$;
+
 -- Nothing in pggit is granted to PUBLIC; grant pggit_* privileges to roles explicitly.
 REVOKE ALL ON ALL TABLES IN SCHEMA pggit FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA pggit FROM PUBLIC;
