@@ -177,13 +177,13 @@ def pytest_exit_code(code):
     return code
 
 
-def call(cmd):
-    """Run ``cmd`` in ROOT and return its exit code.
+def call(cmd, env=None):
+    """Run ``cmd`` in ROOT (with environment ``env``, default ours) and return its exit code.
 
     A SIGTERM sent to dev.py is passed on, so stopping dev.py stops the server or test run.
     Ctrl-C reaches the child from the terminal by itself (same process group): we wait for it.
     """
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
 
     def forward(signum, frame):
         proc.send_signal(signum)
@@ -199,9 +199,21 @@ def call(cmd):
         signal.signal(signal.SIGTERM, previous)
 
 
+def server_environment(environ):
+    """The environment of the server ``run`` starts: ours, with DEBUG on unless it is set.
+
+    The app's own default is DEBUG off; this local development server turns it on (detailed error
+    pages, static files served, mail printed on this terminal). DEBUG=false keeps it off.
+    """
+    env = dict(environ)
+    if not env.get("DEBUG", "").strip():
+        env["DEBUG"] = "true"
+    return env
+
+
 def run(args):
     python = ensure_venv()
-    return call([python, "manage.py", "runapp"] + list(args))
+    return call([python, "manage.py", "runapp"] + list(args), env=server_environment(os.environ))
 
 
 def _runs_browser_tests(args):

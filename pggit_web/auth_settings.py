@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,13 +38,21 @@ def _url_part(name: str, value: str) -> str:
 # Environment variable -> SMTP backend option (Django 6.1 MAILERS; EMAIL_HOST etc. as settings are deprecated).
 _SMTP_OPTIONS = {"EMAIL_HOST": "host", "EMAIL_HOST_USER": "username", "EMAIL_HOST_PASSWORD": "password"}
 _SMTP_FLAGS = {"EMAIL_USE_TLS": "use_tls", "EMAIL_USE_SSL": "use_ssl"}
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+SMTP_DEFAULT_HOST = "localhost"  # Django's EMAIL_HOST default before MAILERS: a local mail server
+SMTP_DEFAULT_TIMEOUT = 10  # seconds; without one a mail server that does not answer holds the request
 
 
-def configure_mailer(environ: Mapping[str, str] = os.environ) -> dict:
-    """The default mailer (sign-up verification and password reset emails): ``EMAIL_BACKEND`` (default
-    SMTP), with ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``,
-    ``EMAIL_USE_TLS`` / ``EMAIL_USE_SSL`` as its options when set."""
-    mailer: dict = {"BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend", environ)}
+def configure_mailer(environ: Mapping[str, str] = os.environ, *, debug: bool = False) -> dict:
+    """The default mailer (sign-up verification and password reset emails).
+
+    ``EMAIL_BACKEND`` when set, else SMTP; ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``,
+    ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` / ``EMAIL_USE_SSL``, ``EMAIL_TIMEOUT`` are its
+    options when set. SMTP goes to ``localhost`` unless ``EMAIL_HOST`` says otherwise, and gives up
+    after ``EMAIL_TIMEOUT`` (10) seconds. With ``debug`` and none of these set, mail is printed on
+    the server's console instead (what ``python3 dev.py run`` gives).
+    """
     options: dict = {}
     for name, option in _SMTP_OPTIONS.items():
         value = env_str(name, None, environ)
@@ -56,14 +65,38 @@ def configure_mailer(environ: Mapping[str, str] = os.environ) -> dict:
         value = env_bool(name, None, environ)
         if value is not None:
             options[option] = value
+    timeout = env_int("EMAIL_TIMEOUT", None, environ)
+    if timeout is not None:
+        if timeout <= 0:
+            raise ImproperlyConfigured(f"EMAIL_TIMEOUT={timeout!r}: use a number of seconds above 0")
+        options["timeout"] = timeout
     if options.get("use_tls") and options.get("use_ssl"):
         raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one")
+
+    backend = env_str("EMAIL_BACKEND", None, environ)
+    if backend is None and debug and not options:
+        return {"BACKEND": CONSOLE_BACKEND}
+    backend = backend or SMTP_BACKEND
+    if backend == SMTP_BACKEND:
+        options.setdefault("host", SMTP_DEFAULT_HOST)
+        options.setdefault("timeout", SMTP_DEFAULT_TIMEOUT)
+    mailer: dict = {"BACKEND": backend}
     if options:
         mailer["OPTIONS"] = options
     return mailer
 
 
-def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
+def _origin(name: str, url: str) -> str:
+    """``https://host[:port]`` of a URL read from variable ``name``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ImproperlyConfigured(f"{name}={url!r} is not an http(s) URL")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def configure_auth(environ: Mapping[str, str] = os.environ, *, debug: bool = False) -> dict:
+    """The sign-in settings; ``SIGN_IN_ORIGINS`` lists the identity providers' origins, which the
+    Content-Security-Policy's form-action must allow (the sign-in form's POST is redirected there)."""
     verification = env_str("ACCOUNT_EMAIL_VERIFICATION", "none", environ)
     if verification not in EMAIL_VERIFICATION_VALUES:
         raise ImproperlyConfigured(
@@ -85,8 +118,9 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
         "DEFAULT_FROM_EMAIL": env_str("DEFAULT_FROM_EMAIL", "pggit@localhost", environ),
         "SOCIALACCOUNT_PROVIDERS": {},
         "EXTRA_APPS": [],
+        "SIGN_IN_ORIGINS": [],
     }
-    settings["MAILERS"] = {"default": configure_mailer(environ)}
+    settings["MAILERS"] = {"default": configure_mailer(environ, debug=debug)}
     providers = settings["SOCIALACCOUNT_PROVIDERS"]
 
     oidc_url = env_str("OIDC_SERVER_URL", None, environ)
@@ -104,6 +138,7 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
             }],
         }
         settings["EXTRA_APPS"].append("allauth.socialaccount.providers.openid_connect")
+        settings["SIGN_IN_ORIGINS"].append(_origin("OIDC_SERVER_URL", oidc_url))
 
     saml_metadata = env_str("SAML_IDP_METADATA_URL", None, environ)
     if saml_metadata:
@@ -125,4 +160,5 @@ def configure_auth(environ: Mapping[str, str] = os.environ) -> dict:
             }],
         }
         settings["EXTRA_APPS"].append("allauth.socialaccount.providers.saml")
+        settings["SIGN_IN_ORIGINS"].append(_origin("SAML_IDP_METADATA_URL", saml_metadata))
     return settings

@@ -4,23 +4,24 @@ Every variable is optional for local use; see README.md ("Configuration") for th
 A value that cannot be read raises ImproperlyConfigured at start-up instead of being ignored.
 """
 
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from pggit_web.dbconfig import configure_database
 from pggit_web.auth_settings import configure_auth
-from pggit_web.env import env_bool, env_int, env_list, env_str
+from pggit_web.env import env_bool, env_header, env_int, env_list, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `python3 dev.py run` asks for it (DEBUG=true) when DEBUG is not set.
+DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env_str("SECRET_KEY")
-if SECRET_KEY is None:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "pggit-insecure-development-key-do-not-use-in-production"
+# From the environment, else generated once into PGGIT_DATA_DIR/secret_key (mode 0600) and read
+# from there on every start; never a key written in the source.
+SECRET_KEY = secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,9 +94,43 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 
 # Sign-in (django-allauth), OpenID Connect / SAML providers: see pggit_web/auth_settings.py.
-_auth = configure_auth()
+_auth = configure_auth(debug=DEBUG)
 INSTALLED_APPS += _auth.pop("EXTRA_APPS")
+_sign_in_origins = _auth.pop("SIGN_IN_ORIGINS")
 globals().update(_auth)
+
+# Content-Security-Policy on every response: scripts, styles and fonts only from our own static
+# files, so pages hold no inline <script>, style="" or onsubmit=; static/js/pggit.js does what
+# those did, from data- attributes. Forms post only here, or to the configured identity
+# provider (the sign-in button's POST is redirected there, and Chromium checks that redirect).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF, *_sign_in_origins],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# HTTPS. With DEBUG off the defaults assume the site is served over HTTPS only: plain HTTP is
+# redirected, browsers are told to stay on HTTPS for a year (HSTS, this host and its subdomains),
+# and cookies are sent over HTTPS only. Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER
+# names the header it sets to "https" (X-Forwarded-Proto). pytest-django imports these settings
+# before any test could set the environment, and its test client and live server speak plain
+# HTTP: under pytest, plain HTTP is not redirected unless SECURE_SSL_REDIRECT says so.
+_https = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https and "pytest" not in sys.modules)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _https else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS}: use 0 (no HSTS) or more")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)  # asks browsers to ship it: opt in
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _https)
+_proxy_header = env_header("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
 
 # The cache holds merge previews keyed by commit ids (so never stale); Redis when REDIS_URL is set.
 REDIS_URL = env_str("REDIS_URL")

@@ -245,6 +245,7 @@ print("OIDC", reverse("openid_connect_login", kwargs={"provider_id": "acme"}))
 print("SAML", reverse("saml_login", kwargs={"organization_slug": "acme-org"}))
 response = Client().get("/accounts/login/")
 print("STATUS", response.status_code)
+print("CSP", response["Content-Security-Policy"])
 print(response.content.decode())
 """
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OIDC_", "SAML_", "ACCOUNT_"))}
@@ -254,6 +255,7 @@ print(response.content.decode())
         OIDC_PROVIDER_NAME="Acme SSO",
         SAML_IDP_METADATA_URL="https://idp.example.com/metadata", SAML_IDP_ENTITY_ID="urn:idp.example.com",
         SAML_ORGANIZATION="acme-org", SAML_PROVIDER_NAME="Acme SAML",
+        SECURE_SSL_REDIRECT="false",  # the test client speaks plain HTTP
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True,
                             timeout=120)
@@ -262,6 +264,8 @@ print(response.content.decode())
     assert "OIDC /accounts/oidc/acme/login/" in out
     assert "SAML /accounts/saml/acme-org/login/" in out
     assert "STATUS 200" in out
+    # The sign-in buttons' POSTs are redirected to the providers: the policy lets forms go there.
+    assert "form-action 'self' https://id.example.com https://idp.example.com;" in out
     assert 'action="/accounts/oidc/acme/login/?process=login"' in out and "Sign in with Acme SSO" in out
     assert 'action="/accounts/saml/acme-org/login/?process=login"' in out and "Sign in with Acme SAML" in out
 
@@ -356,13 +360,90 @@ def test_runapp_prints_the_first_admin_password_once(monkeypatch):
     assert "Created administrator" not in again.getvalue()
 
 
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+
+
 def test_mailer_is_read_from_environment():
-    assert configure_auth({})["MAILERS"] == {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
     mailer = configure_auth({"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "pggit",
                              "EMAIL_HOST_PASSWORD": "pw", "EMAIL_USE_TLS": "1"})["MAILERS"]["default"]
-    assert mailer["OPTIONS"] == {"host": "smtp.example.com", "port": 587, "username": "pggit", "password": "pw",
-                                 "use_tls": True}
-    console = configure_auth({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"})
-    assert console["MAILERS"]["default"] == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert mailer == {"BACKEND": SMTP, "OPTIONS": {"host": "smtp.example.com", "port": 587, "username": "pggit",
+                                                   "password": "pw", "use_tls": True, "timeout": 10}}
+    assert configure_auth({"EMAIL_HOST": "mx", "EMAIL_TIMEOUT": "3"})["MAILERS"]["default"]["OPTIONS"]["timeout"] == 3
+    console = configure_auth({"EMAIL_BACKEND": CONSOLE})
+    assert console["MAILERS"]["default"] == {"BACKEND": CONSOLE}
     with pytest.raises(ImproperlyConfigured, match="exclusive"):
         configure_auth({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"})
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_TIMEOUT"):
+        configure_auth({"EMAIL_TIMEOUT": "0"})
+
+
+def test_without_mail_settings_debug_prints_mail_and_production_uses_a_local_mail_server():
+    assert configure_auth({}, debug=True)["MAILERS"] == {"default": {"BACKEND": CONSOLE}}
+    # Django's old EMAIL_HOST default; the SMTP backend refuses to start without a host (InvalidMailer).
+    assert configure_auth({}, debug=False)["MAILERS"] == {
+        "default": {"BACKEND": SMTP, "OPTIONS": {"host": "localhost", "timeout": 10}}}
+    # Any mail setting means a real server, with DEBUG too.
+    assert configure_auth({"EMAIL_HOST": "mx.example.com"}, debug=True)["MAILERS"]["default"]["BACKEND"] == SMTP
+
+
+def test_settings_without_mail_configuration_give_the_console_only_with_debug(tmp_path):
+    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'pggit_web.settings'; django.setup();"
+            "from django.conf import settings; print(settings.MAILERS['default'])")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DEBUG", "SECRET_KEY"))}
+    environ.update(DATABASE_URL="postgresql://postgres@127.0.0.1:5432/unused", PGGIT_DATA_DIR=str(tmp_path))
+    results = {}
+    for debug in ("true", "false"):
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**environ, "DEBUG": debug},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        results[debug] = result.stdout
+    assert CONSOLE in results["true"]
+    assert SMTP in results["false"] and "'host': 'localhost'" in results["false"]
+
+
+# --- password reset when mail cannot go out ---------------------------------------------------
+
+RESET = "/accounts/password/reset/"
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_password_reset_with_the_development_mailer_prints_the_link(client, author, settings, capsys):
+    settings.MAILERS = {"default": {"BACKEND": CONSOLE}}
+    response = client.post(RESET, {"email": "ada_author@example.com"})
+    assert response.status_code == 302
+    printed = capsys.readouterr().out
+    assert "To: ada_author@example.com" in printed and "/accounts/password/reset/key/" in printed
+
+
+@pytest.mark.parametrize("mailer, message", [
+    # What a missing EMAIL_HOST gave before: InvalidMailer "OPTIONS must define 'host'", a 500.
+    ({"BACKEND": SMTP}, "This site is not set up to send email"),
+    ({}, "This site is not set up to send email"),  # no default mailer at all
+    # A mail server that is down: connection refused.
+    ({"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 5}},
+     "could not be sent"),
+])
+def test_password_reset_says_so_when_mail_cannot_be_sent(client, author, settings, mailer, message):
+    settings.MAILERS = {"default": mailer} if mailer else {}
+    response = client.post(RESET, {"email": "ada_author@example.com"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page and "an administrator to reset your password" in page
+    assert 'name="email"' in page  # the form again, to try later
+    assert mail.outbox == []
+
+
+def test_password_reset_for_an_unknown_address_answers_the_same_when_mail_fails(client, settings):
+    settings.MAILERS = {"default": {"BACKEND": SMTP}}
+    response = client.post(RESET, {"email": "nobody@example.com"})
+    assert response.status_code == 200
+    assert "This site is not set up to send email" in response.content.decode()

@@ -84,3 +84,25 @@ def test_dev_test_command_fails_when_pytest_collects_nothing():
 def test_dev_without_a_command_prints_usage(dev, capsys):
     assert dev.main([]) == 2
     assert "usage: python3 dev.py run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("environ, debug", [({}, "true"), ({"DEBUG": ""}, "true"), ({"DEBUG": "false"}, "false"),
+                                            ({"DEBUG": "0"}, "0")])
+def test_run_turns_debug_on_unless_it_is_set(dev, environ, debug):
+    env = dev.server_environment({"PATH": "/bin", **environ})
+    assert env["DEBUG"] == debug
+    assert env["PATH"] == "/bin"
+
+
+def test_run_starts_the_server_with_that_environment(dev, monkeypatch):
+    started = []
+    monkeypatch.setattr(dev, "ensure_venv", lambda: "/venv/python")
+    monkeypatch.setattr(dev, "call", lambda cmd, env=None: started.append((cmd, env)) or 0)
+    monkeypatch.delenv("DEBUG", raising=False)
+    assert dev.run(["--addrport", "127.0.0.1:9000"]) == 0
+    (cmd, env), = started
+    assert cmd == ["/venv/python", "manage.py", "runapp", "--addrport", "127.0.0.1:9000"]
+    assert env["DEBUG"] == "true"
+    monkeypatch.setenv("DEBUG", "off")
+    dev.run([])
+    assert started[-1][1]["DEBUG"] == "off"

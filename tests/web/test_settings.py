@@ -147,13 +147,21 @@ def test_env_int_and_list_and_str():
     assert env_str("S", "d", {"S": "v"}) == "v"
 
 
-def load_settings(**env):
-    """Import the settings module in a fresh interpreter with ``env``; (returncode, output)."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+# Variables these tests set; the ones the test run happens to have are left out of the subprocess.
+SETTINGS_VARIABLES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "PGGIT_DATA_DIR", "SECURE_SSL_REDIRECT",
+                      "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+                      "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER")
+
+
+def load_settings(*names, **env):
+    """Import the settings module in a fresh interpreter with ``env``; (returncode, output). It prints
+    DEBUG, ALLOWED_HOSTS and SECRET_KEY, then one line per setting in ``names``."""
+    environ = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     environ.update(DATABASE_URL="postgresql://postgres@127.0.0.1:5432/unused", **env)
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'pggit_web.settings'; django.setup();"
-        "from django.conf import settings; print(settings.DEBUG, settings.ALLOWED_HOSTS, settings.SECRET_KEY)"
+        "from django.conf import settings; print(settings.DEBUG, settings.ALLOWED_HOSTS, settings.SECRET_KEY);"
+        f"[print(repr(getattr(settings, name))) for name in {list(names)!r}]"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
@@ -161,10 +169,66 @@ def load_settings(**env):
     return result.returncode, result.stdout + result.stderr
 
 
-def test_settings_require_secret_key_when_debug_is_off():
-    code, output = load_settings(DEBUG="0")
+def printed_key(output: str) -> str:
+    return output.strip().splitlines()[-1].split()[-1]
+
+
+def test_debug_is_off_unless_the_environment_turns_it_on(tmp_path):
+    code, output = load_settings(PGGIT_DATA_DIR=str(tmp_path))
+    assert code == 0, output
+    assert output.strip().splitlines()[-1].startswith("False ")
+    code, output = load_settings(DEBUG="true", PGGIT_DATA_DIR=str(tmp_path))
+    assert output.strip().splitlines()[-1].startswith("True ")
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_without_secret_key_a_key_is_generated_once_into_the_data_dir(tmp_path, debug):
+    data = tmp_path / "pggit-data"
+    code, output = load_settings(DEBUG=debug, PGGIT_DATA_DIR=str(data))
+    assert code == 0, output
+    key_file = data / "secret_key"
+    key = printed_key(output)
+    assert key == key_file.read_text().strip()
+    assert len(key) >= 50 and "insecure" not in key
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert data.stat().st_mode & 0o077 == 0  # the folder it made is private too
+    code, again = load_settings(DEBUG=debug, PGGIT_DATA_DIR=str(data))
+    assert printed_key(again) == key  # kept: sessions and reset links survive a restart
+    code, other = load_settings(DEBUG=debug, PGGIT_DATA_DIR=str(tmp_path / "elsewhere"))
+    assert printed_key(other) != key  # each installation its own key, not a shared string
+
+
+def test_secret_key_from_the_environment_wins_and_writes_no_file(tmp_path):
+    code, output = load_settings(DEBUG="0", SECRET_KEY="k" * 50, PGGIT_DATA_DIR=str(tmp_path / "d"))
+    assert code == 0, output
+    assert printed_key(output) == "k" * 50
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_key_file_other_users_may_read_stops_the_app(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("x" * 60)
+    key_file.chmod(0o644)
+    code, output = load_settings(DEBUG="0", PGGIT_DATA_DIR=str(tmp_path))
     assert code != 0
-    assert "SECRET_KEY must be set when DEBUG is off" in output
+    assert "SECRET_KEY is not set" in output and str(key_file) in output and "chmod 600" in output
+
+
+def test_a_short_key_in_the_file_stops_the_app(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("short")
+    key_file.chmod(0o600)
+    code, output = load_settings(DEBUG="0", PGGIT_DATA_DIR=str(tmp_path))
+    assert code != 0
+    assert "SECRET_KEY is not set" in output and "shorter than 50" in output
+
+
+def test_a_key_file_that_cannot_be_made_stops_the_app_naming_secret_key(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, output = load_settings(DEBUG="0", PGGIT_DATA_DIR=str(blocker / "data"))
+    assert code != 0
+    assert "SECRET_KEY is not set" in output and "cannot be created" in output and "set SECRET_KEY" in output
 
 
 def test_settings_refuse_a_bad_debug_value():

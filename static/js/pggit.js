@@ -1,0 +1,40 @@
+/* pgGit's own script, loaded by templates/base.html. The Content-Security-Policy allows no inline
+   JavaScript (no <script> blocks, no onsubmit= or onchange=), so templates ask for behaviour with
+   data- attributes and this file provides it:
+
+     <form data-confirm="Delete this branch?">    asks first; Cancel leaves the form unsent
+     <button data-confirm="...">                  the same, for the button that submits
+     <select data-head="main" data-head-warning="live-warning">
+                                                  shows #live-warning only while "main" is chosen
+*/
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  function syncHeadWarning(select) {
+    var warning = document.getElementById(select.getAttribute("data-head-warning"));
+    if (warning) {
+      warning.hidden = select.value !== select.getAttribute("data-head");
+    }
+  }
+
+  // The page is drawn for the branch the server chose; a browser that restores the form's values
+  // (back button) may have chosen another.
+  document.querySelectorAll("select[data-head-warning]").forEach(syncHeadWarning);
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-head-warning")) {
+      syncHeadWarning(target);
+    }
+  });
+})();
