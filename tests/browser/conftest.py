@@ -91,6 +91,7 @@ def tab(chromium, live_server, request):
     server_errors: list[str] = []
     page.on("response", lambda r: server_errors.append(f"{r.status} {r.request.method} {r.url}")
             if r.status >= 500 else None)
+    csp_violations = watch_csp(page)
     yield page
     report = getattr(request.node, "report_call", None)  # set by pytest_runtest_makereport above
     if report is not None and report.failed:
@@ -101,12 +102,31 @@ def tab(chromium, live_server, request):
         except Exception:
             pass
     context.close()
+    problems = []
     if server_errors:
-        message = "the server answered with an error (traceback in the captured log):\n  " + "\n  ".join(server_errors)
+        problems.append("the server answered with an error (traceback in the captured log):\n  " + "\n  ".join(server_errors))
+    if csp_violations:
+        problems.append("a page broke the Content-Security-Policy:\n  " + "\n  ".join(csp_violations))
+    if problems:
+        message = "\n".join(problems)
         if report is not None and report.failed:
             print(message, file=sys.stderr)  # shown with the failure, under "Captured stderr teardown"
-        else:  # a 500 anywhere in a flow is a defect, even when the page's checks passed
+        else:  # a 500 or a blocked script anywhere in a flow is a defect, even when the page's checks passed
             pytest.fail(message, pytrace=False)
+
+
+def watch_csp(page) -> list[str]:
+    """What ``page`` reports breaking the Content-Security-Policy (pggit_web/settings.py), a list
+    that grows as it browses: Chromium writes a blocked inline script, style or handler on the
+    console ("Refused to ... Content Security Policy ...") and fires securitypolicyviolation,
+    which a script added to every document writes on the console too. Call before browsing."""
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' on ' + e.documentURI));")
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(f"{m.text} ({page.url})")
+            if "Content Security Policy" in m.text or m.text.startswith("CSP violation") else None)
+    return violations
 
 
 def screenshot_folder(test_name: str) -> Path:
