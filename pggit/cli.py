@@ -246,6 +246,9 @@ def cmd_apply(client: Client, args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pggit", description="Git-like version control for a PostgreSQL schema.")
     p.add_argument("--dsn", default=os.environ.get("PGGIT_DSN"), help="managed database (default: $PGGIT_DSN)")
+    p.add_argument("--privileged", action="store_true",
+                   help="run the SQL of 'apply' and custom resolutions in the shadow database as the DSN's own "
+                        "role (a DBA at a terminal); without it they run as the shadow database's unprivileged role")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="install or upgrade the engine")
@@ -362,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "from_ref", None) == "-":
         args.from_ref = None
     try:
-        with Client(args.dsn) as client:
+        with Client(args.dsn, privileged_shadow=args.privileged) as client:
             return args.func(client, args)
     except PggitError as exc:
         print(f"pggit: {exc}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)

@@ -38,12 +38,17 @@ class Client:
     group calls.
     """
 
-    def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None):
+    def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None,
+                 privileged_shadow: bool = False):
+        """``privileged_shadow``: run SQL given to ``apply`` and custom resolutions in the shadow
+        database as the DSN's own role instead of the unprivileged shadow role (the CLI's
+        ``--privileged``, for a DBA at a terminal; the web app never sets it)."""
         if conn is None and not dsn:
             raise ValueError("a DSN is required (pass dsn= or set PGGIT_DSN)")
         self.dsn = dsn
         self._conn = conn
         self._shadow: Shadow | None = None
+        self.privileged_shadow = privileged_shadow
 
     # connection -------------------------------------------------------------------------
     @property
@@ -137,7 +142,7 @@ class Client:
     def shadow(self) -> Shadow:
         """The shadow database of this database (see ``pggit.shadow``)."""
         if self._shadow is None:
-            self._shadow = Shadow(self.conn, dsn=self.dsn)
+            self._shadow = Shadow(self.conn, dsn=self.dsn, privileged=self.privileged_shadow)
         return self._shadow
 
     def drop_shadow(self) -> None:

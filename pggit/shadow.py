@@ -13,6 +13,18 @@ it needs CREATEDB; installing the engine in it (``materialize_with_engine``) nee
 like ``pggit init``. While one client uses it, a session advisory lock on the live database keeps
 other clients of the same database out of it.
 
+Who runs what (see docs/security.md). SQL that a person wrote (``describe_changes``: the SQL of
+``apply`` and a custom conflict resolution; ``run``) and the replay of recorded states run on a
+connection that LOGS IN as the shadow role: a role per shadow database (``pggit_sh_<hash>``) with
+no attribute (no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS), no role membership, and
+owning the shadow database and nothing else. It is NOLOGIN at rest: the client, holding a lock,
+sets a fresh random password (sent as a SCRAM verifier), turns LOGIN on, connects, and turns LOGIN
+off again, so nobody else can log in as it (a password it sets for itself is useless) and nothing
+is stored. The engine's own steps run on the live DSN's (privileged) role: creating the database
+and the role, the replay steps that install an extension, installing the engine in the shadow,
+reading what it described, and the marker below. ``Shadow(..., privileged=True)`` (the CLI's
+``--privileged``, for a DBA at a terminal) runs everything as the live DSN's role instead.
+
 Merge verification is incremental: the shadow records the state it holds in itself (table
 ``pggit_shadow.state``: ``ref`` a commit id or ``merge:<id>``, ``engine``), written in the same
 transaction as the DDL that brought it there (DDL is transactional: a failed step leaves the old
@@ -27,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
@@ -46,6 +59,15 @@ MARKER_SCHEMA = "pggit_shadow"  # in the shadow: table state(ref, engine), the s
 _NOT_A_STEP = ("08", "40", "53", "57", "58", "XX")
 MAX_IDENTIFIER_BYTES = 63
 _LOCK_NAMESPACE = 0x70677368  # 'pgsh': advisory lock key (with the shadow name's hash) held while in use
+_LOGIN_NAMESPACE = 0x70677372  # 'pgsr': held while the shadow role's LOGIN is on (one connection at a time)
+ROLE_PREFIX = "pggit_sh_"
+_ROLE_ATTRIBUTES = ("rolsuper", "rolcreatedb", "rolcreaterole", "rolreplication", "rolbypassrls")
+
+
+def shadow_role_name(shadow_db: str) -> str:
+    """The unprivileged role that owns the shadow database ``shadow_db``: ``pggit_sh_`` and 16
+    hex digits of the sha256 of its name."""
+    return ROLE_PREFIX + hashlib.sha256(shadow_db.encode()).hexdigest()[:16]
 
 
 def shadow_name(live_db: str) -> str:
@@ -74,11 +96,14 @@ class Shadow:
     connection parameters (host, port, user, password) and the shadow's name.
     """
 
-    def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None):
+    def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False):
         self.live_conn = live_conn
         info = live_conn.info
         self.live_db = info.dbname
         self.name = shadow_name(self.live_db)
+        self.privileged = privileged  # True: everything runs as the live DSN's role (no shadow role)
+        self.role = shadow_role_name(self.name)
+        self._role_ready = False
         base = dsn or info.dsn
         extra = {"password": info.password} if info.password and "password" not in base else {}
         self._base_dsn = make_conninfo(base, **extra)
@@ -102,13 +127,97 @@ class Shadow:
         return self._admin
 
     def connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+        """A privileged connection to the shadow (the live DSN's role): the engine's own steps.
+        Its search_path is pg_catalog only: nothing the shadow role created (a function or
+        operator in public) can stand in for a built-in in what this connection runs."""
+        conn = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+        conn.execute("SET search_path = pg_catalog, pg_temp")
+        return conn
+
+    def connect_untrusted(self) -> psycopg.Connection:
+        """A connection to the shadow that logs in as the shadow role (see the module docstring),
+        for SQL a person wrote and for replays; the live DSN's role when ``privileged``."""
+        if self.privileged:  # (the default search_path: this runs a person's SQL)
+            return psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+        self.ensure_role()
+        admin = self._admin_conn()
+        key = int.from_bytes(hashlib.sha256(self.role.encode()).digest()[:4], "big", signed=True)
+        role = sql.Identifier(self.role)
+        admin.execute("SELECT pg_advisory_lock(%s, %s)", (_LOGIN_NAMESPACE, key))
+        try:
+            password = secrets.token_urlsafe(32)
+            verifier = admin.pgconn.encrypt_password(password.encode(), self.role.encode(), b"scram-sha-256").decode()
+            admin.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(verifier)))
+            try:
+                conn = psycopg.connect(make_conninfo(self._base_dsn, dbname=self.name, user=self.role, password=password),
+                                       autocommit=True, row_factory=dict_row)
+            except psycopg.OperationalError as exc:
+                raise ShadowUnavailable(
+                    f"cannot log in to the shadow database {self.name!r} as its role {self.role!r}: {str(exc).strip()}",
+                    hint=f"allow the role in pg_hba.conf, e.g. 'host {self.name} {self.role} <client address> scram-sha-256' "
+                         "(a password is set for each connection)",
+                ) from exc
+            finally:
+                admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOGIN_NAMESPACE, key))
+        try:
+            self._check_unprivileged(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check_unprivileged(self, conn: psycopg.Connection) -> None:
+        """Refuse a shadow-role connection whose role has any attribute or membership."""
+        row = conn.execute(
+            "SELECT current_user AS who, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,"
+            " (SELECT count(*) FROM pg_auth_members m WHERE m.member = r.oid) AS memberships"
+            " FROM pg_roles r WHERE r.rolname = current_user").fetchone()
+        bad = [a[3:] for a in _ROLE_ATTRIBUTES if row[a]] + (["a member of other roles"] if row["memberships"] else [])
+        if row["who"] != self.role or bad:
+            raise ShadowUnavailable(f"the shadow connection's role {row['who']!r} is not unprivileged: {', '.join(bad)}",
+                                    hint=f"the shadow role {self.role!r} must have no attributes and no memberships")
+
+    def ensure_role(self) -> None:
+        """Create the shadow role (NOLOGIN, no attributes) if needed; strip attributes someone gave
+        it; refuse if it was made a member of any role."""
+        if self._role_ready or self.privileged:
+            return
+        conn = self._admin_conn()
+        role = sql.Identifier(self.role)
+        row = conn.execute(
+            "SELECT r.oid, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,"
+            " array(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid) AS member_of"
+            " FROM pg_roles r WHERE r.rolname = %s", (self.role,)).fetchone()
+        try:
+            if row is None:
+                try:
+                    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+                                 .format(role))
+                except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                    pass  # made by a concurrent client
+            else:
+                if any(row[a] for a in _ROLE_ATTRIBUTES):
+                    conn.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+                                 .format(role))
+                if row["member_of"]:
+                    raise ShadowUnavailable(
+                        f"the shadow role {self.role!r} is a member of {', '.join(row['member_of'])}: it must be of none",
+                        hint=f"REVOKE those roles FROM {self.role}, or DROP ROLE it (pgGit recreates it)")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise ShadowUnavailable(
+                f"the shadow role {self.role!r} cannot be created or checked: {_pg_error(exc)[0]}",
+                hint="the managed database's DSN needs a role with CREATEROLE (or a superuser) for the shadow database",
+            ) from exc
+        self._role_ready = True
 
     def close(self) -> None:
         if self._admin is not None and not self._admin.closed:
             self._admin.close()
         self._admin = None
         self._lock_depth = 0
+        self._role_ready = False  # checked again by the next use
 
     @contextmanager
     def locked(self) -> Iterator["Shadow"]:
@@ -136,6 +245,7 @@ class Shadow:
                 f"{self.live_conn.info.user!r} lacks CREATEDB",
                 hint="ALTER ROLE ... CREATEDB (merge verification, custom resolutions and apply need it)",
             )
+        self.ensure_role()
 
     def exists(self) -> bool:
         row = self._admin_conn().execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (self.name,)).fetchone()
@@ -144,9 +254,14 @@ class Shadow:
     def drop(self) -> None:
         """Drop the shadow database if it exists (its sessions are disconnected)."""
         with self.locked():
-            self._admin_conn().execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-            )
+            conn = self._admin_conn()
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            if not self.privileged:
+                try:
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.role)))
+                except psycopg.Error:  # it owns something elsewhere, or another client is logging in
+                    pass
+                self._role_ready = False
         self.baseline = None
 
     def recreate(self) -> None:
@@ -159,17 +274,28 @@ class Shadow:
         ).fetchone()
         with self.locked():
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            self.ensure_role()
+            owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
             try:
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
-                        sql.Identifier(self.name), sql.Literal(db["encoding"]),
+                    sql.SQL("CREATE DATABASE {}{} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
+                        sql.Identifier(self.name), owner, sql.Literal(db["encoding"]),
                         sql.Literal(db["datcollate"]), sql.Literal(db["datctype"]),
                     )
                 )
+                # nobody but its owner (and superusers) connects to it
+                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise ShadowUnavailable(
                     f"the shadow database {self.name!r} cannot be created: {_pg_error(exc)[0]}"
                 ) from exc
+            with self.connect() as shadow:
+                if not self.privileged and conn.info.server_version < 150000:
+                    # before PostgreSQL 15 schema public belongs to the bootstrap superuser, not to
+                    # the database's owner
+                    shadow.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(self.role)))
+                with shadow.transaction():  # the marker's place, the privileged role's before anything else runs
+                    self._create_marker_table(shadow)
             self.baseline = None
 
     # operations -----------------------------------------------------------------------------
@@ -197,38 +323,81 @@ class Shadow:
         return self.last_replay_ms
 
     def _replay(self, rows: list[dict[str, Any]], ref: str | None = None) -> None:
+        """Recreate the shadow and run ``rows`` as the shadow role, the elevated steps (see
+        ``_elevated_steps``) on a privileged connection, in order; then write the marker (a crash
+        before it leaves none: the next verification replays again)."""
         self.last_mode, self.last_statements = "full", len(rows)
         self.recreate()
+        elevated = self._elevated_steps(rows)
         # PostgreSQL refuses to use an enum label in the transaction that added it: the
         # migration lists new labels first ('enum value' steps); they are committed first.
         settings = [r for r in rows if r["kind"] == "setting"]
         labels = [r for r in rows if r["kind"] == "enum value"]
-        rest = [r for r in rows if r["kind"] != "enum value"]
-        batches = [b for b in ([settings + labels, rest] if labels else [rest]) if b]
-        tail = (lambda c: self._write_marker(c, ref)) if ref is not None else None
-        with self.connect() as conn:
-            for n, batch in enumerate(batches, 1):
-                self._run_batch(conn, batch, tail if n == len(batches) else None)
-            if tail and not batches:
-                with conn.transaction():
-                    tail(conn)
+        rest = [r for r in rows if r["kind"] not in ("enum value", "setting")]
+        batches = [b for b in ([labels, rest] if labels else [rest]) if b]
+        with self.connect_untrusted() as untrusted, self.connect() as privileged:
+            for conn in {id(untrusted): untrusted, id(privileged): privileged}.values():
+                for r in settings:  # session settings, on every connection that runs steps
+                    conn.execute(r["statement"].encode())
+            for batch in batches:
+                for is_elevated, segment in self._segments(batch, elevated):
+                    self._run_batch(privileged if is_elevated else untrusted, segment)
+            if ref is not None:
+                with privileged.transaction():
+                    self._write_marker(privileged, ref)
+
+    @staticmethod
+    def _segments(rows: list[dict[str, Any]], elevated: set[int]) -> Iterator[tuple[bool, list[dict[str, Any]]]]:
+        """Runs of consecutive rows that are all elevated or all not, in order."""
+        current: list[dict[str, Any]] = []
+        flag = None
+        for r in rows:
+            e = r["step"] in elevated
+            if current and e != flag:
+                yield flag, current
+                current = []
+            flag = e
+            current.append(r)
+        if current:
+            yield flag, current
+
+    def _elevated_steps(self, rows: list[dict[str, Any]]) -> set[int]:
+        """Steps of a replay that run privileged: installing an extension, and creating a function
+        in a language only a superuser may use (C, an untrusted PL) when HEAD's tree holds that
+        very definition and the live database has that function in such a language (a
+        privileged role made it there; no unprivileged path can record one). Everything else,
+        whoever wrote it, runs as the shadow role: a definition can hold code that runs when it
+        is created (a materialized view's query, a column default)."""
+        if self.privileged:
+            return set()
+        out = {r["step"] for r in rows if r["kind"] == "extension"}
+        funcs = {r["identity"]: r for r in rows if r["kind"] in ("function", "procedure") and r.get("identity")}
+        if funcs:
+            cur = self.live_conn.cursor(row_factory=dict_row)
+            with self.live_conn.transaction():
+                found = cur.execute(
+                    """SELECT t.identity, b.definition
+                         FROM pggit.tree('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
+                         JOIN pg_proc p ON p.oid = to_regprocedure(substr(t.identity, strpos(t.identity, ' ') + 1))
+                         JOIN pg_language l ON l.oid = p.prolang
+                        WHERE t.identity = ANY (%s) AND NOT l.lanpltrusted""",
+                    (list(funcs),)).fetchall()
+            out |= {funcs[f["identity"]]["step"] for f in found
+                    if funcs[f["identity"]]["statement"].strip() == f["definition"].strip()}
+        return out
 
     CHUNK = 500  # statements per transaction: one transaction for 10,000 objects runs out of lock slots
 
     @classmethod
-    def _run_batch(cls, conn: psycopg.Connection, rows: list[dict[str, Any]], tail=None) -> None:
+    def _run_batch(cls, conn: psycopg.Connection, rows: list[dict[str, Any]]) -> None:
         """Run the rows in transactions of CHUNK statements, each sent as one script (one round
         trip). A chunk PostgreSQL rejects is rolled back and run again statement by statement to
-        name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)
-        ``tail(conn)`` runs in the last chunk's transaction (the marker)."""
+        name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)"""
         for start in range(0, len(rows), cls.CHUNK):
             chunk = rows[start:start + cls.CHUNK]
-            last = start + cls.CHUNK >= len(rows)
             try:
                 with conn.transaction():
                     conn.execute("\n".join(r["statement"] for r in chunk).encode())
-                    if last and tail is not None:
-                        tail(conn)
             except psycopg.Error:
                 cls._run_each(conn, chunk)
                 raise  # the chunk failed as a script but not statement by statement: report that
@@ -251,15 +420,33 @@ class Shadow:
     # marker and incremental verification -----------------------------------------------------
     @staticmethod
     def _write_marker(conn: psycopg.Connection, ref: str, engine: bool = False) -> None:
-        """Record (in the caller's transaction) that the shadow holds the state ``ref``."""
+        """Record (in the caller's transaction, on a privileged connection) that the shadow holds
+        the state ``ref``. The marker's schema and table belong to the privileged role and nobody
+        else may write them: the shadow role cannot forge a state (``_read_marker`` trusts only
+        a marker its own role owns)."""
         schema = sql.Identifier(MARKER_SCHEMA)
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.state (ref text NOT NULL, engine boolean NOT NULL)")
-                     .format(schema))
+        Shadow._create_marker_table(conn)
         conn.execute(sql.SQL("DELETE FROM {}.state").format(schema))
         conn.execute(sql.SQL("INSERT INTO {}.state (ref, engine) VALUES (%s, %s)").format(schema), (ref, engine))
 
     @staticmethod
+    def _create_marker_table(conn: psycopg.Connection) -> None:
+        """Schema ``pggit_shadow`` and its table ``state``, made by (and only usable as) the
+        connection's role; refused when another role made either (the shadow role may create
+        a schema of that name once the marker is gone: it is then never written to or trusted)."""
+        schema = sql.Identifier(MARKER_SCHEMA)
+        row = conn.execute(
+            """SELECT (SELECT n.nspowner = current_user::regrole FROM pg_namespace n WHERE n.nspname = %s) AS schema_ok,
+                      (SELECT c.relowner = current_user::regrole FROM pg_class c WHERE c.oid = to_regclass(%s)) AS table_ok""",
+            (MARKER_SCHEMA, f"{MARKER_SCHEMA}.state")).fetchone()
+        if row["schema_ok"] is False or row["table_ok"] is False:
+            raise ShadowUnavailable(f"schema {MARKER_SCHEMA!r} in the shadow database belongs to another role",
+                                    hint="the shadow database is recreated by the next full replay")
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.state (ref text NOT NULL, engine boolean NOT NULL)")
+                     .format(schema))
+        conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {0} FROM PUBLIC; REVOKE ALL ON {0}.state FROM PUBLIC").format(schema))
+
     def _drop_marker(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(MARKER_SCHEMA)))
 
@@ -274,7 +461,10 @@ class Shadow:
     @staticmethod
     def _read_marker(conn: psycopg.Connection) -> dict[str, Any] | None:
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AS has_marker, to_regnamespace('pggit') IS NOT NULL AS has_engine",
+            """SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                               WHERE c.oid = to_regclass(%s) AND c.relowner = current_user::regrole
+                                 AND n.nspowner = current_user::regrole) AS has_marker,
+                      to_regnamespace('pggit') IS NOT NULL AS has_engine""",
             (f"{MARKER_SCHEMA}.state",),
         ).fetchone()
         if not row["has_marker"]:
@@ -335,12 +525,17 @@ class Shadow:
         return self.last_replay_ms
 
     def _verify_incremental(self, ref: str, migration: Callable[[str | None, str], list[dict[str, Any]]]) -> bool:
-        """The incremental path of ``verify``; False (with ``last_fallback`` set) when it does not apply."""
+        """The incremental path of ``verify``; False (with ``last_fallback`` set) when it does not apply.
+
+        The steps run as the shadow role in one transaction; the marker is the privileged role's.
+        It is removed before the steps run and written after they commit (a crash in between
+        leaves no marker: the next verification replays); steps PostgreSQL rejects roll back and
+        the old marker is put back."""
         if not self.exists():
             self.last_fallback = "no shadow database"
             return False
-        with self.connect() as conn:
-            marker = self._read_marker(conn)
+        with self.connect() as privileged:
+            marker = self._read_marker(privileged)
             if marker is None:
                 self.last_fallback = "no marker"
                 return False
@@ -354,28 +549,42 @@ class Shadow:
             if any(r["kind"] == "enum value" for r in rows):  # a new label cannot be used in its transaction
                 self.last_fallback = "the migration adds enum labels"
                 return False
-            script = "\n".join(r["statement"] for r in rows)
-            try:
-                with conn.transaction():
-                    if script:
-                        conn.execute(script.encode())
-                    self._write_marker(conn, ref)
-            except psycopg.Error as exc:
-                if not self._is_step_error(exc, conn):
-                    self.last_fallback = f"incremental transaction failed: {type(exc).__name__}: {_pg_error(exc)[0]}"
-                    return False
-                try:  # name the step: again statement by statement, rolled back whatever happens
-                    self._run_each(conn, rows, rollback=True)
-                except ShadowReplayError as step_exc:
-                    if step_exc.pg_sqlstate and step_exc.pg_sqlstate[:2] in _NOT_A_STEP:
-                        self.last_fallback = f"incremental transaction failed: {step_exc.message}"
-                        return False
-                    self.last_mode, self.last_statements = "incremental", len(rows)
-                    raise
-                self.last_fallback = f"the script failed but no single step did: {_pg_error(exc)[0]}"
+            if self._elevated_steps(rows):
+                self.last_fallback = "the migration has steps that run privileged (extensions)"
                 return False
+            script = "\n".join(r["statement"] for r in rows)
+            with privileged.transaction():
+                self._drop_marker_rows(privileged)
+            with self.connect_untrusted() as conn:
+                try:
+                    with conn.transaction():
+                        if script:
+                            conn.execute(script.encode())
+                except psycopg.Error as exc:
+                    with privileged.transaction():  # nothing ran: the shadow still holds the old state
+                        self._write_marker(privileged, marker["ref"])
+                    if not self._is_step_error(exc, conn):
+                        self.last_fallback = f"incremental transaction failed: {type(exc).__name__}: {_pg_error(exc)[0]}"
+                        return False
+                    try:  # name the step: again statement by statement, rolled back whatever happens
+                        self._run_each(conn, rows, rollback=True)
+                    except ShadowReplayError as step_exc:
+                        if step_exc.pg_sqlstate and step_exc.pg_sqlstate[:2] in _NOT_A_STEP:
+                            self.last_fallback = f"incremental transaction failed: {step_exc.message}"
+                            return False
+                        self.last_mode, self.last_statements = "incremental", len(rows)
+                        raise
+                    self.last_fallback = f"the script failed but no single step did: {_pg_error(exc)[0]}"
+                    return False
+            with privileged.transaction():
+                self._write_marker(privileged, ref)
         self.last_mode, self.last_statements = "incremental", len(rows)
         return True
+
+    @staticmethod
+    def _drop_marker_rows(conn: psycopg.Connection) -> None:
+        Shadow._create_marker_table(conn)
+        conn.execute(sql.SQL("DELETE FROM {}.state").format(sql.Identifier(MARKER_SCHEMA)))
 
     @staticmethod
     def _is_step_error(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
@@ -394,8 +603,7 @@ class Shadow:
             ).fetchall()
         with self.locked():
             self.replay(statements)  # no ref: no marker, so the next verify recreates the shadow
-            with self.connect() as conn:
-                self._drop_marker(conn)  # (none after a replay without ref; the engine must not see one)
+            with self.connect() as conn:  # the engine is the privileged role's: its history cannot be forged
                 _install.install(conn)
                 self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
         return self.baseline
@@ -409,23 +617,24 @@ class Shadow:
         (``ShadowReplayError``) and nothing is recorded."""
         if self.baseline is None:
             raise RuntimeError("describe_changes needs materialize_with_engine first")
-        with self.locked(), self.connect() as conn:
-            try:
-                with conn.transaction():
-                    conn.execute("SELECT pggit.begin_commit(%s)", (message or sql_text,))
-                    if prelude:
-                        conn.execute(prelude.encode())
-                    conn.execute(sql_text.encode())
-            except psycopg.Error as exc:
-                pg_message, sqlstate, detail, hint = _pg_error(exc)
-                raise ShadowReplayError(pg_message, pg_sqlstate=sqlstate, pg_detail=detail, pg_hint=hint,
-                                        statement=sql_text) from exc
-            return self.changes_since_baseline(conn)
+        with self.locked():
+            with self.connect_untrusted() as conn:  # a person's SQL: as the shadow role
+                try:
+                    with conn.transaction():
+                        if prelude:
+                            conn.execute(prelude.encode())
+                        conn.execute(sql_text.encode())
+                except psycopg.Error as exc:
+                    pg_message, sqlstate, detail, hint = _pg_error(exc)
+                    raise ShadowReplayError(pg_message, pg_sqlstate=sqlstate, pg_detail=detail, pg_hint=hint,
+                                            statement=sql_text) from exc
+            return self.changes_since_baseline()
 
     def changes_since_baseline(self, conn: psycopg.Connection | None = None) -> list[dict[str, Any]]:
         own = conn is None
         conn = conn or self.connect()
         try:
+            conn.execute("SELECT pggit.flush()")  # statements whose capture was queued (CREATE TABLE...)
             rows = conn.execute(
                 """SELECT d.identity, coalesce(t.kind, d.kind) AS kind, d.change, b.definition, b.detail
                      FROM pggit.diff(%s, 'HEAD') d
@@ -460,11 +669,17 @@ class Shadow:
     def run(self, sql_text: str) -> None:
         """Run SQL in the shadow in its own transaction (raises ``ShadowReplayError``). The
         shadow's marker is dropped with it: the shadow no longer holds a known state."""
-        with self.locked(), self.connect() as conn:
+        with self.locked():
+            if self.exists():
+                with self.connect() as privileged, privileged.transaction():
+                    self._drop_marker_rows(privileged)
+            self._run_untrusted(sql_text)
+
+    def _run_untrusted(self, sql_text: str) -> None:
+        with self.connect_untrusted() as conn:
             try:
                 with conn.transaction():
                     conn.execute(sql_text.encode())
-                    self._drop_marker(conn)
             except psycopg.Error as exc:
                 message, sqlstate, detail, hint = _pg_error(exc)
                 raise ShadowReplayError(message, pg_sqlstate=sqlstate, pg_detail=detail, pg_hint=hint,

@@ -174,20 +174,16 @@ def test_failure_that_is_no_steps_fault_falls_back(repo, monkeypatch):
     shadow = client.shadow
     assert client.merge("B1", target="A")["status"] == "merged"
 
-    real_marker, real_replay = shadow._write_marker, shadow._replay
-    in_full = []
+    real_rows = client._migration_rows
 
-    def failing_marker(conn, ref, engine=False):
-        if not in_full:
-            conn.execute("DO $$ BEGIN RAISE EXCEPTION 'out of shared memory' USING ERRCODE = '53200'; END $$")
-        real_marker(conn, ref, engine)
+    def rows(from_ref, to_ref):  # the incremental transaction fails; the full replay's does not
+        out = real_rows(from_ref, to_ref)
+        if from_ref is not None:
+            out = out + [{"step": 10 ** 6, "kind": "table", "identity": "table public.x",
+                          "statement": "DO $$ BEGIN RAISE EXCEPTION 'out of shared memory' USING ERRCODE = '53200'; END $$;"}]
+        return out
 
-    def replay(rows, ref=None):
-        in_full.append(True)
-        return real_replay(rows, ref)
-
-    monkeypatch.setattr(shadow, "_write_marker", failing_marker)
-    monkeypatch.setattr(shadow, "_replay", replay)
+    monkeypatch.setattr(client, "_migration_rows", rows)
     second = client.merge("B2", target="A")
     assert second["status"] == "merged", second
     assert shadow.last_mode == "full" and "out of shared memory" in shadow.last_fallback
