@@ -7,12 +7,19 @@ Every function takes the acting user first and raises ``Http404`` (outsider),
 
 from __future__ import annotations
 
+import glob
+from contextlib import contextmanager
+
 import psycopg
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from psycopg.conninfo import conninfo_to_dict
 
 from branches.access import check_role, grant, merge_role_for
 from branches.models import Repository, Role
+from pggit import console
 from pggit.client import Client
+from pggit.console import DatabaseIdentity, database_identity, identity_of
+from pggit.shadow import SUFFIX as SHADOW_SUFFIX
 from pggit_web.errors import ActionError, Conflict, engine_errors
 
 MAX_NAME = 200
@@ -31,44 +38,151 @@ def _author_message(user, message: str | None, sql: str) -> str:
 # repositories ------------------------------------------------------------------------------
 
 def check_can_add_repository(user) -> None:
+    """Adding a repository is a site-level permission (``branches.add_repository``): only
+    superusers have it unless an administrator grants it to a user or group."""
     from django.core.exceptions import PermissionDenied
 
-    if not (user.is_superuser or user.has_perm("branches.add_repository")):
+    if not (user.is_active and (user.is_superuser or user.has_perm("branches.add_repository"))):
         raise PermissionDenied("Adding a repository needs the 'add repository' permission.")
+
+
+def _password_of(dsn: str) -> str | None:
+    try:
+        return conninfo_to_dict(dsn).get("password") or None
+    except psycopg.ProgrammingError:
+        return None
+
+
+@contextmanager
+def _secret_kept(dsn: str):
+    """Engine and connection errors as ActionError, with the DSN's password never in them."""
+    password = _password_of(dsn)
+    try:
+        with engine_errors():
+            yield
+    except ActionError as exc:
+        if password:
+            exc.message = exc.message.replace(password, "***")
+            exc.detail = exc.detail and exc.detail.replace(password, "***")
+            exc.args = (exc.message,)
+        raise exc from None
+
+
+def check_dsn(dsn: str) -> None:
+    """A connection URL (or key=value string) that libpq can read; its text is never echoed."""
+    if not dsn or not dsn.strip():
+        raise ActionError("a repository needs a connection URL", code="invalid_dsn")
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        raise ActionError("the connection URL cannot be read: give postgresql://user:password@host:port/dbname "
+                          "(or key=value pairs)", code="invalid_dsn") from None
+
+
+def app_database_identity() -> DatabaseIdentity:
+    """Where Django's own database (DATABASES['default']) is, as its server says."""
+    from django.db import connections
+
+    return database_identity(connections["default"])
+
+
+def repository_identity(repo: Repository, connect_timeout: int = 3) -> DatabaseIdentity | None:
+    """Where ``repo``'s database is: asked of its server (and remembered), or, when it does not
+    answer, what it said when last reached (None if never)."""
+    try:
+        identity = identity_of(repo.dsn, connect_timeout=connect_timeout)
+    except (psycopg.Error, ValueError):
+        return DatabaseIdentity.from_dict(repo.database_identity) if repo.database_identity else None
+    if repo.pk and repo.database_identity != identity.as_dict():
+        Repository.objects.filter(pk=repo.pk).update(database_identity=identity.as_dict())
+        repo.database_identity = identity.as_dict()
+    return identity
+
+
+def check_dsn_target(user, dsn: str, *, exclude: Repository | None = None) -> DatabaseIdentity:
+    """Connect with ``dsn`` and refuse it when the server says it is the app's own database, a
+    shadow database, or the database of another repository (``exclude`` aside); returns what the
+    server said. Names are compared as the server reports them, after connecting, so another
+    spelling of the same place (localhost, 127.0.0.1, a Unix socket, another role) is caught."""
+    from branches.access import role_of
+
+    check_dsn(dsn)
+    with _secret_kept(dsn):
+        target = identity_of(dsn)
+    if target.database.endswith(SHADOW_SUFFIX):
+        raise Conflict(f"{target.database!r} is a shadow database (pgGit's scratch copy, dropped and made again at "
+                       "will): register the database it belongs to", code="dsn_is_shadow")
+    if target.same_database(app_database_identity()):
+        raise Conflict("this connection reaches pgGit's own database (where the web app keeps its users and "
+                       "repositories): register a database of your own", code="dsn_is_app_database")
+    for other in Repository.objects.exclude(pk=exclude.pk if exclude else None):
+        identity = repository_identity(other)
+        if identity is not None and target.same_database(identity):
+            known = other.name if role_of(user, other) is not None else "another repository"
+            raise Conflict(f"this connection reaches the database of {known}: a database is one repository",
+                           code="dsn_is_repository")
+    return target
+
+
+def protect_default_branch(repo: Repository):
+    """The default branch of a new repository is protected: 1 approval, not the author's own,
+    maintainers merge (an existing rule for it is left as it is)."""
+    from branches.models import BranchProtection
+
+    pattern = glob.escape(repo.default_branch)  # a branch named 'a*' matches only itself
+    rule, _ = BranchProtection.objects.get_or_create(
+        repository=repo, pattern=pattern,
+        defaults={"required_approvals": 1, "allow_self_approval": False, "merge_role": Role.MAINTAINER,
+                  "dismiss_stale_approvals": True})
+    return rule
 
 
 def add_repository(user, *, name: str, dsn: str, description: str = "", default_branch: str = "main",
                    install: bool = True) -> tuple[Repository, str | None]:
     """Register a managed database and make ``user`` its maintainer; with ``install``, install or
-    upgrade the engine there first (nothing is saved if that fails). Returns (repo, version)."""
-    check_can_add_repository(user)
-    name = name.strip()
-    if not name:
-        raise ActionError("a repository needs a name", code="invalid_name")
+    upgrade the engine there first (nothing is saved if that fails). Returns (repo, version).
+
+    Needs the site-level permission; refuses a name or address in use (before touching the
+    database), a URL reaching the app's own database, a shadow or another repository's database
+    (``check_dsn_target``). The default branch is protected (``protect_default_branch``)."""
     from django.utils.text import slugify
 
     from branches.models import RESERVED_SLUGS
 
+    check_can_add_repository(user)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ActionError("a repository needs a name of 1 to 100 characters", code="invalid_name")
     slug = slugify(name)
     if not slug or slug in RESERVED_SLUGS:
         raise ActionError(f"the name {name!r} gives the address {slug!r}, which is empty or reserved",
                           code="invalid_name")
-    if Repository.objects.filter(name=name).exists():
-        raise Conflict(f"a repository named {name!r} exists already", code="repository_exists")
+    default_branch = (default_branch or "main").strip() or "main"
+
+    def taken():
+        if Repository.objects.filter(name=name).exists():
+            return Conflict(f"a repository named {name!r} exists already", code="repository_exists")
+        if Repository.objects.filter(slug=slug).exists():
+            return Conflict(f"the name {name!r} gives the address {slug!r}, which another repository has: "
+                            "choose another name", code="repository_exists")
+        return None
+
+    if (error := taken()) is not None:
+        raise error
+    identity = check_dsn_target(user, dsn)
     version = None
     if install:
-        with engine_errors(), Client(dsn) as client:
+        with _secret_kept(dsn), Client(dsn) as client:
             version = client.install()
-    else:
-        with engine_errors(), psycopg.connect(dsn, connect_timeout=10):
-            pass
-    with transaction.atomic():
-        repo = Repository(name=name, dsn=dsn, description=description, default_branch=default_branch or "main",
-                          created_by=user)
-        repo.save()
-        if Repository.objects.filter(slug=repo.slug).exclude(pk=repo.pk).exists():
-            raise Conflict(f"a repository with the address {repo.slug!r} exists already", code="repository_exists")
-        grant(repo, user, Role.MAINTAINER)
+    try:
+        with transaction.atomic():
+            repo = Repository(name=name, slug=slug, dsn=dsn, description=description, default_branch=default_branch,
+                              created_by=user, database_identity=identity.as_dict())
+            repo.save()
+            grant(repo, user, Role.MAINTAINER)
+            protect_default_branch(repo)
+    except IntegrityError:  # added meanwhile under the same name or address
+        raise taken() or Conflict(f"a repository named {name!r} exists already", code="repository_exists") from None
     return repo, version
 
 
@@ -105,13 +219,22 @@ def check_can_apply(user, repo: Repository, branch: str, *, is_head: bool) -> No
     check_role(user, repo, needed)
 
 
+CONSOLE_OFF = ("the console on the checked-out branch is off in {repo}: it runs SQL on the live database as a "
+               "role of its own, never as the repository's connection role. A maintainer names that role in "
+               "the repository's Settings (SQL console): a role that can log in, with no SUPERUSER, CREATEROLE, "
+               "CREATEDB, REPLICATION or BYPASSRLS and no pg_* role, e.g. CREATE ROLE {repo_slug}_console LOGIN "
+               "PASSWORD '...'; and owning the objects it should change.")
+
+
 def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None) -> str | None:
     """Run DDL on ``branch`` and return the commit it made (None when nothing changed).
 
     On a branch that is not checked out the engine client's ``apply`` runs it in the shadow
     database and commits what changed; the live database is untouched. On the checked-out
-    branch it runs on the live database in one transaction, where the engine's event triggers
-    capture it as one commit (all statements or none). The commit message names the web user.
+    branch it runs on the live database as the repository's console role (``pggit.console``:
+    a login as that role, checked again before the SQL runs), in one transaction that the
+    engine's event triggers capture as one commit (all statements or none); with no console role
+    it is refused. The commit message names the web user.
     """
     if not sql or not sql.strip():
         raise ActionError("there is no SQL to run", code="empty_sql")
@@ -121,10 +244,14 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
         text = _author_message(user, message, sql)
         if not is_head:
             return client.apply(branch, sql, text)
+        if not repo.console_role:
+            raise Conflict(CONSOLE_OFF.format(repo=repo.name, repo_slug=repo.slug.replace("-", "_")), code="console_off")
         before = client.resolve(branch)
-        with psycopg.connect(repo.dsn) as conn:  # one transaction: all statements or none
-            conn.execute("SELECT pggit.begin_commit(%s)", (text,))  # the statements make one commit
-            conn.execute(sql)
+        try:
+            console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text)
+        except console.ConsoleRoleRefused as exc:
+            raise Conflict(f"the SQL did not run: {exc}. A maintainer can name another role in Settings.",
+                           code="console_role_refused") from None
         after = client.resolve(branch)
         return after if after != before else None
 
@@ -207,3 +334,38 @@ def delete_protection(user, repo: Repository, pattern: str) -> None:
     deleted, _ = BranchProtection.objects.filter(repository=repo, pattern=pattern).delete()
     if not deleted:
         raise ActionError(f"no protection rule for {pattern!r}", code="not_found", status=404)
+
+
+# the console role (repository settings) ----------------------------------------------------------
+
+def check_console_role(dsn: str, role: str, password: str | None) -> None:
+    """Check ``role`` through the repository's connection ``dsn`` (exists, can log in, no dangerous
+    attribute or pg_* membership, does not own the engine), grant it the engine's
+    ``begin_commit``, and log in as it with ``password`` (checked again as that session).
+    Raises ActionError; the admin's form calls it too."""
+    try:
+        console.check_role_name(role)
+    except ValueError as exc:
+        raise ActionError(f"console role: {exc}", code="invalid_console_role") from None
+    try:
+        with _secret_kept(dsn):
+            console.prepare_role(dsn, role)
+            console.connect(dsn, role, password or None).close()
+    except console.ConsoleRoleRefused as exc:
+        raise ActionError(str(exc), code="console_role_refused") from None
+
+
+def set_console_role(user, repo: Repository, role: str, password: str = "", *, keep_password: bool = True) -> None:
+    """Name the role the console logs in as on the checked-out branch (maintainers only); an
+    empty ``role`` turns the console on the checked-out branch off. An empty ``password`` keeps
+    the stored one while the role stays the same (``keep_password``), else means none."""
+    check_role(user, repo, Role.MAINTAINER)
+    role = role or ""
+    if not role:
+        repo.console_role, repo.console_password = "", ""
+    else:
+        if not password and keep_password and role == repo.console_role:
+            password = repo.console_password
+        check_console_role(repo.dsn, role, password)
+        repo.console_role, repo.console_password = role, password or ""
+    repo.save(update_fields=["console_role", "console_password"])

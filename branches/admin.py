@@ -15,7 +15,6 @@ from django.utils.html import format_html, format_html_join
 
 from branches.engine import EngineUnavailable, engine_client
 from branches.models import BranchProtection, Repository, RepositoryGroup
-from pggit_web.dbconfig import redact_url
 from pggit_web.errors import ActionError, refusal_message
 
 LOG_LIMITS = (50, 200, 1000)
@@ -52,25 +51,70 @@ class ProtectionInline(admin.TabularInline):
 
 
 class RepositoryForm(forms.ModelForm):
-    """Shows the connection URL with its password hidden; submitting it unchanged keeps the password."""
+    """Never shows the connection URL or the console password: both are password inputs, left
+    empty to keep what is stored. A new or changed URL is checked like on the "New repository"
+    page (``check_dsn_target``), a console role like on the Settings page."""
+
+    dsn = forms.CharField(
+        label="Connection URL", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"size": 90, "autocomplete": "off"}))
+    console_password = forms.CharField(
+        label="Console password", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted, never shown. Leave empty to keep the stored one (same role).")
+    no_console_password = forms.BooleanField(required=False, label="The console role needs no password")
+
+    request = None  # set by RepositoryAdmin.get_form
 
     class Meta:
         model = Repository
         fields = "__all__"
-        widgets = {"dsn": forms.TextInput(attrs={"size": 90})}
+        widgets = {"console_role": forms.TextInput(attrs={"autocomplete": "off"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["console_role"].strip = False
         if self.instance.pk:
-            self.initial["dsn"] = redact_url(self.instance.dsn)
+            self.fields["dsn"].help_text = (f"Now: {self.instance.masked_dsn}. Leave empty to keep it; a new URL "
+                                            "is checked before it is saved.")
+        else:
+            self.fields["dsn"].help_text = "postgresql://user:password@host:port/dbname of the managed database."
 
     def clean_dsn(self):
         value = self.cleaned_data["dsn"].strip()
-        if self.instance.pk and value == redact_url(self.instance.dsn):
+        if not value:
+            if not self.instance.pk:
+                raise ValidationError("A repository needs a connection URL.")
             return self.instance.dsn
-        if ":***@" in value:
-            raise ValidationError("Type the password again when changing the URL (it is shown as ***).")
         return value
+
+    def clean(self):
+        from branches.actions import check_console_role, check_dsn_target
+
+        data = super().clean()
+        dsn = data.get("dsn")
+        if dsn is None:
+            return data
+        user = self.request.user if self.request is not None else None
+        if not self.instance.pk or dsn != self.instance.dsn:
+            try:
+                identity = check_dsn_target(user, dsn, exclude=self.instance if self.instance.pk else None)
+            except ActionError as exc:
+                self.add_error("dsn", str(exc))
+                return data
+            self.instance.database_identity = identity.as_dict()
+        role = data.get("console_role") or ""
+        password = data.get("console_password") or ""
+        if not password and not data.get("no_console_password") and role == self.instance.console_role:
+            password = self.instance.console_password
+        data["console_password"] = password if role else ""
+        if role and (role != self.instance.console_role or password != self.instance.console_password
+                     or dsn != self.instance.dsn or data.get("no_console_password")):
+            try:
+                check_console_role(dsn, role, password)
+            except ActionError as exc:
+                self.add_error("console_role", str(exc))
+        return data
 
 
 @admin.register(Repository)
@@ -81,13 +125,18 @@ class RepositoryAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", "created_by", "engine_links"]
-    fields = ["name", "slug", "dsn", "description", "default_branch", "created_by", "created_at", "engine_links"]
+    fields = ["name", "slug", "dsn", "description", "default_branch", "console_role", "console_password",
+              "no_console_password", "created_by", "created_at", "engine_links"]
     inlines = [RoleGroupInline, ProtectionInline]
     actions = ["install_engine"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
+
     @admin.display(description="connection URL")
     def connection(self, obj):
-        return redact_url(obj.dsn)
+        return obj.masked_dsn
 
     @admin.display(description="engine")
     def engine_links(self, obj):
@@ -100,9 +149,23 @@ class RepositoryAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
+        """A repository added here is set up like one added on the "New repository" page: its
+        creator becomes maintainer and its default branch is protected."""
+        from branches.access import grant
+        from branches.models import Role
+
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if not change:
+            grant(obj, request.user, Role.MAINTAINER)
+
+    def save_related(self, request, form, formsets, change):
+        from branches.actions import protect_default_branch
+
+        super().save_related(request, form, formsets, change)
+        if not change:  # after the inlines: a rule for the default branch given there is kept
+            protect_default_branch(form.instance)
 
     # actions ----------------------------------------------------------------------------
 
@@ -143,7 +206,7 @@ class RepositoryAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": repo,
             "repo": repo,
-            "dsn": redact_url(repo.dsn),
+            "dsn": repo.masked_dsn,
             "title": title,
             "has_view_permission": True,
             **context,

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import secrets
+
 import psycopg
 from django.db import connection
 
+from branches.actions import protect_default_branch
 from branches.engine import engine_client
 from branches.models import Repository
+from pggit import console
+from pggit.console import MAX_ROLE_BYTES
 from pggit_web.dbconfig import database_url, ensure_database
 
 DEMO_REPOSITORY = "demo"
@@ -45,11 +50,14 @@ def ensure_demo_repository(
     Creates database ``dbname`` on the same server as Django's own database (``server``, a
     DATABASES entry, defaults to the default connection's), installs or upgrades the engine in
     it, and, while the engine's history holds no more than its initial commit, creates a couple
-    of tables (captured as commits) and a second branch. Safe to run on every start.
+    of tables (captured as commits) and a second branch. Its console role (``<dbname>_console``)
+    owns schema public and the tables; the default branch of a new demo row is protected. Safe to
+    run on every start.
     """
     server = server if server is not None else connection.settings_dict
     ensure_database(server, dbname)
     dsn = database_url(server, dbname)
+    role, password = demo_console_role(dbname), secrets.token_urlsafe(24)
     with engine_client(dsn) as client:
         client.install()
         if len(client.log(limit=2)) <= 1:
@@ -58,7 +66,21 @@ def ensure_demo_repository(
                     conn.execute(statement)
             if DEMO_BRANCH not in {b["name"] for b in client.branches()}:
                 client.create_branch(DEMO_BRANCH)
-    repo, _ = Repository.objects.update_or_create(
-        name=name, defaults={"dsn": dsn, "description": DEMO_DESCRIPTION}
+    # The console on the checked-out branch logs in as a role of its own (a fresh password on
+    # every start, so it works whatever the server's authentication), owning schema public and
+    # its tables so that it can change them.
+    console.ensure_login_role(dsn, role, password)
+    console.hand_over_schema(dsn, "public", role)
+    console.prepare_role(dsn, role)
+    repo, created = Repository.objects.update_or_create(
+        name=name, defaults={"dsn": dsn, "description": DEMO_DESCRIPTION, "console_role": role,
+                             "console_password": password}
     )
+    if created:
+        protect_default_branch(repo)
     return repo
+
+
+def demo_console_role(dbname: str) -> str:
+    """``<dbname>_console``: the demo database's console role (roles are per server)."""
+    return dbname.encode()[:MAX_ROLE_BYTES - len("_console")].decode(errors="ignore") + "_console"

@@ -9,9 +9,11 @@ from branches.actions import MAX_NAME
 class RepositoryForm(forms.Form):
     name = forms.CharField(max_length=100)
     dsn = forms.CharField(
-        label="Connection URL", max_length=2000,
-        widget=forms.TextInput(attrs={"placeholder": "postgresql://user:password@host:5432/dbname", "spellcheck": "false"}),
-        help_text="The managed database. The password is stored with the repository and never shown again.")
+        label="Connection URL", max_length=2000, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={
+            "placeholder": "postgresql://user:password@host:5432/dbname", "spellcheck": "false", "autocomplete": "off"}),
+        help_text="The managed database, reached by a role that may install the engine. It is stored encrypted and "
+                  "never shown again (type it again if the form comes back).")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     default_branch = forms.CharField(max_length=200, initial="main",
                                      help_text="Branches are compared with this one; merge requests target it by default.")
@@ -58,3 +60,16 @@ class ProtectionForm(forms.Form):
     merge_role = forms.ChoiceField(choices=[("developer", "developer"), ("reviewer", "reviewer"),
                                             ("maintainer", "maintainer")], initial="maintainer")
     dismiss_stale_approvals = forms.BooleanField(required=False, initial=True)
+
+
+class ConsoleRoleForm(forms.Form):
+    role = forms.CharField(
+        label="Console role", required=False, max_length=63, strip=False,
+        widget=forms.TextInput(attrs={"placeholder": "shop_console", "spellcheck": "false", "autocomplete": "off"}),
+        help_text="The database role the console logs in as on the checked-out branch. Empty: the console on the "
+                  "checked-out branch is off.")
+    password = forms.CharField(
+        label="Its password", required=False, max_length=500, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted, never shown. Leave empty to keep the stored one (same role).")
+    no_password = forms.BooleanField(required=False, label="The role needs no password (forget a stored one)")

@@ -13,6 +13,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from branches.crypto import EncryptedTextField
+
 
 class Role(models.IntegerChoices):
     """Per-repository roles, each including the ones below it."""
@@ -23,6 +25,27 @@ class Role(models.IntegerChoices):
     MAINTAINER = 40, "maintainer"  # merge into protected branches, checkout, revert, manage the repository
 
 
+def mask_dsn(dsn: str) -> str:
+    """``user@host:port/dbname`` of a connection URL or key=value string, the password never
+    included (shown as ``***`` when there is one); a string that cannot be read is not shown."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:
+        return "(a connection string that cannot be read)"
+    user = params.get("user", "")
+    if params.get("password"):
+        user += ":***"
+    host, port, query = params.get("host") or "", params.get("port"), ""
+    if host.startswith("/"):  # a Unix socket directory
+        host, query = "", f"?host={host}"
+    if port:
+        host += f":{port}"
+    where = f"{user}@{host}" if user else host
+    return f"postgresql://{where}/{params.get('dbname', '')}{query}"
+
+
 # Slugs a repository cannot take: they are page addresses under /repos/.
 RESERVED_SLUGS = {"new"}
 
@@ -30,9 +53,10 @@ RESERVED_SLUGS = {"new"}
 class Repository(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True, blank=True, help_text="Defaults to the name, slugified.")
-    dsn = models.TextField(
+    dsn = EncryptedTextField(
         "connection URL",
-        help_text="postgresql:// URL of the managed database (the one pgGit's engine is installed in).",
+        help_text="postgresql:// URL of the managed database (the one pgGit's engine is installed in). "
+                  "Stored encrypted, never shown again.",
     )
     description = models.TextField(blank=True)
     default_branch = models.CharField(
@@ -41,6 +65,17 @@ class Repository(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    console_role = models.CharField(
+        max_length=63, blank=True,
+        help_text="The database role the SQL console logs in as on the checked-out branch (the live database): "
+                  "it must be able to log in and have no SUPERUSER, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS "
+                  "and no pg_* role. Blank: the console on the checked-out branch is off.")
+    console_password = EncryptedTextField(
+        blank=True, help_text="The console role's password (stored encrypted); blank when it needs none.")
+    database_identity = models.JSONField(
+        null=True, blank=True, editable=False,
+        help_text="What the server said about itself when last reached (system identifier, start time, port, "
+                  "database oid): compared with new connection URLs when this one cannot be reached.")
 
     class Meta:
         ordering = ["name"]
@@ -57,6 +92,9 @@ class Repository(models.Model):
             raise ValidationError({"name": "The name needs at least one letter or digit (it gives the page address)."})
         if slug in RESERVED_SLUGS:
             raise ValidationError({"slug": f"{slug!r} is reserved: choose another address."})
+        if Repository.objects.filter(slug=slug).exclude(pk=self.pk).exists():
+            field = "slug" if self.slug else "name"
+            raise ValidationError({field: f"A repository has the address {slug!r} already: choose another name."})
 
     def save(self, *args, **kwargs):
         if not self.slug:
@@ -65,6 +103,11 @@ class Repository(models.Model):
             raise ValueError(f"repository address {self.slug!r} is empty or reserved")
         super().save(*args, **kwargs)
         self.ensure_groups()
+
+    @property
+    def masked_dsn(self) -> str:
+        """Where the repository's database is, with any password masked (for pages and logs)."""
+        return mask_dsn(self.dsn)
 
     def get_absolute_url(self):
         return reverse("branches:dashboard", kwargs={"slug": self.slug})

@@ -23,4 +23,5 @@ urlpatterns = [
     path("repos/<slug:slug>/settings/", views.settings_page, name="settings"),
     path("repos/<slug:slug>/settings/members/", views.settings_member, name="settings_member"),
     path("repos/<slug:slug>/settings/protection/", views.settings_protection, name="settings_protection"),
+    path("repos/<slug:slug>/settings/console/", views.settings_console, name="settings_console"),
 ]

@@ -13,12 +13,12 @@ from django.views.decorators.http import require_POST
 
 from branches import actions, engine
 from branches.access import check_role, repository_for, role_of, visible_repositories
-from branches.forms import BranchForm, ConsoleForm, MemberForm, ProtectionForm, RepositoryForm
-from branches.models import Role
-from pggit_web.dbconfig import redact_url
+from branches.forms import BranchForm, ConsoleForm, ConsoleRoleForm, MemberForm, ProtectionForm, RepositoryForm
+from branches.models import Role, mask_dsn
 from pggit_web.errors import ActionError
 
 FORCE_CODES = {"data_loss_refused", "branch_not_merged"}
+CONSOLE_REFUSALS = {"console_off", "console_role_refused"}
 # Statements of a migration shown (coloured) on the compare page; the full script is a download.
 MIGRATION_SHOWN = 200
 
@@ -76,7 +76,9 @@ def repository_add(request):
             messages.success(request, f"Added repository {repo.name}{note}.")
             return redirect(repo)
     status = error.status if error else (400 if form.is_bound else 200)
-    return render(request, "branches/repository_add.html", {"form": form, "error": error}, status=status)
+    typed = form.is_bound and (form.data.get("dsn") or "").strip()
+    return render(request, "branches/repository_add.html",
+                  {"form": form, "error": error, "typed_dsn": mask_dsn(typed) if typed else ""}, status=status)
 
 
 @require_POST
@@ -93,7 +95,7 @@ def install_engine(request, slug):
 
 def dashboard(request, slug):
     repo = repository_for(request.user, slug)
-    context = _context(request, repo, "overview", dsn=redact_url(repo.dsn), merge_requests=_open_merge_requests(repo))
+    context = _context(request, repo, "overview", dsn=repo.masked_dsn, merge_requests=_open_merge_requests(repo))
     try:
         context["dashboard"] = engine.read_dashboard(repo)
     except engine.EngineUnavailable as e:
@@ -306,7 +308,8 @@ def console(request, slug):
                 commit = actions.apply_sql(request.user, repo, branch, form.cleaned_data["sql"],
                                            form.cleaned_data["message"])
             except ActionError as exc:
-                context["apply_error"] = exc
+                # the SQL did not reach PostgreSQL (no console role): said above the form, not as PostgreSQL's refusal
+                context["error" if exc.code in CONSOLE_REFUSALS else "apply_error"] = exc
                 status = exc.status
             else:
                 url = reverse("branches:console", kwargs={"slug": repo.slug})
@@ -325,7 +328,7 @@ def console(request, slug):
             context["error"] = exc
             status = exc.status
     selected = form["branch"].value() or default
-    context.update(selected=selected, on_head=selected == current)
+    context.update(selected=selected, on_head=selected == current, console_on_head=bool(repo.console_role))
     return render(request, "branches/console.html", context, status=status)
 
 
@@ -340,13 +343,16 @@ def _qs(**params) -> str:
 ROLE_BY_LABEL = {role.label: role for role in Role}
 
 
-def settings_page(request, slug, member_form=None, protection_form=None, status=200):
-    """Members with their roles, and the branch protection rules (maintainers)."""
+def settings_page(request, slug, member_form=None, protection_form=None, console_form=None, console_error=None,
+                  status=200):
+    """Members with their roles, the branch protection rules and the console role (maintainers)."""
     repo = repository_for(request.user, slug, Role.MAINTAINER)
     context = _context(request, repo, "settings", members=actions.members(request.user, repo),
                        protections=list(repo.protections.all()),
                        member_form=member_form or MemberForm(),
-                       protection_form=protection_form or ProtectionForm())
+                       protection_form=protection_form or ProtectionForm(),
+                       console_form=console_form or ConsoleRoleForm(initial={"role": repo.console_role}),
+                       console_error=console_error)
     return render(request, "branches/settings.html", context, status=status)
 
 
@@ -389,3 +395,23 @@ def settings_protection(request, slug):
         return settings_page(request, slug, protection_form=form, status=exc.status)
     messages.success(request, f"Branches matching {rule.pattern} are protected.")
     return redirect(reverse("branches:settings", kwargs={"slug": slug}))
+
+
+@require_POST
+def settings_console(request, slug):
+    """Name the console role (checked and granted through the repository's connection), or none."""
+    repo = repository_for(request.user, slug, Role.MAINTAINER)
+    form = ConsoleRoleForm(request.POST)
+    if not form.is_valid():
+        return settings_page(request, slug, console_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        actions.set_console_role(request.user, repo, data["role"], data["password"],
+                                 keep_password=not data["no_password"])
+    except ActionError as exc:
+        return settings_page(request, slug, console_form=form, console_error=exc, status=exc.status)
+    if repo.console_role:
+        messages.success(request, f"The console on the checked-out branch runs as {repo.console_role}.")
+    else:
+        messages.success(request, "The console on the checked-out branch is off.")
+    return redirect(reverse("branches:settings", kwargs={"slug": slug}) + "#console")

@@ -21,6 +21,59 @@ def database_exists(server: dict, dbname: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone() is not None
 
 
+def drop_role(server: dict, role: str) -> None:
+    """Drop a (cluster-wide) role: first what it owns and was granted in every database that
+    still holds some of it, then the role."""
+    with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
+        dbs = [r[0] for r in conn.execute(
+            "SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid "
+            "JOIN pg_roles r ON r.oid = s.refobjid WHERE r.rolname = %s", [role]).fetchall()]
+    for dbname in dbs:
+        try:
+            with psycopg.connect(**connect_kwargs(server, dbname), autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
+        except psycopg.OperationalError:  # dropped meanwhile
+            pass
+    with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def make_role(server):
+    """``make_role(name, attributes="LOGIN")``: create a cluster role (quoted as an identifier);
+    every role made is dropped afterwards, with what it owns."""
+    made = []
+
+    def make(name: str, attributes: str = "LOGIN", password: str | None = None) -> str:
+        with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
+            statement = sql.SQL("CREATE ROLE {} " + attributes).format(sql.Identifier(name))
+            if password:
+                statement += sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+            conn.execute(statement)
+        made.append(name)
+        return name
+
+    yield make
+    for name in reversed(made):
+        drop_role(server, name)
+
+
+@pytest.fixture
+def console_role(make_role):
+    """A fresh non-superuser login role for the console on HEAD: (name, password)."""
+    password = f"pw ' \" ü {uuid.uuid4().hex[:6]}"
+    return make_role(f"pggit_test_console_{uuid.uuid4().hex[:10]}", password=password), password
+
+
+def give_console_role(dsn: str, role: str) -> None:
+    """Let ``role`` change the schema: CREATE on schema public, ownership of its tables."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+            conn.execute(sql.SQL("ALTER TABLE public.{} OWNER TO {}").format(sql.Identifier(table),
+                                                                                sql.Identifier(role)))
+
+
 @pytest.fixture
 def server():
     """The DATABASES entry of the server Django uses (DATABASE_URL's, or the embedded one)."""
@@ -101,13 +154,16 @@ def viewer(django_user_model):
 
 
 @pytest.fixture
-def repo(engine_db, author, reviewer, maintainer, viewer):
+def repo(engine_db, author, reviewer, maintainer, viewer, console_role):
     """A Repository on ``engine_db`` (tables ``public.widgets``, branches main and feature-colors).
 
     Roles: author = developer, reviewer = reviewer, maintainer = maintainer, viewer = viewer;
     the outsider has none. ``main`` is protected: 1 approval, no self-approval, maintainers merge.
+    The console on HEAD runs as ``console_role`` (a login role of its own, with a password, that
+    owns ``public.widgets`` and may create in schema public), named on the settings page's action.
     """
     from branches.access import grant
+    from branches.actions import set_console_role
     from branches.models import BranchProtection, Repository, Role
 
     repository = Repository.objects.create(name="widgets", dsn=engine_db)
@@ -116,6 +172,8 @@ def repo(engine_db, author, reviewer, maintainer, viewer):
     grant(repository, maintainer, Role.MAINTAINER)
     grant(repository, viewer, Role.VIEWER)
     BranchProtection.objects.create(repository=repository, pattern="main", required_approvals=1)
+    give_console_role(engine_db, console_role[0])
+    set_console_role(maintainer, repository, *console_role)
     yield repository
     from pggit.client import Client
 

@@ -3,11 +3,19 @@
 import psycopg
 import pytest
 
-from branches.demo import DEMO_BRANCH, ensure_demo_repository
+from branches.demo import DEMO_BRANCH, demo_console_role, ensure_demo_repository
 from branches.models import Repository
 from pggit_web.dbconfig import database_url
+from web.conftest import drop_role
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo_role_dropped(server, throwaway_dbname):
+    """The demo's console role is per server: dropped after each test."""
+    yield
+    drop_role(server, demo_console_role(throwaway_dbname))
 
 
 def tables(dsn):
@@ -68,3 +76,32 @@ def test_dashboard_of_the_demo_repository_renders(admin_client, server, throwawa
     body = response.content.decode()
     assert "CREATE TABLE public.orders" in body
     assert DEMO_BRANCH in body
+
+
+def test_demo_console_on_head_runs_as_its_own_role_and_changes_the_demo_tables(server, throwaway_dbname, admin_user):
+    from branches.actions import apply_sql
+    from branches.models import BranchProtection, Role
+    from pggit.client import Client
+
+    repo = ensure_demo_repository(name="demo", dbname=throwaway_dbname, server=server)
+    repo.refresh_from_db()
+    dsn = database_url(server, throwaway_dbname)
+    assert repo.console_role == demo_console_role(throwaway_dbname) and repo.console_password
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT rolsuper OR rolcreaterole OR rolcreatedb, rolcanlogin FROM pg_roles "
+                            "WHERE rolname = %s", [repo.console_role]).fetchone() == (False, True)
+    rule = BranchProtection.objects.get(repository=repo, pattern="main")
+    assert (rule.required_approvals, rule.allow_self_approval, rule.merge_role) == (1, False, Role.MAINTAINER)
+
+    commit = apply_sql(admin_user, repo, "main", "ALTER TABLE public.customers ADD COLUMN phone text;\n"
+                                                "CREATE TABLE public.notes (body text)", "Phones and notes")
+    with Client(dsn) as engine:
+        head = engine.log("main", 1)[0]
+    assert commit == head["commit_id"] and head["author"] == repo.console_role
+    assert head["message"].startswith("Phones and notes")
+    assert tables(dsn) == ["customers", "notes", "orders"]
+    # a second start keeps it working (a new password is set and stored)
+    ensure_demo_repository(name="demo", dbname=throwaway_dbname, server=server)
+    repo.refresh_from_db()
+    assert apply_sql(admin_user, repo, "main", "DROP TABLE public.notes") is not None
+    assert tables(dsn) == ["customers", "orders"]

@@ -10,7 +10,6 @@ from django.db import transaction
 from branches.access import grant
 from branches.demo import ensure_demo_repository
 from branches.models import Role
-from pggit_web.dbconfig import redact_url
 
 FIRST_ADMIN = "admin"
 FIRST_ADMIN_EMAIL = "admin@localhost"
@@ -57,7 +56,7 @@ class Command(BaseCommand):
         repo = None
         if not no_demo:
             repo = ensure_demo_repository()
-            self.stdout.write(f"Demo repository {repo.name!r} ready: {redact_url(repo.dsn)}")
+            self.stdout.write(f"Demo repository {repo.name!r} ready: {repo.masked_dsn}")
         created = ensure_first_admin(repo)
         if created is not None:
             user, password = created
