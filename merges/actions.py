@@ -541,7 +541,9 @@ def _conflicts_outcome(client, mr: MergeRequest) -> MergeOutcome:
 
 def _reapply_resolutions(client, user, mr: MergeRequest) -> None:
     """Resolutions given on an earlier engine merge of this request (that was reopened because a
-    branch moved) are applied again to the objects that still conflict."""
+    branch moved) are applied again to the objects that still conflict. A stored custom
+    resolution is the engine's canonical definition of the object (never the text a person
+    typed), and the engine client checks it again in the shadow database as its unprivileged role."""
     done = {}
     for res in mr.resolutions.order_by("created_at"):
         done[res.object_identity] = res
@@ -557,11 +559,30 @@ def _reapply_resolutions(client, user, mr: MergeRequest) -> None:
                 continue  # it no longer applies: the item stays open for a person to decide
 
 
+def read_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]] | None:
+    """(open items, all items) of the request's engine merge in progress, or None when none is
+    open. Reads only: a page (GET) shows conflicts with it and runs nothing; opening the merge
+    and applying stored resolutions again is ``open_conflicts`` (POST)."""
+    check_can_resolve(user, mr)
+    mr = sync(mr)
+    _check_open(mr)
+    if not mr.engine_merge_id:
+        return None
+    with engine_errors(), client_for(mr.repository) as client:
+        info = client.merge_info(mr.engine_merge_id)
+        if info is None or info["status"] not in ("conflicts", "ready"):
+            return None
+        items = client.merge_items(mr.engine_merge_id)
+    return [i for i in items if i["resolution"] is None], items
+
+
 def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
     """(open items, all items) of the request's engine merge, opening one if there is none.
 
     Anyone who may merge, and the author, may start resolving before the approvals are in: the
-    engine merge then waits, resolved, until ``merge`` finishes it.
+    engine merge then waits, resolved, until ``merge`` finishes it. A new engine merge gets the
+    request's earlier resolutions again (custom ones re-checked in the shadow database, as its
+    unprivileged role): call it from a POST, never from a page read.
     """
     check_can_resolve(user, mr)
     mr = sync(mr)
@@ -625,9 +646,12 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                 and not mr.draft
             row = client.resolve_conflict(mr.engine_merge_id, identity, choice,
                                           result if choice == "custom" else None, force=force, complete=may_finish)
+            canonical = ""
+            if choice == "custom":  # what is kept is the definition the engine recorded, not the typed text
+                canonical = client.resolution_definition(mr.engine_merge_id, identity) or ""
             ConflictResolution.objects.create(merge_request=mr, engine_merge_id=mr.engine_merge_id,
                                               object_identity=identity, resolution=choice,
-                                              definition=result if choice == "custom" else "", resolved_by=user)
+                                              definition=canonical, resolved_by=user)
             if row["status"] == "ready" and not may_finish:
                 outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
                                        message="every conflict is resolved: the merge completes when it is merged")

@@ -16,6 +16,7 @@ urlpatterns = [
     path(MR + "preview/", views.preview_fragment, name="preview"),
     path(MR + "conflicts/", views.conflicts, name="conflicts"),
     path(MR + "conflicts/resolve/", views.resolve, name="resolve"),
+    path(MR + "conflicts/open/", views.conflicts_open, name="conflicts_open"),
     path(MR + "comment/", views.comment, name="comment"),
     path(MR + "review/", views.review, name="review"),
     path(MR + "merge/", views.merge, name="merge"),

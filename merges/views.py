@@ -527,11 +527,27 @@ def conflicts(request, slug, number):
     if request.method == "POST":
         return resolve(request, slug, number, mr=mr)
     try:
-        open_items, items = actions.open_conflicts(request.user, mr)
+        found = actions.read_conflicts(request.user, mr)  # a GET runs nothing
+    except ActionError as exc:
+        messages.error(request, str(exc))
+        return redirect(_back(mr))
+    if found is None:
+        messages.info(request, "No merge is in progress: press 'Resolve conflicts' to start one.")
+        return redirect(_back(mr))
+    open_items, items = found
+    return _render_conflicts(request, mr, open_items, items, request.GET.get("object", ""))
+
+
+@require_POST
+def conflicts_open(request, slug, number):
+    """Open the request's engine merge (its earlier resolutions applied again), then show it."""
+    mr = _get(request, slug, number)
+    try:
+        actions.open_conflicts(request.user, mr)
     except ActionError as exc:
         (messages.info if exc.code == "no_conflicts" else messages.error)(request, str(exc))
         return redirect(_back(mr))
-    return _render_conflicts(request, mr, open_items, items, request.GET.get("object", ""))
+    return redirect(_back(mr, "conflicts"))
 
 
 def _render_conflicts(request, mr, open_items, items, identity, *, error=None, result=None, status=200):

@@ -250,6 +250,12 @@ class Client:
     def merge_items(self, merge_id: int) -> list[dict]:
         return self._rows("SELECT * FROM pggit.merge_items(%s)", (merge_id,))
 
+    def resolution_definition(self, merge_id: int, identity: str) -> str | None:
+        """The definition a merge recorded for ``identity`` after its resolution (for a custom
+        one, the shadow engine's canonical text); None when the result has no such object."""
+        item = next((i for i in self.merge_items(merge_id) if i["identity"] == identity), None)
+        return item["result_definition"] if item else None
+
     def merges(self) -> list[dict]:
         return self._rows("SELECT * FROM pggit.merges ORDER BY merge_id")
 

@@ -368,7 +368,7 @@ def test_rejected_resolution_returns_422_with_postgres_error_and_keeps_the_merge
     make_conflict(repo)
     mr = open_request(repo, author)
     web = as_user(author)
-    web.get(url("conflicts", mr))
+    web.post(url("conflicts_open", mr))
     merge_id = fresh(mr).engine_merge_id
     bad = "CREATE TABLE public.widgets (id integer PRIMARY KEY, label nosuchtype);"
     response = web.post(url("conflicts", mr), {"object": "table public.widgets", "result": bad})
@@ -386,7 +386,7 @@ def test_valid_custom_resolution_moves_on_and_waits_for_approval(repo, author, r
     make_conflict(repo)
     mr = open_request(repo, author)
     web = as_user(author)
-    web.get(url("conflicts", mr))
+    web.post(url("conflicts_open", mr))
     item = next(i for i in Client(repo.dsn).merge_items(fresh(mr).engine_merge_id) if i["identity"] == "table public.widgets")
     custom = item["source_definition"].replace("shade text", "shade varchar(40)")
     response = web.post(url("resolve", mr), {"object": "table public.widgets", "result": custom}, follow=True)
@@ -399,12 +399,40 @@ def test_valid_custom_resolution_moves_on_and_waits_for_approval(repo, author, r
     assert shade_type(repo) == "character varying(40)"
 
 
+def test_stored_custom_resolution_is_the_canonical_definition_and_a_get_runs_nothing(repo, author, as_user):
+    """The text a person typed is run once, in the shadow as its unprivileged role; what is kept
+    is the engine's description. Reading the conflicts page opens no merge and runs nothing."""
+    make_conflict(repo)
+    mr = open_request(repo, author)
+    web = as_user(author)
+    response = web.get(url("conflicts", mr))  # no merge in progress: nothing is opened by a GET
+    assert response.status_code == 302 and fresh(mr).engine_merge_id is None
+    engine = Client(repo.dsn)
+    merges_before = engine._value("SELECT count(*) FROM pggit.merges")
+    assert web.post(url("conflicts_open", mr)).status_code == 302
+    merge_id = fresh(mr).engine_merge_id
+    assert engine._value("SELECT count(*) FROM pggit.merges") == merges_before + 1
+    typed = ("create table public.widgets (id integer primary key, label text not null,\n"
+             "  weight_grams integer, shade varchar(12)) ; -- typed by hand")
+    web.post(url("resolve", mr), {"object": "table public.widgets", "result": typed})
+    stored = fresh(mr).resolutions.get()
+    assert stored.resolution == "custom"
+    assert stored.definition == engine.resolution_definition(merge_id, "table public.widgets")
+    assert stored.definition.startswith("CREATE TABLE public.widgets (") and "typed by hand" not in stored.definition
+    audit_before = engine._value("SELECT count(*) FROM pggit.audit_log")
+    for _ in range(2):
+        assert web.get(url("conflicts", mr)).status_code == 200
+    assert engine._value("SELECT count(*) FROM pggit.audit_log") == audit_before
+    assert engine._value("SELECT count(*) FROM pggit.merges") == merges_before + 1
+    engine.close()
+
+
 def test_take_source_by_a_maintainer_after_approval_merges(repo, author, reviewer, maintainer, as_user):
     make_conflict(repo)
     mr = open_request(repo, author)
     actions.approve(reviewer, mr)
     web = as_user(maintainer)
-    web.get(url("conflicts", mr))
+    web.post(url("conflicts_open", mr))
     response = web.post(url("conflicts", mr), {"object": "table public.widgets", "result": "", "choice": "source"})
     assert response.status_code == 302 and response["Location"] == url("detail", mr)
     mr = fresh(mr)
@@ -416,7 +444,7 @@ def test_abort_drops_the_engine_merge(repo, author, as_user):
     make_conflict(repo)
     mr = open_request(repo, author)
     web = as_user(author)
-    web.get(url("conflicts", mr))
+    web.post(url("conflicts_open", mr))
     merge_id = fresh(mr).engine_merge_id
     assert merge_id
     web.post(url("abort", mr))
@@ -429,6 +457,7 @@ def test_viewer_cannot_open_the_conflicts_page(repo, author, viewer, as_user):
     mr = open_request(repo, author)
     web = as_user(viewer)
     assert web.get(url("conflicts", mr)).status_code == 403
+    assert web.post(url("conflicts_open", mr)).status_code == 403
     assert web.post(url("resolve", mr), {"object": "table public.widgets", "choice": "source"}).status_code == 403
     assert fresh(mr).engine_merge_id is None
 
@@ -440,6 +469,7 @@ def test_script_in_a_definition_is_escaped_on_changes_and_conflicts(repo, author
                   "COMMENT ON TABLE public.widgets IS 'plain words'")
     mr = open_request(repo, author, title=SCRIPT, description=SCRIPT)
     web = as_user(author)
+    assert web.post(url("conflicts_open", mr)).status_code == 302
     for page in (web.get(url("changes", mr)), web.get(url("conflicts", mr)), web.get(url("detail", mr)),
                  web.get(reverse("merges:list", kwargs={"slug": repo.slug}))):
         html = page.content.decode()
@@ -453,7 +483,8 @@ def test_script_in_a_definition_is_escaped_on_changes_and_conflicts(repo, author
 # who may see what --------------------------------------------------------------------------
 
 GET_PAGES = ["detail", "commits", "changes", "migration", "conflicts"]
-POSTS = ["comment", "review", "merge", "close", "reopen", "edit", "draft", "auto_merge", "abort", "resolve", "conflicts"]
+POSTS = ["comment", "review", "merge", "close", "reopen", "edit", "draft", "auto_merge", "abort", "resolve", "conflicts",
+         "conflicts_open"]
 
 
 def test_outsider_gets_404_on_every_url(repo, author, outsider, as_user):
