@@ -1095,7 +1095,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan
 DECLARE
     v_list text;
 BEGIN
-    IF pggit._capture_mode() = 'off' THEN RETURN; END IF;
+    IF coalesce(current_setting('pggit.capture', true), '') <> '' AND pggit._capture_mode() = 'off' THEN RETURN; END IF;
     SELECT string_agg(x, ' ') INTO v_list FROM (
         -- dropped objects themselves
         SELECT 'D' || d.classid || '/' || d.objid AS x
@@ -1232,7 +1232,7 @@ DECLARE
     v_dropped  text;
     v_descs    pggit.objdesc[];
     v_changes  pggit.change[];
-    v_mode     text := pggit._capture_mode();
+    v_mode     text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode() END;
 BEGIN
     IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
@@ -1432,7 +1432,8 @@ CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (with capture off or absorbing, the engine flushed before running its own DDL)
-    IF NOT pggit._queued_tag(tg_tag) AND pggit._capture_mode() = 'on' THEN
+    IF NOT pggit._queued_tag(tg_tag)
+       AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on') THEN
         PERFORM pggit.flush();
     END IF;
 END $$;
@@ -1443,7 +1444,8 @@ END $$;
 CREATE FUNCTION pggit._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_mode text := pggit._capture_mode(true);
+    -- (the setting unset is the common case: no function call for it)
+    v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
     IF v_mode = 'off' THEN RETURN; END IF;
     IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on' THEN
