@@ -190,6 +190,12 @@ def drop_database(server: PgServer, dbname: str) -> None:
                 [dbname],
             )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)) + force)
+        # and its shadow database with the shadow's role, if a test left them (roles are server-wide)
+        from pggit.shadow import shadow_name, shadow_role_name
+
+        shadow = shadow_name(dbname)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(shadow)) + force)
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(shadow_role_name(shadow))))
 
 
 def psql_file(server: PgServer, dbname: str, path: Path | str) -> subprocess.CompletedProcess:
