@@ -252,3 +252,32 @@ def test_opening_conflicts_on_a_fast_forward_moves_nothing(repo, author):
     assert client.resolve("main") == main_before
     with psycopg.connect(repo.dsn) as conn:
         assert conn.execute("SELECT to_regclass('public.colors')").fetchone()[0] is None
+
+
+def test_a_new_repositorys_default_branch_needs_someone_elses_approval(engine_db, author, reviewer, maintainer,
+                                                                       django_user_model):
+    """add_repository protects the default branch: 1 approval, not the author's own, maintainers merge."""
+    from branches.access import grant
+    from branches.actions import add_repository
+    from branches.models import Role
+
+    admin = django_user_model.objects.create_superuser("root_admin", "root@example.com", "x-admin-password-1")
+    repo, _ = add_repository(admin, name="fresh", dsn=engine_db, install=True)
+    grant(repo, author, Role.DEVELOPER)
+    grant(repo, reviewer, Role.REVIEWER)
+    grant(repo, maintainer, Role.MAINTAINER)
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    main_before = Client(repo.dsn).resolve("main")
+    mr = open_request(repo, author)
+    with pytest.raises(Conflict):
+        actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))  # no approval yet
+    with pytest.raises(PermissionDenied):
+        actions.approve(author, MergeRequest.objects.get(pk=mr.pk))  # not the author's own
+    with pytest.raises(PermissionDenied):
+        actions.merge(author, MergeRequest.objects.get(pk=mr.pk))  # developers do not merge into it
+    assert Client(repo.dsn).resolve("main") == main_before
+    actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    mr.refresh_from_db()
+    assert outcome.status == "merged" and mr.state == "merged"
+    assert Client(repo.dsn).resolve("main") == mr.merge_commit != main_before
