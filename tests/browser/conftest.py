@@ -27,8 +27,10 @@ import pytest
 from web.conftest import (  # noqa: F401  (fixtures are found by name)
     PASSWORD,
     author,
+    console_role,
     engine_db,
     maintainer,
+    make_role,
     repo,
     reviewer,
     server,
