@@ -312,3 +312,44 @@ def test_repository_page_hides_the_password_and_keeps_it_on_save(admin_client):
     assert "hunter3" not in response.content.decode()
     repo.refresh_from_db()
     assert repo.dsn == dsn
+
+
+def admin_change_data(repo, **changes):
+    data = {"name": repo.name, "slug": repo.slug, "dsn": "", "description": repo.description,
+            "default_branch": repo.default_branch, "console_role": repo.console_role, "console_password": "",
+            "role_groups-TOTAL_FORMS": "4", "role_groups-INITIAL_FORMS": "4", "role_groups-MIN_NUM_FORMS": "0",
+            "role_groups-MAX_NUM_FORMS": "0", "protections-TOTAL_FORMS": "0", "protections-INITIAL_FORMS": "0",
+            "protections-MIN_NUM_FORMS": "0", "protections-MAX_NUM_FORMS": "1000"}
+    for i, link in enumerate(repo.role_groups.order_by("repository", "role")):
+        data[f"role_groups-{i}-id"] = str(link.pk)
+        data[f"role_groups-{i}-repository"] = str(repo.pk)
+    data.update(changes)
+    return data
+
+
+def test_admin_checks_the_console_role_and_never_shows_its_password(admin_client, repo, console_role, make_role):
+    url = reverse("admin:branches_repository_change", args=[repo.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'type="password" name="console_password"' in page and console_role[1] not in page
+    boss = make_role("pggit_test_boss_" + repo.slug + str(repo.pk), "LOGIN SUPERUSER")
+    response = admin_client.post(url, admin_change_data(repo, console_role=boss))
+    assert response.status_code == 200 and "SUPERUSER" in response.content.decode()
+    repo.refresh_from_db()
+    assert (repo.console_role, repo.console_password) == console_role  # unchanged
+    # saved unchanged (empty password input): the stored password is kept
+    assert admin_client.post(url, admin_change_data(repo, description="kept")).status_code == 302
+    repo.refresh_from_db()
+    assert (repo.console_role, repo.console_password, repo.description) == (*console_role, "kept")
+
+
+def test_admin_refuses_a_url_reaching_the_apps_own_database(admin_client, repo):
+    from django.conf import settings
+
+    from pggit_web.dbconfig import database_url
+
+    url = reverse("admin:branches_repository_change", args=[repo.pk])
+    own = database_url(settings.DATABASES["default"]).replace("127.0.0.1", "localhost")
+    response = admin_client.post(url, admin_change_data(repo, dsn=own))
+    assert response.status_code == 200 and "pgGit&#x27;s own database" in response.content.decode()
+    repo.refresh_from_db()
+    assert "localhost" not in repo.dsn
