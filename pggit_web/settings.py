@@ -22,6 +22,9 @@ DEBUG = env_bool("DEBUG", False)
 # From the environment, else generated once into PGGIT_DATA_DIR/secret_key (mode 0600) and read
 # from there on every start; never a key written in the source.
 SECRET_KEY = secret_key()
+# Earlier keys, still accepted for sessions, reset links and decrypting stored secrets (rotation:
+# old key here, new SECRET_KEY, `manage.py reencrypt_secrets`, then drop the old key).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 

@@ -148,7 +148,7 @@ def test_env_int_and_list_and_str():
 
 
 # Variables these tests set; the ones the test run happens to have are left out of the subprocess.
-SETTINGS_VARIABLES = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "PGGIT_DATA_DIR", "SECURE_SSL_REDIRECT",
+SETTINGS_VARIABLES = ("DEBUG", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "ALLOWED_HOSTS", "PGGIT_DATA_DIR", "SECURE_SSL_REDIRECT",
                       "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
                       "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER")
 
@@ -203,6 +203,15 @@ def test_secret_key_from_the_environment_wins_and_writes_no_file(tmp_path):
     assert code == 0, output
     assert printed_key(output) == "k" * 50
     assert not (tmp_path / "d").exists()
+
+
+def test_secret_key_fallbacks_are_read_from_the_environment(tmp_path):
+    code, output = load_settings("SECRET_KEY_FALLBACKS", DEBUG="0", SECRET_KEY="n" * 50,
+                                 SECRET_KEY_FALLBACKS=f"{'o' * 50},{'p' * 50}")
+    assert code == 0, output
+    assert output.strip().splitlines()[-1] == repr(["o" * 50, "p" * 50])
+    code, output = load_settings("SECRET_KEY_FALLBACKS", DEBUG="0", SECRET_KEY="n" * 50)
+    assert output.strip().splitlines()[-1] == "[]"
 
 
 def test_a_key_file_other_users_may_read_stops_the_app(tmp_path):
