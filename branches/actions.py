@@ -118,7 +118,7 @@ def check_dsn_target(user, dsn: str, *, exclude: Repository | None = None) -> Da
     for other in Repository.objects.exclude(pk=exclude.pk if exclude else None):
         identity = repository_identity(other)
         if identity is not None and target.same_database(identity):
-            known = other.name if role_of(user, other) is not None else "another repository"
+            known = other.name if user is not None and role_of(user, other) is not None else "another repository"
             raise Conflict(f"this connection reaches the database of {known}: a database is one repository",
                            code="dsn_is_repository")
     return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import logging
 import secrets
 
 import psycopg
@@ -16,6 +17,8 @@ from branches.models import Repository
 from pggit import console
 from pggit.console import MAX_ROLE_BYTES
 from pggit_web.dbconfig import database_url, ensure_database
+
+logger = logging.getLogger(__name__)
 
 DEMO_REPOSITORY = "demo"
 DEMO_DATABASE = "pggit_demo"
@@ -71,7 +74,11 @@ def ensure_demo_repository(
     # its tables so that it can change them.
     console.ensure_login_role(dsn, role, password)
     console.hand_over_schema(dsn, "public", role)
-    console.prepare_role(dsn, role)
+    try:
+        console.prepare_role(dsn, role)
+    except console.ConsoleRoleRefused as exc:  # someone gave it more rights: the app still starts
+        logger.warning("%s; the demo's console on the checked-out branch is off", exc)
+        role = password = ""
     repo, created = Repository.objects.update_or_create(
         name=name, defaults={"dsn": dsn, "description": DEMO_DESCRIPTION, "console_role": role,
                              "console_password": password}

@@ -105,3 +105,15 @@ def test_demo_console_on_head_runs_as_its_own_role_and_changes_the_demo_tables(s
     repo.refresh_from_db()
     assert apply_sql(admin_user, repo, "main", "DROP TABLE public.notes") is not None
     assert tables(dsn) == ["customers", "orders"]
+
+
+def test_a_demo_console_role_given_superuser_is_not_used(server, throwaway_dbname):
+    from psycopg import sql
+
+    ensure_demo_repository(name="demo", dbname=throwaway_dbname, server=server)
+    role = demo_console_role(throwaway_dbname)
+    with psycopg.connect(database_url(server, throwaway_dbname), autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} SUPERUSER").format(sql.Identifier(role)))
+    repo = ensure_demo_repository(name="demo", dbname=throwaway_dbname, server=server)  # still starts
+    repo.refresh_from_db()
+    assert (repo.console_role, repo.console_password) == ("", "")
