@@ -4,7 +4,6 @@ Every variable is optional for local use; see README.md ("Configuration") for th
 A value that cannot be read raises ImproperlyConfigured at start-up instead of being ignored.
 """
 
-import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -120,11 +119,10 @@ SECURE_CSP = {
 # HTTPS. With DEBUG off the defaults assume the site is served over HTTPS only: plain HTTP is
 # redirected, browsers are told to stay on HTTPS for a year (HSTS, this host and its subdomains),
 # and cookies are sent over HTTPS only. Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER
-# names the header it sets to "https" (X-Forwarded-Proto). pytest-django imports these settings
-# before any test could set the environment, and its test client and live server speak plain
-# HTTP: under pytest, plain HTTP is not redirected unless SECURE_SSL_REDIRECT says so.
+# names the header it sets to "https" (X-Forwarded-Proto). (The test run uses
+# pggit_web.settings_test, where plain HTTP is not redirected: its client speaks plain HTTP.)
 _https = not DEBUG
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https and "pytest" not in sys.modules)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _https else 0)
 if SECURE_HSTS_SECONDS < 0:
     raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS}: use 0 (no HSTS) or more")

@@ -447,3 +447,18 @@ def test_password_reset_for_an_unknown_address_answers_the_same_when_mail_fails(
     response = client.post(RESET, {"email": "nobody@example.com"})
     assert response.status_code == 200
     assert "This site is not set up to send email" in response.content.decode()
+
+@pytest.mark.parametrize("mailer", [{"BACKEND": SMTP}, {}])
+def test_signup_with_verification_says_so_when_the_confirmation_cannot_be_sent(client, settings, mailer):
+    """Before: sign-up with verification and no usable mailer was a 500 (the account was made)."""
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    settings.MAILERS = {"default": mailer} if mailer else {}
+    # (an address of its own: allauth sends one confirmation per address every few minutes)
+    who = f"nomail{len(mailer)}"
+    response = sign_up(client, username=who, email=f"{who}@example.com")
+    assert response.status_code == 302
+    assert mail.outbox == []
+    page = client.get(response["Location"]).content.decode()
+    assert "could not be sent" in page
+    address = EmailAddress.objects.get(email=f"{who}@example.com")
+    assert not address.verified and signed_in_user_id(client) is None

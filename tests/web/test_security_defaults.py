@@ -227,7 +227,8 @@ def test_bad_values_stop_the_app_naming_the_variable(name, value, message):
 # --- manage.py check --deploy -------------------------------------------------------------------------
 
 def check_deploy(**env) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES and not k.startswith("EMAIL_")}
+    environ = {k: v for k, v in os.environ.items()
+               if k not in SETTINGS_VARIABLES and not k.startswith("EMAIL_") and k != "DJANGO_SETTINGS_MODULE"}
     environ.update(DATABASE_URL="postgresql://postgres@127.0.0.1:5432/unused", DEBUG="false",
                    SECRET_KEY="pK3vQ8zR1mW5yT7uN2bX4cL6dF9gH0jS-aE_oI8rU3tY5wQ1zM7nB2vC4xK6lP9h",
                    ALLOWED_HOSTS="pggit.example.com", **env)
