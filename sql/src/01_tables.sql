@@ -53,6 +53,31 @@ CREATE TABLE pggit.changes (
 );
 CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 
+-- Ancestry index, kept by trigger commits_index: every commit sits at a position (1, 2, ...) of a
+-- chain, a run of first parents; a chain's first commit forks from position fork_pos of
+-- fork_chain (or is a root). The ancestors of a commit on one chain are the positions 1..n up to
+-- the highest one it reaches: its own position, the fork's reach, and the chain_reach rows of
+-- its chain at or below its position (what merges brought in beyond the first parent's reach).
+CREATE TABLE pggit.chains (
+    chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    length     integer NOT NULL,
+    fork_chain integer REFERENCES pggit.chains,
+    fork_pos   integer
+);
+CREATE TABLE pggit.commit_chains (
+    commit_id text PRIMARY KEY REFERENCES pggit.commits,
+    chain_id  integer NOT NULL REFERENCES pggit.chains,
+    chain_pos integer NOT NULL,
+    CONSTRAINT commit_chains_one_commit_per_position UNIQUE (chain_id, chain_pos)
+);
+CREATE TABLE pggit.chain_reach (
+    chain_id     integer NOT NULL REFERENCES pggit.chains,
+    chain_pos    integer NOT NULL,
+    target_chain integer NOT NULL REFERENCES pggit.chains,
+    target_pos   integer NOT NULL,
+    PRIMARY KEY (chain_id, chain_pos, target_chain)
+);
+
 -- Full trees, kept for some commits so that any tree is a snapshot plus a bounded chain of changes.
 -- (No foreign keys: rows are copied in bulk from trees whose entries were checked on the way in.)
 CREATE TABLE pggit.snapshots (

@@ -172,20 +172,69 @@ BEGIN
     RETURN v_head;
 END $$;
 
--- Is commit p_ancestor reachable from p_descendant (or equal to it)?
-CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-    WITH RECURSIVE a AS (SELECT generation FROM pggit.commits WHERE commit_id = p_ancestor),
-    walk(commit_id) AS (
-        SELECT p_descendant
-        UNION
-        SELECT p.commit_id
-          FROM walk w
-          JOIN pggit.commits c ON c.commit_id = w.commit_id
-          JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-         WHERE p.generation >= (SELECT generation FROM a)
+-- The ancestors of a commit (itself included) as the highest position reached on each chain
+-- (positions 1..pos of that chain): its own position, the chain_reach rows of its chain up to
+-- it, and the same for the fork point of its chain, recursively. Costs the chains it reaches.
+CREATE FUNCTION pggit._reach(p_commit text) RETURNS TABLE (chain_id integer, pos integer)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE up(chain_id, pos) AS (
+        SELECT x.chain_id, x.chain_pos FROM pggit.commit_chains x WHERE x.commit_id = p_commit
+        UNION ALL
+        SELECT ch.fork_chain, ch.fork_pos
+          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+         WHERE ch.fork_chain IS NOT NULL
     )
-    SELECT EXISTS (SELECT 1 FROM walk WHERE commit_id = p_ancestor));
+    SELECT s.chain_id, max(s.pos)
+      FROM (SELECT up.chain_id, up.pos FROM up
+            UNION ALL
+            SELECT r.target_chain, r.target_pos
+              FROM up JOIN pggit.chain_reach r ON r.chain_id = up.chain_id AND r.chain_pos <= up.pos) s
+     GROUP BY s.chain_id
+$$;
+
+-- Is commit p_ancestor reachable from p_descendant (or equal to it)? One look at the ancestry index.
+CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p_ancestor = p_descendant
+        OR EXISTS (SELECT 1
+                     FROM pggit.commit_chains x
+                     JOIN pggit._reach(p_descendant) r ON r.chain_id = x.chain_id AND r.pos >= x.chain_pos
+                    WHERE x.commit_id = p_ancestor)
+$$;
+
+-- Trigger commits_index: place a new commit in the ancestry index. It continues its first
+-- parent's chain when it is the first commit to do so (the UPDATE's row lock decides between two
+-- sessions committing on the same parent), else starts a chain forked there; a merge records the
+-- chains its second parent reaches beyond what the first parent reaches.
+CREATE FUNCTION pggit._index_commit() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_pchain integer;
+    v_ppos   integer;
+    v_chain  integer;
+    v_pos    integer;
+BEGIN
+    SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
+      FROM pggit.commit_chains x WHERE x.commit_id = NEW.parent_ids[1];
+    IF v_pchain IS NOT NULL THEN
+        UPDATE pggit.chains ch SET length = ch.length + 1
+         WHERE ch.chain_id = v_pchain AND ch.length = v_ppos
+        RETURNING ch.chain_id, ch.length INTO v_chain, v_pos;
+    END IF;
+    IF v_chain IS NULL THEN
+        INSERT INTO pggit.chains (length, fork_chain, fork_pos) VALUES (1, v_pchain, v_ppos)
+        RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
+    END IF;
+    INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (NEW.commit_id, v_chain, v_pos);
+    IF cardinality(NEW.parent_ids) > 1 THEN
+        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos)
+        SELECT v_chain, v_pos, r2.chain_id, r2.pos
+          FROM pggit._reach(NEW.parent_ids[2]) r2
+          LEFT JOIN pggit._reach(NEW.parent_ids[1]) r1 ON r1.chain_id = r2.chain_id
+         WHERE r1.pos IS NULL OR r2.pos > r1.pos;
+    END IF;
+    RETURN NULL;
 END $$;
+
+CREATE TRIGGER commits_index AFTER INSERT ON pggit.commits
+    FOR EACH ROW EXECUTE FUNCTION pggit._index_commit();

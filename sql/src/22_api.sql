@@ -235,25 +235,18 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
 $$;
 
 -- Commits reachable from a and not from b (ahead) and the reverse (behind), counted up to
--- p_limit (``*_more`` says a count is a lower bound). Generations strictly decrease along
--- parent edges, so a walk from both tips that stops below generation ``floor`` sees exactly the
--- commits at or above ``floor`` each tip reaches. The floor starts at the older tip's generation
--- and drops while a commit only one side reaches has a parent below it (usually once: down to
--- the merge base); it never goes more than 5,000 generations below the newer tip.
+-- p_limit (``*_more``: the count reached the limit, so it is a lower bound). On each chain a tip
+-- reaches positions 1..pos (pggit._reach), so the commits only a reaches on a chain are the
+-- positions between b's reach and a's: exact counts from the chains the two tips reach, whatever
+-- the distance to the merge base.
 CREATE FUNCTION pggit.ahead_behind(p_a text, p_b text, p_limit integer DEFAULT 1000)
 RETURNS TABLE (ahead integer, behind integer, ahead_more boolean, behind_more boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_a      text;
     v_b      text;
-    v_ga     integer;
-    v_gb     integer;
-    v_lowest integer;
-    v_floor  integer;
     v_ahead  bigint;
     v_behind bigint;
-    v_abelow integer;
-    v_bbelow integer;
 BEGIN
     PERFORM pggit.flush();
     v_a := pggit._resolve(p_a);
@@ -262,39 +255,11 @@ BEGIN
         RETURN QUERY SELECT 0, 0, false, false;
         RETURN;
     END IF;
-    SELECT c.generation INTO v_ga FROM pggit.commits c WHERE c.commit_id = v_a;
-    SELECT c.generation INTO v_gb FROM pggit.commits c WHERE c.commit_id = v_b;
-    v_lowest := greatest(0, greatest(v_ga, v_gb) - 5000);
-    v_floor := greatest(v_lowest, least(v_ga, v_gb));
-    LOOP
-        WITH RECURSIVE walk(commit_id, side) AS (
-            SELECT v.commit_id, v.side FROM (VALUES (v_a, 1), (v_b, 2)) v(commit_id, side)
-            UNION
-            SELECT p.commit_id, w.side
-              FROM walk w
-              JOIN pggit.commits c ON c.commit_id = w.commit_id
-              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-             WHERE p.generation >= v_floor
-        ), sides AS (
-            SELECT w.commit_id, bit_or(w.side) AS sides FROM walk w GROUP BY w.commit_id
-        ), boundary AS (
-            SELECT s.sides, min(p.generation) AS generation
-              FROM sides s
-              JOIN pggit.commits c ON c.commit_id = s.commit_id
-              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-             WHERE s.sides <> 3 AND p.generation < v_floor
-             GROUP BY s.sides
-        )
-        SELECT (SELECT count(*) FROM sides WHERE sides.sides = 1), (SELECT count(*) FROM sides WHERE sides.sides = 2),
-               (SELECT b.generation FROM boundary b WHERE b.sides = 1), (SELECT b.generation FROM boundary b WHERE b.sides = 2)
-          INTO v_ahead, v_behind, v_abelow, v_bbelow;
-        IF (v_abelow IS NOT NULL OR v_bbelow IS NOT NULL) AND v_floor > v_lowest
-           AND v_ahead < p_limit AND v_behind < p_limit THEN
-            v_floor := greatest(v_lowest, least(coalesce(v_abelow, v_bbelow), coalesce(v_bbelow, v_abelow)));
-            CONTINUE;
-        END IF;
-        RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
-                            v_ahead >= p_limit OR v_abelow IS NOT NULL, v_behind >= p_limit OR v_bbelow IS NOT NULL;
-        RETURN;
-    END LOOP;
+    SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
+           coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
+      INTO v_ahead, v_behind
+      FROM pggit._reach(v_a) a
+      FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
+                        v_ahead >= p_limit, v_behind >= p_limit;
 END $$;

@@ -64,38 +64,21 @@ BEGIN
 END $$;
 
 -- Best common ancestor: the common ancestor of highest generation (none can descend from it);
--- among equals (criss-cross), the one committed last, then the lowest commit id. Commits are
--- visited from the tips down in that order; parents always have a lower generation, so when a
--- commit is visited every path from either tip to it has been walked, and the first commit
--- reached from both tips is the answer. Reads only the commits above the fork point.
+-- among equals (criss-cross), the one committed last, then the lowest commit id. On each chain
+-- the common ancestors are the positions up to the lower of the two reaches (pggit._reach), and
+-- generations grow along a chain, so the answer is the best of those highest common positions.
+-- Costs the chains the two tips reach, not the commits since the fork.
 CREATE FUNCTION pggit._merge_base(p_a text, p_b text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_front text[] := ARRAY[p_a, p_b];
-    v_ra    text[] := ARRAY[p_a];      -- reached from a
-    v_rb    text[] := ARRAY[p_b];      -- reached from b
-    v_c     record;
-    v_p     text;
-BEGIN
-    IF p_a IS NULL OR p_b IS NULL THEN RETURN NULL; END IF;
-    IF p_a = p_b THEN RETURN p_a; END IF;
-    LOOP
-        SELECT c.commit_id, c.parent_ids INTO v_c
-          FROM pggit.commits c WHERE c.commit_id = ANY (v_front)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_a = p_b THEN p_a ELSE (
+        SELECT c.commit_id
+          FROM pggit._reach(p_a) a
+          JOIN pggit._reach(p_b) b ON b.chain_id = a.chain_id
+          JOIN pggit.commit_chains x ON x.chain_id = a.chain_id AND x.chain_pos = least(a.pos, b.pos)
+          JOIN pggit.commits c ON c.commit_id = x.commit_id
          ORDER BY c.generation DESC, c.committed_at DESC, c.commit_id
-         LIMIT 1;
-        IF NOT FOUND THEN RETURN NULL; END IF;
-        IF v_c.commit_id = ANY (v_ra) AND v_c.commit_id = ANY (v_rb) THEN
-            RETURN v_c.commit_id;
-        END IF;
-        v_front := array_remove(v_front, v_c.commit_id);
-        FOREACH v_p IN ARRAY v_c.parent_ids LOOP
-            IF NOT v_p = ANY (v_front) THEN v_front := v_front || v_p; END IF;
-            IF v_c.commit_id = ANY (v_ra) AND NOT v_p = ANY (v_ra) THEN v_ra := v_ra || v_p; END IF;
-            IF v_c.commit_id = ANY (v_rb) AND NOT v_p = ANY (v_rb) THEN v_rb := v_rb || v_p; END IF;
-        END LOOP;
-    END LOOP;
-END $$;
+         LIMIT 1) END
+$$;
 
 CREATE FUNCTION pggit.find_merge_base(p_a text, p_b text DEFAULT NULL) RETURNS text
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
