@@ -128,6 +128,20 @@ BEGIN
       ) c;
 
     IF v_changes IS NULL THEN
+        -- nothing changed, but an object can keep its identity under a new address (ALTER COLUMN
+        -- TYPE to the same type rebuilds indexes): the live map must follow, or dropping it later
+        -- would go unrecorded
+        DELETE FROM pggit.live_objects l
+         WHERE (l.identity, l.classid, l.objid) IN (
+                   SELECT l2.identity, l2.classid, l2.objid
+                     FROM jsonb_array_elements(coalesce(v_hashed, '[]')) e
+                     JOIN pggit.live_objects l2 ON l2.identity = e->>'i' OR (l2.classid = (e->>'c')::oid AND l2.objid = (e->>'o')::oid)
+                    WHERE (l2.identity, l2.classid, l2.objid) IS DISTINCT FROM (e->>'i', (e->>'c')::oid, (e->>'o')::oid));
+        IF FOUND THEN
+            INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
+            SELECT e->>'i', e->>'k', e->>'h', (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e
+             WHERE NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.identity = e->>'i');
+        END IF;
         RETURN NULL;
     END IF;
 
@@ -173,6 +187,51 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- After an ALTER that left this object as described: can objects that depend on it have
+-- changed? Dependents (indexes, views, triggers, policies, other tables' foreign keys, functions
+-- with SQL-standard bodies) show the table's name and its columns' names, and are rebuilt when a
+-- column's type changes. So they cannot have changed when the table keeps its identity at the
+-- same address (no rename, no SET SCHEMA), every column it had keeps its name, type and collation
+-- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
+-- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
+-- it is a plain table without children (a column added to a parent is added to its children)
+-- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- object, or any doubt: false, and the caller describes every dependent.
+CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_old  jsonb;
+    v_lost text[];
+BEGIN
+    IF p_desc.identity IS NULL THEN
+        RETURN true;  -- gone: what depended on it went with it (and was reported as dropped)
+    END IF;
+    IF p_desc.kind <> 'table' OR p_desc.classid <> 'pg_class'::regclass THEN
+        RETURN false;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+        RETURN false;
+    END IF;
+    SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.identity = p_desc.identity AND l.classid = p_desc.classid AND l.objid = p_desc.objid;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT array_agg(x.name) INTO v_lost FROM (
+        SELECT o->>'name' AS name, o->>'type', o->>'collation' FROM jsonb_array_elements(v_old->'columns') o
+        EXCEPT
+        SELECT n->>'name', n->>'type', n->>'collation' FROM jsonb_array_elements(p_desc.detail->'columns') n) x;
+    IF v_lost IS NOT NULL AND (NOT p_dropped OR EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_desc.detail->'columns') n WHERE n->>'name' = ANY (v_lost))) THEN
+        RETURN false;
+    END IF;
+    RETURN NOT EXISTS (
+        SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          JOIN pggit.live_objects l ON l.identity = 'index ' || pggit._qname(ic.relnamespace, ic.relname)
+         WHERE i.indrelid = p_desc.objid AND l.objid <> i.indexrelid);
+END $$;
+
 -- Describe what the running DDL statement created or changed and commit it on HEAD (called by
 -- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
@@ -194,6 +253,7 @@ DECLARE
     v_descs    pggit.objdesc[];
     v_changes  pggit.change[];
     v_mode     text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode() END;
+    v_deps     boolean := true;
 BEGIN
     IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
@@ -223,7 +283,16 @@ BEGIN
         RETURN;
     END IF;
 
-    IF v_alter AND v_cls IS NOT NULL THEN
+    IF v_alter AND v_cls IS NOT NULL AND v_mode <> 'absorb' THEN
+        -- the statement's own objects first: whether their dependents can have changed depends
+        -- on what the statement did to them (see _keeps_dependents)
+        SELECT array_agg(pggit._describe(u.classid, u.objid))
+          INTO v_descs
+          FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+        v_deps := EXISTS (SELECT 1 FROM unnest(v_descs) d WHERE NOT pggit._keeps_dependents(d, v_dropped IS NOT NULL));
+    END IF;
+
+    IF v_alter AND v_cls IS NOT NULL AND v_deps THEN
         -- an ALTER can change the text of dependent objects (a rename shows in indexes, views...)
         WITH RECURSIVE dep(classid, objid) AS (
             SELECT * FROM unnest(v_cls, v_obj)
@@ -286,9 +355,11 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT array_agg(pggit._describe(u.classid, u.objid))
+    -- (what was not described above)
+    SELECT coalesce(v_descs, '{}') || coalesce(array_agg(pggit._describe(u.classid, u.objid)), '{}')
       INTO v_descs
-      FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+      FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)
+             WHERE (classid, objid) NOT IN (SELECT d.classid, d.objid FROM unnest(v_descs) d WHERE d.objid IS NOT NULL)) u;
 
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),

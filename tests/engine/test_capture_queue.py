@@ -185,3 +185,66 @@ def test_concurrent_creators_and_readers_lose_nothing(repo):
     tables = {r["identity"] for r in client.tree() if r["kind"] == "table"}
     assert len(tables) == sessions * per_session
     assert queued(server, db) == 0
+
+
+def live_map_mismatches(conn) -> list:
+    """Objects whose live-map row (identity, address) differs from what the catalogs hold now."""
+    conn.execute("SET search_path = pg_catalog, pg_temp")
+    rows = conn.execute("""
+        SELECT coalesce(l.identity, x.identity), l.objid, x.objid
+          FROM pggit.live_objects l
+          FULL JOIN (SELECT i.identity, r.classid, r.objid FROM pggit._all_roots() r, pggit._ident(r.classid, r.objid) i) x
+            ON x.identity = l.identity
+         WHERE (l.classid, l.objid) IS DISTINCT FROM (x.classid, x.objid)""").fetchall()
+    conn.execute("RESET search_path")
+    return rows
+
+
+def test_alter_table_records_every_dependent_that_changed_and_only_those(repo):
+    """ALTER TABLE describes the objects that depend on the table only when they can have changed
+    (a rename, a type change, children, triggers): after each statement HEAD's tree equals the live
+    schema (no drift) and the live map holds every object at its current address (an index rebuilt
+    by ALTER COLUMN TYPE has a new one, and dropping it later must be recorded)."""
+    server, db, client = repo
+    setup = [
+        "CREATE TABLE p (id int PRIMARY KEY, code text UNIQUE)",
+        "CREATE TABLE t (id int PRIMARY KEY, p_id int REFERENCES p, a int, b text, c int)",
+        "CREATE INDEX t_a ON t (a)",
+        "CREATE INDEX t_expr ON t ((a + 1))",
+        "CREATE INDEX t_c ON t (c)",
+        "CREATE VIEW v AS SELECT id, a, b FROM t",
+        "CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'",
+        "CREATE TABLE u (id int, x int)",
+        "CREATE TRIGGER u_trg BEFORE UPDATE OF x ON u FOR EACH ROW EXECUTE FUNCTION trg()",
+        "CREATE POLICY u_pos ON u USING (x > 0)",
+        "CREATE TABLE parent (a int)",
+        "CREATE TABLE child (z int) INHERITS (parent)",
+    ]
+    steps = [
+        "ALTER TABLE t ADD COLUMN d int",
+        "ALTER TABLE t ALTER COLUMN d SET DEFAULT 1",
+        "COMMENT ON COLUMN t.d IS 'd'",
+        "ALTER TABLE t RENAME COLUMN a TO a2",
+        "ALTER TABLE p RENAME COLUMN id TO pid",
+        "ALTER TABLE t ALTER COLUMN c TYPE bigint",
+        "ALTER TABLE t ALTER COLUMN c TYPE bigint",
+        "DROP INDEX t_c",
+        "ALTER TABLE u DISABLE TRIGGER u_trg",
+        "ALTER TABLE u RENAME COLUMN x TO y",
+        "ALTER TABLE u ADD COLUMN w int",
+        "ALTER TABLE parent ADD COLUMN b int",
+        "ALTER TABLE t RENAME TO t2",
+        "ALTER TABLE t2 DROP COLUMN b CASCADE",
+        "ALTER TABLE t2 ADD CONSTRAINT t2_c_check CHECK (c > 0), DROP COLUMN d",
+        "ALTER TABLE p DROP CONSTRAINT p_pkey CASCADE",
+        "ALTER TABLE p ALTER COLUMN code TYPE varchar(20)",
+    ]
+    with server.connect(db) as conn:
+        conn.autocommit = True
+        for s in setup:
+            conn.execute(s)
+        for i, s in enumerate(steps):
+            conn.execute(s)
+            assert client.drift() == [], (i, s)
+            assert live_map_mismatches(conn) == [], (i, s)
+    assert client.log(limit=1)[0]["message"] == steps[-1]
