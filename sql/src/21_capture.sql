@@ -254,6 +254,7 @@ DECLARE
     v_changes  pggit.change[];
     v_mode     text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode() END;
     v_deps     boolean := true;
+    v_attnum   int2;
 BEGIN
     IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
@@ -261,8 +262,10 @@ BEGIN
     END IF;
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
-           array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL)
-      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj
+           array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
+           CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
+                THEN max(c.objsubid)::int2 END
+      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj, v_attnum
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -281,6 +284,14 @@ BEGIN
 
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
+    END IF;
+
+    IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
+        -- COMMENT ON COLUMN of a table: only that column's comment changed
+        v_descs := ARRAY[pggit._describe_column_comment(v_raw_obj[1], v_attnum)];
+        IF v_descs[1] IS NULL THEN
+            v_descs := NULL;
+        END IF;
     END IF;
 
     IF v_alter AND v_cls IS NOT NULL AND v_mode <> 'absorb' THEN
@@ -464,7 +475,8 @@ CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (with capture off or absorbing, the engine flushed before running its own DDL)
-    IF NOT pggit._queued_tag(tg_tag)
+    -- (an empty queue, the common case, costs one index probe and no call of flush())
+    IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on') THEN
         PERFORM pggit.flush();
     END IF;

@@ -248,3 +248,31 @@ def test_alter_table_records_every_dependent_that_changed_and_only_those(repo):
             assert client.drift() == [], (i, s)
             assert live_map_mismatches(conn) == [], (i, s)
     assert client.log(limit=1)[0]["message"] == steps[-1]
+
+
+def test_comment_on_column_is_recorded_as_a_whole_description_would_record_it(repo):
+    """COMMENT ON COLUMN patches the table's description the live map holds instead of reading
+    every column again: the recorded definition must be the one a full description gives (no
+    drift), for a new, changed and removed comment, an odd column name, an inherited column, and
+    a table with dropped columns."""
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.autocommit = True
+        conn.execute('CREATE TABLE w (a int, "Odd ""name""" text DEFAULT \'x\', gone int, c numeric(5,2) NOT NULL)')
+        conn.execute("ALTER TABLE w DROP COLUMN gone")
+        conn.execute("CREATE TABLE w_child (d int) INHERITS (w)")
+        steps = [
+            "COMMENT ON COLUMN w.a IS 'first'",
+            'COMMENT ON COLUMN w."Odd ""name""" IS \'it''s odd\'',
+            "COMMENT ON COLUMN w.a IS 'changed'",
+            "COMMENT ON COLUMN w_child.a IS 'on the child'",
+            "COMMENT ON COLUMN w.a IS NULL",
+            "COMMENT ON COLUMN w.c IS 'c'",
+        ]
+        for i, s in enumerate(steps):
+            conn.execute(s)
+            assert client.drift() == [], (i, s)
+        comments = conn.execute(
+            "SELECT count(*) FROM pggit.commits WHERE message LIKE 'COMMENT ON COLUMN%'").fetchone()[0]
+    assert comments == len(steps)
+    assert client.log(limit=1)[0]["message"] == steps[-1]
