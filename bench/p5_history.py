@@ -10,6 +10,10 @@ statements on a database without the engine (the baseline), so that drift of the
 Printed: mean (and median, p95, max) ms per commit at each point with and without the engine, and
 the ratio late/early. Goal: commit #50,000 within 1.3x of commit #100.
 
+With --workload mixed, the statements are P1's mixed DDL cycle (ALTER TABLE add/alter/drop column
+and constraints, indexes, views, functions, comments, drops: 20 statements that leave the schema
+as they found it) on a few tables; windows and chunks are whole cycles.
+
 Also timed at the start (after the first window) and at the end: pggit.tree('HEAD'),
 pggit.log('HEAD', 20), and at the end pggit.tree() of commit #100 (reading a tree must not
 replay the whole history).
@@ -23,14 +27,19 @@ import time
 
 from _build import fmt_runs, log, timed
 from _common import scratch_db, server_dsn
+from p1_capture import MIXED_SETUP, mixed_cycle
 
 import psycopg
 from pggit import Client
 
 TABLE = "CREATE TABLE bench_t (id bigint PRIMARY KEY, c integer, note text)"
+MIXED = False  # --workload mixed
+CYCLE = 20  # statements per mixed cycle
 
 
 def statement(n: int) -> str:
+    if MIXED:
+        return mixed_cycle((n - 1) // CYCLE)[(n - 1) % CYCLE]
     if n % 2 == 0:
         return f"COMMENT ON TABLE bench_t IS 'commit {n}'"
     return f"ALTER TABLE bench_t ALTER COLUMN c SET DEFAULT {n}"
@@ -46,6 +55,10 @@ def windows(commits: int, width: int) -> list[tuple[int, int, int]]:
         if hi > commits:
             hi = commits
             lo = max(1, hi - width + 1)
+        if MIXED:  # whole cycles: the baseline runs only the windows
+            lo -= (lo - 1) % CYCLE
+            hi = min(commits, lo + width - 1)
+            hi -= hi % CYCLE
         out.append((p, lo, hi))
     # merge overlapping windows (small --commits)
     merged: list[tuple[int, int, int]] = []
@@ -88,7 +101,12 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=200, help="commits measured around each point")
     ap.add_argument("--chunk", type=int, default=20, help="interleaving chunk (engine, baseline)")
     ap.add_argument("--read-runs", type=int, default=5)
+    ap.add_argument("--workload", choices=["comments", "mixed"], default="comments")
     args = ap.parse_args()
+    global MIXED
+    MIXED = args.workload == "mixed"
+    if MIXED:
+        args.chunk = CYCLE
     started = time.perf_counter()
     plan = windows(args.commits, args.window)
     dsn = server_dsn()
@@ -98,8 +116,9 @@ def main() -> None:
         Client(engine_dsn).install()
         with psycopg.connect(plain_dsn, autocommit=True) as plain, psycopg.connect(engine_dsn, autocommit=True) as engine:
             server_version = engine.execute("SHOW server_version").fetchone()[0]
-            plain.execute(TABLE)
-            engine.execute(TABLE)
+            for stmt in (MIXED_SETUP if MIXED else [TABLE]):
+                plain.execute(stmt)
+                engine.execute(stmt)
             engine.execute("SELECT pggit.flush()")  # the CREATE TABLE was queued: record it now
             # commit #n (the n-th statement after CREATE TABLE) has seq base_seq + n
             base_seq = engine.execute("SELECT max(seq) FROM pggit.commits").fetchone()[0]
@@ -156,7 +175,7 @@ def main() -> None:
                              JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'pggit' AND c.relkind = 'r'),
                           (SELECT count(*) FROM pggit.tree('HEAD'))""").fetchone()
 
-    print(f"P5 cost of a captured commit vs history length, PostgreSQL {server_version}")
+    print(f"P5 cost of a captured commit vs history length, PostgreSQL {server_version}, workload {args.workload}")
     print(f"  {args.commits:,} captured commits (history {history_end:,} commits at the end, "
           f"{stats[6]} objects in the tree); windows of {args.window} commits interleaved with the baseline in chunks of {args.chunk}")
     print(f"  {'around':>9} {'commits':>15} | {'engine mean':>11} {'median':>7} {'p95':>7} {'max':>7} | "
