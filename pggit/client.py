@@ -60,6 +60,7 @@ class Client:
     def close(self) -> None:
         if self._shadow is not None:
             self._shadow.close()
+            self._shadow = None  # (it holds this connection: the next use makes a new one)
         if self._conn is not None:
             self._conn.close()
 
@@ -298,20 +299,19 @@ class Client:
         version dropped, and return the shadow engine's (definition, detail) of ``identity``."""
         self._check_shadow_engine()
         ref = f"merge:{merge_id}"
-        statements = self._state_rows(ref)
+        before = {r["identity"] for r in self._rows("SELECT identity FROM pggit._state(%s)", (ref,))}
         drop = self._value("SELECT pggit.object_drop_sql(%s, %s)", (ref, identity))
         if drop:  # what depends on the object goes too: only this object's description is read
             drop = re.sub(r";\s*$", " CASCADE;", drop.rstrip())
         shadow = self.shadow
         with shadow.locked():
-            shadow.materialize_with_engine(ref, statements)
+            shadow.materialize_with_engine(ref)  # (from the engine template when it can: no full replay)
             changes = shadow.describe_changes(definition, f"resolve {identity}", prelude=drop)
             described = shadow.describe_object(identity)
         if described is None:
             made = ", ".join(c["identity"] for c in changes if not c.get("deleted")) or "nothing"
             raise InvalidArgument(f"the custom definition does not create {identity} (it creates: {made})",
                                   sqlstate="PGG07")
-        before = {r["identity"] for r in statements}
         extra = [c["identity"] for c in changes
                  if not c.get("deleted") and c["identity"] != identity and c["identity"] not in before]
         if extra:
@@ -426,7 +426,7 @@ class Client:
             self._check_shadow_engine()
             shadow = self.shadow
             with shadow.locked():
-                shadow.materialize_with_engine(head, self._state_rows(head))
+                shadow.materialize_with_engine(head)  # (from the engine template when it can)
                 objects = shadow.describe_changes(sql, message or sql)
             if not objects:
                 return None

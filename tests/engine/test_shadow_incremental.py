@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 
+import psycopg
+
 
 import pgtools
 from pggit import Client
@@ -112,21 +114,42 @@ def test_semantic_conflict_found_incrementally_leaves_shadow_unchanged(repo):
     assert shadow.marker() == {"ref": f"merge:{result['merge_id']}", "engine": False}
 
 
-def test_apply_in_between_forces_full_replay(repo, make_db):
+def test_apply_in_between_verifies_from_the_template(repo, make_db):
+    """apply dirties the shadow (an engine and a person's SQL); the next verification copies the
+    template the first full replay left (no full replay) and migrates from its state."""
     server, db, client = repo
     setup_branches(server, db, client)
     shadow = client.shadow
     assert client.merge("B1", target="A")["status"] == "merged"
-    assert shadow.marker() is not None
+    assert shadow.last_mode == "full" and shadow.marker() is not None
 
     client.apply("C", "CREATE TABLE c_more (id int)")  # materializes C with an engine in the shadow
     assert shadow.marker() is None
 
     second = client.merge("B2", target="A")
     assert second["status"] == "merged"
-    assert shadow.last_mode == "full" and shadow.last_fallback == "no marker"
+    assert shadow.last_mode == "template" and shadow.last_fallback == "no marker"
     assert shadow.marker() == {"ref": f"merge:{second['merge_id']}", "engine": False}
     pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, "A"), shadow_dump(server, client))
+
+
+def test_apply_materializes_from_the_engine_template(repo):
+    """The second apply copies the engine template the first one left and migrates it to the
+    branch's head as the shadow role: what it commits is what a full replay gives."""
+    server, db, client = repo
+    setup_branches(server, db, client)
+    shadow = client.shadow
+    first = client.apply("C", "CREATE TABLE c_one (id int)")  # (setup_branches applied before: a template exists)
+    assert first is not None
+    second = client.apply("C", "ALTER TABLE c_one ADD COLUMN label text; CREATE VIEW c_v AS SELECT id FROM c_one")
+    assert shadow.last_mode == "template"
+    changed = {c["identity"]: c["change"] for c in client.diff(first, second)}
+    assert changed == {"table public.c_one": "modified", "view public.c_v": "added"}
+    # a template of an older engine, or of a state the live database no longer knows, is not used
+    shadow._admin_conn().execute(psycopg.sql.SQL("COMMENT ON DATABASE {} IS 'nope 0.0.0 nope'").format(
+        psycopg.sql.Identifier(shadow.engine_template)))
+    third = client.apply("C", "CREATE TABLE c_two (id int)")
+    assert shadow.last_mode == "full" and {c["identity"] for c in client.diff(second, third)} == {"table public.c_two"}
 
 
 def test_engine_recorded_in_marker_forces_full_replay(repo):
@@ -136,7 +159,8 @@ def test_engine_recorded_in_marker_forces_full_replay(repo):
     assert client.merge("B1", target="A")["status"] == "merged"
     run(server, shadow.name, f"UPDATE {MARKER_SCHEMA}.state SET engine = true")
     assert client.merge("B2", target="A")["status"] == "merged"
-    assert shadow.last_mode == "full" and "engine" in shadow.last_fallback
+    # (the template the first verification left is still good: copied, not replayed)
+    assert shadow.last_mode == "template" and "engine" in shadow.last_fallback
 
 
 def test_unresolvable_marker_falls_back_to_full_replay(repo, make_db):
@@ -148,7 +172,7 @@ def test_unresolvable_marker_falls_back_to_full_replay(repo, make_db):
 
     second = client.merge("B2", target="A")
     assert second["status"] == "merged"
-    assert shadow.last_mode == "full" and "names no known state" in shadow.last_fallback
+    assert shadow.last_mode == "template" and "names no known state" in shadow.last_fallback
     assert shadow.marker() == {"ref": f"merge:{second['merge_id']}", "engine": False}
     pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, "A"), shadow_dump(server, client))
 
