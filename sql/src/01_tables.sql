@@ -58,6 +58,9 @@ CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 -- fork_chain (or is a root). The ancestors of a commit on one chain are the positions 1..n up to
 -- the highest one it reaches: its own position, the fork's reach, and the chain_reach rows of
 -- its chain at or below its position (what merges brought in beyond the first parent's reach).
+-- Generations strictly grow along a chain, so a chain_reach row also carries the generation of
+-- its merge commit and of the position it reaches: reads bounded by generation (merge base)
+-- scan only the rows of recent merges.
 CREATE TABLE pggit.chains (
     chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     length     integer NOT NULL,
@@ -75,8 +78,11 @@ CREATE TABLE pggit.chain_reach (
     chain_pos    integer NOT NULL,
     target_chain integer NOT NULL REFERENCES pggit.chains,
     target_pos   integer NOT NULL,
-    PRIMARY KEY (chain_id, chain_pos, target_chain)
+    generation        integer NOT NULL,  -- of the merge commit at chain_pos
+    target_generation integer NOT NULL,  -- of the commit at target_pos of target_chain
+    PRIMARY KEY (chain_id, target_chain, chain_pos)
 );
+CREATE INDEX chain_reach_by_generation ON pggit.chain_reach (chain_id, generation);
 
 -- Full trees, kept for some commits so that any tree is a snapshot plus a bounded chain of changes.
 -- (No foreign keys: rows are copied in bulk from trees whose entries were checked on the way in.)

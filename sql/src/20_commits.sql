@@ -172,24 +172,59 @@ BEGIN
     RETURN v_head;
 END $$;
 
--- The ancestors of a commit (itself included) as the highest position reached on each chain
--- (positions 1..pos of that chain): its own position, the chain_reach rows of its chain up to
--- it, and the same for the fork point of its chain, recursively. Costs the chains it reaches.
-CREATE FUNCTION pggit._reach(p_commit text) RETURNS TABLE (chain_id integer, pos integer)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE up(chain_id, pos) AS (
-        SELECT x.chain_id, x.chain_pos FROM pggit.commit_chains x WHERE x.commit_id = p_commit
+-- The first-parent path of a commit in the ancestry index, from the commit down: its chain and
+-- position, then the fork point of that chain, and so on to a root, each with its generation
+-- (strictly decreasing); stops at the first point below generation p_floor.
+CREATE FUNCTION pggit._up(p_commit text, p_floor integer DEFAULT 0)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE up(chain_id, pos, generation) AS (
+        SELECT x.chain_id, x.chain_pos, c.generation
+          FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+         WHERE x.commit_id = p_commit AND c.generation >= p_floor
         UNION ALL
-        SELECT ch.fork_chain, ch.fork_pos
-          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
-         WHERE ch.fork_chain IS NOT NULL
+        SELECT f.chain_id, f.chain_pos, c.generation
+          FROM up
+          JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+          JOIN pggit.commit_chains f ON f.chain_id = ch.fork_chain AND f.chain_pos = ch.fork_pos
+          JOIN pggit.commits c ON c.commit_id = f.commit_id
+         WHERE c.generation >= p_floor
     )
-    SELECT s.chain_id, max(s.pos)
-      FROM (SELECT up.chain_id, up.pos FROM up
+    SELECT up.chain_id, up.pos, up.generation FROM up ORDER BY up.generation DESC
+$$;
+
+-- The ancestors of a commit (itself included) as the highest position reached on each chain
+-- (positions 1..pos of that chain), with its generation: the points of its first-parent path
+-- (pggit._up) and the chain_reach rows of each chain of the path up to the point. With
+-- p_floor, only the chains reached at generation p_floor or above, each exactly (the highest
+-- position of a chain has the highest generation, and every row at or above p_floor is read):
+-- that costs the merges above p_floor, not the whole history.
+CREATE FUNCTION pggit._reach(p_commit text, p_floor integer DEFAULT 0)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH up AS MATERIALIZED (SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_commit, p_floor) u)
+    SELECT s.chain_id, max(s.pos), max(s.generation)
+      FROM (SELECT up.chain_id, up.pos, up.generation FROM up
             UNION ALL
-            SELECT r.target_chain, r.target_pos
-              FROM up JOIN pggit.chain_reach r ON r.chain_id = up.chain_id AND r.chain_pos <= up.pos) s
+            -- generations grow along a chain: r.generation <= up.generation is r.chain_pos <= up.pos
+            SELECT r.target_chain, r.target_pos, r.target_generation
+              FROM up JOIN pggit.chain_reach r
+                ON r.chain_id = up.chain_id AND r.generation >= p_floor AND r.generation <= up.generation
+             WHERE r.target_generation >= p_floor) s
      GROUP BY s.chain_id
+$$;
+
+-- The highest position of chain p_chain that commit p_commit reaches (NULL: none): index lookups
+-- along its first-parent path, whatever the size of the history.
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer) RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT max(v.pos)
+      FROM pggit._up(p_commit) u,
+           LATERAL (SELECT u.pos WHERE u.chain_id = p_chain
+                    UNION ALL
+                    (SELECT r.target_pos FROM pggit.chain_reach r
+                      WHERE r.chain_id = u.chain_id AND r.target_chain = p_chain AND r.chain_pos <= u.pos
+                      ORDER BY r.chain_pos DESC LIMIT 1)) v(pos)
 $$;
 
 -- Is commit p_ancestor reachable from p_descendant (or equal to it)? One look at the ancestry index.
@@ -198,15 +233,44 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT p_ancestor = p_descendant
         OR EXISTS (SELECT 1
                      FROM pggit.commit_chains x
-                     JOIN pggit._reach(p_descendant) r ON r.chain_id = x.chain_id AND r.pos >= x.chain_pos
-                    WHERE x.commit_id = p_ancestor)
+                    WHERE x.commit_id = p_ancestor
+                      AND pggit._reach_on(p_descendant, x.chain_id) >= x.chain_pos)
 $$;
 
--- Trigger commits_index: place a new commit in the ancestry index. It continues its first
--- parent's chain when it is the first commit to do so (the UPDATE's row lock decides between two
--- sessions committing on the same parent), else starts a chain forked there; a merge records the
--- chains its second parent reaches beyond what the first parent reaches.
-CREATE FUNCTION pggit._index_commit() RETURNS trigger
+-- The positions commit p_tip reaches beyond what p_base reaches (some chains may come more than
+-- once: take the highest). Walks p_tip's first-parent path down to the first point p_base
+-- reaches (below it everything is an ancestor of p_base); on each chain of the path, the
+-- positions above p_base's reach and the chain_reach rows there are the candidates. Costs what
+-- p_tip has that p_base has not, not the size of the history.
+CREATE FUNCTION pggit._beyond(p_tip text, p_base text)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_u      record;
+    v_lo     integer;
+    v_lo_gen integer;
+BEGIN
+    FOR v_u IN SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_tip) u ORDER BY u.generation DESC LOOP
+        v_lo := coalesce(pggit._reach_on(p_base, v_u.chain_id), 0);
+        EXIT WHEN v_lo >= v_u.pos;
+        v_lo_gen := coalesce((SELECT c.generation
+                                FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+                               WHERE x.chain_id = v_u.chain_id AND x.chain_pos = v_lo), 0);
+        RETURN QUERY SELECT v_u.chain_id, v_u.pos, v_u.generation;
+        RETURN QUERY
+        SELECT r.target_chain, r.target_pos, r.target_generation
+          FROM pggit.chain_reach r
+         WHERE r.chain_id = v_u.chain_id AND r.generation > v_lo_gen AND r.generation <= v_u.generation
+           AND r.target_pos > coalesce(pggit._reach_on(p_base, r.target_chain), 0);
+    END LOOP;
+END $$;
+
+-- Place commit p_id (parents p_parents, generation p_generation) in the ancestry index. It
+-- continues its first parent's chain when it is the first commit to do so (the UPDATE's row lock
+-- decides between two sessions committing on the same parent), else starts a chain forked
+-- there; a merge records the chains its other parents reach beyond the first parent (so a
+-- merge costs what it brings in, not the size of the history).
+CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_pchain integer;
@@ -215,7 +279,7 @@ DECLARE
     v_pos    integer;
 BEGIN
     SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
-      FROM pggit.commit_chains x WHERE x.commit_id = NEW.parent_ids[1];
+      FROM pggit.commit_chains x WHERE x.commit_id = p_parents[1];
     IF v_pchain IS NOT NULL THEN
         UPDATE pggit.chains ch SET length = ch.length + 1
          WHERE ch.chain_id = v_pchain AND ch.length = v_ppos
@@ -225,14 +289,20 @@ BEGIN
         INSERT INTO pggit.chains (length, fork_chain, fork_pos) VALUES (1, v_pchain, v_ppos)
         RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
     END IF;
-    INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (NEW.commit_id, v_chain, v_pos);
-    IF cardinality(NEW.parent_ids) > 1 THEN
-        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos)
-        SELECT v_chain, v_pos, r2.chain_id, r2.pos
-          FROM pggit._reach(NEW.parent_ids[2]) r2
-          LEFT JOIN pggit._reach(NEW.parent_ids[1]) r1 ON r1.chain_id = r2.chain_id
-         WHERE r1.pos IS NULL OR r2.pos > r1.pos;
+    INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
+    IF cardinality(p_parents) > 1 THEN
+        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
+        SELECT v_chain, v_pos, b.chain_id, max(b.pos), p_generation, max(b.generation)
+          FROM unnest(p_parents[2:]) t(tip), pggit._beyond(t.tip, p_parents[1]) b
+         GROUP BY b.chain_id;
     END IF;
+END $$;
+
+-- Trigger commits_index: place a new commit in the ancestry index (pggit._place_commit).
+CREATE FUNCTION pggit._index_commit() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pggit._place_commit(NEW.commit_id, NEW.parent_ids, NEW.generation);
     RETURN NULL;
 END $$;
 

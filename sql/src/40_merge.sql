@@ -66,19 +66,45 @@ END $$;
 -- Best common ancestor: the common ancestor of highest generation (none can descend from it);
 -- among equals (criss-cross), the one committed last, then the lowest commit id. On each chain
 -- the common ancestors are the positions up to the lower of the two reaches (pggit._reach), and
--- generations grow along a chain, so the answer is the best of those highest common positions.
--- Costs the chains the two tips reach, not the commits since the fork.
+-- generations grow along a chain, so the answer is among those highest common positions. The
+-- reaches are read above a generation floor, first 64 below the older tip, then 8 times further
+-- each round: every common ancestor at or above the floor is then on a chain both reaches hold
+-- exactly, so the best one found is the answer, and a round costs the merges above its floor (a
+-- near fork: a few rows; a far one: at most the whole index, once). Only the candidates of the
+-- highest generation are looked up to break ties.
 CREATE FUNCTION pggit._merge_base(p_a text, p_b text) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN p_a = p_b THEN p_a ELSE (
-        SELECT c.commit_id
-          FROM pggit._reach(p_a) a
-          JOIN pggit._reach(p_b) b ON b.chain_id = a.chain_id
-          JOIN pggit.commit_chains x ON x.chain_id = a.chain_id AND x.chain_pos = least(a.pos, b.pos)
-          JOIN pggit.commits c ON c.commit_id = x.commit_id
-         ORDER BY c.generation DESC, c.committed_at DESC, c.commit_id
-         LIMIT 1) END
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_top    integer;
+    v_window integer := 64;
+    v_floor  integer;
+    v_chains integer[];
+    v_pos    integer[];
+BEGIN
+    IF p_a = p_b THEN RETURN p_a; END IF;
+    SELECT least(a.generation, b.generation) INTO v_top
+      FROM pggit.commits a, pggit.commits b WHERE a.commit_id = p_a AND b.commit_id = p_b;
+    IF v_top IS NULL THEN RETURN NULL; END IF;
+    LOOP
+        v_floor := greatest(v_top - v_window, 0);
+        SELECT array_agg(t.chain_id), array_agg(t.pos) INTO v_chains, v_pos
+          FROM (SELECT a.chain_id, least(a.pos, b.pos) AS pos,
+                       rank() OVER (ORDER BY least(a.generation, b.generation) DESC) AS r
+                  FROM pggit._reach(p_a, v_floor) a
+                  JOIN pggit._reach(p_b, v_floor) b ON b.chain_id = a.chain_id) t
+         WHERE t.r = 1;
+        IF v_chains IS NOT NULL THEN
+            RETURN (SELECT c.commit_id
+                      FROM unnest(v_chains, v_pos) t(chain_id, pos)
+                      JOIN pggit.commit_chains x ON x.chain_id = t.chain_id AND x.chain_pos = t.pos
+                      JOIN pggit.commits c ON c.commit_id = x.commit_id
+                     ORDER BY c.committed_at DESC, c.commit_id
+                     LIMIT 1);
+        END IF;
+        IF v_floor = 0 THEN RETURN NULL; END IF;
+        v_window := v_window * 8;
+    END LOOP;
+END $$;
 
 CREATE FUNCTION pggit.find_merge_base(p_a text, p_b text DEFAULT NULL) RETURNS text
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -24,7 +24,8 @@ END $$;
 
 -- Ancestry index (merge base and ahead/behind in milliseconds, issue 11): tables chains,
 -- commit_chains and chain_reach, filled for the existing commits in commit order, then kept by
--- trigger commits_index. pggit._reach and pggit._index_commit are re-created from the sources.
+-- trigger commits_index. The functions below are the sources' (the placement needs them here);
+-- the installer re-creates them, and _reach and _index_commit, from the sources.
 CREATE TABLE pggit.chains (
     chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     length     integer NOT NULL,
@@ -42,29 +43,66 @@ CREATE TABLE pggit.chain_reach (
     chain_pos    integer NOT NULL,
     target_chain integer NOT NULL REFERENCES pggit.chains,
     target_pos   integer NOT NULL,
-    PRIMARY KEY (chain_id, chain_pos, target_chain)
+    generation        integer NOT NULL,
+    target_generation integer NOT NULL,
+    PRIMARY KEY (chain_id, target_chain, chain_pos)
 );
+CREATE INDEX chain_reach_by_generation ON pggit.chain_reach (chain_id, generation);
 REVOKE ALL ON pggit.chains, pggit.commit_chains, pggit.chain_reach FROM PUBLIC;
 
-CREATE FUNCTION pggit._reach(p_commit text) RETURNS TABLE (chain_id integer, pos integer)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE up(chain_id, pos) AS (
-        SELECT x.chain_id, x.chain_pos FROM pggit.commit_chains x WHERE x.commit_id = p_commit
+CREATE FUNCTION pggit._up(p_commit text, p_floor integer DEFAULT 0)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE up(chain_id, pos, generation) AS (
+        SELECT x.chain_id, x.chain_pos, c.generation
+          FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+         WHERE x.commit_id = p_commit AND c.generation >= p_floor
         UNION ALL
-        SELECT ch.fork_chain, ch.fork_pos
-          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
-         WHERE ch.fork_chain IS NOT NULL
+        SELECT f.chain_id, f.chain_pos, c.generation
+          FROM up
+          JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+          JOIN pggit.commit_chains f ON f.chain_id = ch.fork_chain AND f.chain_pos = ch.fork_pos
+          JOIN pggit.commits c ON c.commit_id = f.commit_id
+         WHERE c.generation >= p_floor
     )
-    SELECT s.chain_id, max(s.pos)
-      FROM (SELECT up.chain_id, up.pos FROM up
-            UNION ALL
-            SELECT r.target_chain, r.target_pos
-              FROM up JOIN pggit.chain_reach r ON r.chain_id = up.chain_id AND r.chain_pos <= up.pos) s
-     GROUP BY s.chain_id
+    SELECT up.chain_id, up.pos, up.generation FROM up ORDER BY up.generation DESC
 $$;
 
--- The same placement as the trigger's, for a commit already stored (dropped below).
-CREATE FUNCTION pggit._index_commit_0_4_0(p_id text, p_parents text[]) RETURNS void
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer) RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT max(v.pos)
+      FROM pggit._up(p_commit) u,
+           LATERAL (SELECT u.pos WHERE u.chain_id = p_chain
+                    UNION ALL
+                    (SELECT r.target_pos FROM pggit.chain_reach r
+                      WHERE r.chain_id = u.chain_id AND r.target_chain = p_chain AND r.chain_pos <= u.pos
+                      ORDER BY r.chain_pos DESC LIMIT 1)) v(pos)
+$$;
+
+CREATE FUNCTION pggit._beyond(p_tip text, p_base text)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_u      record;
+    v_lo     integer;
+    v_lo_gen integer;
+BEGIN
+    FOR v_u IN SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_tip) u ORDER BY u.generation DESC LOOP
+        v_lo := coalesce(pggit._reach_on(p_base, v_u.chain_id), 0);
+        EXIT WHEN v_lo >= v_u.pos;
+        v_lo_gen := coalesce((SELECT c.generation
+                                FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+                               WHERE x.chain_id = v_u.chain_id AND x.chain_pos = v_lo), 0);
+        RETURN QUERY SELECT v_u.chain_id, v_u.pos, v_u.generation;
+        RETURN QUERY
+        SELECT r.target_chain, r.target_pos, r.target_generation
+          FROM pggit.chain_reach r
+         WHERE r.chain_id = v_u.chain_id AND r.generation > v_lo_gen AND r.generation <= v_u.generation
+           AND r.target_pos > coalesce(pggit._reach_on(p_base, r.target_chain), 0);
+    END LOOP;
+END $$;
+
+CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_pchain integer;
@@ -85,11 +123,10 @@ BEGIN
     END IF;
     INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
     IF cardinality(p_parents) > 1 THEN
-        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos)
-        SELECT v_chain, v_pos, r2.chain_id, r2.pos
-          FROM pggit._reach(p_parents[2]) r2
-          LEFT JOIN pggit._reach(p_parents[1]) r1 ON r1.chain_id = r2.chain_id
-         WHERE r1.pos IS NULL OR r2.pos > r1.pos;
+        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
+        SELECT v_chain, v_pos, b.chain_id, max(b.pos), p_generation, max(b.generation)
+          FROM unnest(p_parents[2:]) t(tip), pggit._beyond(t.tip, p_parents[1]) b
+         GROUP BY b.chain_id;
     END IF;
 END $$;
 
@@ -97,11 +134,10 @@ DO $$
 DECLARE
     v_c record;
 BEGIN
-    FOR v_c IN SELECT c.commit_id, c.parent_ids FROM pggit.commits c ORDER BY c.seq LOOP
-        PERFORM pggit._index_commit_0_4_0(v_c.commit_id, v_c.parent_ids);
+    FOR v_c IN SELECT c.commit_id, c.parent_ids, c.generation FROM pggit.commits c ORDER BY c.seq LOOP
+        PERFORM pggit._place_commit(v_c.commit_id, v_c.parent_ids, v_c.generation);
     END LOOP;
 END $$;
-DROP FUNCTION pggit._index_commit_0_4_0(text, text[]);
 
 CREATE FUNCTION pggit._index_commit() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
