@@ -244,6 +244,56 @@ def main() -> None:
                     else:
                         vs = f"0.3.0 {o * 1000:9.1f} ms: {o * 1000 / med:,.1f}x"
                     print(f"    {label} {fmt_runs(times)}  {ok} the goal;  {vs}")
+            placement_costs(conn, b, m, x, args.runs)
+
+
+def placement_costs(conn, b: Builder, m: str, x: str, runs: int) -> None:
+    """What the ancestry index adds to one commit late in the history: each case inserts its commit
+    row in a rolled-back transaction, with trigger commits_index and without it (the difference is
+    the index's cost). A feature branch of 10 commits is first added on main's tip and on a main
+    commit near #1,000 of the history (early), kept for the merges."""
+    cols = ("commit_id, parent_ids, author, message, committed_at, generation, server_version, snapshot_id,"
+            " chain_changes, chain_commits, tree_size")
+
+    def feature(base: str) -> str:
+        start = len(b.rows)
+        f = base
+        for _ in range(10):
+            f = b.commit([f])
+        with conn.cursor().copy(f"COPY pggit.commits ({cols}) FROM STDIN") as cp:
+            for r in b.rows[start:]:
+                cp.write_row(r)
+        return f
+
+    def cost(parents: list[str], index: bool) -> list[float]:
+        out = []
+        for _ in range(runs):
+            b.commit(parents)
+            row = b.rows.pop()  # not kept: the insert is rolled back
+            with conn.transaction(force_rollback=True):
+                # both cases alter the table, so that both insert with a fresh plan
+                conn.execute(f"ALTER TABLE pggit.commits {'ENABLE' if index else 'DISABLE'} TRIGGER commits_index")
+                t0 = time.perf_counter()
+                conn.execute(f"INSERT INTO pggit.commits ({cols}) VALUES ({', '.join(['%s'] * 11)})", row)
+                out.append(time.perf_counter() - t0)
+        return out
+
+    old_main = b.rows[1000][0]  # a commit of the shared history near #1,000
+    f_tip, f_old = feature(m), feature(old_main)
+    conn.execute("ANALYZE pggit.commits, pggit.commit_chains, pggit.chains, pggit.chain_reach")
+    cases = (
+        ("ordinary commit on main's tip", [m]),
+        ("merge of a 10-commit feature into main's tip", [m, f_tip]),
+        ("merge of a 10-commit feature into a commit near #1,000", [old_main, f_old]),
+        ("merge of main's tip into the long-lived branch's tip (a sync)", [x, m]),
+    )
+    print(f"  ancestry index cost per commit, {len(b.rows):,}-commit history (INSERT of one commit row, "
+          f"median of {runs}; with the trigger minus without it):")
+    for label, parents in cases:
+        with_i, without = cost(parents, True), cost(parents, False)
+        added = (statistics.median(with_i) - statistics.median(without)) * 1000
+        line = f"    {label:<72} {statistics.median(with_i) * 1000:7.2f} ms with, {statistics.median(without) * 1000:6.2f} without: index {added:6.2f} ms"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ CREATE TABLE pggit.chains (
     chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     length     integer NOT NULL,
     fork_chain integer REFERENCES pggit.chains,
-    fork_pos   integer
+    fork_pos   integer,
+    fork_generation integer  -- of the commit at fork_pos of fork_chain
 );
 CREATE TABLE pggit.commit_chains (
     commit_id text PRIMARY KEY REFERENCES pggit.commits,

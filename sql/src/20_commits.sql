@@ -183,12 +183,9 @@ LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
           FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
          WHERE x.commit_id = p_commit AND c.generation >= p_floor
         UNION ALL
-        SELECT f.chain_id, f.chain_pos, c.generation
-          FROM up
-          JOIN pggit.chains ch ON ch.chain_id = up.chain_id
-          JOIN pggit.commit_chains f ON f.chain_id = ch.fork_chain AND f.chain_pos = ch.fork_pos
-          JOIN pggit.commits c ON c.commit_id = f.commit_id
-         WHERE c.generation >= p_floor
+        SELECT ch.fork_chain, ch.fork_pos, ch.fork_generation
+          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+         WHERE ch.fork_generation >= p_floor
     )
     SELECT up.chain_id, up.pos, up.generation FROM up ORDER BY up.generation DESC
 $$;
@@ -214,12 +211,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      GROUP BY s.chain_id
 $$;
 
--- The highest position of chain p_chain that commit p_commit reaches (NULL: none): index lookups
--- along its first-parent path, whatever the size of the history.
-CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer) RETURNS integer
+-- The highest position of chain p_chain that commit p_commit reaches (NULL: none), if its
+-- generation is p_floor or more: index lookups along the first-parent path above p_floor.
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer, p_floor integer) RETURNS integer
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT max(v.pos)
-      FROM pggit._up(p_commit) u,
+      FROM pggit._up(p_commit, p_floor) u,
            LATERAL (SELECT u.pos WHERE u.chain_id = p_chain
                     UNION ALL
                     (SELECT r.target_pos FROM pggit.chain_reach r
@@ -227,49 +224,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                       ORDER BY r.chain_pos DESC LIMIT 1)) v(pos)
 $$;
 
--- Is commit p_ancestor reachable from p_descendant (or equal to it)? One look at the ancestry index.
+-- Is commit p_ancestor reachable from p_descendant (or equal to it)? Only the part of the
+-- ancestry index above p_ancestor's generation is read.
 CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT p_ancestor = p_descendant
         OR EXISTS (SELECT 1
-                     FROM pggit.commit_chains x
+                     FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
                     WHERE x.commit_id = p_ancestor
-                      AND pggit._reach_on(p_descendant, x.chain_id) >= x.chain_pos)
+                      AND pggit._reach_on(p_descendant, x.chain_id, c.generation) >= x.chain_pos)
 $$;
-
--- The positions commit p_tip reaches beyond what p_base reaches (some chains may come more than
--- once: take the highest). Walks p_tip's first-parent path down to the first point p_base
--- reaches (below it everything is an ancestor of p_base); on each chain of the path, the
--- positions above p_base's reach and the chain_reach rows there are the candidates. Costs what
--- p_tip has that p_base has not, not the size of the history.
-CREATE FUNCTION pggit._beyond(p_tip text, p_base text)
-RETURNS TABLE (chain_id integer, pos integer, generation integer)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_u      record;
-    v_lo     integer;
-    v_lo_gen integer;
-BEGIN
-    FOR v_u IN SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_tip) u ORDER BY u.generation DESC LOOP
-        v_lo := coalesce(pggit._reach_on(p_base, v_u.chain_id), 0);
-        EXIT WHEN v_lo >= v_u.pos;
-        v_lo_gen := coalesce((SELECT c.generation
-                                FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
-                               WHERE x.chain_id = v_u.chain_id AND x.chain_pos = v_lo), 0);
-        RETURN QUERY SELECT v_u.chain_id, v_u.pos, v_u.generation;
-        RETURN QUERY
-        SELECT r.target_chain, r.target_pos, r.target_generation
-          FROM pggit.chain_reach r
-         WHERE r.chain_id = v_u.chain_id AND r.generation > v_lo_gen AND r.generation <= v_u.generation
-           AND r.target_pos > coalesce(pggit._reach_on(p_base, r.target_chain), 0);
-    END LOOP;
-END $$;
 
 -- Place commit p_id (parents p_parents, generation p_generation) in the ancestry index. It
 -- continues its first parent's chain when it is the first commit to do so (the UPDATE's row lock
 -- decides between two sessions committing on the same parent), else starts a chain forked
--- there; a merge records the chains its other parents reach beyond the first parent (so a
--- merge costs what it brings in, not the size of the history).
+-- there; a merge records the chains its other parents reach beyond the first parent (it reads
+-- the full reaches: a merge costs the merges of the history).
 CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -286,15 +256,19 @@ BEGIN
         RETURNING ch.chain_id, ch.length INTO v_chain, v_pos;
     END IF;
     IF v_chain IS NULL THEN
-        INSERT INTO pggit.chains (length, fork_chain, fork_pos) VALUES (1, v_pchain, v_ppos)
+        INSERT INTO pggit.chains (length, fork_chain, fork_pos, fork_generation)
+        VALUES (1, v_pchain, v_ppos, (SELECT c.generation FROM pggit.commits c WHERE c.commit_id = p_parents[1]))
         RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
     END IF;
     INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
     IF cardinality(p_parents) > 1 THEN
         INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
-        SELECT v_chain, v_pos, b.chain_id, max(b.pos), p_generation, max(b.generation)
-          FROM unnest(p_parents[2:]) t(tip), pggit._beyond(t.tip, p_parents[1]) b
-         GROUP BY b.chain_id;
+        SELECT v_chain, v_pos, o.chain_id, o.pos, p_generation, o.generation
+          FROM (SELECT r.chain_id, max(r.pos) AS pos, max(r.generation) AS generation
+                  FROM unnest(p_parents[2:]) t(tip), pggit._reach(t.tip) r
+                 GROUP BY r.chain_id) o
+          LEFT JOIN pggit._reach(p_parents[1]) f ON f.chain_id = o.chain_id
+         WHERE f.pos IS NULL OR o.pos > f.pos;
     END IF;
 END $$;
 

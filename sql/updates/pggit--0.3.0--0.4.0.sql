@@ -25,12 +25,13 @@ END $$;
 -- Ancestry index (merge base and ahead/behind in milliseconds, issue 11): tables chains,
 -- commit_chains and chain_reach, filled for the existing commits in commit order, then kept by
 -- trigger commits_index. The functions below are the sources' (the placement needs them here);
--- the installer re-creates them, and _reach and _index_commit, from the sources.
+-- the installer re-creates them, and _index_commit, from the sources.
 CREATE TABLE pggit.chains (
     chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     length     integer NOT NULL,
     fork_chain integer REFERENCES pggit.chains,
-    fork_pos   integer
+    fork_pos   integer,
+    fork_generation integer
 );
 CREATE TABLE pggit.commit_chains (
     commit_id text PRIMARY KEY REFERENCES pggit.commits,
@@ -58,49 +59,27 @@ LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
           FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
          WHERE x.commit_id = p_commit AND c.generation >= p_floor
         UNION ALL
-        SELECT f.chain_id, f.chain_pos, c.generation
-          FROM up
-          JOIN pggit.chains ch ON ch.chain_id = up.chain_id
-          JOIN pggit.commit_chains f ON f.chain_id = ch.fork_chain AND f.chain_pos = ch.fork_pos
-          JOIN pggit.commits c ON c.commit_id = f.commit_id
-         WHERE c.generation >= p_floor
+        SELECT ch.fork_chain, ch.fork_pos, ch.fork_generation
+          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+         WHERE ch.fork_generation >= p_floor
     )
     SELECT up.chain_id, up.pos, up.generation FROM up ORDER BY up.generation DESC
 $$;
 
-CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer) RETURNS integer
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT max(v.pos)
-      FROM pggit._up(p_commit) u,
-           LATERAL (SELECT u.pos WHERE u.chain_id = p_chain
-                    UNION ALL
-                    (SELECT r.target_pos FROM pggit.chain_reach r
-                      WHERE r.chain_id = u.chain_id AND r.target_chain = p_chain AND r.chain_pos <= u.pos
-                      ORDER BY r.chain_pos DESC LIMIT 1)) v(pos)
-$$;
-
-CREATE FUNCTION pggit._beyond(p_tip text, p_base text)
+CREATE FUNCTION pggit._reach(p_commit text, p_floor integer DEFAULT 0)
 RETURNS TABLE (chain_id integer, pos integer, generation integer)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_u      record;
-    v_lo     integer;
-    v_lo_gen integer;
-BEGIN
-    FOR v_u IN SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_tip) u ORDER BY u.generation DESC LOOP
-        v_lo := coalesce(pggit._reach_on(p_base, v_u.chain_id), 0);
-        EXIT WHEN v_lo >= v_u.pos;
-        v_lo_gen := coalesce((SELECT c.generation
-                                FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
-                               WHERE x.chain_id = v_u.chain_id AND x.chain_pos = v_lo), 0);
-        RETURN QUERY SELECT v_u.chain_id, v_u.pos, v_u.generation;
-        RETURN QUERY
-        SELECT r.target_chain, r.target_pos, r.target_generation
-          FROM pggit.chain_reach r
-         WHERE r.chain_id = v_u.chain_id AND r.generation > v_lo_gen AND r.generation <= v_u.generation
-           AND r.target_pos > coalesce(pggit._reach_on(p_base, r.target_chain), 0);
-    END LOOP;
-END $$;
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH up AS MATERIALIZED (SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_commit, p_floor) u)
+    SELECT s.chain_id, max(s.pos), max(s.generation)
+      FROM (SELECT up.chain_id, up.pos, up.generation FROM up
+            UNION ALL
+            -- generations grow along a chain: r.generation <= up.generation is r.chain_pos <= up.pos
+            SELECT r.target_chain, r.target_pos, r.target_generation
+              FROM up JOIN pggit.chain_reach r
+                ON r.chain_id = up.chain_id AND r.generation >= p_floor AND r.generation <= up.generation
+             WHERE r.target_generation >= p_floor) s
+     GROUP BY s.chain_id
+$$;
 
 CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -118,15 +97,19 @@ BEGIN
         RETURNING ch.chain_id, ch.length INTO v_chain, v_pos;
     END IF;
     IF v_chain IS NULL THEN
-        INSERT INTO pggit.chains (length, fork_chain, fork_pos) VALUES (1, v_pchain, v_ppos)
+        INSERT INTO pggit.chains (length, fork_chain, fork_pos, fork_generation)
+        VALUES (1, v_pchain, v_ppos, (SELECT c.generation FROM pggit.commits c WHERE c.commit_id = p_parents[1]))
         RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
     END IF;
     INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
     IF cardinality(p_parents) > 1 THEN
         INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
-        SELECT v_chain, v_pos, b.chain_id, max(b.pos), p_generation, max(b.generation)
-          FROM unnest(p_parents[2:]) t(tip), pggit._beyond(t.tip, p_parents[1]) b
-         GROUP BY b.chain_id;
+        SELECT v_chain, v_pos, o.chain_id, o.pos, p_generation, o.generation
+          FROM (SELECT r.chain_id, max(r.pos) AS pos, max(r.generation) AS generation
+                  FROM unnest(p_parents[2:]) t(tip), pggit._reach(t.tip) r
+                 GROUP BY r.chain_id) o
+          LEFT JOIN pggit._reach(p_parents[1]) f ON f.chain_id = o.chain_id
+         WHERE f.pos IS NULL OR o.pos > f.pos;
     END IF;
 END $$;
 
