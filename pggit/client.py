@@ -48,6 +48,7 @@ class Client:
         self.dsn = dsn
         self._conn = conn
         self._shadow: Shadow | None = None
+        self._apply_shadow: Shadow | None = None
         self.privileged_shadow = privileged_shadow
 
     # connection -------------------------------------------------------------------------
@@ -58,9 +59,10 @@ class Client:
         return self._conn
 
     def close(self) -> None:
-        if self._shadow is not None:
-            self._shadow.close()
-            self._shadow = None  # (it holds this connection: the next use makes a new one)
+        for shadow in (self._shadow, self._apply_shadow):
+            if shadow is not None:
+                shadow.close()
+        self._shadow = self._apply_shadow = None  # (they hold this connection: the next use makes new ones)
         if self._conn is not None:
             self._conn.close()
 
@@ -146,8 +148,19 @@ class Client:
             self._shadow = Shadow(self.conn, dsn=self.dsn, privileged=self.privileged_shadow)
         return self._shadow
 
+    @property
+    def apply_shadow(self) -> Shadow:
+        """The second shadow database, where ``apply`` and custom resolutions materialize a state
+        with an engine and run a person's SQL (``<db>__apply__pggit_shadow``): kept apart from the
+        verification shadow so that neither dirties the other, and kept at the state the last
+        ``apply`` left, so that the next one migrates from there instead of replaying everything."""
+        if self._apply_shadow is None:
+            self._apply_shadow = Shadow(self.conn, dsn=self.dsn, privileged=self.privileged_shadow, purpose="apply")
+        return self._apply_shadow
+
     def drop_shadow(self) -> None:
-        """Drop the shadow database (it is recreated when needed)."""
+        """Drop both shadow databases and their role (all are recreated when needed)."""
+        self.apply_shadow.drop()
         self.shadow.drop()
 
     def _check_shadow_engine(self) -> None:
@@ -303,9 +316,9 @@ class Client:
         drop = self._value("SELECT pggit.object_drop_sql(%s, %s)", (ref, identity))
         if drop:  # what depends on the object goes too: only this object's description is read
             drop = re.sub(r";\s*$", " CASCADE;", drop.rstrip())
-        shadow = self.shadow
+        shadow = self.apply_shadow
         with shadow.locked():
-            shadow.materialize_with_engine(ref)  # (from the engine template when it can: no full replay)
+            shadow.materialize_with_engine(ref)
             changes = shadow.describe_changes(definition, f"resolve {identity}", prelude=drop)
             described = shadow.describe_object(identity)
         if described is None:
@@ -424,14 +437,17 @@ class Client:
             if head is None:
                 raise RefNotFound(f"branch {branch!r} does not exist", sqlstate="PGG01")
             self._check_shadow_engine()
-            shadow = self.shadow
+            shadow = self.apply_shadow
             with shadow.locked():
-                shadow.materialize_with_engine(head)  # (from the engine template when it can)
+                shadow.materialize_with_engine(head)
                 objects = shadow.describe_changes(sql, message or sql)
-            if not objects:
-                return None
-            return self._value("SELECT pggit.commit_objects(%s, %s, %s, %s)",
-                               (branch, head, message or sql, Jsonb(objects)))
+                if not objects:
+                    shadow.record_state(head)
+                    return None
+                commit = self._value("SELECT pggit.commit_objects(%s, %s, %s, %s)",
+                                     (branch, head, message or sql, Jsonb(objects)))
+                shadow.record_state(commit)  # the next apply migrates from here
+                return commit
 
         return self._guarded("apply", args, op)
 

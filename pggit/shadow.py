@@ -70,11 +70,11 @@ def shadow_role_name(shadow_db: str) -> str:
     return ROLE_PREFIX + hashlib.sha256(shadow_db.encode()).hexdigest()[:16]
 
 
-# The templates: copies of a materialized state that user SQL never touches (see Shadow.verify
-# and materialize_with_engine); their names end like the shadow's, so whatever refuses a shadow
-# database (a repository URL naming one) refuses them too.
-TEMPLATE_SUFFIX = "__tpl" + SUFFIX  # a state without engine, for merge verification
-ENGINE_TEMPLATE_SUFFIX = "__tple" + SUFFIX  # a state with the shadow engine installed, for apply
+# The apply shadow: a second scratch database per managed database, where ``apply`` and custom
+# resolutions materialize a state with the shadow engine and run a person's SQL. Kept apart from
+# the verification shadow, so that neither dirties the other's state; its name ends like the
+# shadow's, so whatever refuses a shadow database (a repository URL naming one) refuses it too.
+APPLY_SUFFIX = "__apply" + SUFFIX
 
 
 def derived_name(live_db: str, suffix: str) -> str:
@@ -108,15 +108,15 @@ class Shadow:
     connection parameters (host, port, user, password) and the shadow's name.
     """
 
-    def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False):
+    def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False,
+                 purpose: str = "verify"):
         self.live_conn = live_conn
         info = live_conn.info
         self.live_db = info.dbname
-        self.name = shadow_name(self.live_db)
-        self.template = derived_name(self.live_db, TEMPLATE_SUFFIX)
-        self.engine_template = derived_name(self.live_db, ENGINE_TEMPLATE_SUFFIX)
+        self.purpose = purpose
+        self.name = shadow_name(self.live_db) if purpose == "verify" else derived_name(self.live_db, APPLY_SUFFIX)
         self.privileged = privileged  # True: everything runs as the live DSN's role (no shadow role)
-        self.role = shadow_role_name(self.name)
+        self.role = shadow_role_name(shadow_name(self.live_db))  # one role for both of a database's shadows
         self._role_ready = False
         base = dsn or info.dsn
         extra = {"password": info.password} if info.password and "password" not in base else {}
@@ -124,7 +124,7 @@ class Shadow:
         self._admin: psycopg.Connection | None = None
         self._lock_depth = 0
         self.last_replay_ms: float | None = None
-        self.last_mode: str | None = None  # 'full', 'incremental' or 'template': how the last verify/replay ran
+        self.last_mode: str | None = None  # 'full' or 'incremental': how the last verify/replay/materialize ran
         self.last_statements: int | None = None  # statements run by it
         self.last_fallback: str | None = None  # why the last verify did not run incrementally
         self.baseline: str | None = None  # the shadow engine's initial commit after materialize_with_engine
@@ -269,9 +269,8 @@ class Shadow:
         """Drop the shadow database if it exists (its sessions are disconnected)."""
         with self.locked():
             conn = self._admin_conn()
-            for name in (self.name, self.template, self.engine_template):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            if not self.privileged:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            if not self.privileged:  # (refused while the other shadow of the database still exists)
                 try:
                     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.role)))
                 except psycopg.Error:  # it owns something elsewhere, or another client is logging in
@@ -312,56 +311,6 @@ class Shadow:
                 with shadow.transaction():  # the marker's place, the privileged role's before anything else runs
                     self._create_marker_table(shadow)
             self.baseline = None
-
-    # templates ------------------------------------------------------------------------------
-    # A template is a copy of the shadow taken right after the engine brought it to a known state
-    # (before any person's SQL ran in it), owned by the privileged role, CONNECT revoked from
-    # PUBLIC. Its comment names that state: '<ref>' for the plain template, '<ref> <engine
-    # version> <baseline commit>' for the one with the shadow engine installed. A cold shadow is
-    # then made by copying the template (CREATE DATABASE ... TEMPLATE, a file copy) and migrating
-    # from its state, instead of replaying every object.
-    def _template_comment(self, name: str) -> list[str] | None:
-        row = self._admin_conn().execute(
-            "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        return row["c"].split() if row and row["c"] else None
-
-    def _save_template(self, name: str, comment: str) -> None:
-        """Copy the shadow (at a known state, no connection open to it) into template ``name``."""
-        conn = self._admin_conn()
-        ident = sql.Identifier(name)
-        try:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(ident, sql.Identifier(self.name)))
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
-            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(comment)))
-        except psycopg.Error as exc:  # a template is only a cache: go on without it
-            self.last_fallback = f"template {name!r} not saved: {_pg_error(exc)[0]}"
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-
-    def _from_template(self, name: str) -> None:
-        """Recreate the shadow as a copy of template ``name``."""
-        self.check_privileges()
-        conn = self._admin_conn()
-        ident = sql.Identifier(self.name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
-        conn.execute(sql.SQL("CREATE DATABASE {}{} TEMPLATE {}").format(ident, owner, sql.Identifier(name)))
-        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
-        self.baseline = None
-
-    def _verify_from_template(self, ref: str, migration: Callable[[str | None, str], list[dict[str, Any]]]) -> bool:
-        """A cold verification: copy the plain template when its state is still known, then go on
-        incrementally from there (``_verify_incremental``). False when that does not apply."""
-        comment = self._template_comment(self.template)
-        if not comment or not self._still_names_same_state(comment[0]):
-            return False
-        why = self.last_fallback
-        self._from_template(self.template)
-        if self._verify_incremental(ref, migration):
-            self.last_mode = "template"
-            return True
-        self.last_fallback = f"{why}; from the template: {self.last_fallback}"
-        return False
 
     # operations -----------------------------------------------------------------------------
     def replay(self, statements: Iterable[dict[str, Any]], ref: str | None = None) -> float:
@@ -583,9 +532,8 @@ class Shadow:
         self.last_fallback = None
         with self.locked():
             try:
-                if not self._verify_incremental(ref, migration) and not self._verify_from_template(ref, migration):
+                if not self._verify_incremental(ref, migration):
                     self._replay(sorted(migration(None, ref), key=lambda r: r["step"]), ref)
-                    self._save_template(self.template, ref)  # the next cold verification starts here
             finally:
                 self.last_replay_ms = (time.perf_counter() - started) * 1000
         return self.last_replay_ms
@@ -660,51 +608,69 @@ class Shadow:
         return sqlstate[:2] not in _NOT_A_STEP
 
     def materialize_with_engine(self, ref: str, statements: Iterable[dict[str, Any]] | None = None) -> str:
-        """Replay the state of ``ref`` (read from the live database unless ``statements`` are
-        given), then install the engine there: its initial import describes every object and is
-        the baseline DDL run afterwards is compared with. Returns the baseline commit id."""
+        """Bring the shadow to the state of ``ref`` with an engine of its own installed, whose HEAD
+        is then the baseline DDL run afterwards is compared with; returns the baseline commit id.
+
+        Incremental when the shadow's marker names a state with this engine version (the state the
+        last ``apply`` left, see ``record_state``): the migration from there to ``ref`` runs as the
+        shadow role in one transaction, captured by the shadow's engine. Otherwise (no marker, an
+        unknown state, steps that run privileged or add enum labels, a step failing) the shadow
+        is recreated, the state replayed (``statements``, else read from the live database) and
+        the engine installed; its initial import describes every object."""
         with self.locked():
-            if self._materialize_from_template(ref):
+            if self._materialize_incremental(ref):
                 return self.baseline
             if statements is None:
                 statements = self.live_conn.execute(
                     "SELECT step, kind, identity, statement FROM pggit.migration(NULL, %s) ORDER BY step", (ref,)
                 ).fetchall()
-            self.replay(statements)  # no ref: no marker, so the next verify recreates the shadow
+            self.replay(statements)  # no ref: no marker until the engine is in
             with self.connect() as conn:  # the engine is the privileged role's: its history cannot be forged
                 _install.install(conn)
                 self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
-            if not ref.startswith("merge:"):  # (an open merge's state moves: no template of it)
-                self._save_template(self.engine_template, f"{ref} {_install.current_version()} {self.baseline}")
+            self.record_state(ref)
         return self.baseline
 
-    def _materialize_from_template(self, ref: str) -> bool:
-        """``materialize_with_engine`` from the engine template: copy it, then run the migration
-        from its state to ``ref`` as the shadow role in one transaction (the shadow engine
-        captures it); the baseline is the shadow engine's HEAD after that. False (nothing done
-        that matters: the caller replays) when there is no usable template, the migration has
-        steps that must run privileged or add enum labels, or a step fails."""
-        comment = self._template_comment(self.engine_template)
-        if (not comment or len(comment) != 3 or comment[1] != _install.current_version()
-                or not self._still_names_same_state(comment[0])):
+    def record_state(self, ref: str) -> None:
+        """Record (privileged) that the shadow, engine installed, holds the state ``ref``: after
+        ``materialize_with_engine``, and by ``apply`` once what its SQL changed is committed as
+        ``ref`` on the branch. The marker carries the engine version."""
+        with self.locked(), self.connect() as conn, conn.transaction():
+            self._write_marker(conn, f"{ref} {_install.current_version()}", engine=True)
+
+    def _materialize_incremental(self, ref: str) -> bool:
+        if not self.exists():
+            self.last_fallback = "no shadow database"
             return False
-        rows = self._migration(comment[0], ref)
-        if any(r["kind"] == "enum value" for r in rows) or self._elevated_steps(rows):
-            return False
-        self._from_template(self.engine_template)
-        if rows:
-            try:
-                with self.connect_untrusted() as conn, conn.transaction():
-                    for r in rows:
-                        if r["kind"] == "setting":
-                            conn.execute("SET LOCAL check_function_bodies = off")
-                    conn.execute("\n".join(r["statement"] for r in rows if r["kind"] != "setting").encode())
-            except psycopg.Error:
+        with self.connect() as privileged:
+            marker = self._read_marker(privileged)
+            words = marker["ref"].split() if marker else []
+            if not marker or not marker["engine"] or len(words) != 2 or words[1] != _install.current_version():
+                self.last_fallback = "no marker of a state with this engine"
                 return False
-        with self.connect() as conn:
-            conn.execute("SELECT pggit.flush()")
-            self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
-        self.last_mode = "template"
+            if not self._still_names_same_state(words[0]):
+                self.last_fallback = f"the marker {words[0]!r} names no known state"
+                return False
+            rows = self._migration(words[0], ref)
+            if any(r["kind"] == "enum value" for r in rows) or self._elevated_steps(rows):
+                self.last_fallback = "the migration adds enum labels or has steps that run privileged"
+                return False
+            with privileged.transaction():
+                self._drop_marker_rows(privileged)  # whatever happens next, the old state is gone
+            script = "\n".join(r["statement"] for r in rows if r["kind"] != "setting")
+            if script:
+                try:
+                    with self.connect_untrusted() as conn, conn.transaction():
+                        conn.execute("SET LOCAL check_function_bodies = off")
+                        conn.execute(script.encode())
+                except psycopg.Error as exc:  # (data a person left in the shadow, say): start afresh
+                    self.last_fallback = f"the migration from {words[0]} failed: {_pg_error(exc)[0]}"
+                    return False
+            privileged.execute("SELECT pggit.flush()")
+            self.baseline = privileged.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
+            with privileged.transaction():
+                self._write_marker(privileged, f"{ref} {_install.current_version()}", engine=True)
+        self.last_mode, self.last_statements = "incremental", len(rows)
         return True
 
     def describe_changes(self, sql_text: str, message: str | None = None, *,
@@ -717,6 +683,9 @@ class Shadow:
         if self.baseline is None:
             raise RuntimeError("describe_changes needs materialize_with_engine first")
         with self.locked():
+            with self.connect() as privileged, privileged.transaction():
+                marker = self._read_marker(privileged)
+                self._drop_marker_rows(privileged)  # the state changes: known again only through record_state
             with self.connect_untrusted() as conn:  # a person's SQL: as the shadow role
                 try:
                     with conn.transaction():
@@ -724,6 +693,9 @@ class Shadow:
                             conn.execute(prelude.encode())
                         conn.execute(sql_text.encode())
                 except psycopg.Error as exc:
+                    if marker is not None:  # rolled back: the shadow still holds the state it had
+                        with self.connect() as privileged, privileged.transaction():
+                            self._write_marker(privileged, marker["ref"], engine=True)
                     pg_message, sqlstate, detail, hint = _pg_error(exc)
                     raise ShadowReplayError(pg_message, pg_sqlstate=sqlstate, pg_detail=detail, pg_hint=hint,
                                             statement=sql_text) from exc

@@ -191,10 +191,10 @@ def drop_database(server: PgServer, dbname: str) -> None:
             )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)) + force)
         # and its shadow database with the shadow's role, if a test left them (roles are server-wide)
-        from pggit.shadow import ENGINE_TEMPLATE_SUFFIX, TEMPLATE_SUFFIX, derived_name, shadow_name, shadow_role_name
+        from pggit.shadow import APPLY_SUFFIX, derived_name, shadow_name, shadow_role_name
 
         shadow = shadow_name(dbname)
-        for name in (shadow, derived_name(dbname, TEMPLATE_SUFFIX), derived_name(dbname, ENGINE_TEMPLATE_SUFFIX)):
+        for name in (shadow, derived_name(dbname, APPLY_SUFFIX)):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(shadow_role_name(shadow))))
 

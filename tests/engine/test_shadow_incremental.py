@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import subprocess
 
-import psycopg
+import pytest
 
 
 import pgtools
 from pggit import Client
+from pggit.errors import ShadowReplayError
 from pggit.shadow import MARKER_SCHEMA
 
 
@@ -114,42 +115,46 @@ def test_semantic_conflict_found_incrementally_leaves_shadow_unchanged(repo):
     assert shadow.marker() == {"ref": f"merge:{result['merge_id']}", "engine": False}
 
 
-def test_apply_in_between_verifies_from_the_template(repo, make_db):
-    """apply dirties the shadow (an engine and a person's SQL); the next verification copies the
-    template the first full replay left (no full replay) and migrates from its state."""
+def test_apply_in_between_leaves_the_verification_shadow_warm(repo, make_db):
+    """apply runs in its own shadow database: the verification shadow keeps its state."""
     server, db, client = repo
     setup_branches(server, db, client)
     shadow = client.shadow
     assert client.merge("B1", target="A")["status"] == "merged"
-    assert shadow.last_mode == "full" and shadow.marker() is not None
+    marker = shadow.marker()
+    assert marker is not None
 
-    client.apply("C", "CREATE TABLE c_more (id int)")  # materializes C with an engine in the shadow
-    assert shadow.marker() is None
+    client.apply("C", "CREATE TABLE c_more (id int)")  # materializes C with an engine in the apply shadow
+    assert client.apply_shadow.name != shadow.name and shadow.marker() == marker
 
     second = client.merge("B2", target="A")
     assert second["status"] == "merged"
-    assert shadow.last_mode == "template" and shadow.last_fallback == "no marker"
+    assert shadow.last_mode == "incremental", shadow.last_fallback
     assert shadow.marker() == {"ref": f"merge:{second['merge_id']}", "engine": False}
     pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, "A"), shadow_dump(server, client))
 
 
-def test_apply_materializes_from_the_engine_template(repo):
-    """The second apply copies the engine template the first one left and migrates it to the
-    branch's head as the shadow role: what it commits is what a full replay gives."""
+def test_next_apply_migrates_the_apply_shadow_from_the_state_the_last_left(repo):
+    """The second apply migrates the apply shadow from the commit the first one made (as the
+    shadow role, captured by the shadow engine): what it commits is what a full replay gives."""
     server, db, client = repo
     setup_branches(server, db, client)
-    shadow = client.shadow
-    first = client.apply("C", "CREATE TABLE c_one (id int)")  # (setup_branches applied before: a template exists)
-    assert first is not None
+    shadow = client.apply_shadow
+    first = client.apply("C", "CREATE TABLE c_one (id int)")
+    assert first is not None and shadow.marker()["ref"].split()[0] == first
     second = client.apply("C", "ALTER TABLE c_one ADD COLUMN label text; CREATE VIEW c_v AS SELECT id FROM c_one")
-    assert shadow.last_mode == "template"
+    assert shadow.last_mode == "incremental", shadow.last_fallback
     changed = {c["identity"]: c["change"] for c in client.diff(first, second)}
     assert changed == {"table public.c_one": "modified", "view public.c_v": "added"}
-    # a template of an older engine, or of a state the live database no longer knows, is not used
-    shadow._admin_conn().execute(psycopg.sql.SQL("COMMENT ON DATABASE {} IS 'nope 0.0.0 nope'").format(
-        psycopg.sql.Identifier(shadow.engine_template)))
-    third = client.apply("C", "CREATE TABLE c_two (id int)")
-    assert shadow.last_mode == "full" and {c["identity"] for c in client.diff(second, third)} == {"table public.c_two"}
+    with pytest.raises(ShadowReplayError):  # a failing apply leaves the state (and marker) it had
+        client.apply("C", "CREATE TABLE c_two (id int); SELECT 1/0")
+    assert shadow.marker()["ref"].split()[0] == second
+    assert client.apply("A", "CREATE TABLE a_more (id int)") and shadow.last_mode == "incremental"  # another branch
+    # a marker of another engine version, or of a state the live database does not know, is not used
+    with shadow.connect() as conn:
+        conn.execute(f"UPDATE {MARKER_SCHEMA}.state SET ref = %s", (f"{second} 0.0.1",))
+    third = client.apply("C", "CREATE TABLE c_three (id int)")
+    assert shadow.last_mode == "full" and {c["identity"] for c in client.diff(second, third)} == {"table public.c_three"}
 
 
 def test_engine_recorded_in_marker_forces_full_replay(repo):
@@ -159,8 +164,7 @@ def test_engine_recorded_in_marker_forces_full_replay(repo):
     assert client.merge("B1", target="A")["status"] == "merged"
     run(server, shadow.name, f"UPDATE {MARKER_SCHEMA}.state SET engine = true")
     assert client.merge("B2", target="A")["status"] == "merged"
-    # (the template the first verification left is still good: copied, not replayed)
-    assert shadow.last_mode == "template" and "engine" in shadow.last_fallback
+    assert shadow.last_mode == "full" and "engine" in shadow.last_fallback
 
 
 def test_unresolvable_marker_falls_back_to_full_replay(repo, make_db):
@@ -172,7 +176,7 @@ def test_unresolvable_marker_falls_back_to_full_replay(repo, make_db):
 
     second = client.merge("B2", target="A")
     assert second["status"] == "merged"
-    assert shadow.last_mode == "template" and "names no known state" in shadow.last_fallback
+    assert shadow.last_mode == "full" and "names no known state" in shadow.last_fallback
     assert shadow.marker() == {"ref": f"merge:{second['merge_id']}", "engine": False}
     pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, "A"), shadow_dump(server, client))
 

@@ -82,7 +82,7 @@ def test_apply_as_superuser_dsn_runs_as_the_shadow_role(branch_repo, attack):
 def test_shadow_connection_is_not_a_superuser(branch_repo):
     server, db, client, marker, role = branch_repo
     client.apply("feature", "CREATE TABLE t1 (x int)")
-    shadow = client.shadow
+    shadow = client.apply_shadow
     with shadow.connect_untrusted() as conn:
         row = conn.execute(
             "SELECT current_user AS who, session_user AS login, r.rolsuper, r.rolcreatedb, r.rolcreaterole,"
