@@ -56,6 +56,38 @@ CREATE TABLE pggit.changes (
 );
 CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 
+-- Ancestry index, kept by trigger commits_index: every commit sits at a position (1, 2, ...) of a
+-- chain, a run of first parents; a chain's first commit forks from position fork_pos of
+-- fork_chain (or is a root). The ancestors of a commit on one chain are the positions 1..n up to
+-- the highest one it reaches: its own position, the fork's reach, and the chain_reach rows of
+-- its chain at or below its position (what merges brought in beyond the first parent's reach).
+-- Generations strictly grow along a chain, so a chain_reach row also carries the generation of
+-- its merge commit and of the position it reaches: reads bounded by generation (merge base)
+-- scan only the rows of recent merges.
+CREATE TABLE pggit.chains (
+    chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    length     integer NOT NULL,
+    fork_chain integer REFERENCES pggit.chains,
+    fork_pos   integer,
+    fork_generation integer  -- of the commit at fork_pos of fork_chain
+);
+CREATE TABLE pggit.commit_chains (
+    commit_id text PRIMARY KEY REFERENCES pggit.commits,
+    chain_id  integer NOT NULL REFERENCES pggit.chains,
+    chain_pos integer NOT NULL,
+    CONSTRAINT commit_chains_one_commit_per_position UNIQUE (chain_id, chain_pos)
+);
+CREATE TABLE pggit.chain_reach (
+    chain_id     integer NOT NULL REFERENCES pggit.chains,
+    chain_pos    integer NOT NULL,
+    target_chain integer NOT NULL REFERENCES pggit.chains,
+    target_pos   integer NOT NULL,
+    generation        integer NOT NULL,  -- of the merge commit at chain_pos
+    target_generation integer NOT NULL,  -- of the commit at target_pos of target_chain
+    PRIMARY KEY (chain_id, target_chain, chain_pos)
+);
+CREATE INDEX chain_reach_by_generation ON pggit.chain_reach (chain_id, generation);
+
 -- Full trees, kept for some commits so that any tree is a snapshot plus a bounded chain of changes.
 -- (No foreign keys: rows are copied in bulk from trees whose entries were checked on the way in.)
 CREATE TABLE pggit.snapshots (
@@ -498,7 +530,8 @@ BEGIN
     RETURN ARRAY[v_full, v_create];
 END $$;
 
--- Describe a table (or partitioned table).
+-- Describe a table (or partitioned table). (Per column, only what the column has is looked up:
+-- a table of 1,000 columns without defaults costs no pg_depend lookup per column.)
 CREATE FUNCTION pggit._describe_table(p_objid oid) RETURNS pggit.objdesc
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -548,7 +581,7 @@ BEGIN
                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
                -- a default that calls a user function is set after functions exist (the function
                -- may read this very table: a dependency cycle that pg_dump breaks the same way)
-               'late_default', CASE WHEN a.attgenerated = '' AND EXISTS (
+               'late_default', CASE WHEN ad.oid IS NOT NULL AND a.attgenerated = '' AND EXISTS (
                    SELECT 1 FROM pg_depend dd WHERE dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid
                       AND dd.refclassid = 'pg_proc'::regclass AND dd.refobjid >= 16384) THEN true END,
                'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -623,6 +656,40 @@ BEGIN
     v_sql := pggit._table_text(v_detail);
     v_detail := v_detail || jsonb_build_object('create', v_sql[2]);
     RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql[1], v_detail)::pggit.objdesc;
+END $$;
+
+-- A table after COMMENT ON COLUMN: the description the live map holds with that column's comment
+-- replaced, rendered as _describe_table renders it (the same text, detail and hash), without
+-- reading the other columns again: a comment on a 1,000-column table costs what changed. NULL
+-- when the live map has no description of the table at this address (then describe it whole).
+-- (Whatever was done to the table with capture off is not folded into this commit; it stays
+-- drift, as it would on a table the statement did not touch.)
+CREATE FUNCTION pggit._describe_column_comment(p_objid oid, p_attnum int2) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_ident   text;
+    v_detail  jsonb;
+    v_name    name;
+    v_comment text;
+    v_i       int;
+BEGIN
+    SELECT i.identity INTO v_ident FROM pggit._ident('pg_class'::regclass, p_objid) i WHERE i.kind = 'table';
+    IF v_ident IS NULL THEN RETURN NULL; END IF;
+    SELECT b.detail INTO v_detail FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.identity = v_ident AND l.classid = 'pg_class'::regclass AND l.objid = p_objid AND l.kind = 'table';
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    SELECT a.attname, d.description INTO v_name, v_comment
+      FROM pg_attribute a
+      LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+     WHERE a.attrelid = p_objid AND a.attnum = p_attnum AND NOT a.attisdropped;
+    IF v_name IS NULL THEN RETURN NULL; END IF;
+    SELECT e.i - 1 INTO v_i FROM jsonb_array_elements(v_detail->'columns') WITH ORDINALITY e(c, i)
+     WHERE e.c->>'name' = v_name;
+    IF v_i IS NULL THEN RETURN NULL; END IF;
+    v_detail := jsonb_set(v_detail, ARRAY['columns', v_i::text],
+                          CASE WHEN v_comment IS NULL THEN (v_detail->'columns'->v_i) - 'comment'
+                               ELSE (v_detail->'columns'->v_i) || jsonb_build_object('comment', v_comment) END);
+    RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, (pggit._table_text(v_detail))[1], v_detail)::pggit.objdesc;
 END $$;
 
 -- Describe any tracked root object; NULL when it does not exist.
@@ -1018,23 +1085,116 @@ BEGIN
     RETURN v_head;
 END $$;
 
--- Is commit p_ancestor reachable from p_descendant (or equal to it)?
-CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-    WITH RECURSIVE a AS (SELECT generation FROM pggit.commits WHERE commit_id = p_ancestor),
-    walk(commit_id) AS (
-        SELECT p_descendant
-        UNION
-        SELECT p.commit_id
-          FROM walk w
-          JOIN pggit.commits c ON c.commit_id = w.commit_id
-          JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-         WHERE p.generation >= (SELECT generation FROM a)
+-- The first-parent path of a commit in the ancestry index, from the commit down: its chain and
+-- position, then the fork point of that chain, and so on to a root, each with its generation
+-- (strictly decreasing); stops at the first point below generation p_floor.
+CREATE FUNCTION pggit._up(p_commit text, p_floor integer DEFAULT 0)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE up(chain_id, pos, generation) AS (
+        SELECT x.chain_id, x.chain_pos, c.generation
+          FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+         WHERE x.commit_id = p_commit AND c.generation >= p_floor
+        UNION ALL
+        SELECT ch.fork_chain, ch.fork_pos, ch.fork_generation
+          FROM up JOIN pggit.chains ch ON ch.chain_id = up.chain_id
+         WHERE ch.fork_generation >= p_floor
     )
-    SELECT EXISTS (SELECT 1 FROM walk WHERE commit_id = p_ancestor));
+    SELECT up.chain_id, up.pos, up.generation FROM up ORDER BY up.generation DESC
+$$;
+
+-- The ancestors of a commit (itself included) as the highest position reached on each chain
+-- (positions 1..pos of that chain), with its generation: the points of its first-parent path
+-- (pggit._up) and the chain_reach rows of each chain of the path up to the point. With
+-- p_floor, only the chains reached at generation p_floor or above, each exactly (the highest
+-- position of a chain has the highest generation, and every row at or above p_floor is read):
+-- that costs the merges above p_floor, not the whole history.
+CREATE FUNCTION pggit._reach(p_commit text, p_floor integer DEFAULT 0)
+RETURNS TABLE (chain_id integer, pos integer, generation integer)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH up AS MATERIALIZED (SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_commit, p_floor) u)
+    SELECT s.chain_id, max(s.pos), max(s.generation)
+      FROM (SELECT up.chain_id, up.pos, up.generation FROM up
+            UNION ALL
+            -- generations grow along a chain: r.generation <= up.generation is r.chain_pos <= up.pos
+            SELECT r.target_chain, r.target_pos, r.target_generation
+              FROM up JOIN pggit.chain_reach r
+                ON r.chain_id = up.chain_id AND r.generation >= p_floor AND r.generation <= up.generation
+             WHERE r.target_generation >= p_floor) s
+     GROUP BY s.chain_id
+$$;
+
+-- The highest position of chain p_chain that commit p_commit reaches (NULL: none), if its
+-- generation is p_floor or more: index lookups along the first-parent path above p_floor.
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer, p_floor integer) RETURNS integer
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT max(v.pos)
+      FROM pggit._up(p_commit, p_floor) u,
+           LATERAL (SELECT u.pos WHERE u.chain_id = p_chain
+                    UNION ALL
+                    (SELECT r.target_pos FROM pggit.chain_reach r
+                      WHERE r.chain_id = u.chain_id AND r.target_chain = p_chain AND r.chain_pos <= u.pos
+                      ORDER BY r.chain_pos DESC LIMIT 1)) v(pos)
+$$;
+
+-- Is commit p_ancestor reachable from p_descendant (or equal to it)? Only the part of the
+-- ancestry index above p_ancestor's generation is read.
+CREATE FUNCTION pggit._is_ancestor(p_ancestor text, p_descendant text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p_ancestor = p_descendant
+        OR EXISTS (SELECT 1
+                     FROM pggit.commit_chains x JOIN pggit.commits c ON c.commit_id = x.commit_id
+                    WHERE x.commit_id = p_ancestor
+                      AND pggit._reach_on(p_descendant, x.chain_id, c.generation) >= x.chain_pos)
+$$;
+
+-- Place commit p_id (parents p_parents, generation p_generation) in the ancestry index. It
+-- continues its first parent's chain when it is the first commit to do so (the UPDATE's row lock
+-- decides between two sessions committing on the same parent), else starts a chain forked
+-- there; a merge records the chains its other parents reach beyond the first parent (it reads
+-- the full reaches: a merge costs the merges of the history).
+CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_pchain integer;
+    v_ppos   integer;
+    v_chain  integer;
+    v_pos    integer;
+BEGIN
+    SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
+      FROM pggit.commit_chains x WHERE x.commit_id = p_parents[1];
+    IF v_pchain IS NOT NULL THEN
+        UPDATE pggit.chains ch SET length = ch.length + 1
+         WHERE ch.chain_id = v_pchain AND ch.length = v_ppos
+        RETURNING ch.chain_id, ch.length INTO v_chain, v_pos;
+    END IF;
+    IF v_chain IS NULL THEN
+        INSERT INTO pggit.chains (length, fork_chain, fork_pos, fork_generation)
+        VALUES (1, v_pchain, v_ppos, (SELECT c.generation FROM pggit.commits c WHERE c.commit_id = p_parents[1]))
+        RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
+    END IF;
+    INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
+    IF cardinality(p_parents) > 1 THEN
+        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
+        SELECT v_chain, v_pos, o.chain_id, o.pos, p_generation, o.generation
+          FROM (SELECT r.chain_id, max(r.pos) AS pos, max(r.generation) AS generation
+                  FROM unnest(p_parents[2:]) t(tip), pggit._reach(t.tip) r
+                 GROUP BY r.chain_id) o
+          LEFT JOIN pggit._reach(p_parents[1]) f ON f.chain_id = o.chain_id
+         WHERE f.pos IS NULL OR o.pos > f.pos;
+    END IF;
 END $$;
+
+-- Trigger commits_index: place a new commit in the ancestry index (pggit._place_commit).
+CREATE FUNCTION pggit._index_commit() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pggit._place_commit(NEW.commit_id, NEW.parent_ids, NEW.generation);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER commits_index AFTER INSERT ON pggit.commits
+    FOR EACH ROW EXECUTE FUNCTION pggit._index_commit();
 
 -- ---- 21_capture.sql ----
 -- pgGit engine: automatic capture of DDL as commits on HEAD.
@@ -1167,6 +1327,20 @@ BEGIN
       ) c;
 
     IF v_changes IS NULL THEN
+        -- nothing changed, but an object can keep its identity under a new address (ALTER COLUMN
+        -- TYPE to the same type rebuilds indexes): the live map must follow, or dropping it later
+        -- would go unrecorded
+        DELETE FROM pggit.live_objects l
+         WHERE (l.identity, l.classid, l.objid) IN (
+                   SELECT l2.identity, l2.classid, l2.objid
+                     FROM jsonb_array_elements(coalesce(v_hashed, '[]')) e
+                     JOIN pggit.live_objects l2 ON l2.identity = e->>'i' OR (l2.classid = (e->>'c')::oid AND l2.objid = (e->>'o')::oid)
+                    WHERE (l2.identity, l2.classid, l2.objid) IS DISTINCT FROM (e->>'i', (e->>'c')::oid, (e->>'o')::oid));
+        IF FOUND THEN
+            INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
+            SELECT e->>'i', e->>'k', e->>'h', (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e
+             WHERE NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.identity = e->>'i');
+        END IF;
         RETURN NULL;
     END IF;
 
@@ -1212,6 +1386,51 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- After an ALTER that left this object as described: can objects that depend on it have
+-- changed? Dependents (indexes, views, triggers, policies, other tables' foreign keys, functions
+-- with SQL-standard bodies) show the table's name and its columns' names, and are rebuilt when a
+-- column's type changes. So they cannot have changed when the table keeps its identity at the
+-- same address (no rename, no SET SCHEMA), every column it had keeps its name, type and collation
+-- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
+-- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
+-- it is a plain table without children (a column added to a parent is added to its children)
+-- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- object, or any doubt: false, and the caller describes every dependent.
+CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_old  jsonb;
+    v_lost text[];
+BEGIN
+    IF p_desc.identity IS NULL THEN
+        RETURN true;  -- gone: what depended on it went with it (and was reported as dropped)
+    END IF;
+    IF p_desc.kind <> 'table' OR p_desc.classid <> 'pg_class'::regclass THEN
+        RETURN false;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+        RETURN false;
+    END IF;
+    SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.identity = p_desc.identity AND l.classid = p_desc.classid AND l.objid = p_desc.objid;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT array_agg(x.name) INTO v_lost FROM (
+        SELECT o->>'name' AS name, o->>'type', o->>'collation' FROM jsonb_array_elements(v_old->'columns') o
+        EXCEPT
+        SELECT n->>'name', n->>'type', n->>'collation' FROM jsonb_array_elements(p_desc.detail->'columns') n) x;
+    IF v_lost IS NOT NULL AND (NOT p_dropped OR EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_desc.detail->'columns') n WHERE n->>'name' = ANY (v_lost))) THEN
+        RETURN false;
+    END IF;
+    RETURN NOT EXISTS (
+        SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+          JOIN pggit.live_objects l ON l.identity = 'index ' || pggit._qname(ic.relnamespace, ic.relname)
+         WHERE i.indrelid = p_desc.objid AND l.objid <> i.indexrelid);
+END $$;
+
 -- Describe what the running DDL statement created or changed and commit it on HEAD (called by
 -- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
@@ -1233,6 +1452,8 @@ DECLARE
     v_descs    pggit.objdesc[];
     v_changes  pggit.change[];
     v_mode     text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode() END;
+    v_deps     boolean := true;
+    v_attnum   int2;
 BEGIN
     IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
@@ -1240,8 +1461,10 @@ BEGIN
     END IF;
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
-           array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL)
-      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj
+           array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
+           CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
+                THEN max(c.objsubid)::int2 END
+      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj, v_attnum
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -1262,7 +1485,24 @@ BEGIN
         RETURN;
     END IF;
 
-    IF v_alter AND v_cls IS NOT NULL THEN
+    IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
+        -- COMMENT ON COLUMN of a table: only that column's comment changed
+        v_descs := ARRAY[pggit._describe_column_comment(v_raw_obj[1], v_attnum)];
+        IF v_descs[1] IS NULL THEN
+            v_descs := NULL;
+        END IF;
+    END IF;
+
+    IF v_alter AND v_cls IS NOT NULL AND v_mode <> 'absorb' THEN
+        -- the statement's own objects first: whether their dependents can have changed depends
+        -- on what the statement did to them (see _keeps_dependents)
+        SELECT array_agg(pggit._describe(u.classid, u.objid))
+          INTO v_descs
+          FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+        v_deps := EXISTS (SELECT 1 FROM unnest(v_descs) d WHERE NOT pggit._keeps_dependents(d, v_dropped IS NOT NULL));
+    END IF;
+
+    IF v_alter AND v_cls IS NOT NULL AND v_deps THEN
         -- an ALTER can change the text of dependent objects (a rename shows in indexes, views...)
         WITH RECURSIVE dep(classid, objid) AS (
             SELECT * FROM unnest(v_cls, v_obj)
@@ -1325,9 +1565,11 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT array_agg(pggit._describe(u.classid, u.objid))
+    -- (what was not described above)
+    SELECT coalesce(v_descs, '{}') || coalesce(array_agg(pggit._describe(u.classid, u.objid)), '{}')
       INTO v_descs
-      FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
+      FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)
+             WHERE (classid, objid) NOT IN (SELECT d.classid, d.objid FROM unnest(v_descs) d WHERE d.objid IS NOT NULL)) u;
 
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
@@ -1432,7 +1674,8 @@ CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (with capture off or absorbing, the engine flushed before running its own DDL)
-    IF NOT pggit._queued_tag(tg_tag)
+    -- (an empty queue, the common case, costs one index probe and no call of flush())
+    IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on') THEN
         PERFORM pggit.flush();
     END IF;
@@ -1741,25 +1984,18 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
 $$;
 
 -- Commits reachable from a and not from b (ahead) and the reverse (behind), counted up to
--- p_limit (``*_more`` says a count is a lower bound). Generations strictly decrease along
--- parent edges, so a walk from both tips that stops below generation ``floor`` sees exactly the
--- commits at or above ``floor`` each tip reaches. The floor starts at the older tip's generation
--- and drops while a commit only one side reaches has a parent below it (usually once: down to
--- the merge base); it never goes more than 5,000 generations below the newer tip.
+-- p_limit (``*_more``: the count reached the limit, so it is a lower bound). On each chain a tip
+-- reaches positions 1..pos (pggit._reach), so the commits only a reaches on a chain are the
+-- positions between b's reach and a's: exact counts from the chains the two tips reach, whatever
+-- the distance to the merge base.
 CREATE FUNCTION pggit.ahead_behind(p_a text, p_b text, p_limit integer DEFAULT 1000)
 RETURNS TABLE (ahead integer, behind integer, ahead_more boolean, behind_more boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     v_a      text;
     v_b      text;
-    v_ga     integer;
-    v_gb     integer;
-    v_lowest integer;
-    v_floor  integer;
     v_ahead  bigint;
     v_behind bigint;
-    v_abelow integer;
-    v_bbelow integer;
 BEGIN
     PERFORM pggit.flush();
     v_a := pggit._resolve(p_a);
@@ -1768,41 +2004,13 @@ BEGIN
         RETURN QUERY SELECT 0, 0, false, false;
         RETURN;
     END IF;
-    SELECT c.generation INTO v_ga FROM pggit.commits c WHERE c.commit_id = v_a;
-    SELECT c.generation INTO v_gb FROM pggit.commits c WHERE c.commit_id = v_b;
-    v_lowest := greatest(0, greatest(v_ga, v_gb) - 5000);
-    v_floor := greatest(v_lowest, least(v_ga, v_gb));
-    LOOP
-        WITH RECURSIVE walk(commit_id, side) AS (
-            SELECT v.commit_id, v.side FROM (VALUES (v_a, 1), (v_b, 2)) v(commit_id, side)
-            UNION
-            SELECT p.commit_id, w.side
-              FROM walk w
-              JOIN pggit.commits c ON c.commit_id = w.commit_id
-              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-             WHERE p.generation >= v_floor
-        ), sides AS (
-            SELECT w.commit_id, bit_or(w.side) AS sides FROM walk w GROUP BY w.commit_id
-        ), boundary AS (
-            SELECT s.sides, min(p.generation) AS generation
-              FROM sides s
-              JOIN pggit.commits c ON c.commit_id = s.commit_id
-              JOIN pggit.commits p ON p.commit_id = ANY (c.parent_ids)
-             WHERE s.sides <> 3 AND p.generation < v_floor
-             GROUP BY s.sides
-        )
-        SELECT (SELECT count(*) FROM sides WHERE sides.sides = 1), (SELECT count(*) FROM sides WHERE sides.sides = 2),
-               (SELECT b.generation FROM boundary b WHERE b.sides = 1), (SELECT b.generation FROM boundary b WHERE b.sides = 2)
-          INTO v_ahead, v_behind, v_abelow, v_bbelow;
-        IF (v_abelow IS NOT NULL OR v_bbelow IS NOT NULL) AND v_floor > v_lowest
-           AND v_ahead < p_limit AND v_behind < p_limit THEN
-            v_floor := greatest(v_lowest, least(coalesce(v_abelow, v_bbelow), coalesce(v_bbelow, v_abelow)));
-            CONTINUE;
-        END IF;
-        RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
-                            v_ahead >= p_limit OR v_abelow IS NOT NULL, v_behind >= p_limit OR v_bbelow IS NOT NULL;
-        RETURN;
-    END LOOP;
+    SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
+           coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
+      INTO v_ahead, v_behind
+      FROM pggit._reach(v_a) a
+      FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
+                        v_ahead >= p_limit, v_behind >= p_limit;
 END $$;
 
 -- ---- 30_migration.sql ----
@@ -2786,36 +2994,45 @@ BEGIN
 END $$;
 
 -- Best common ancestor: the common ancestor of highest generation (none can descend from it);
--- among equals (criss-cross), the one committed last, then the lowest commit id. Commits are
--- visited from the tips down in that order; parents always have a lower generation, so when a
--- commit is visited every path from either tip to it has been walked, and the first commit
--- reached from both tips is the answer. Reads only the commits above the fork point.
+-- among equals (criss-cross), the one committed last, then the lowest commit id. On each chain
+-- the common ancestors are the positions up to the lower of the two reaches (pggit._reach), and
+-- generations grow along a chain, so the answer is among those highest common positions. The
+-- reaches are read above a generation floor, first 64 below the older tip, then 8 times further
+-- each round: every common ancestor at or above the floor is then on a chain both reaches hold
+-- exactly, so the best one found is the answer, and a round costs the merges above its floor (a
+-- near fork: a few rows; a far one: at most the whole index, once). Only the candidates of the
+-- highest generation are looked up to break ties.
 CREATE FUNCTION pggit._merge_base(p_a text, p_b text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_front text[] := ARRAY[p_a, p_b];
-    v_ra    text[] := ARRAY[p_a];      -- reached from a
-    v_rb    text[] := ARRAY[p_b];      -- reached from b
-    v_c     record;
-    v_p     text;
+    v_top    integer;
+    v_window integer := 64;
+    v_floor  integer;
+    v_chains integer[];
+    v_pos    integer[];
 BEGIN
-    IF p_a IS NULL OR p_b IS NULL THEN RETURN NULL; END IF;
     IF p_a = p_b THEN RETURN p_a; END IF;
+    SELECT least(a.generation, b.generation) INTO v_top
+      FROM pggit.commits a, pggit.commits b WHERE a.commit_id = p_a AND b.commit_id = p_b;
+    IF v_top IS NULL THEN RETURN NULL; END IF;
     LOOP
-        SELECT c.commit_id, c.parent_ids INTO v_c
-          FROM pggit.commits c WHERE c.commit_id = ANY (v_front)
-         ORDER BY c.generation DESC, c.committed_at DESC, c.commit_id
-         LIMIT 1;
-        IF NOT FOUND THEN RETURN NULL; END IF;
-        IF v_c.commit_id = ANY (v_ra) AND v_c.commit_id = ANY (v_rb) THEN
-            RETURN v_c.commit_id;
+        v_floor := greatest(v_top - v_window, 0);
+        SELECT array_agg(t.chain_id), array_agg(t.pos) INTO v_chains, v_pos
+          FROM (SELECT a.chain_id, least(a.pos, b.pos) AS pos,
+                       rank() OVER (ORDER BY least(a.generation, b.generation) DESC) AS r
+                  FROM pggit._reach(p_a, v_floor) a
+                  JOIN pggit._reach(p_b, v_floor) b ON b.chain_id = a.chain_id) t
+         WHERE t.r = 1;
+        IF v_chains IS NOT NULL THEN
+            RETURN (SELECT c.commit_id
+                      FROM unnest(v_chains, v_pos) t(chain_id, pos)
+                      JOIN pggit.commit_chains x ON x.chain_id = t.chain_id AND x.chain_pos = t.pos
+                      JOIN pggit.commits c ON c.commit_id = x.commit_id
+                     ORDER BY c.committed_at DESC, c.commit_id
+                     LIMIT 1);
         END IF;
-        v_front := array_remove(v_front, v_c.commit_id);
-        FOREACH v_p IN ARRAY v_c.parent_ids LOOP
-            IF NOT v_p = ANY (v_front) THEN v_front := v_front || v_p; END IF;
-            IF v_c.commit_id = ANY (v_ra) AND NOT v_p = ANY (v_ra) THEN v_ra := v_ra || v_p; END IF;
-            IF v_c.commit_id = ANY (v_rb) AND NOT v_p = ANY (v_rb) THEN v_rb := v_rb || v_p; END IF;
-        END LOOP;
+        IF v_floor = 0 THEN RETURN NULL; END IF;
+        v_window := v_window * 8;
     END LOOP;
 END $$;
 
