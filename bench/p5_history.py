@@ -120,7 +120,8 @@ def main() -> None:
                 plain.execute(stmt)
                 engine.execute(stmt)
             engine.execute("SELECT pggit.flush()")  # the CREATE TABLE was queued: record it now
-            # commit #n (the n-th statement after CREATE TABLE) has seq base_seq + n
+            # commit #n is the n-th statement after CREATE TABLE: the n-th commit above base_seq in seq
+            # order (keys grow with each transaction, not by one)
             base_seq = engine.execute("SELECT max(seq) FROM pggit.commits").fetchone()[0]
             n = 1
             reads_start = None
@@ -151,7 +152,8 @@ def main() -> None:
                     f"baseline {statistics.mean(base) * 1000:.3f} ms per commit")
                 if commit_100 is None and lo <= 100 <= hi:
                     commit_100 = engine.execute(
-                        "SELECT commit_id FROM pggit.commits WHERE seq = %s", (base_seq + 100,)).fetchone()[0]
+                        "SELECT commit_id FROM pggit.commits WHERE seq > %s ORDER BY seq OFFSET 99 LIMIT 1",
+                        (base_seq,)).fetchone()[0]
                 if reads_start is None:
                     history_start = engine.execute("SELECT count(*) FROM pggit.commits").fetchone()[0]
                     reads_start = read_timings(engine, args.read_runs)
@@ -163,8 +165,8 @@ def main() -> None:
             reads_end = read_timings(engine, args.read_runs, commit_100)
             # the engine's own timing of each capture (audit_log.duration_ms: trigger start to commit
             # recorded, no client round trip), and which commits wrote a full snapshot
-            internal = {seq - base_seq: (ms, snap) for seq, ms, snap in engine.execute(
-                """SELECT c.seq, a.duration_ms, c.snapshot_id = c.commit_id
+            internal = {k: (ms, snap) for k, ms, snap in engine.execute(
+                """SELECT row_number() OVER (ORDER BY c.seq), a.duration_ms, c.snapshot_id = c.commit_id
                      FROM pggit.audit_log a JOIN pggit.commits c ON c.commit_id = a.args->>'commit'
                     WHERE a.operation = 'capture' AND c.seq > %s""", (base_seq,))}
             stats = engine.execute(

@@ -3,6 +3,37 @@ CREATE SCHEMA pggit;
 REVOKE ALL ON SCHEMA pggit FROM PUBLIC;
 COMMENT ON SCHEMA pggit IS 'pgGit: version control for this database''s schema';
 
+-- The key of the next row this transaction writes into commits (seq), chains (chain_id),
+-- capture_queue (seq) or audit_log (id), their column default. Not a sequence: nextval in the
+-- user's session would change what lastval() answers after DDL. A key is the transaction's id
+-- times 2^20 plus the row's number among this transaction's rows of the table: unique without a
+-- lock (no other transaction writes in that range), increasing within a transaction, and between
+-- transactions in the order they got their ids (not the order they committed).
+CREATE FUNCTION pggit._xact_key(p_table text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_base bigint := pg_current_xact_id()::text::bigint * 1048576;
+    v_last bigint;
+BEGIN
+    IF p_table = 'commits' THEN
+        SELECT max(c.seq) INTO v_last FROM pggit.commits c WHERE c.seq >= v_base AND c.seq < v_base + 1048576;
+    ELSIF p_table = 'chains' THEN
+        SELECT max(c.chain_id) INTO v_last FROM pggit.chains c WHERE c.chain_id >= v_base AND c.chain_id < v_base + 1048576;
+    ELSIF p_table = 'capture_queue' THEN
+        SELECT max(q.seq) INTO v_last FROM pggit.capture_queue q WHERE q.seq >= v_base AND q.seq < v_base + 1048576;
+    ELSIF p_table = 'audit_log' THEN
+        SELECT max(a.id) INTO v_last FROM pggit.audit_log a WHERE a.id >= v_base AND a.id < v_base + 1048576;
+    ELSE
+        RAISE EXCEPTION 'no transaction keys for table %', quote_literal(p_table) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_last IS NULL THEN
+        RETURN v_base;
+    ELSIF v_last = v_base + 1048575 THEN
+        RAISE EXCEPTION 'more than 1048576 rows of pggit.% in one transaction', p_table USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN v_last + 1;
+END $$;
+
 -- Key/value facts about the installation (version, server version at install).
 CREATE TABLE pggit.meta (
     key   text PRIMARY KEY,
@@ -30,7 +61,7 @@ CREATE TABLE pggit.commits (
     author         text NOT NULL,
     message        text NOT NULL,
     committed_at   timestamptz NOT NULL,
-    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    seq            bigint NOT NULL UNIQUE DEFAULT pggit._xact_key('commits'),
     generation     integer NOT NULL,          -- 1 + max(generation of parents)
     server_version integer NOT NULL,          -- server_version_num / 10000 when committed
     snapshot_id    text NOT NULL,             -- commit holding the full tree this one is based on
@@ -62,22 +93,22 @@ CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 -- its merge commit and of the position it reaches: reads bounded by generation (merge base)
 -- scan only the rows of recent merges.
 CREATE TABLE pggit.chains (
-    chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    chain_id   bigint PRIMARY KEY DEFAULT pggit._xact_key('chains'),
     length     integer NOT NULL,
-    fork_chain integer REFERENCES pggit.chains,
+    fork_chain bigint REFERENCES pggit.chains,
     fork_pos   integer,
     fork_generation integer  -- of the commit at fork_pos of fork_chain
 );
 CREATE TABLE pggit.commit_chains (
     commit_id text PRIMARY KEY REFERENCES pggit.commits,
-    chain_id  integer NOT NULL REFERENCES pggit.chains,
+    chain_id  bigint NOT NULL REFERENCES pggit.chains,
     chain_pos integer NOT NULL,
     CONSTRAINT commit_chains_one_commit_per_position UNIQUE (chain_id, chain_pos)
 );
 CREATE TABLE pggit.chain_reach (
-    chain_id     integer NOT NULL REFERENCES pggit.chains,
+    chain_id     bigint NOT NULL REFERENCES pggit.chains,
     chain_pos    integer NOT NULL,
-    target_chain integer NOT NULL REFERENCES pggit.chains,
+    target_chain bigint NOT NULL REFERENCES pggit.chains,
     target_pos   integer NOT NULL,
     generation        integer NOT NULL,  -- of the merge commit at chain_pos
     target_generation integer NOT NULL,  -- of the commit at target_pos of target_chain
@@ -144,7 +175,7 @@ CREATE TABLE pggit.pending_changes (
 -- queued rows into commits, in order, before anything reads history or changes an existing
 -- object (the ddl_command_start trigger). A work queue: rows are deleted once recorded.
 CREATE TABLE pggit.capture_queue (
-    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq         bigint PRIMARY KEY DEFAULT pggit._xact_key('capture_queue'),  -- flushed in (captured_at, seq) order
     author      text NOT NULL,
     captured_at timestamptz NOT NULL,
     message     text NOT NULL,
@@ -167,7 +198,7 @@ CREATE TABLE pggit.tx_state (
 
 -- Append-only audit trail of every engine operation.
 CREATE TABLE pggit.audit_log (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          bigint PRIMARY KEY DEFAULT pggit._xact_key('audit_log'),
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     role_name   text NOT NULL DEFAULT session_user,
     operation   text NOT NULL,

@@ -176,7 +176,7 @@ END $$;
 -- position, then the fork point of that chain, and so on to a root, each with its generation
 -- (strictly decreasing); stops at the first point below generation p_floor.
 CREATE FUNCTION pggit._up(p_commit text, p_floor integer DEFAULT 0)
-RETURNS TABLE (chain_id integer, pos integer, generation integer)
+RETURNS TABLE (chain_id bigint, pos integer, generation integer)
 LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE up(chain_id, pos, generation) AS (
         SELECT x.chain_id, x.chain_pos, c.generation
@@ -197,7 +197,7 @@ $$;
 -- position of a chain has the highest generation, and every row at or above p_floor is read):
 -- that costs the merges above p_floor, not the whole history.
 CREATE FUNCTION pggit._reach(p_commit text, p_floor integer DEFAULT 0)
-RETURNS TABLE (chain_id integer, pos integer, generation integer)
+RETURNS TABLE (chain_id bigint, pos integer, generation integer)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH up AS MATERIALIZED (SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_commit, p_floor) u)
     SELECT s.chain_id, max(s.pos), max(s.generation)
@@ -213,7 +213,7 @@ $$;
 
 -- The highest position of chain p_chain that commit p_commit reaches (NULL: none), if its
 -- generation is p_floor or more: index lookups along the first-parent path above p_floor.
-CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer, p_floor integer) RETURNS integer
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain bigint, p_floor integer) RETURNS integer
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT max(v.pos)
       FROM pggit._up(p_commit, p_floor) u,
@@ -243,9 +243,9 @@ $$;
 CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_pchain integer;
+    v_pchain bigint;
     v_ppos   integer;
-    v_chain  integer;
+    v_chain  bigint;
     v_pos    integer;
 BEGIN
     SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos

@@ -446,7 +446,7 @@ BEGIN
     -- flush waits here and then finds the rows gone
     SELECT b.name, b.head INTO v_branch, v_head
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
-    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.seq FOR UPDATE LOOP
+    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
         v_started := clock_timestamp();
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_q.classids, v_q.objids) u(classid, objid)

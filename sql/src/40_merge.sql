@@ -78,7 +78,7 @@ DECLARE
     v_top    integer;
     v_window integer := 64;
     v_floor  integer;
-    v_chains integer[];
+    v_chains bigint[];
     v_pos    integer[];
 BEGIN
     IF p_a = p_b THEN RETURN p_a; END IF;

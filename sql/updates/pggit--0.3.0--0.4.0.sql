@@ -129,3 +129,45 @@ BEGIN
 END $$;
 CREATE TRIGGER commits_index AFTER INSERT ON pggit.commits
     FOR EACH ROW EXECUTE FUNCTION pggit._index_commit();
+
+-- Keys without sequences (issue 10): nextval in the user's session changed what lastval()
+-- answers after DDL. The identity columns written in the DDL path keep their values (and so the
+-- order of the existing rows) and lose their sequences; new keys come from pggit._xact_key
+-- (the transaction's id times 2^20 plus a counter), the columns' default; chain ids become
+-- bigint. The function is the sources'; the installer re-creates it.
+CREATE FUNCTION pggit._xact_key(p_table text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_base bigint := pg_current_xact_id()::text::bigint * 1048576;
+    v_last bigint;
+BEGIN
+    IF p_table = 'commits' THEN
+        SELECT max(c.seq) INTO v_last FROM pggit.commits c WHERE c.seq >= v_base AND c.seq < v_base + 1048576;
+    ELSIF p_table = 'chains' THEN
+        SELECT max(c.chain_id) INTO v_last FROM pggit.chains c WHERE c.chain_id >= v_base AND c.chain_id < v_base + 1048576;
+    ELSIF p_table = 'capture_queue' THEN
+        SELECT max(q.seq) INTO v_last FROM pggit.capture_queue q WHERE q.seq >= v_base AND q.seq < v_base + 1048576;
+    ELSIF p_table = 'audit_log' THEN
+        SELECT max(a.id) INTO v_last FROM pggit.audit_log a WHERE a.id >= v_base AND a.id < v_base + 1048576;
+    ELSE
+        RAISE EXCEPTION 'no transaction keys for table %', quote_literal(p_table) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_last IS NULL THEN
+        RETURN v_base;
+    ELSIF v_last = v_base + 1048575 THEN
+        RAISE EXCEPTION 'more than 1048576 rows of pggit.% in one transaction', p_table USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN v_last + 1;
+END $$;
+ALTER TABLE pggit.commits ALTER COLUMN seq DROP IDENTITY;
+ALTER TABLE pggit.capture_queue ALTER COLUMN seq DROP IDENTITY;
+ALTER TABLE pggit.audit_log ALTER COLUMN id DROP IDENTITY;
+ALTER TABLE pggit.chains ALTER COLUMN chain_id DROP IDENTITY;
+ALTER TABLE pggit.chains ALTER COLUMN chain_id TYPE bigint, ALTER COLUMN fork_chain TYPE bigint;
+ALTER TABLE pggit.commit_chains ALTER COLUMN chain_id TYPE bigint;
+ALTER TABLE pggit.chain_reach ALTER COLUMN chain_id TYPE bigint, ALTER COLUMN target_chain TYPE bigint;
+DROP FUNCTION pggit._up(text, integer), pggit._reach(text, integer);
+ALTER TABLE pggit.commits ALTER COLUMN seq SET DEFAULT pggit._xact_key('commits');
+ALTER TABLE pggit.capture_queue ALTER COLUMN seq SET DEFAULT pggit._xact_key('capture_queue');
+ALTER TABLE pggit.audit_log ALTER COLUMN id SET DEFAULT pggit._xact_key('audit_log');
+ALTER TABLE pggit.chains ALTER COLUMN chain_id SET DEFAULT pggit._xact_key('chains');
