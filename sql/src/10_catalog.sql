@@ -157,7 +157,29 @@ BEGIN
     END IF;
 END $$;
 
--- Is this (root) object in a tracked schema and not a member of an extension?
+-- Does this object depend on a temporary object, directly or through objects that do (a domain
+-- over a temporary table's row type, a function taking one)? PostgreSQL drops it with the
+-- temporary object when the session ends, and no event trigger sees that drop: not state.
+CREATE FUNCTION pggit._on_temp(p_classid oid, p_objid oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE dep(classid, objid, depth) AS (
+        SELECT p_classid, p_objid, 0
+        UNION
+        SELECT d.refclassid, d.refobjid, dep.depth + 1
+          FROM dep JOIN pg_depend d ON d.classid = dep.classid AND d.objid = dep.objid
+         WHERE d.deptype = 'n' AND d.refobjid >= 16384 AND dep.depth < 16
+    )
+    SELECT EXISTS (
+        SELECT 1 FROM dep JOIN pg_namespace n ON n.oid = CASE dep.classid
+                   WHEN 'pg_class'::regclass THEN (SELECT c.relnamespace FROM pg_class c WHERE c.oid = dep.objid)
+                   WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = dep.objid)
+                   WHEN 'pg_proc'::regclass THEN (SELECT p.pronamespace FROM pg_proc p WHERE p.oid = dep.objid)
+                   END
+         WHERE dep.depth > 0 AND n.nspname LIKE 'pg\_temp\_%')
+$$;
+
+-- Is this (root) object in a tracked schema, not a member of an extension, and not dependent on
+-- a temporary object?
 CREATE FUNCTION pggit._tracked_oid(p_classid oid, p_objid oid) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -177,7 +199,9 @@ BEGIN
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
                AND (p_classid = 'pg_extension'::regclass OR NOT EXISTS (
                     SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e'))
-          FROM pg_namespace n WHERE n.oid = v_nsp), false);
+          FROM pg_namespace n WHERE n.oid = v_nsp), false)
+       AND (p_classid NOT IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
+            OR NOT pggit._on_temp(p_classid, p_objid));
 END $$;
 
 -- Identities of the tracked objects that the given catalog objects depend on.

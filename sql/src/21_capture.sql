@@ -76,6 +76,13 @@ BEGIN
           FROM pg_event_trigger_dropped_objects() d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
            AND to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2])) IS NOT NULL
+        UNION ALL
+        -- an index whose address changed under the same identity where no event trigger saw it
+        -- (REINDEX CONCURRENTLY before PostgreSQL 17): the live map's row for that identity goes
+        SELECT 'D' || l.classid || '/' || l.objid
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN pggit.live_objects l ON l.identity = 'index ' || d.object_identity
+         WHERE d.object_type = 'index' AND d.objsubid = 0 AND l.objid <> d.objid
     ) s;
     IF v_list IS NOT NULL THEN
         PERFORM pggit._tx_append('dropped', v_list);
@@ -282,6 +289,21 @@ BEGIN
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
     END IF;
 
+    IF v_alter AND EXISTS (
+           SELECT 1 FROM unnest(v_raw_cls, v_raw_obj) u(classid, objid)
+             JOIN pg_class c ON c.oid = u.objid AND c.relkind IN ('i', 'I')
+            CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+            WHERE u.classid = 'pg_class'::regclass AND r.objid = u.objid
+              AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.classid = u.classid AND l.objid = u.objid)) THEN
+        -- an index altered (renamed, moved) at an address the live map does not hold: REINDEX
+        -- CONCURRENTLY, which fires no event trigger before PostgreSQL 17, gave it a new one. The
+        -- live map's rows at addresses that no longer exist are gone (or come back described)
+        SELECT v_drop_cls || array_agg(l.classid), v_drop_obj || array_agg(l.objid) INTO v_drop_cls, v_drop_obj
+          FROM pggit.live_objects l
+         WHERE l.kind = 'index' AND l.classid = 'pg_class'::regclass
+           AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
+    END IF;
+
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
     END IF;
@@ -452,6 +474,18 @@ BEGIN
           FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
          WHERE r.objid IS NOT NULL;
+        IF EXISTS (SELECT 1 FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
+                    WHERE u.classid = 'pg_class'::regclass AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = u.objid)) THEN
+            -- a queued index that is gone from its address without a drop (no statement but DDL
+            -- flushes the queue first): REINDEX CONCURRENTLY, which fires no event trigger before
+            -- PostgreSQL 17, gave it a new one. Record the indexes the live map does not hold
+            SELECT coalesce(v_cls, '{}') || coalesce(array_agg(r.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(r.objid), '{}')
+              INTO v_cls, v_obj
+              FROM pg_class c CROSS JOIN LATERAL pggit._root('pg_class'::regclass, c.oid) r
+             WHERE c.relkind IN ('i', 'I') AND c.oid >= 16384 AND r.objid = c.oid
+               AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.classid = 'pg_class'::regclass AND l.objid = c.oid);
+            v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
+        END IF;
         IF v_cls IS NOT NULL THEN
             SELECT array_agg(pggit._describe(u.classid, u.objid)) INTO v_descs
               FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
