@@ -6,6 +6,37 @@ CREATE SCHEMA pggit;
 REVOKE ALL ON SCHEMA pggit FROM PUBLIC;
 COMMENT ON SCHEMA pggit IS 'pgGit: version control for this database''s schema';
 
+-- The key of the next row this transaction writes into commits (seq), chains (chain_id),
+-- capture_queue (seq) or audit_log (id), their column default. Not a sequence: nextval in the
+-- user's session would change what lastval() answers after DDL. A key is the transaction's id
+-- times 2^20 plus the row's number among this transaction's rows of the table: unique without a
+-- lock (no other transaction writes in that range), increasing within a transaction, and between
+-- transactions in the order they got their ids (not the order they committed).
+CREATE FUNCTION pggit._xact_key(p_table text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_base bigint := pg_current_xact_id()::text::bigint * 1048576;
+    v_last bigint;
+BEGIN
+    IF p_table = 'commits' THEN
+        SELECT max(c.seq) INTO v_last FROM pggit.commits c WHERE c.seq >= v_base AND c.seq < v_base + 1048576;
+    ELSIF p_table = 'chains' THEN
+        SELECT max(c.chain_id) INTO v_last FROM pggit.chains c WHERE c.chain_id >= v_base AND c.chain_id < v_base + 1048576;
+    ELSIF p_table = 'capture_queue' THEN
+        SELECT max(q.seq) INTO v_last FROM pggit.capture_queue q WHERE q.seq >= v_base AND q.seq < v_base + 1048576;
+    ELSIF p_table = 'audit_log' THEN
+        SELECT max(a.id) INTO v_last FROM pggit.audit_log a WHERE a.id >= v_base AND a.id < v_base + 1048576;
+    ELSE
+        RAISE EXCEPTION 'no transaction keys for table %', quote_literal(p_table) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_last IS NULL THEN
+        RETURN v_base;
+    ELSIF v_last = v_base + 1048575 THEN
+        RAISE EXCEPTION 'more than 1048576 rows of pggit.% in one transaction', p_table USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    RETURN v_last + 1;
+END $$;
+
 -- Key/value facts about the installation (version, server version at install).
 CREATE TABLE pggit.meta (
     key   text PRIMARY KEY,
@@ -33,7 +64,7 @@ CREATE TABLE pggit.commits (
     author         text NOT NULL,
     message        text NOT NULL,
     committed_at   timestamptz NOT NULL,
-    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    seq            bigint NOT NULL UNIQUE DEFAULT pggit._xact_key('commits'),
     generation     integer NOT NULL,          -- 1 + max(generation of parents)
     server_version integer NOT NULL,          -- server_version_num / 10000 when committed
     snapshot_id    text NOT NULL,             -- commit holding the full tree this one is based on
@@ -65,22 +96,22 @@ CREATE INDEX changes_identity_idx ON pggit.changes (identity);
 -- its merge commit and of the position it reaches: reads bounded by generation (merge base)
 -- scan only the rows of recent merges.
 CREATE TABLE pggit.chains (
-    chain_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    chain_id   bigint PRIMARY KEY DEFAULT pggit._xact_key('chains'),
     length     integer NOT NULL,
-    fork_chain integer REFERENCES pggit.chains,
+    fork_chain bigint REFERENCES pggit.chains,
     fork_pos   integer,
     fork_generation integer  -- of the commit at fork_pos of fork_chain
 );
 CREATE TABLE pggit.commit_chains (
     commit_id text PRIMARY KEY REFERENCES pggit.commits,
-    chain_id  integer NOT NULL REFERENCES pggit.chains,
+    chain_id  bigint NOT NULL REFERENCES pggit.chains,
     chain_pos integer NOT NULL,
     CONSTRAINT commit_chains_one_commit_per_position UNIQUE (chain_id, chain_pos)
 );
 CREATE TABLE pggit.chain_reach (
-    chain_id     integer NOT NULL REFERENCES pggit.chains,
+    chain_id     bigint NOT NULL REFERENCES pggit.chains,
     chain_pos    integer NOT NULL,
-    target_chain integer NOT NULL REFERENCES pggit.chains,
+    target_chain bigint NOT NULL REFERENCES pggit.chains,
     target_pos   integer NOT NULL,
     generation        integer NOT NULL,  -- of the merge commit at chain_pos
     target_generation integer NOT NULL,  -- of the commit at target_pos of target_chain
@@ -147,7 +178,7 @@ CREATE TABLE pggit.pending_changes (
 -- queued rows into commits, in order, before anything reads history or changes an existing
 -- object (the ddl_command_start trigger). A work queue: rows are deleted once recorded.
 CREATE TABLE pggit.capture_queue (
-    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq         bigint PRIMARY KEY DEFAULT pggit._xact_key('capture_queue'),  -- flushed in (captured_at, seq) order
     author      text NOT NULL,
     captured_at timestamptz NOT NULL,
     message     text NOT NULL,
@@ -170,7 +201,7 @@ CREATE TABLE pggit.tx_state (
 
 -- Append-only audit trail of every engine operation.
 CREATE TABLE pggit.audit_log (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          bigint PRIMARY KEY DEFAULT pggit._xact_key('audit_log'),
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     role_name   text NOT NULL DEFAULT session_user,
     operation   text NOT NULL,
@@ -360,7 +391,29 @@ BEGIN
     END IF;
 END $$;
 
--- Is this (root) object in a tracked schema and not a member of an extension?
+-- Does this object depend on a temporary object, directly or through objects that do (a domain
+-- over a temporary table's row type, a function taking one)? PostgreSQL drops it with the
+-- temporary object when the session ends, and no event trigger sees that drop: not state.
+CREATE FUNCTION pggit._on_temp(p_classid oid, p_objid oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE dep(classid, objid, depth) AS (
+        SELECT p_classid, p_objid, 0
+        UNION
+        SELECT d.refclassid, d.refobjid, dep.depth + 1
+          FROM dep JOIN pg_depend d ON d.classid = dep.classid AND d.objid = dep.objid
+         WHERE d.deptype = 'n' AND d.refobjid >= 16384 AND dep.depth < 16
+    )
+    SELECT EXISTS (
+        SELECT 1 FROM dep JOIN pg_namespace n ON n.oid = CASE dep.classid
+                   WHEN 'pg_class'::regclass THEN (SELECT c.relnamespace FROM pg_class c WHERE c.oid = dep.objid)
+                   WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = dep.objid)
+                   WHEN 'pg_proc'::regclass THEN (SELECT p.pronamespace FROM pg_proc p WHERE p.oid = dep.objid)
+                   END
+         WHERE dep.depth > 0 AND n.nspname LIKE 'pg\_temp\_%')
+$$;
+
+-- Is this (root) object in a tracked schema, not a member of an extension, and not dependent on
+-- a temporary object?
 CREATE FUNCTION pggit._tracked_oid(p_classid oid, p_objid oid) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -380,7 +433,9 @@ BEGIN
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
                AND (p_classid = 'pg_extension'::regclass OR NOT EXISTS (
                     SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e'))
-          FROM pg_namespace n WHERE n.oid = v_nsp), false);
+          FROM pg_namespace n WHERE n.oid = v_nsp), false)
+       AND (p_classid NOT IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
+            OR NOT pggit._on_temp(p_classid, p_objid));
 END $$;
 
 -- Identities of the tracked objects that the given catalog objects depend on.
@@ -1089,7 +1144,7 @@ END $$;
 -- position, then the fork point of that chain, and so on to a root, each with its generation
 -- (strictly decreasing); stops at the first point below generation p_floor.
 CREATE FUNCTION pggit._up(p_commit text, p_floor integer DEFAULT 0)
-RETURNS TABLE (chain_id integer, pos integer, generation integer)
+RETURNS TABLE (chain_id bigint, pos integer, generation integer)
 LANGUAGE sql STABLE ROWS 3 SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE up(chain_id, pos, generation) AS (
         SELECT x.chain_id, x.chain_pos, c.generation
@@ -1110,7 +1165,7 @@ $$;
 -- position of a chain has the highest generation, and every row at or above p_floor is read):
 -- that costs the merges above p_floor, not the whole history.
 CREATE FUNCTION pggit._reach(p_commit text, p_floor integer DEFAULT 0)
-RETURNS TABLE (chain_id integer, pos integer, generation integer)
+RETURNS TABLE (chain_id bigint, pos integer, generation integer)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH up AS MATERIALIZED (SELECT u.chain_id, u.pos, u.generation FROM pggit._up(p_commit, p_floor) u)
     SELECT s.chain_id, max(s.pos), max(s.generation)
@@ -1126,7 +1181,7 @@ $$;
 
 -- The highest position of chain p_chain that commit p_commit reaches (NULL: none), if its
 -- generation is p_floor or more: index lookups along the first-parent path above p_floor.
-CREATE FUNCTION pggit._reach_on(p_commit text, p_chain integer, p_floor integer) RETURNS integer
+CREATE FUNCTION pggit._reach_on(p_commit text, p_chain bigint, p_floor integer) RETURNS integer
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT max(v.pos)
       FROM pggit._up(p_commit, p_floor) u,
@@ -1156,9 +1211,9 @@ $$;
 CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_pchain integer;
+    v_pchain bigint;
     v_ppos   integer;
-    v_chain  integer;
+    v_chain  bigint;
     v_pos    integer;
 BEGIN
     SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
@@ -1275,6 +1330,13 @@ BEGIN
           FROM pg_event_trigger_dropped_objects() d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
            AND to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2])) IS NOT NULL
+        UNION ALL
+        -- an index whose address changed under the same identity where no event trigger saw it
+        -- (REINDEX CONCURRENTLY before PostgreSQL 17): the live map's row for that identity goes
+        SELECT 'D' || l.classid || '/' || l.objid
+          FROM pg_event_trigger_dropped_objects() d
+          JOIN pggit.live_objects l ON l.identity = 'index ' || d.object_identity
+         WHERE d.object_type = 'index' AND d.objsubid = 0 AND l.objid <> d.objid
     ) s;
     IF v_list IS NOT NULL THEN
         PERFORM pggit._tx_append('dropped', v_list);
@@ -1481,6 +1543,21 @@ BEGIN
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
     END IF;
 
+    IF v_alter AND EXISTS (
+           SELECT 1 FROM unnest(v_raw_cls, v_raw_obj) u(classid, objid)
+             JOIN pg_class c ON c.oid = u.objid AND c.relkind IN ('i', 'I')
+            CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+            WHERE u.classid = 'pg_class'::regclass AND r.objid = u.objid
+              AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.classid = u.classid AND l.objid = u.objid)) THEN
+        -- an index altered (renamed, moved) at an address the live map does not hold: REINDEX
+        -- CONCURRENTLY, which fires no event trigger before PostgreSQL 17, gave it a new one. The
+        -- live map's rows at addresses that no longer exist are gone (or come back described)
+        SELECT v_drop_cls || array_agg(l.classid), v_drop_obj || array_agg(l.objid) INTO v_drop_cls, v_drop_obj
+          FROM pggit.live_objects l
+         WHERE l.kind = 'index' AND l.classid = 'pg_class'::regclass
+           AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
+    END IF;
+
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
     END IF;
@@ -1645,12 +1722,24 @@ BEGIN
     -- flush waits here and then finds the rows gone
     SELECT b.name, b.head INTO v_branch, v_head
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
-    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.seq FOR UPDATE LOOP
+    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
         v_started := clock_timestamp();
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
          WHERE r.objid IS NOT NULL;
+        IF EXISTS (SELECT 1 FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
+                    WHERE u.classid = 'pg_class'::regclass AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = u.objid)) THEN
+            -- a queued index that is gone from its address without a drop (no statement but DDL
+            -- flushes the queue first): REINDEX CONCURRENTLY, which fires no event trigger before
+            -- PostgreSQL 17, gave it a new one. Record the indexes the live map does not hold
+            SELECT coalesce(v_cls, '{}') || coalesce(array_agg(r.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(r.objid), '{}')
+              INTO v_cls, v_obj
+              FROM pg_class c CROSS JOIN LATERAL pggit._root('pg_class'::regclass, c.oid) r
+             WHERE c.relkind IN ('i', 'I') AND c.oid >= 16384 AND r.objid = c.oid
+               AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.classid = 'pg_class'::regclass AND l.objid = c.oid);
+            v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
+        END IF;
         IF v_cls IS NOT NULL THEN
             SELECT array_agg(pggit._describe(u.classid, u.objid)) INTO v_descs
               FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
@@ -3008,7 +3097,7 @@ DECLARE
     v_top    integer;
     v_window integer := 64;
     v_floor  integer;
-    v_chains integer[];
+    v_chains bigint[];
     v_pos    integer[];
 BEGIN
     IF p_a = p_b THEN RETURN p_a; END IF;
