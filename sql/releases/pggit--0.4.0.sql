@@ -434,7 +434,12 @@ BEGIN
                AND (p_classid = 'pg_extension'::regclass OR NOT EXISTS (
                     SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e'))
           FROM pg_namespace n WHERE n.oid = v_nsp), false)
-       AND (p_classid NOT IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
+       -- (only types, composite types and functions can depend on a temporary object and stay
+       -- permanent: a view over a temporary table becomes temporary itself, and a table or index
+       -- is never checked, so the common statements pay nothing for this)
+       AND (NOT (p_classid IN ('pg_type'::regclass, 'pg_proc'::regclass)
+                 OR (p_classid = 'pg_class'::regclass
+                     AND (SELECT c.relkind FROM pg_class c WHERE c.oid = p_objid) = 'c'))
             OR NOT pggit._on_temp(p_classid, p_objid));
 END $$;
 
