@@ -2,9 +2,16 @@
 
 An outsider (no role) does not see the repository at all: 404, as if it did not exist. A
 member whose role is too low for an action gets 403. Superusers are maintainers everywhere.
+
+A request made with a personal access token (``api.authentication``) carries the token's limits
+on its user object (``user.pggit_token_scope``, a ``TokenScope``): a repository the token does not
+name is the same as one the user has no role in, and the token's maximum role caps the user's.
+Every check (pages' and actions') goes through ``role_of``, so the limits hold everywhere.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -12,18 +19,36 @@ from django.http import Http404
 from branches.models import Repository, Role
 
 
+@dataclass(frozen=True)
+class TokenScope:
+    """What a personal access token limits its owner to: these repositories, at most this role."""
+
+    repository_ids: frozenset
+    max_role: Role
+
+    def cap(self, repo: Repository, role: Role | None) -> Role | None:
+        if role is None or repo.pk not in self.repository_ids:
+            return None
+        return min(role, self.max_role)
+
+
+def token_scope(user) -> TokenScope | None:
+    return getattr(user, "pggit_token_scope", None)
+
+
 def role_of(user, repo: Repository) -> Role | None:
     if not user.is_authenticated or not user.is_active:
         return None
+    scope = token_scope(user)
     if user.is_superuser:
-        return Role.MAINTAINER
+        return scope.cap(repo, Role.MAINTAINER) if scope else Role.MAINTAINER
     cache = getattr(user, "_pggit_roles", None)
     if cache is None:
         cache = user._pggit_roles = {}
     if repo.pk not in cache:
         roles = repo.role_groups.filter(group__user=user).values_list("role", flat=True)
         cache[repo.pk] = Role(max(roles)) if roles else None
-    return cache[repo.pk]
+    return scope.cap(repo, cache[repo.pk]) if scope else cache[repo.pk]
 
 
 def has_role(user, repo: Repository, role: Role) -> bool:
@@ -52,6 +77,9 @@ def repository_for(user, slug: str, role: Role = Role.VIEWER) -> Repository:
 
 def visible_repositories(user):
     qs = Repository.objects.all()
+    scope = token_scope(user)
+    if scope is not None:
+        qs = qs.filter(pk__in=scope.repository_ids)
     if user.is_superuser:
         return qs
     return qs.filter(role_groups__group__user=user).distinct()

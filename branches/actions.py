@@ -42,6 +42,10 @@ def check_can_add_repository(user) -> None:
     superusers have it unless an administrator grants it to a user or group."""
     from django.core.exceptions import PermissionDenied
 
+    from branches.access import token_scope
+
+    if token_scope(user) is not None:
+        raise PermissionDenied("A personal access token cannot add repositories: sign in, or use a JWT.")
     if not (user.is_active and (user.is_superuser or user.has_perm("branches.add_repository"))):
         raise PermissionDenied("Adding a repository needs the 'add repository' permission.")
 

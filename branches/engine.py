@@ -342,7 +342,7 @@ def read_tree(repo: Repository, ref: str | None) -> tuple[str, list[dict]]:
     """(the ref read, every object in its state: identity, kind), ordered by identity."""
     with reader(repo) as client:
         ref = ref or client.current_branch()
-        rows = client.conn.execute("SELECT identity, kind FROM pggit.tree(%s)", (ref,)).fetchall()
+        rows = [{"identity": r["identity"], "kind": r["kind"]} for r in client.tree(ref)]
     return ref, rows
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from branches import actions, engine
+from branches import actions, engine, reads
 from branches.access import check_role, repository_for, role_of, visible_repositories
 from branches.forms import BranchForm, ConsoleForm, ConsoleRoleForm, MemberForm, ProtectionForm, RepositoryForm
 from branches.models import Role, mask_dsn
@@ -255,8 +255,7 @@ def compare(request, slug):
 
 
 def _sql_download(cmp):
-    text = (f"-- pgGit migration from {cmp.from_ref} ({cmp.from_id[:12]}) to {cmp.to_ref} ({cmp.to_id[:12]})\n\n"
-            + "\n\n".join(cmp.migration) + "\n")
+    text = reads.migration_script(cmp.from_ref, cmp.from_id, cmp.to_ref, cmp.to_id, cmp.migration)
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="migration-{cmp.from_id[:12]}-{cmp.to_id[:12]}.sql"'
     return response

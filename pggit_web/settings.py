@@ -4,6 +4,7 @@ Every variable is optional for local use; see README.md ("Configuration") for th
 A value that cannot be read raises ImproperlyConfigured at start-up instead of being ignored.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,13 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "branches",
     "merges",
     "monitoring",
@@ -115,6 +123,64 @@ SECURE_CSP = {
     "form-action": [CSP.SELF, *_sign_in_origins],
     "frame-ancestors": [CSP.NONE],
 }
+
+# REST API under /api/v1/ (docs/api.md). Personal access tokens first: they and JWTs both come as
+# "Authorization: Bearer", a token is told by its "pggit_" prefix; the first class also gives 401's
+# WWW-Authenticate. Session authentication (with CSRF) serves the pages' own fetches.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.PersonalAccessTokenAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserOrTokenRateThrottle", "api.throttling.AnonymousRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per user or per token (JWT and session share the user's), and per address for anonymous calls.
+PGGIT_API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min")
+PGGIT_API_ANON_THROTTLE_RATE = env_str("API_ANON_THROTTLE_RATE", "60/min")
+for _name, _rate in (("API_THROTTLE_RATE", PGGIT_API_THROTTLE_RATE), ("API_ANON_THROTTLE_RATE", PGGIT_API_ANON_THROTTLE_RATE)):
+    _n, _, _period = _rate.partition("/")
+    if not _n.isdigit() or _period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(f"{_name}={_rate!r}: use <number>/<sec|min|hour|day>, e.g. 1200/min")
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+# Personal access tokens: django-rest-knox's hashed tokens, with our model (name, repositories, role).
+KNOX_TOKEN_MODEL = "api.PersonalAccessToken"
+REST_KNOX = {"TOKEN_PREFIX": "pggit_", "AUTH_HEADER_PREFIX": "Bearer", "TOKEN_TTL": None, "AUTO_REFRESH": False}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pgGit API",
+    "DESCRIPTION": "Git-like version control for a PostgreSQL schema: repositories, branches, history, "
+                   "compare, migrations and merge requests. Errors: {\"error\": {\"code\", \"message\", \"detail\"}}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "branches.serializers.ROLE_LABELS"},
+}
+
+# A request body larger than this is refused (413) before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # HTTPS. With DEBUG off the defaults assume the site is served over HTTPS only: plain HTTP is
 # redirected, browsers are told to stay on HTTPS for a year (HSTS, this host and its subdomains),

@@ -1,8 +1,11 @@
-"""URL configuration: sign-in (allauth), the admin, repositories and branches, merge requests."""
+"""URL configuration: sign-in (allauth), the admin, the REST API and health checks, repositories and
+branches, merge requests."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from api import pages as api_pages
+from api import views as api_views
 from pggit_web import account_views
 
 urlpatterns = [
@@ -10,7 +13,11 @@ urlpatterns = [
     path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
     path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="account_reset_password"),
     path("admin/", admin.site.urls),
+    path("accounts/tokens/", api_pages.tokens_page, name="api_tokens"),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", include("api.urls")),
+    path("health/", api_views.Health.as_view(), name="health"),
+    path("health/deep/", api_views.DeepHealth.as_view(), name="health_deep"),
     path("", include("merges.urls")),
     path("", include("branches.urls")),
 ]

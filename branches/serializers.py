@@ -1,0 +1,225 @@
+"""REST API shapes of repositories, branches, commits, objects, compare, migration, drift and the
+repository's settings. Outputs read the dataclasses and dicts of ``branches.reads``; inputs only
+check types and lengths (the actions check the rest and say why)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from branches.models import BranchProtection, Repository, Role
+
+ROLE_LABELS = [r.label for r in Role]
+MERGE_ROLE_LABELS = [r.label for r in (Role.DEVELOPER, Role.REVIEWER, Role.MAINTAINER)]
+ROLE_BY_LABEL = {r.label: r for r in Role}
+# A name or ref in a request: long enough for any branch name, short enough to refuse junk early.
+REF_MAX = 200
+
+
+class RepositorySerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in the repository.")
+
+    class Meta:
+        model = Repository
+        fields = ["slug", "name", "description", "default_branch", "created_at", "role"]
+
+    def get_role(self, repo) -> str | None:
+        from branches.access import role_of
+
+        role = role_of(self.context["request"].user, repo)
+        return role.label if role is not None else None
+
+
+class RepositoryStateSerializer(serializers.Serializer):
+    current_branch = serializers.CharField()
+    engine_version = serializers.CharField(allow_null=True)
+    branch_count = serializers.IntegerField()
+    head = serializers.CharField()
+
+
+class RepositoryDetailSerializer(RepositorySerializer):
+    database = serializers.CharField(source="masked_dsn", help_text="Where the database is; never its password.")
+    state = serializers.SerializerMethodField()
+    state_error = serializers.SerializerMethodField()
+
+    class Meta(RepositorySerializer.Meta):
+        fields = RepositorySerializer.Meta.fields + ["database", "state", "state_error"]
+
+    def get_state(self, repo) -> RepositoryStateSerializer(allow_null=True):
+        state = self.context.get("state")
+        return RepositoryStateSerializer(state).data if state else None
+
+    def get_state_error(self, repo) -> dict | None:
+        return self.context.get("state_error")
+
+
+class RepositoryCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    dsn = serializers.CharField(max_length=2000, write_only=True,
+                                help_text="postgresql:// URL of the managed database; stored encrypted, never shown.")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    default_branch = serializers.CharField(required=False, default="main", max_length=REF_MAX)
+    install = serializers.BooleanField(required=False, default=True,
+                                       help_text="Install (or upgrade) the engine in the database first.")
+
+
+class CommitSerializer(serializers.Serializer):
+    commit_id = serializers.CharField()
+    parent_ids = serializers.ListField(child=serializers.CharField())
+    author = serializers.CharField()
+    message = serializers.CharField()
+    committed_at = serializers.DateTimeField()
+
+
+class CountField(serializers.Field):
+    """A commit count; ``null`` when not computed (the default branch itself)."""
+
+    def to_representation(self, value):
+        return value.n
+
+
+class BranchSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    head = serializers.CharField()
+    is_head = serializers.BooleanField(help_text="Checked out: the live database reflects it.")
+    is_default = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    ahead = serializers.IntegerField(source="ahead.n", allow_null=True, default=None,
+                                     help_text="Commits on this branch not on the default branch.")
+    ahead_more = serializers.BooleanField(source="ahead.more", default=False,
+                                          help_text="The true count is larger than `ahead`.")
+    behind = serializers.IntegerField(source="behind.n", allow_null=True, default=None)
+    behind_more = serializers.BooleanField(source="behind.more", default=False)
+    last_commit = CommitSerializer(allow_null=True)
+
+
+class BranchCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
+    from_ref = serializers.CharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
+                                     help_text="Branch, commit or tag to start from; HEAD when empty.")
+
+
+class ChangeSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    change = serializers.ChoiceField(choices=["added", "modified", "deleted"])
+    old_definition = serializers.CharField(allow_null=True)
+    new_definition = serializers.CharField(allow_null=True)
+
+
+class CommitDetailSerializer(serializers.Serializer):
+    commit = CommitSerializer()
+    branches = serializers.ListField(child=serializers.CharField(), help_text="Branches whose head it is.")
+    changes = ChangeSerializer(many=True)
+
+
+class TreeEntrySerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class TreeSerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    commit_id = serializers.CharField()
+    objects = TreeEntrySerializer(many=True)
+
+
+class ObjectVersionSerializer(CommitSerializer):
+    change = serializers.CharField()
+    definition = serializers.CharField(allow_null=True)
+    previous_definition = serializers.CharField(allow_null=True)
+
+
+class ObjectSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    ref = serializers.CharField()
+    commit_id = serializers.CharField()
+    kind = serializers.CharField(allow_null=True)
+    definition = serializers.CharField(allow_null=True, help_text="At the ref; null when deleted there.")
+    hash = serializers.CharField(allow_null=True)
+    history = ObjectVersionSerializer(many=True)
+
+
+class CompareSerializer(serializers.Serializer):
+    from_ref = serializers.CharField()
+    to_ref = serializers.CharField()
+    from_id = serializers.CharField()
+    to_id = serializers.CharField()
+    merge_base = serializers.CharField(allow_null=True)
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    objects = ChangeSerializer(many=True)
+
+
+class DataLossSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    statement = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class MigrationSerializer(serializers.Serializer):
+    from_ref = serializers.CharField()
+    to_ref = serializers.CharField()
+    from_id = serializers.CharField()
+    to_id = serializers.CharField()
+    steps = serializers.SerializerMethodField()
+    data_loss = DataLossSerializer(many=True)
+
+    def get_steps(self, migration) -> list[dict]:
+        return [{"step": i, "statement": s} for i, s in enumerate(migration.statements, start=1)]
+
+
+class DriftSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    change = serializers.CharField()
+    head_definition = serializers.CharField(allow_null=True)
+    live_definition = serializers.CharField(allow_null=True)
+
+
+# maintainer operations -------------------------------------------------------------------------
+
+class CheckoutSerializer(serializers.Serializer):
+    branch = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
+    force = serializers.BooleanField(default=False, help_text="Lose data where the migration would (dropped columns...).")
+
+
+class RevertSerializer(serializers.Serializer):
+    branch = serializers.CharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
+                                   help_text="Branch to commit the revert on; HEAD's when empty.")
+    force = serializers.BooleanField(default=False)
+
+
+class ApplySerializer(serializers.Serializer):
+    branch = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
+    sql = serializers.CharField(max_length=1_000_000, trim_whitespace=False)
+    message = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+
+
+class CommitResultSerializer(serializers.Serializer):
+    commit_id = serializers.CharField(allow_null=True, help_text="The new commit; null when nothing changed.")
+
+
+class ProtectionSerializer(serializers.ModelSerializer):
+    merge_role = serializers.ChoiceField(choices=MERGE_ROLE_LABELS, default=Role.MAINTAINER.label)
+    required_approvals = serializers.IntegerField(min_value=0, max_value=20, default=1)
+    position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    pattern = serializers.CharField(max_length=200)
+
+    class Meta:
+        model = BranchProtection
+        fields = ["pattern", "position", "required_approvals", "allow_self_approval", "merge_role",
+                  "dismiss_stale_approvals"]
+        extra_kwargs = {"allow_self_approval": {"default": False}, "dismiss_stale_approvals": {"default": True}}
+
+    def to_representation(self, rule):
+        data = super().to_representation(rule)
+        data["merge_role"] = Role(rule.merge_role).label
+        return data
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=ROLE_LABELS, allow_null=True,
+                                   help_text="The member's role; null removes the member.")
