@@ -133,9 +133,23 @@ BEGIN
             RETURN;
         END IF;
     ELSIF p_classid = 'pg_proc'::regclass THEN
+        -- the constructors CREATE TYPE ... AS RANGE makes belong to the range type
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_trigger'::regclass THEN
-        IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = p_objid AND NOT t.tgisinternal AND t.tgparentid = 0) THEN
+        SELECT t.tgparentid INTO v_oid FROM pg_trigger t WHERE t.oid = p_objid AND (NOT t.tgisinternal OR t.tgparentid <> 0);
+        IF v_oid <> 0 THEN
+            -- a partition's clone of its parent's trigger belongs to that trigger (which shows
+            -- the clones' ENABLE / DISABLE states that differ)
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root(p_classid, v_oid) r;
+            RETURN;
+        ELSIF v_oid = 0 THEN
             classid := p_classid; objid := p_objid;
         END IF;
     ELSIF p_classid = 'pg_policy'::regclass THEN

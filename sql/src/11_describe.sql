@@ -1,5 +1,27 @@
 -- pgGit engine: canonical definition of one tracked object, read from the catalogs.
 
+-- The word SET STORAGE takes for an attstorage/typstorage letter.
+CREATE FUNCTION pggit._storage_word(p_storage "char") RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_storage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+$$;
+
+-- SET STORAGE / SET COMPRESSION statements for a table's columns that have them (ONLY: a
+-- parent's setting does not reach its children).
+CREATE FUNCTION pggit._column_storage_sql(p_detail jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg(x.stmt ORDER BY c.n, x.k), '{}')
+      FROM jsonb_array_elements(p_detail->'columns') WITH ORDINALITY c(col, n)
+     CROSS JOIN LATERAL (
+           SELECT 1 AS k, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                          || ' SET STORAGE ' || (c.col->>'storage') || ';' AS stmt
+            WHERE c.col ? 'storage'
+           UNION ALL
+           SELECT 2, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                     || ' SET COMPRESSION ' || (c.col->>'compression') || ';'
+            WHERE c.col ? 'compression') x
+$$;
+
 -- A table's definition text and its CREATE TABLE statement (without late defaults, kept for
 -- migrations), rendered from its detail alone: describing a table and merging two versions of
 -- one (the union strategy) render the same way.
@@ -40,6 +62,7 @@ BEGIN
            || CASE WHEN (p_detail->>'force_rls')::boolean THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
            || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
                           FROM jsonb_array_elements(p_detail->'owned') o), '')
+           || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
            || pggit._comment_sql('TABLE ' || v_q, p_detail->>'comment')
            || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
                           FROM jsonb_array_elements(p_detail->'columns') c WHERE c ? 'comment'), '')
@@ -73,7 +96,12 @@ DECLARE
     v_has_nn boolean := current_setting('server_version_num')::int >= 180000;
 BEGIN
     SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
-           c.relrowsecurity, c.relforcerowsecurity, c.reloptions,
+           c.relrowsecurity, c.relforcerowsecurity,
+           -- the table's storage parameters, then its TOAST table's (as toast.name=value)
+           CASE WHEN c.reltoastrelid = 0 THEN c.reloptions
+                ELSE (SELECT CASE WHEN tc.reloptions IS NULL THEN c.reloptions
+                                  ELSE coalesce(c.reloptions, '{}') || array(SELECT 'toast.' || x FROM unnest(tc.reloptions) x) END
+                        FROM pg_class tc WHERE tc.oid = c.reltoastrelid) END AS reloptions,
            pggit._qname(c.relnamespace, c.relname) AS q,
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
@@ -113,7 +141,11 @@ BEGIN
                        AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass
                        AND d.deptype = 'i' AND sc.relkind = 'S') END,
                'comment', dsc.description,
-               'local', a.attislocal)) ORDER BY a.attnum), '[]'::jsonb)
+               'local', a.attislocal,
+               -- storage and compression other than the type's default (SET STORAGE / COMPRESSION)
+               'storage', CASE WHEN a.attstorage <> t.typstorage THEN pggit._storage_word(a.attstorage) END,
+               'storage_default', CASE WHEN a.attstorage <> t.typstorage THEN pggit._storage_word(t.typstorage) END,
+               'compression', CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END)) ORDER BY a.attnum), '[]'::jsonb)
       INTO v_cols
       FROM pg_attribute a
       JOIN pg_type t ON t.oid = a.atttypid
@@ -270,18 +302,45 @@ BEGIN
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
 
     ELSIF v_kind = 'aggregate' THEN
-        SELECT 'CREATE AGGREGATE ' || v_q || ' ('
+        -- every option pg_dump writes; (*) for an aggregate without arguments, and the argument
+        -- list as PostgreSQL prints it (VARIADIC, ORDER BY of ordered-set aggregates)
+        SELECT 'CREATE AGGREGATE ' || pggit._qname(p.pronamespace, p.proname)
+               || '(' || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_get_function_arguments(p.oid) END || ') ('
                || 'SFUNC = ' || a.aggtransfn::regproc::text
                || ', STYPE = ' || format_type(a.aggtranstype, NULL)
+               || CASE WHEN a.aggtransspace <> 0 THEN ', SSPACE = ' || a.aggtransspace ELSE '' END
                || CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc::text ELSE '' END
+               || CASE WHEN a.aggfinalextra THEN ', FINALFUNC_EXTRA' ELSE '' END
+               || CASE WHEN a.aggfinalmodify <> CASE WHEN a.aggkind = 'n' THEN 'r' ELSE 'w' END
+                       THEN ', FINALFUNC_MODIFY = ' || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                                                         WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END
+                       ELSE '' END
                || CASE WHEN a.aggcombinefn <> 0 THEN ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text ELSE '' END
+               || CASE WHEN a.aggserialfn <> 0 THEN ', SERIALFUNC = ' || a.aggserialfn::regproc::text ELSE '' END
+               || CASE WHEN a.aggdeserialfn <> 0 THEN ', DESERIALFUNC = ' || a.aggdeserialfn::regproc::text ELSE '' END
                || CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || quote_literal(a.agginitval) ELSE '' END
+               || CASE WHEN a.aggmtransfn <> 0 THEN ', MSFUNC = ' || a.aggmtransfn::regproc::text
+                       || ', MINVFUNC = ' || a.aggminvtransfn::regproc::text
+                       || ', MSTYPE = ' || format_type(a.aggmtranstype, NULL) ELSE '' END
+               || CASE WHEN a.aggmtransspace <> 0 THEN ', MSSPACE = ' || a.aggmtransspace ELSE '' END
+               || CASE WHEN a.aggmfinalfn <> 0 THEN ', MFINALFUNC = ' || a.aggmfinalfn::regproc::text ELSE '' END
+               || CASE WHEN a.aggmfinalextra THEN ', MFINALFUNC_EXTRA' ELSE '' END
+               || CASE WHEN a.aggmtransfn <> 0 AND a.aggmfinalmodify <> CASE WHEN a.aggkind = 'n' THEN 'r' ELSE 'w' END
+                       THEN ', MFINALFUNC_MODIFY = ' || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY'
+                                                          WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END
+                       ELSE '' END
+               || CASE WHEN a.aggminitval IS NOT NULL THEN ', MINITCOND = ' || quote_literal(a.aggminitval) ELSE '' END
+               || CASE WHEN a.aggsortop <> 0 THEN ', SORTOP = ' || (SELECT 'OPERATOR(' || quote_ident(n.nspname) || '.' || o.oprname || ')'
+                                                                    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+                                                                   WHERE o.oid = a.aggsortop) ELSE '' END
+               || CASE WHEN a.aggkind = 'h' THEN ', HYPOTHETICAL' ELSE '' END
                || CASE p.proparallel WHEN 's' THEN ', PARALLEL = SAFE' WHEN 'r' THEN ', PARALLEL = RESTRICTED' ELSE '' END
                || ');',
-               obj_description(p.oid, 'pg_proc')
-          INTO v_sql, v_comment
+               obj_description(p.oid, 'pg_proc'),
+               'AGGREGATE ' || pggit._qname(p.pronamespace, p.proname)
+               || '(' || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_get_function_identity_arguments(p.oid) END || ')'
+          INTO v_sql, v_comment, v_target
           FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE a.aggfnoid = p_objid;
-        v_target := 'AGGREGATE ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
 
     ELSIF v_kind = 'trigger' THEN
@@ -289,7 +348,21 @@ BEGIN
                || CASE t.tgenabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE TRIGGER ' || quote_ident(t.tgname) || ';'
                                    WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA TRIGGER ' || quote_ident(t.tgname) || ';'
                                    WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS TRIGGER ' || quote_ident(t.tgname) || ';'
-                                   ELSE '' END,
+                                   ELSE '' END
+               || coalesce((
+                   -- partitions whose clone of this trigger is enabled otherwise than its parent's
+                   WITH RECURSIVE clone(oid, tgrelid, tgenabled, parent_enabled, depth) AS (
+                       SELECT k.oid, k.tgrelid, k.tgenabled, t.tgenabled, 1 FROM pg_trigger k WHERE k.tgparentid = t.oid
+                       UNION ALL
+                       SELECT k.oid, k.tgrelid, k.tgenabled, clone.tgenabled, clone.depth + 1
+                         FROM clone JOIN pg_trigger k ON k.tgparentid = clone.oid WHERE clone.depth < 32
+                   )
+                   SELECT string_agg(E'\nALTER TABLE ONLY ' || pggit._qname(pc.relnamespace, pc.relname)
+                                     || CASE clone.tgenabled WHEN 'D' THEN ' DISABLE' WHEN 'R' THEN ' ENABLE REPLICA'
+                                                             WHEN 'A' THEN ' ENABLE ALWAYS' ELSE ' ENABLE' END
+                                     || ' TRIGGER ' || quote_ident(t.tgname) || ';', '' ORDER BY clone.depth, pc.relnamespace::regnamespace::text, pc.relname)
+                     FROM clone JOIN pg_class pc ON pc.oid = clone.tgrelid
+                    WHERE clone.tgenabled <> clone.parent_enabled), ''),
                obj_description(t.oid, 'pg_trigger'),
                'TRIGGER ' || quote_ident(t.tgname) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
           INTO v_sql, v_comment, v_target

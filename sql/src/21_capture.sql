@@ -254,6 +254,7 @@ DECLARE
     v_raw_cls  oid[];
     v_raw_obj  oid[];
     v_alter    boolean;
+    v_index    boolean;
     v_drop_cls oid[];
     v_drop_obj oid[];
     v_dropped  text;
@@ -269,10 +270,11 @@ BEGIN
     END IF;
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
+           bool_or(c.command_tag = 'CREATE INDEX'),
            array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
            CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
                 THEN max(c.objsubid)::int2 END
-      INTO v_raw_cls, v_raw_obj, v_alter, v_cls, v_obj, v_attnum
+      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_cls, v_obj, v_attnum
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -350,6 +352,26 @@ BEGIN
                         WHERE p.kind = 'table' AND (p.classid, p.objid) IN (SELECT * FROM unnest(v_cls, v_obj)))
                AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid);
         END IF;
+    END IF;
+
+    IF v_cls IS NOT NULL AND (v_alter OR v_index) THEN
+        -- an index that became part of another object (ADD PRIMARY KEY / UNIQUE USING INDEX, a
+        -- partition's index attached to its parent's by ATTACH PARTITION, ALTER INDEX ... ATTACH
+        -- PARTITION or CREATE INDEX on the parent) no longer stands for itself: its address is
+        -- touched, so the live map lets it go
+        SELECT v_raw_cls || array_agg(l.classid), v_raw_obj || array_agg(l.objid) INTO v_raw_cls, v_raw_obj
+          FROM (SELECT DISTINCT pt.relid
+                  FROM unnest(v_cls, v_obj) t(classid, objid)
+                  JOIN pg_class c ON c.oid = t.objid
+                  LEFT JOIN pg_index ix ON ix.indexrelid = c.oid
+                 CROSS JOIN LATERAL (SELECT coalesce(ix.indrelid, c.oid) AS relid
+                                     UNION SELECT p.relid FROM pg_partition_tree(coalesce(ix.indrelid, c.oid)) p) pt
+                 WHERE t.classid = 'pg_class'::regclass) u
+          JOIN pg_index i ON i.indrelid = u.relid
+          JOIN pggit.live_objects l ON l.classid = 'pg_class'::regclass AND l.objid = i.indexrelid
+         CROSS JOIN LATERAL pggit._root(l.classid, l.objid) r
+         WHERE r.objid IS DISTINCT FROM l.objid
+        HAVING count(*) > 0;
     END IF;
 
     IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
@@ -526,7 +548,11 @@ DECLARE
     v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
     IF v_mode = 'off' THEN RETURN; END IF;
-    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on' THEN
+    IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on'
+       -- (an index on a partitioned table attaches the partitions' matching indexes: not only new)
+       AND (tg_tag <> 'CREATE INDEX' OR NOT EXISTS (
+                SELECT 1 FROM pg_event_trigger_ddl_commands() c JOIN pg_class k ON k.oid = c.objid
+                 WHERE c.classid = 'pg_class'::regclass AND k.relkind = 'I')) THEN
         INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids)
         SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid)
           FROM pg_event_trigger_ddl_commands() c

@@ -174,7 +174,13 @@ BEGIN
                 IF (oc->>'type') <> (nc->>'type') OR (oc->>'collation') IS DISTINCT FROM (nc->>'collation') THEN
                     v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' TYPE ' || (nc->>'type')
                                        || coalesce(' COLLATE ' || (nc->>'collation'), '')
-                                       || ' USING ' || v_col || '::' || (nc->>'type') || ';');
+                                       || ' USING ' || v_col
+                                       -- between two types of users (enums, domains, composites) there is
+                                       -- rarely a cast: through their text forms
+                                       || CASE WHEN (oc->>'type') ~ '\.' AND (nc->>'type') ~ '\.'
+                                               THEN '::text' || CASE WHEN (nc->>'type') LIKE '%[]' THEN '[]' ELSE '' END
+                                               ELSE '' END
+                                       || '::' || (nc->>'type') || ';');
                 END IF;
                 IF (nc->>'default') IS NOT NULL AND (oc->>'default') IS DISTINCT FROM (nc->>'default') AND NOT nc ? 'late_default' THEN
                     v_out := v_out || ('ALTER TABLE ' || q || ' ALTER COLUMN ' || v_col || ' SET DEFAULT ' || (nc->>'default') || ';');
@@ -220,6 +226,18 @@ BEGIN
             v_out := v_out || ('ALTER TABLE ' || q || ' SET (' || (SELECT string_agg(y, ', ') FROM jsonb_array_elements_text(n->'options') y) || ');');
         END IF;
     END IF;
+    -- column storage and compression (a column retyped above took its new type's defaults)
+    SELECT v_out || coalesce(array_agg(x ORDER BY c.n), '{}') INTO v_out
+      FROM jsonb_array_elements(n->'columns') WITH ORDINALITY c(col, n)
+      JOIN LATERAL (SELECT y FROM jsonb_array_elements(o->'columns') y WHERE y->>'name' = c.col->>'name') oc(col) ON true
+     CROSS JOIN LATERAL unnest(ARRAY[
+           CASE WHEN (c.col->>'storage') IS DISTINCT FROM (oc.col->>'storage') OR (c.col->>'type') <> (oc.col->>'type') THEN
+               'ALTER TABLE ONLY ' || q || ' ALTER COLUMN ' || quote_ident(c.col->>'name') || ' SET STORAGE '
+               || coalesce(c.col->>'storage', CASE WHEN (c.col->>'type') = (oc.col->>'type') THEN oc.col->>'storage_default' END) || ';' END,
+           CASE WHEN (c.col->>'compression') IS DISTINCT FROM (oc.col->>'compression') THEN
+               'ALTER TABLE ONLY ' || q || ' ALTER COLUMN ' || quote_ident(c.col->>'name') || ' SET COMPRESSION '
+               || coalesce(c.col->>'compression', 'default') || ';' END]) x
+     WHERE x IS NOT NULL;
     IF (o->'rls') IS DISTINCT FROM (n->'rls') THEN
         v_out := v_out || ('ALTER TABLE ' || q || CASE WHEN (n->>'rls')::boolean THEN ' ENABLE' ELSE ' DISABLE' END || ' ROW LEVEL SECURITY;');
     END IF;
@@ -260,6 +278,7 @@ LANGUAGE sql IMMUTABLE AS $$
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
+        || pggit._column_storage_sql(n)
         || CASE WHEN (n->>'rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
         || CASE WHEN (n->>'force_rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY ' || (n->>'qname') || '.' || quote_ident(x->>'column') || ';')

@@ -20,6 +20,10 @@ BEGIN
        AND (v_n[2] IS NULL OR (v_o[2] IS NOT NULL AND coalesce(v_n[3], '0') = coalesce(v_o[3], '0')
                                AND v_n[2]::int >= v_o[2]::int)) THEN RETURN true; END IF;
     IF v_o[1] = 'timestamp without time zone' AND v_n[1] = 'timestamp with time zone' THEN RETURN true; END IF;
+    -- every value has a text form: to text, or to varchar without a length, nothing is lost
+    IF p_new = 'text' OR p_new = 'character varying' THEN RETURN true; END IF;
+    IF v_o[1] IN ('smallint', 'integer') AND v_n[1] = 'double precision' THEN RETURN true; END IF;
+    IF v_o[1] = 'smallint' AND v_n[1] = 'real' THEN RETURN true; END IF;
     RETURN false;
 END $$;
 

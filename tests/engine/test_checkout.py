@@ -236,6 +236,24 @@ def test_widening_and_dropping_empty_columns_are_not_refused(repo, make_db):
     assert repo.snapshot() == before
 
 
+def test_every_type_to_text_and_integers_to_wider_numbers_are_widenings(repo, make_db):
+    """A value of any type has a text form, and integers fit bigint, numeric and double precision:
+    none of these is data loss (each narrowing back is)."""
+    repo.ddl("CREATE TABLE w (i int, b boolean, d date, n numeric(6,2), s smallint, j int, k int)")
+    repo.create_branch("dev")
+    repo.on("dev", "ALTER TABLE w ALTER COLUMN i TYPE text", "ALTER TABLE w ALTER COLUMN b TYPE varchar",
+            "ALTER TABLE w ALTER COLUMN d TYPE text", "ALTER TABLE w ALTER COLUMN n TYPE text",
+            "ALTER TABLE w ALTER COLUMN s TYPE real", "ALTER TABLE w ALTER COLUMN j TYPE double precision",
+            "ALTER TABLE w ALTER COLUMN k TYPE numeric")
+    repo.ddl("INSERT INTO w VALUES (42, true, '2026-01-02', 12.5, 3, 4, 5)")
+    assert repo.q("SELECT * FROM pggit.data_loss_steps('main', 'dev')") == []
+    repo.switch("dev")  # no force needed
+    repo.assert_live_is("dev", make_db)
+    assert repo.q("SELECT i, b, d, n, s, j, k FROM w") == [("42", "true", "2026-01-02", "12.50", 3.0, 4.0, 5)]
+    steps = repo.dicts("SELECT * FROM pggit.data_loss_steps('dev', 'main')")
+    assert {s["statement"].split(" TYPE ")[0].rsplit(" ", 1)[1] for s in steps} == {"i", "b", "d", "n", "s", "j", "k"}
+
+
 def test_data_loss_steps_between_any_refs_lists_without_changing_anything(repo):
     repo.ddl("CREATE TABLE a (id int)", "CREATE TABLE b (id int, x text)", "INSERT INTO a VALUES (1)",
              "INSERT INTO b VALUES (1, 'x')")
