@@ -214,10 +214,19 @@ def install(conn: psycopg.Connection, sql_dir: Path = SQL_DIR) -> tuple[str | No
         elif _version_key(before) > _version_key(target):
             raise RuntimeError(f"installed pgGit {before} is newer than this client's {target}")
         else:
+            # what drifts now (read with the installed version's functions) stays drift; any
+            # other object this version describes differently takes the new form in one commit
+            cur = conn.cursor(row_factory=tuple_row)
+            drifted = None
+            if cur.execute("SELECT to_regproc('pggit.drift') IS NOT NULL").fetchone()[0]:
+                drifted = [r[0] for r in cur.execute("SELECT identity FROM pggit.drift()").fetchall()]
             for path in upgrade_path(before, target, sql_dir):
                 conn.execute(path.read_text().encode())
             _recreate_functions(conn, build_script(sql_dir))
             conn.execute("UPDATE pggit.meta SET value = %s WHERE key = 'version'", (target,))
+            if drifted is not None:
+                conn.execute("SELECT pggit._refresh_descriptions(%s::text[], %s)",
+                             (drifted, f"pgGit {target}: objects described in this version's form"))
         conn.execute("SELECT set_config('pggit.capture', '', true)")
     return before, target
 

@@ -530,10 +530,11 @@ END $$;
 CREATE FUNCTION pggit._on_ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    -- (with capture off or absorbing, the engine flushed before running its own DDL)
+    -- (absorbing, the engine flushed before running its own DDL; with capture off, the queued
+    -- objects are still described as they are before this statement, which is not recorded)
     -- (an empty queue, the common case, costs one index probe and no call of flush())
     IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
-       AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on') THEN
+       AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
         PERFORM pggit.flush();
     END IF;
 END $$;

@@ -23,6 +23,34 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- After an upgrade: objects whose description this version writes differently (a kind it
+-- describes more fully) take the new form in one commit on HEAD, so that they do not show as
+-- drift. p_skip: identities that drifted before the upgrade (changes made behind the engine's
+-- back stay drift). Returns how many objects changed.
+CREATE FUNCTION pggit._refresh_descriptions(p_skip text[], p_message text) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+BEGIN
+    PERFORM pggit.flush();
+    SELECT array_agg(s.d) INTO v_descs
+      FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
+      JOIN pggit.live_objects l ON l.identity = (s.d).identity
+     WHERE NOT (s.d).identity = ANY (p_skip)
+       AND l.hash <> pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
+    IF v_descs IS NULL THEN
+        RETURN 0;
+    END IF;
+    v_changes := pggit._record_changes(v_descs, '{}', '{}', '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, p_message, v_started);
+    RETURN cardinality(v_changes);
+END $$;
+
 CREATE EVENT TRIGGER pggit_sql_drop ON sql_drop EXECUTE FUNCTION pggit._on_sql_drop();
 CREATE EVENT TRIGGER pggit_ddl_start ON ddl_command_start EXECUTE FUNCTION pggit._on_ddl_start();
 CREATE EVENT TRIGGER pggit_ddl_end ON ddl_command_end EXECUTE FUNCTION pggit._on_ddl_end();

@@ -25,3 +25,17 @@ def test_no_drift_after_captured_ddl_and_every_uncaptured_change_listed(repo):
     assert rows["view public.v"]["live_definition"] is None
     log_before = client.log(limit=5)
     assert client.log(limit=5) == log_before  # reading drift makes no commit
+
+
+def test_a_change_made_with_capture_off_right_after_a_queued_create_is_drift(repo):
+    """CREATE TABLE is captured lazily (queued); a change made to that table with capture off
+    before anything read the queue must not be folded into the captured table."""
+    server, dbname, client = repo
+    with psycopg.connect(server.dsn_for(dbname), autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.q (id integer)")
+        conn.execute("SET pggit.capture = 'off'")
+        conn.execute("ALTER TABLE public.q ADD COLUMN behind integer")
+    rows = {r["identity"]: r for r in client.drift()}
+    assert list(rows) == ["table public.q"] and rows["table public.q"]["change"] == "modified"
+    assert "behind" in rows["table public.q"]["live_definition"]
+    assert "behind" not in rows["table public.q"]["head_definition"]

@@ -153,3 +153,39 @@ def test_upgrade_matches_fresh_install(pg_server, make_db, upgraded):
         f"fresh install of {current}",
         f"{RELEASE} upgraded to {current}",
     )
+
+
+# --------------------------------------------------------------------------- described anew
+
+
+def test_upgrade_takes_new_descriptions_in_one_commit_and_keeps_real_drift(pg_server, make_db):
+    """0.5.0 describes aggregates, column storage and TOAST parameters more fully than 0.4.0.
+    After the upgrade those objects take the new form in one commit on HEAD (so they do not show
+    as drift), while a change made behind the engine's back before the upgrade is still drift."""
+    db = make_db()
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        install_release(conn, "0.4.0")
+    with pg_server.connect(db) as conn:
+        for statement in (
+            "CREATE FUNCTION public.cnt_sf(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1'",
+            "CREATE AGGREGATE public.mycount(*) (sfunc = public.cnt_sf, stype = bigint, initcond = '0')",
+            "CREATE TABLE public.docs (id int, body text)",
+            "ALTER TABLE public.docs ALTER COLUMN body SET STORAGE EXTERNAL",
+            "CREATE TABLE public.plain (id int)",
+            "SELECT pggit.flush()",  # (0.4.0 described a queued table after a change made with capture off)
+        ):
+            conn.execute(statement)
+        conn.execute("SET pggit.capture = off")
+        conn.execute("ALTER TABLE public.plain ADD COLUMN behind_back int")
+        conn.execute("RESET pggit.capture")
+        head_before = conn.execute("SELECT commit_id FROM pggit.log('main', 1)").fetchone()[0]
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        pginstall.install(conn)
+    with pg_server.connect(db) as conn:
+        head, parents, message = conn.execute("SELECT commit_id, parent_ids, message FROM pggit.log('main', 1)").fetchone()
+        assert parents == [head_before] and message.startswith(f"pgGit {pginstall.current_version()}:")
+        changed = {r[0] for r in conn.execute("SELECT identity FROM pggit.show(%s)", (head,)).fetchall()}
+        assert changed == {"aggregate public.mycount()", "table public.docs"}
+        assert [r[0] for r in conn.execute("SELECT identity FROM pggit.drift()").fetchall()] == ["table public.plain"]
+        (definition,) = conn.execute("SELECT definition FROM pggit.tree('main') WHERE identity = 'aggregate public.mycount()'").fetchone()
+        assert definition.startswith("CREATE AGGREGATE public.mycount(*)")
