@@ -163,6 +163,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_collation'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -207,6 +209,7 @@ BEGIN
         WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid)
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
+        WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -275,6 +278,8 @@ BEGIN
         SELECT 'schema', quote_ident(n.nspname) INTO kind, identity FROM pg_namespace n WHERE n.oid = p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
         SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
+    ELSIF p_classid = 'pg_collation'::regclass THEN
+        SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;

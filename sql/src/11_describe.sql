@@ -473,6 +473,23 @@ BEGIN
           FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.oid = p_objid;
         v_target := 'EXTENSION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'collation' THEN
+        -- (read through to_jsonb: the locale columns differ between server versions)
+        SELECT 'CREATE COLLATION ' || v_q || ' (provider = '
+               || CASE co.collprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END
+               || CASE WHEN NOT co.collisdeterministic THEN ', deterministic = false' ELSE '' END
+               || CASE WHEN co.collprovider IN ('i', 'b')
+                       THEN ', locale = ' || quote_literal(coalesce(j->>'colllocale', j->>'colliculocale', j->>'collcollate'))
+                       WHEN j->>'collcollate' = j->>'collctype' THEN ', locale = ' || quote_literal(j->>'collcollate')
+                       ELSE ', lc_collate = ' || quote_literal(j->>'collcollate') || ', lc_ctype = ' || quote_literal(j->>'collctype') END
+               || coalesce(', rules = ' || quote_literal(j->>'collicurules'), '')
+               || ');',
+               obj_description(co.oid, 'pg_collation')
+          INTO v_sql, v_comment
+          FROM pg_collation co, to_jsonb(co) j WHERE co.oid = p_objid;
+        v_target := 'COLLATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -496,6 +513,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
         UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
+        UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -3,7 +3,7 @@
 -- Order of kinds when dependencies do not decide.
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
+    SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
@@ -22,7 +22,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -447,6 +447,21 @@ LANGUAGE sql IMMUTABLE AS $$
                                 OR regexp_replace(oc->>'type', '(\[\])+$', '') = substr(p_dep, strpos(p_dep, ' ') + 1))), false)
 $$;
 
+-- Columns of a kept table o -> n that keep their type but leave a collation in p_gone (dropped
+-- or recreated by the migration): (name, statement) of the ALTER that moves each to its new
+-- collation, run before the collation is dropped.
+CREATE FUNCTION pggit._collation_leaves(o jsonb, n jsonb, p_gone text[])
+RETURNS TABLE (name text, statement text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT nc->>'name', 'ALTER TABLE ' || (n->>'qname') || ' ALTER COLUMN ' || quote_ident(nc->>'name') || ' TYPE ' || (nc->>'type')
+                        || coalesce(' COLLATE ' || (nc->>'collation'), '') || ';'
+      FROM jsonb_array_elements(o->'columns') oc
+      JOIN jsonb_array_elements(n->'columns') nc ON nc->>'name' = oc->>'name'
+     WHERE (oc->>'local')::boolean AND (nc->>'local')::boolean AND (oc->>'type') = (nc->>'type')
+       AND (oc->>'collation') IS DISTINCT FROM (nc->>'collation')
+       AND ('collation ' || (oc->>'collation')) = ANY (p_gone)
+$$;
+
 -- DETACH PARTITION (statement p_detach) of table p_q (qualified, quoted), which then drops what
 -- the table had from its parent: the constraints and indexes attached to the parent's (those the
 -- target holds are added again later). They are read from the catalog before the detach.
@@ -766,6 +781,11 @@ BEGIN
                 o_kind := o_kind || kind; o_ident := o_ident || identity;
                 o_stmt := o_stmt || ('ALTER TABLE ' || (v_old->v_r.k->'detail'->>'qname') || ' DROP COLUMN ' || quote_ident(v_s) || ';');
             END LOOP;
+            -- and its columns leave the collations that go
+            FOR v_s IN SELECT l.statement FROM pggit._collation_leaves(v_old->v_r.k->'detail', v_new->v_r.k->'detail',
+                                                                     v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x)) l LOOP
+                o_kind := o_kind || kind; o_ident := o_ident || identity; o_stmt := o_stmt || v_s;
+            END LOOP;
             CONTINUE;
         END IF;
         IF kind = 'table' THEN
@@ -816,6 +836,17 @@ BEGIN
                      WHERE NOT (c->>'local')::boolean
                         OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_n->'detail'->'columns') x
                                     WHERE x->>'name' = c->>'name' AND (x->>'local')::boolean)), '[]'));
+                -- (and the collations its columns left went there too)
+                v_od := jsonb_set(v_od, '{columns}', coalesce((
+                    SELECT jsonb_agg(CASE WHEN l.name IS NULL THEN c
+                                          ELSE (c - 'collation') || coalesce((SELECT jsonb_build_object('collation', x->'collation')
+                                                                                 FROM jsonb_array_elements(v_n->'detail'->'columns') x
+                                                                                WHERE x->>'name' = c->>'name' AND x ? 'collation'), '{}') END
+                                     ORDER BY i)
+                      FROM jsonb_array_elements(v_od->'columns') WITH ORDINALITY y(c, i)
+                      LEFT JOIN pggit._collation_leaves(v_o->'detail', v_n->'detail',
+                                                        v_recreate || array(SELECT x FROM jsonb_object_keys(v_old) x WHERE NOT v_new ? x)) l
+                             ON l.name = c->>'name'), '[]'));
             END IF;
             IF v_od ? 'owned' THEN
                 -- sequences dropped in phase 2 are no longer owned by anything

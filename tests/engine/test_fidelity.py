@@ -38,6 +38,8 @@ SCENARIOS = {
     "25_aggregates.after.sql": [],
     "26_storage_and_trigger_states.before.sql": [],
     "26_storage_and_trigger_states.after.sql": [],
+    "27_collations.before.sql": [],
+    "27_collations.after.sql": [],
 }
 
 
