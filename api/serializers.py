@@ -10,6 +10,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from api.models import PersonalAccessToken
 from branches.access import visible_repositories
 from branches.models import Role
+from branches.serializers import StrictCharField
 
 ROLE_LABELS = [r.label for r in Role]
 
@@ -20,8 +21,8 @@ class LoginTokenObtainSerializer(TokenObtainPairSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"] = serializers.CharField(write_only=True, required=False, max_length=254)
-        self.fields["email"] = serializers.CharField(write_only=True, required=False, max_length=254)
+        self.fields["username"] = StrictCharField(write_only=True, required=False, max_length=254)
+        self.fields["email"] = StrictCharField(write_only=True, required=False, max_length=254)
 
     def validate(self, attrs):
         login = (attrs.get("username") or attrs.get("email") or "").strip()
@@ -54,8 +55,8 @@ class TokenSerializer(serializers.ModelSerializer):
 
 
 class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    repositories = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=500,
+    name = StrictCharField(max_length=100)
+    repositories = serializers.ListField(child=StrictCharField(max_length=100), min_length=1, max_length=500,
                                          help_text="Slugs of the repositories the token may reach.")
     max_role = serializers.ChoiceField(choices=ROLE_LABELS, default=Role.VIEWER.label)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None,

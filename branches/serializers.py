@@ -8,6 +8,17 @@ from rest_framework import serializers
 
 from branches.models import BranchProtection, Repository, Role
 
+
+
+class StrictCharField(serializers.CharField):
+    """Text in a request: a JSON number, list or object is refused, not turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 ROLE_LABELS = [r.label for r in Role]
 MERGE_ROLE_LABELS = [r.label for r in (Role.DEVELOPER, Role.REVIEWER, Role.MAINTAINER)]
 ROLE_BY_LABEL = {r.label: r for r in Role}
@@ -53,11 +64,11 @@ class RepositoryDetailSerializer(RepositorySerializer):
 
 
 class RepositoryCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    dsn = serializers.CharField(max_length=2000, write_only=True,
+    name = StrictCharField(max_length=100)
+    dsn = StrictCharField(max_length=2000, write_only=True,
                                 help_text="postgresql:// URL of the managed database; stored encrypted, never shown.")
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-    default_branch = serializers.CharField(required=False, default="main", max_length=REF_MAX)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=10_000)
+    default_branch = StrictCharField(required=False, default="main", max_length=REF_MAX)
     install = serializers.BooleanField(required=False, default=True,
                                        help_text="Install (or upgrade) the engine in the database first.")
 
@@ -94,8 +105,8 @@ class BranchSerializer(serializers.Serializer):
 
 
 class BranchCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
-    from_ref = serializers.CharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
+    name = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
+    from_ref = StrictCharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
                                      help_text="Branch, commit or tag to start from; HEAD when empty.")
 
 
@@ -181,20 +192,20 @@ class DriftSerializer(serializers.Serializer):
 # maintainer operations -------------------------------------------------------------------------
 
 class CheckoutSerializer(serializers.Serializer):
-    branch = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
+    branch = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
     force = serializers.BooleanField(default=False, help_text="Lose data where the migration would (dropped columns...).")
 
 
 class RevertSerializer(serializers.Serializer):
-    branch = serializers.CharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
+    branch = StrictCharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
                                    help_text="Branch to commit the revert on; HEAD's when empty.")
     force = serializers.BooleanField(default=False)
 
 
 class ApplySerializer(serializers.Serializer):
-    branch = serializers.CharField(max_length=REF_MAX, trim_whitespace=False)
-    sql = serializers.CharField(max_length=1_000_000, trim_whitespace=False)
-    message = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    branch = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
+    sql = StrictCharField(max_length=1_000_000, trim_whitespace=False)
+    message = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
 
 
 class CommitResultSerializer(serializers.Serializer):
@@ -205,7 +216,7 @@ class ProtectionSerializer(serializers.ModelSerializer):
     merge_role = serializers.ChoiceField(choices=MERGE_ROLE_LABELS, default=Role.MAINTAINER.label)
     required_approvals = serializers.IntegerField(min_value=0, max_value=20, default=1)
     position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
-    pattern = serializers.CharField(max_length=200)
+    pattern = StrictCharField(max_length=200)
 
     class Meta:
         model = BranchProtection
@@ -220,6 +231,6 @@ class ProtectionSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = StrictCharField(max_length=150)
     role = serializers.ChoiceField(choices=ROLE_LABELS, allow_null=True,
                                    help_text="The member's role; null removes the member.")
