@@ -133,11 +133,11 @@ def test_tree_and_one_object_with_history(as_api, repo, viewer):
 
 def _diverge(repo):
     with psycopg.connect(repo.dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO public.widgets VALUES (1, 'one', 5)")
         conn.execute("SELECT pggit.switch_branch('feature-colors')")
         conn.execute("CREATE TABLE public.colors (id integer PRIMARY KEY, name text)")
         conn.execute("ALTER TABLE public.widgets DROP COLUMN weight_grams")
         conn.execute("SELECT pggit.switch_branch('main', true)")
+        conn.execute("INSERT INTO public.widgets VALUES (1, 'one', 5)")  # on main, the live database
 
 
 def test_compare_lists_object_changes_with_definitions(as_api, repo, viewer):
