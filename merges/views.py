@@ -1,20 +1,16 @@
 """Merge request pages: list, open, conversation, commits, changes, migration, conflicts.
 
 Views parse the request, call one function of ``merges.actions`` (which authorizes and changes
-state) and render; reads of the engine for the Commits and Changes tabs are the small helpers
-below. POSTs redirect back (PRG) with a message. ``PermissionDenied`` stays a 403 and an
+state) or of ``merges.reads`` (what a page shows, the same functions the REST API calls) and
+render. POSTs redirect back (PRG) with a message. ``PermissionDenied`` stays a 403 and an
 outsider gets a 404 (from the actions); an ``ActionError`` becomes a message on the page.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,31 +18,20 @@ from django.views.decorators.http import require_POST
 
 from branches.access import has_role, merge_role_for, repository_for, role_of
 from branches.actions import client_for
-from branches.engine import Count, ahead_behind
 from branches.models import Role
-from branches.render import highlight_sql, marked_lines, side_by_side
-from merges import actions
+from branches.render import highlight_sql, marked_lines
+from merges import actions, reads
 from merges.forms import CommentForm, EditForm, MergeForm, MergeRequestForm, ResolveForm, ReviewForm
-from merges.models import MergeRequest, Review
-from pggit_web.errors import ActionError, NotFound, Rejected, engine_errors
+from merges.models import MergeRequest
+from merges.reads import anchor_for
+from pggit_web.errors import ActionError, NotFound, Rejected
 
 State = MergeRequest.State
-CHANGES_PER_PAGE = 25
-COMMITS_LIMIT = 250
-LIST_PER_PAGE = 25
-FILTERS = {
-    "open": list(actions.OPEN_STATES),
-    "merged": [State.MERGED],
-    "closed": [State.CLOSED],
-    "all": None,
-}
-
-
-# helpers -----------------------------------------------------------------------------------
-
 # Statements of a migration shown colored on the Migration tab; the whole script is a download.
 MIGRATION_SHOWN = 200
 
+
+# helpers -----------------------------------------------------------------------------------
 
 def _get(request, slug: str, number: int, role: Role = Role.VIEWER) -> MergeRequest:
     """The request, or 404 (outsider, unknown repository or number); 403 below ``role``."""
@@ -74,80 +59,40 @@ def _back(mr: MergeRequest, tab: str = "detail", **query) -> str:
     return url
 
 
-def anchor_for(identity: str) -> str:
-    """A stable HTML id for an object on the Changes page."""
-    return "obj-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
-
-
-@dataclass
-class Sides:
-    """The two commits a request compares: the branch heads, or for a merged request the heads
-    the engine merged (so its tabs still show what was merged)."""
-
-    source: str
-    target: str
-    base: str | None
-    ahead: Count = field(default_factory=lambda: Count(0))
-
-
-def _sides(client, mr: MergeRequest) -> Sides:
-    source = target = None
-    if mr.state == State.MERGED and mr.merge_commit:
-        row = client.merge_for_commit(mr.merge_commit)
-        if row:
-            source, target = row["source_commit"], row["target_commit"]
-    if source is None:
-        source, target = client.resolve(mr.source), client.resolve(mr.target)
-    base = client.find_merge_base(source, target)
-    ahead, _behind = ahead_behind(client, source, target)
-    return Sides(source, target, base, ahead)
-
-
-def _changes_count(client, sides: Sides) -> int:
-    row = client.conn.execute("SELECT count(*) AS n FROM pggit.diff(%s, %s)",
-                              (sides.base or sides.target, sides.source)).fetchone()
-    return row["n"]
-
-
 def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
     """What every tab shows: the header (state, counts) and the user's role."""
-    role = role_of(request.user, mr.repository)
+    head = reads.header(request.user, mr, client, count_changes=tab != "changes")  # that tab counts its own
     context = {
-        "repo": mr.repository, "mr": mr, "tab": "merges", "mr_tab": tab, "role": role, "Role": Role,
-        "is_developer": role is not None and role >= Role.DEVELOPER,
-        "is_maintainer": role is not None and role >= Role.MAINTAINER,
-        "conversation_count": mr.comments.filter(object_identity="").count()
-        + mr.reviews.exclude(verdict=Review.Verdict.COMMENT, body="").count(),
+        "repo": mr.repository, "mr": mr, "tab": "merges", "mr_tab": tab, "role": head.role, "Role": Role,
+        "is_developer": head.role is not None and head.role >= Role.DEVELOPER,
+        "is_maintainer": head.role is not None and head.role >= Role.MAINTAINER,
+        "conversation_count": head.conversation_count, "header": head,
         **extra,
     }
-    if client is not None:
-        try:
-            with engine_errors():
-                sides = _sides(client, mr)
-                context.update(sides=sides, commits_count=sides.ahead)
-                if tab != "changes":  # that tab reads the whole diff and counts it itself
-                    context["changes_count"] = _changes_count(client, sides)
-        except ActionError as exc:
-            context["engine_error"] = exc
+    if head.sides is not None:
+        context.update(sides=head.sides, commits_count=head.commits_count)
+    if head.changes_count is not None:
+        context["changes_count"] = head.changes_count
+    if head.engine_error is not None:
+        context["engine_error"] = head.engine_error
     return context
 
 
-def _render_tab(request, mr, tab, template, reader):
-    """Render one tab whose engine reads are ``reader(client, sides) -> dict`` (a ``download``
+def _render_tab(request, mr, tab, template, read):
+    """Render one tab whose engine reads are ``read(client, sides) -> dict`` (a ``download``
     key makes the response that text as a .sql attachment)."""
     with client_for(mr.repository) as client:
         context = _context(request, mr, tab, client)
         status = 200
         if "sides" in context:
             try:
-                with engine_errors():
-                    read = reader(client, context["sides"])
-                if "download" in read:
-                    response = HttpResponse(read["download"], content_type="text/plain; charset=utf-8")
+                found = read(client, context["sides"])
+                if "download" in found:
+                    response = HttpResponse(found["download"], content_type="text/plain; charset=utf-8")
                     response["Content-Disposition"] = (
                         f'attachment; filename="merge-request-{mr.number}-{tab}.sql"')
                     return response
-                context.update(read)
+                context.update(found)
             except ActionError as exc:
                 context["error"] = exc
                 status = exc.status
@@ -161,21 +106,11 @@ def _render_tab(request, mr, tab, template, reader):
 
 def merge_request_list(request, slug):
     repo = repository_for(request.user, slug)
-    state = request.GET.get("state", "open")
-    if state not in FILTERS:
-        state = "open"
-    base = MergeRequest.objects.filter(repository=repo)
-    counts = {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
-    qs = base.filter(state__in=FILTERS[state]) if FILTERS[state] else base
-    page = Paginator(qs.select_related("author").order_by("-number"), LIST_PER_PAGE).get_page(_page_number(request))
-    rows = []
-    for mr in page:
-        mr.repository = repo
-        rows.append({"mr": mr, "approvals": actions.approvals(mr)})
+    found = reads.list_merge_requests(repo, request.GET.get("state", "open"), _page_number(request))
     role = role_of(request.user, repo)
     return render(request, "merges/list.html", {
-        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER, "state": state,
-        "counts": counts, "rows": rows, "page": page})
+        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER, "state": found.state,
+        "counts": found.counts, "rows": found.rows, "page": found.page})
 
 
 def merge_request_new(request, slug):
@@ -201,28 +136,15 @@ def merge_request_new(request, slug):
                                          "target": request.GET.get("target") or repo.default_branch})
     source = (form.data.get("source") if form.is_bound else form.initial.get("source")) or ""
     target = (form.data.get("target") if form.is_bound else form.initial.get("target")) or ""
-    context.update(form=form, **_new_preview(repo, source, target))
+    preview = reads.new_preview(repo, source, target)
+    context.update(form=form, branch_names=preview.branch_names)
+    if preview.compare_rows is not None:
+        context.update(compare_rows=preview.compare_rows, compare_total=preview.compare_total,
+                       compare_commits=preview.compare_commits)
+    if preview.preview_error is not None:
+        context["preview_error"] = preview.preview_error
     status = context["error"].status if context.get("error") else (400 if form.is_bound else 200)
     return render(request, "merges/new.html", context, status=status)
-
-
-def _new_preview(repo, source: str, target: str, limit: int = 200) -> dict:
-    """Branch names for the form, and (both branches given) what the request would bring in."""
-    out: dict = {"branch_names": []}
-    try:
-        with engine_errors(), client_for(repo) as client:
-            names = [b["name"] for b in client.branches()]
-            out["branch_names"] = names
-            if source in names and target in names and source != target:
-                src, tgt = client.resolve(source), client.resolve(target)
-                base = client.find_merge_base(src, tgt)
-                rows = client.conn.execute(
-                    "SELECT identity, kind, change FROM pggit.diff(%s, %s)", (base or tgt, src)).fetchall()
-                out.update(compare_rows=rows[:limit], compare_total=len(rows),
-                           compare_commits=ahead_behind(client, src, tgt)[0])
-    except ActionError as exc:
-        out["preview_error"] = exc
-    return out
 
 
 # the request's tabs ------------------------------------------------------------------------
@@ -236,37 +158,27 @@ def detail(request, slug, number):
         messages.error(request, str(exc))
     with client_for(mr.repository) as client:
         context = _context(request, mr, "conversation", client)
-        if not mr.is_closed:
-            try:  # computing a preview can take a while on a big repository: then it loads after the page
-                context["preview"] = actions.preview(mr, client, cached_only=True)
-                context["preview_pending"] = context["preview"] is None
-            except ActionError as exc:
-                context["preview_error"] = exc
-    user = request.user
-    status = actions.approvals(mr)
-    merge_role = merge_role_for(mr.repository, mr.target)
-    try:
-        actions.check_can_merge(user, mr)
-        can_merge, merge_blocked = True, ""
-    except (PermissionDenied, ActionError) as exc:
-        can_merge, merge_blocked = False, getattr(exc, "message", None) or str(exc)
-    is_author = user.pk == mr.author_id
-    preview = context.get("preview")
+        # computing a preview can take a while on a big repository: then it loads after the page
+        box = reads.merge_box(request.user, mr, client, cached_only=True)
+    if not mr.is_closed:
+        if box.preview_error is not None:
+            context["preview_error"] = box.preview_error
+        else:
+            context.update(preview=box.preview, preview_pending=box.preview_pending)
     context.update(
-        approvals=status,
-        timeline=_timeline(mr),
+        approvals=box.approvals,
+        timeline=reads.timeline(mr),
         comment_form=CommentForm(),
         review_form=ReviewForm(),
-        can_review=has_role(user, mr.repository, Role.REVIEWER) and not mr.is_closed,
-        can_approve=has_role(user, mr.repository, Role.REVIEWER) and (status.self_approval_allowed or not is_author),
-        can_edit=is_author or has_role(user, mr.repository, Role.MAINTAINER),
-        has_merge_role=has_role(user, mr.repository, merge_role),
-        merge_role=merge_role,
-        can_resolve=actions.can_resolve(user, mr),
-        can_merge=can_merge,
-        merge_blocked=merge_blocked,
-        show_force=bool(request.GET.get("refused")) or bool(
-            mr.merge_error and preview and any(w.loses_data for w in preview.warnings)),
+        can_review=box.can_review,
+        can_approve=box.can_approve,
+        can_edit=box.can_edit,
+        has_merge_role=box.has_merge_role,
+        merge_role=box.merge_role,
+        can_resolve=box.can_resolve,
+        can_merge=box.can_merge,
+        merge_blocked=box.merge_blocked,
+        show_force=bool(request.GET.get("refused")) or bool(mr.merge_error and box.suggests_force),
         merge_form=MergeForm(initial={"strategy": mr.strategy}),
         edit_form=EditForm(initial={"title": mr.title, "description": mr.description, "strategy": mr.strategy}),
         commit_url=_commit_url(mr.repository.slug, mr.merge_commit) if mr.merge_commit else "",
@@ -295,32 +207,13 @@ def _commit_url(slug: str, commit_id: str) -> str:
         return ""
 
 
-def _timeline(mr: MergeRequest) -> list[dict]:
-    """Reviews, comments and the request's own events in time order."""
-    events = [{"kind": "opened", "at": mr.created_at, "user": mr.author}]
-    events += [{"kind": "review", "at": r.created_at, "user": r.reviewer, "review": r}
-               for r in mr.reviews.select_related("reviewer")]
-    events += [{"kind": "comment", "at": c.created_at, "user": c.author, "comment": c,
-                "anchor": anchor_for(c.object_identity) if c.object_identity else ""}
-               for c in mr.comments.select_related("author")]
-    if mr.merged_at:
-        events.append({"kind": "merged", "at": mr.merged_at, "user": mr.merged_by})
-    if mr.state == State.CLOSED and mr.closed_at:
-        events.append({"kind": "closed", "at": mr.closed_at, "user": None})
-    return sorted(events, key=lambda e: e["at"])
-
-
 def commits(request, slug, number):
     """The commits on the source that the target does not have, newest first."""
     mr = _get(request, slug, number)
 
-    def read(client, sides: Sides) -> dict:
-        log = client.log(sides.source, COMMITS_LIMIT + 1)
-        reachable = set()
-        if sides.base:
-            reachable = {c["commit_id"] for c in client.log(sides.base, 2 * COMMITS_LIMIT + 2)}
-        rows = [c for c in log if c["commit_id"] not in reachable]
-        return {"commits": rows[:COMMITS_LIMIT], "commits_truncated": len(rows) > COMMITS_LIMIT}
+    def read(client, sides) -> dict:
+        tab = reads.commits(client, sides)
+        return {"commits": tab.commits, "commits_truncated": tab.truncated}
 
     return _render_tab(request, mr, "commits", "merges/commits.html", read)
 
@@ -329,30 +222,11 @@ def changes(request, slug, number):
     """What the source changed since the merge base, 25 objects a page, each side by side with
     its comments. ``?object=<identity>`` opens the page holding that object."""
     mr = _get(request, slug, number)
-    wanted = request.GET.get("object", "")
 
-    def read(client, sides: Sides) -> dict:
-        diff = client.diff(sides.base or sides.target, sides.source)
-        counts = {"added": 0, "modified": 0, "deleted": 0}
-        for d in diff:
-            counts[d["change"]] = counts.get(d["change"], 0) + 1
-        paginator = Paginator(diff, CHANGES_PER_PAGE, allow_empty_first_page=True)
-        number = _page_number(request)
-        if wanted:
-            index = next((i for i, d in enumerate(diff) if d["identity"] == wanted), None)
-            if index is not None:
-                number = index // CHANGES_PER_PAGE + 1
-        page = paginator.get_page(number)
-        identities = [d["identity"] for d in page]
-        by_object: dict[str, list] = {}
-        for c in mr.comments.filter(object_identity__in=identities).select_related("author"):
-            by_object.setdefault(c.object_identity, []).append(c)
-        objects = [dict(d, anchor=anchor_for(d["identity"]), comments=by_object.get(d["identity"], []),
-                        rows=side_by_side(d["old_definition"], d["new_definition"])) for d in page]
-        index = [{"identity": d["identity"], "kind": d["kind"], "change": d["change"], "anchor": anchor_for(d["identity"]),
-                  "page": i // CHANGES_PER_PAGE + 1} for i, d in enumerate(diff)]
-        return {"objects": objects, "page": page, "counts": counts, "total": len(diff), "changes_count": len(diff), "index": index,
-                "comment_form": CommentForm()}
+    def read(client, sides) -> dict:
+        tab = reads.changes(client, mr, sides, _page_number(request), request.GET.get("object", ""))
+        return {"objects": tab.objects, "page": tab.page, "counts": tab.counts, "total": tab.total,
+                "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm()}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)
 
@@ -361,24 +235,15 @@ def migration(request, slug, number):
     """The SQL that merging would run on the target (for a merged request: what it ran)."""
     mr = _get(request, slug, number)
 
-    def read(client, sides: Sides) -> dict:
-        live = client.current_branch() == mr.target
-        if mr.state == State.MERGED and mr.merge_commit:
-            steps, preview = client.migration(sides.target, mr.merge_commit), None
-        elif mr.is_closed:
-            steps, preview = client.migration(sides.target, sides.source), None
-        else:
-            preview = actions.preview(mr, client)
-            steps = preview.steps
-        statements = [s.rstrip() if s.rstrip().endswith(";") else s.rstrip() + ";" for s in steps]
+    def read(client, sides) -> dict:
+        tab = reads.migration(client, mr, sides)
         if request.GET.get("format") == "sql":
-            return {"download": "\n\n".join(statements) + "\n"}
-        shown = "\n\n".join(statements[:MIGRATION_SHOWN])  # coloring is the slow part: the rest is a download
-        return {"preview": preview, "steps": steps, "script": highlight_sql(shown) if steps else "", "live": live,
-                "hidden": max(0, len(statements) - MIGRATION_SHOWN)}
+            return {"download": tab.script}
+        shown = "\n\n".join(tab.statements[:MIGRATION_SHOWN])  # coloring is the slow part: the rest is a download
+        return {"preview": tab.preview, "steps": tab.steps, "script": highlight_sql(shown) if tab.steps else "",
+                "live": tab.live, "hidden": max(0, len(tab.statements) - MIGRATION_SHOWN)}
 
-    response = _render_tab(request, mr, "migration", "merges/migration.html", read)
-    return response
+    return _render_tab(request, mr, "migration", "merges/migration.html", read)
 
 
 # actions -----------------------------------------------------------------------------------
@@ -527,15 +392,14 @@ def conflicts(request, slug, number):
     if request.method == "POST":
         return resolve(request, slug, number, mr=mr)
     try:
-        found = actions.read_conflicts(request.user, mr)  # a GET runs nothing
+        found = reads.conflicts(request.user, mr, request.GET.get("object", ""))  # a GET runs nothing
     except ActionError as exc:
         messages.error(request, str(exc))
         return redirect(_back(mr))
     if found is None:
         messages.info(request, "No merge is in progress: press 'Resolve conflicts' to start one.")
         return redirect(_back(mr))
-    open_items, items = found
-    return _render_conflicts(request, mr, open_items, items, request.GET.get("object", ""))
+    return _render_conflicts(request, mr, found)
 
 
 @require_POST
@@ -550,28 +414,20 @@ def conflicts_open(request, slug, number):
     return redirect(_back(mr, "conflicts"))
 
 
-def _render_conflicts(request, mr, open_items, items, identity, *, error=None, result=None, status=200):
+def _render_conflicts(request, mr, found: reads.Conflicts, *, error=None, status=200):
     mr.refresh_from_db()
-    item = (next((i for i in items if i["identity"] == identity), None)
-            or (open_items[0] if open_items else None) or (items[0] if items else None))
-    context = _context(request, mr, "conflicts", items=items, open_items=open_items, item=item, error=error)
+    item = found.item
+    context = _context(request, mr, "conflicts", items=found.items, open_items=found.open_items, item=item,
+                       error=error)
     if item is not None:
-        position = items.index(item)
-        if result is None:
-            if item["resolution"] is not None:
-                result = item["result_definition"] or ""
-            elif mr.strategy == "target_wins":
-                result = item["target_definition"] or ""
-            else:
-                result = item["source_definition"] or ""
         context.update(
-            position=position + 1,
-            previous=items[position - 1]["identity"] if position > 0 else None,
-            next=items[position + 1]["identity"] if position + 1 < len(items) else None,
-            base_lines=marked_lines(item["base_definition"], item["base_definition"]),
-            source_lines=marked_lines(item["base_definition"], item["source_definition"]),
-            target_lines=marked_lines(item["base_definition"], item["target_definition"]),
-            form=ResolveForm(initial={"object": item["identity"], "result": result}),
+            position=found.position,
+            previous=found.previous,
+            next=found.next,
+            base_lines=marked_lines(item.base_definition, item.base_definition),
+            source_lines=marked_lines(item.base_definition, item.source_definition),
+            target_lines=marked_lines(item.base_definition, item.target_definition),
+            form=ResolveForm(initial={"object": item.identity, "result": found.result}),
             can_merge_role=has_role(request.user, mr.repository, merge_role_for(mr.repository, mr.target)),
         )
     return render(request, "merges/conflicts.html", context, status=status)
@@ -590,11 +446,11 @@ def resolve(request, slug, number, mr=None):
         outcome = actions.resolve(request.user, mr, identity, result, choice, force=force)
     except Rejected as exc:
         try:
-            open_items, items = actions.open_conflicts(request.user, mr)
+            found = reads.opened_conflicts(request.user, mr)
         except ActionError as again:
             _error(request, again)
             return redirect(_back(mr))
-        return _render_conflicts(request, mr, open_items, items, identity, error=exc, result=result, status=exc.status)
+        return _render_conflicts(request, mr, reads.focus(mr, found, identity, result), error=exc, status=exc.status)
     except ActionError as exc:
         _error(request, exc)
         return redirect(_back(mr, "conflicts", object=identity))

@@ -21,7 +21,7 @@ def state_badge(mr):
 
 @register.filter
 def anchor(identity):
-    from merges.views import anchor_for
+    from merges.reads import anchor_for
 
     return anchor_for(identity or "")
 

@@ -1,0 +1,514 @@
+"""What the merge request pages and the REST API show, as plain dataclasses.
+
+Each reader takes the acting user (where what is shown depends on who looks) and a request that
+``merges.actions.get_merge_request`` already authorized; the ones that read the engine take an
+open client (``branches.actions.client_for``) so that a page reads everything it shows on one
+connection. Engine failures come out as ``pggit_web.errors.ActionError`` (raise sites inside
+``engine_errors``); nothing here changes state except ``actions.sync``/``actions.preview``'s
+cache, which a read may fill.
+
+The pages (``merges.views``) and the API views (``merges.api``) call these same functions: a
+page renders the dataclass, an API view serializes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from branches.access import has_role, merge_role_for, role_of
+from branches.actions import client_for
+from branches.engine import Count, ahead_behind
+from branches.models import Repository, Role
+from branches.render import side_by_side
+from merges import actions
+from merges.actions import Approvals, Preview
+from merges.models import Comment, MergeRequest, Review
+from pggit_web.errors import ActionError, engine_errors
+
+State = MergeRequest.State
+
+CHANGES_PER_PAGE = 25
+COMMITS_LIMIT = 250
+LIST_PER_PAGE = 25
+NEW_PREVIEW_LIMIT = 200
+# The list's filters: name -> states (None: every state).
+FILTERS: dict[str, list | None] = {
+    "open": list(actions.OPEN_STATES),
+    "merged": [State.MERGED],
+    "closed": [State.CLOSED],
+    "all": None,
+}
+
+
+def anchor_for(identity: str) -> str:
+    """A stable HTML id for an object on the Changes page."""
+    return "obj-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
+
+
+# the list ----------------------------------------------------------------------------------
+
+@dataclass
+class MergeRequestRow:
+    mr: MergeRequest
+    approvals: Approvals
+
+
+@dataclass
+class MergeRequestList:
+    """One page of a repository's merge requests in one state, newest first, with the count of
+    every state filter."""
+
+    state: str
+    counts: dict[str, int]
+    rows: list[MergeRequestRow]
+    page: Page
+
+
+def state_filter(state: str | None) -> str:
+    """A known filter name (``open`` when ``state`` is none of them)."""
+    return state if state in FILTERS else "open"
+
+
+def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
+    """The repository's merge requests in the ``state`` filter, newest first (a queryset that the
+    API paginates and filters further)."""
+    qs = MergeRequest.objects.filter(repository=repo)
+    states = FILTERS.get(state or "all")
+    if states:
+        qs = qs.filter(state__in=states)
+    return qs.select_related("repository", "author").order_by("-number")
+
+
+def state_counts(repo: Repository) -> dict[str, int]:
+    base = MergeRequest.objects.filter(repository=repo)
+    return {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
+
+
+def list_merge_requests(repo: Repository, state: str | None = "open", page: int = 1,
+                        per_page: int = LIST_PER_PAGE) -> MergeRequestList:
+    state = state_filter(state)
+    qs = merge_requests(repo, state).select_related(None).select_related("author")
+    found = Paginator(qs, per_page).get_page(page)
+    rows = []
+    for mr in found:
+        mr.repository = repo
+        rows.append(MergeRequestRow(mr, actions.approvals(mr)))
+    return MergeRequestList(state=state, counts=state_counts(repo), rows=rows, page=found)
+
+
+# before opening ----------------------------------------------------------------------------
+
+@dataclass
+class NewPreview:
+    """Branch names for the form and, once both branches are given, what the request would
+    bring in (``compare_rows`` is None until then)."""
+
+    branch_names: list[str] = field(default_factory=list)
+    compare_rows: list[dict] | None = None
+    compare_total: int = 0
+    compare_commits: Count | None = None
+    preview_error: ActionError | None = None
+
+
+def new_preview(repo: Repository, source: str, target: str, limit: int = NEW_PREVIEW_LIMIT) -> NewPreview:
+    out = NewPreview()
+    try:
+        with engine_errors(), client_for(repo) as client:
+            names = [b["name"] for b in client.branches()]
+            out.branch_names = names
+            if source in names and target in names and source != target:
+                src, tgt = client.resolve(source), client.resolve(target)
+                base = client.find_merge_base(src, tgt)
+                rows = [{"identity": d["identity"], "kind": d["kind"], "change": d["change"]}
+                        for d in client.diff(base or tgt, src)]
+                out.compare_rows, out.compare_total = rows[:limit], len(rows)
+                out.compare_commits = ahead_behind(client, src, tgt)[0]
+    except ActionError as exc:
+        out.preview_error = exc
+    return out
+
+
+# what every tab shows ----------------------------------------------------------------------
+
+@dataclass
+class Sides:
+    """The two commits a request compares: the branch heads, or for a merged request the heads
+    the engine merged (so its tabs still show what was merged)."""
+
+    source: str
+    target: str
+    base: str | None
+    ahead: Count = field(default_factory=lambda: Count(0))
+
+
+def sides(client, mr: MergeRequest) -> Sides:
+    with engine_errors():
+        source = target = None
+        if mr.state == State.MERGED and mr.merge_commit:
+            row = client.merge_for_commit(mr.merge_commit)
+            if row:
+                source, target = row["source_commit"], row["target_commit"]
+        if source is None:
+            source, target = client.resolve(mr.source), client.resolve(mr.target)
+        base = client.find_merge_base(source, target)
+        ahead, _behind = ahead_behind(client, source, target)
+    return Sides(source, target, base, ahead)
+
+
+def changes_count(client, s: Sides) -> int:
+    """How many objects the source changed since the merge base."""
+    with engine_errors():
+        # TODO(pggit): a named client method (diff_count) instead of this query
+        row = client.conn.execute("SELECT count(*) AS n FROM pggit.diff(%s, %s)",
+                                  (s.base or s.target, s.source)).fetchone()
+    return row["n"]
+
+
+def conversation_count(mr: MergeRequest) -> int:
+    """Comments on the request itself and reviews that say something (the Conversation counter)."""
+    return (mr.comments.filter(object_identity="").count()
+            + mr.reviews.exclude(verdict=Review.Verdict.COMMENT, body="").count())
+
+
+@dataclass
+class Header:
+    """The request's header and tab counters, and the user's role. ``sides`` is None when the
+    engine could not be read (``engine_error`` says why)."""
+
+    role: Role | None
+    conversation_count: int
+    sides: Sides | None = None
+    commits_count: Count | None = None
+    changes_count: int | None = None
+    engine_error: ActionError | None = None
+
+
+def header(user, mr: MergeRequest, client=None, count_changes: bool = True) -> Header:
+    out = Header(role=role_of(user, mr.repository), conversation_count=conversation_count(mr))
+    if client is not None:
+        try:
+            out.sides = sides(client, mr)
+            out.commits_count = out.sides.ahead
+            if count_changes:
+                out.changes_count = changes_count(client, out.sides)
+        except ActionError as exc:  # what was read before the failure is still shown, as before
+            out.engine_error = exc
+    return out
+
+
+# conversation ------------------------------------------------------------------------------
+
+@dataclass
+class TimelineEvent:
+    """``opened``, ``review``, ``comment``, ``merged`` or ``closed``."""
+
+    kind: str
+    at: datetime
+    user: object | None
+    review: Review | None = None
+    comment: Comment | None = None
+    anchor: str = ""
+
+
+def timeline(mr: MergeRequest) -> list[TimelineEvent]:
+    """Reviews, comments and the request's own events in time order."""
+    events = [TimelineEvent("opened", mr.created_at, mr.author)]
+    events += [TimelineEvent("review", r.created_at, r.reviewer, review=r)
+               for r in mr.reviews.select_related("reviewer")]
+    events += [TimelineEvent("comment", c.created_at, c.author, comment=c,
+                             anchor=anchor_for(c.object_identity) if c.object_identity else "")
+               for c in mr.comments.select_related("author")]
+    if mr.merged_at:
+        events.append(TimelineEvent("merged", mr.merged_at, mr.merged_by))
+    if mr.state == State.CLOSED and mr.closed_at:
+        events.append(TimelineEvent("closed", mr.closed_at, None))
+    return sorted(events, key=lambda e: e.at)
+
+
+def comments(mr: MergeRequest, object_identity: str | None = None) -> QuerySet:
+    """The request's comments, oldest first: all of them, those on the request itself
+    (``object_identity=""``) or those on one object."""
+    qs = mr.comments.select_related("author")
+    if object_identity is not None:
+        qs = qs.filter(object_identity=object_identity)
+    return qs.order_by("created_at", "id")
+
+
+def reviews(mr: MergeRequest) -> QuerySet:
+    return mr.reviews.select_related("reviewer").order_by("created_at", "id")
+
+
+@dataclass
+class MergeBox:
+    """What the conversation's merge box offers ``user``: approvals, the merge preview (None
+    while it is computed, ``preview_pending``), who may do what and why a merge is blocked."""
+
+    approvals: Approvals
+    preview: Preview | None
+    preview_pending: bool
+    preview_error: ActionError | None
+    can_review: bool
+    can_approve: bool
+    can_edit: bool
+    has_merge_role: bool
+    merge_role: Role
+    can_resolve: bool
+    can_merge: bool
+    merge_blocked: str
+
+    @property
+    def suggests_force(self) -> bool:
+        """The last attempt stopped and the preview shows steps that lose data."""
+        return bool(self.preview and any(w.loses_data for w in self.preview.warnings))
+
+
+def merge_box(user, mr: MergeRequest, client=None, cached_only: bool = True) -> MergeBox:
+    """``cached_only``: a preview not yet computed is left for later (the page loads it after it
+    rendered) instead of computed now."""
+    preview = preview_error = None
+    pending = False
+    if not mr.is_closed:
+        try:
+            preview = actions.preview(mr, client, cached_only=cached_only)
+            pending = preview is None
+        except ActionError as exc:
+            preview_error = exc
+    status = actions.approvals(mr)
+    role = merge_role_for(mr.repository, mr.target)
+    try:
+        actions.check_can_merge(user, mr)
+        can_merge, blocked = True, ""
+    except (PermissionDenied, ActionError) as exc:
+        can_merge, blocked = False, getattr(exc, "message", None) or str(exc)
+    is_author = user.pk == mr.author_id
+    reviewer = has_role(user, mr.repository, Role.REVIEWER)
+    return MergeBox(
+        approvals=status, preview=preview, preview_pending=pending, preview_error=preview_error,
+        can_review=reviewer and not mr.is_closed,
+        can_approve=reviewer and (status.self_approval_allowed or not is_author),
+        can_edit=is_author or has_role(user, mr.repository, Role.MAINTAINER),
+        has_merge_role=has_role(user, mr.repository, role), merge_role=role,
+        can_resolve=actions.can_resolve(user, mr), can_merge=can_merge, merge_blocked=blocked)
+
+
+# commits -----------------------------------------------------------------------------------
+
+@dataclass
+class CommitsTab:
+    """The commits on the source that the target does not have, newest first."""
+
+    commits: list[dict]
+    truncated: bool
+
+
+def commits(client, s: Sides, limit: int = COMMITS_LIMIT) -> CommitsTab:
+    with engine_errors():
+        log = client.log(s.source, limit + 1)
+        reachable = set()
+        if s.base:
+            reachable = {c["commit_id"] for c in client.log(s.base, 2 * limit + 2)}
+    rows = [c for c in log if c["commit_id"] not in reachable]
+    return CommitsTab(rows[:limit], len(rows) > limit)
+
+
+# changes -----------------------------------------------------------------------------------
+
+@dataclass
+class ChangedObject:
+    """One object the source changed since the merge base, with its comments (and, for the page,
+    its side-by-side rows)."""
+
+    identity: str
+    kind: str
+    change: str
+    old_definition: str | None
+    new_definition: str | None
+    anchor: str
+    comments: list[Comment] = field(default_factory=list)
+    rows: list | None = None
+
+
+@dataclass
+class IndexEntry:
+    identity: str
+    kind: str
+    change: str
+    anchor: str
+    page: int
+
+
+@dataclass
+class ChangesTab:
+    """One page of the changed objects; ``counts``, ``total`` and ``index`` cover all of them."""
+
+    objects: list[ChangedObject]
+    page: Page
+    counts: dict[str, int]
+    total: int
+    index: list[IndexEntry]
+
+
+def changes(client, mr: MergeRequest, s: Sides, page: int = 1, wanted: str = "",
+            per_page: int = CHANGES_PER_PAGE, side_by_side_rows: bool = True) -> ChangesTab:
+    """What the source changed since the merge base, ``per_page`` objects a page, each with its
+    comments. ``wanted`` (an identity) opens the page holding that object."""
+    with engine_errors():
+        diff = client.diff(s.base or s.target, s.source)
+    counts = {"added": 0, "modified": 0, "deleted": 0}
+    for d in diff:
+        counts[d["change"]] = counts.get(d["change"], 0) + 1
+    paginator = Paginator(diff, per_page, allow_empty_first_page=True)
+    if wanted:
+        position = next((i for i, d in enumerate(diff) if d["identity"] == wanted), None)
+        if position is not None:
+            page = position // per_page + 1
+    found = paginator.get_page(page)
+    identities = [d["identity"] for d in found]
+    by_object: dict[str, list] = {}
+    for c in mr.comments.filter(object_identity__in=identities).select_related("author"):
+        by_object.setdefault(c.object_identity, []).append(c)
+    objects = [ChangedObject(identity=d["identity"], kind=d["kind"], change=d["change"],
+                             old_definition=d["old_definition"], new_definition=d["new_definition"],
+                             anchor=anchor_for(d["identity"]), comments=by_object.get(d["identity"], []),
+                             rows=side_by_side(d["old_definition"], d["new_definition"]) if side_by_side_rows else None)
+               for d in found]
+    index = [IndexEntry(d["identity"], d["kind"], d["change"], anchor_for(d["identity"]), i // per_page + 1)
+             for i, d in enumerate(diff)]
+    return ChangesTab(objects=objects, page=found, counts=counts, total=len(diff), index=index)
+
+
+# migration ---------------------------------------------------------------------------------
+
+@dataclass
+class MigrationTab:
+    """The SQL that merging would run on the target (for a merged request: what it ran; for a
+    closed one: the migration from the target to the source). ``preview`` is the merge preview
+    it comes from, for an open request. ``live``: the target is the checked-out branch."""
+
+    steps: list[str]
+    statements: list[str]
+    live: bool
+    preview: Preview | None = None
+
+    @property
+    def script(self) -> str:
+        return "\n\n".join(self.statements) + "\n"
+
+
+def migration(client, mr: MergeRequest, s: Sides) -> MigrationTab:
+    with engine_errors():
+        live = client.current_branch() == mr.target
+        if mr.state == State.MERGED and mr.merge_commit:
+            steps, preview = client.migration(s.target, mr.merge_commit), None
+        elif mr.is_closed:
+            steps, preview = client.migration(s.target, s.source), None
+        else:
+            preview = actions.preview(mr, client)
+            steps = preview.steps
+    statements = [st.rstrip() if st.rstrip().endswith(";") else st.rstrip() + ";" for st in steps]
+    return MigrationTab(steps=steps, statements=statements, live=live, preview=preview)
+
+
+# conflicts ---------------------------------------------------------------------------------
+
+@dataclass
+class ConflictItem:
+    """One object of the request's engine merge: its three versions and the result so far."""
+
+    identity: str
+    kind: str
+    conflict_type: str
+    auto_resolvable: bool
+    resolution: str | None
+    error: str | None
+    base_definition: str | None
+    source_definition: str | None
+    target_definition: str | None
+    result_definition: str | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "ConflictItem":
+        return cls(**{f: row.get(f) for f in cls.__dataclass_fields__})
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolution is None
+
+
+@dataclass
+class Conflicts:
+    """The request's engine merge in progress: every item, the open ones, and ``item``, the one
+    shown (the one asked for, else the first open one, else the first) with its neighbours and
+    the result text its editor starts with."""
+
+    merge_id: int | None
+    items: list[ConflictItem]
+    open_items: list[ConflictItem]
+    item: ConflictItem | None = None
+    position: int = 0
+    previous: str | None = None
+    next: str | None = None
+    result: str = ""
+
+
+def _conflicts(mr: MergeRequest, found: tuple[list[dict], list[dict]], identity: str = "") -> Conflicts:
+    _open, rows = found
+    items = [ConflictItem.from_row(r) for r in rows]
+    out = Conflicts(merge_id=mr.engine_merge_id, items=items, open_items=[i for i in items if i.is_open])
+    return focus(mr, out, identity)
+
+
+def focus(mr: MergeRequest, found: Conflicts, identity: str = "", result: str | None = None) -> Conflicts:
+    """``found`` showing ``identity`` (see ``Conflicts``); ``result`` is the text to edit (what
+    was typed, after a rejected resolution), else the item's resolution, else the side the
+    strategy favours."""
+    items = found.items
+    item = (next((i for i in items if i.identity == identity), None)
+            or (found.open_items[0] if found.open_items else None) or (items[0] if items else None))
+    found.item = item
+    if item is None:
+        return found
+    position = items.index(item)
+    if result is None:
+        if item.resolution is not None:
+            result = item.result_definition or ""
+        elif mr.strategy == "target_wins":
+            result = item.target_definition or ""
+        else:
+            result = item.source_definition or ""
+    found.position = position + 1
+    found.previous = items[position - 1].identity if position > 0 else None
+    found.next = items[position + 1].identity if position + 1 < len(items) else None
+    found.result = result
+    return found
+
+
+def conflicts(user, mr: MergeRequest, identity: str = "") -> Conflicts | None:
+    """The request's merge in progress, or None when none is open. Reads only (a GET runs
+    nothing): opening a merge is ``actions.open_conflicts``."""
+    found = actions.read_conflicts(user, mr)
+    if found is None:
+        return None
+    mr.refresh_from_db()
+    return _conflicts(mr, found, identity)
+
+
+def opened_conflicts(user, mr: MergeRequest, identity: str = "") -> Conflicts:
+    """``actions.open_conflicts`` (opens the engine merge when none is, so a POST only) as
+    ``Conflicts``."""
+    found = actions.open_conflicts(user, mr)
+    mr.refresh_from_db()
+    return _conflicts(mr, found, identity)
+
+
+__all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
+           "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
+           "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "MergeBox",
+           "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
+           "MigrationTab", "migration", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]
