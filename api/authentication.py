@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 from knox.auth import TokenAuthentication
 from knox.settings import knox_settings
+from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
 from api.models import PersonalAccessToken
@@ -32,6 +33,8 @@ class PersonalAccessTokenAuthentication(TokenAuthentication):
         prefix = knox_settings.TOKEN_PREFIX.encode()
         if len(parts) != 2 or parts[0].lower() != b"bearer" or not parts[1].startswith(prefix):
             return None
+        if not parts[1].isascii() or len(parts[1]) > 200:  # knox would fail to decode it (a 500)
+            raise exceptions.AuthenticationFailed("Invalid token.")
         user, token = self.authenticate_credentials(parts[1])
         user.pggit_token_scope = TokenScope(
             repository_ids=frozenset(token.repositories.values_list("pk", flat=True)), max_role=Role(token.max_role))

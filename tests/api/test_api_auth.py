@@ -131,9 +131,17 @@ def test_token_expiring_in_the_past_is_refused(as_api, repo, author):
     assert response.status_code == 400 and "expires_at" in error_of(response)["detail"]
 
 
-def test_unknown_token_is_401(as_api, repo):
-    response = as_api(token="pggit_" + "0" * 64).get(f"{BASE}/")
+@pytest.mark.parametrize("text", ["pggit_" + "0" * 64, "pggit_", "pggit_é", "pggit_" + "x" * 5000, "pggit_\u00ff\u00fe"])
+def test_unknown_or_garbled_token_is_401(as_api, repo, text):
+    response = as_api(token=text).get(f"{BASE}/")
     assert response.status_code == 401 and error_of(response)["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Basic Zm9vOmJhcg==", "Bearer é", "Token pggit_x"])
+def test_malformed_authorization_headers_are_4xx_with_the_error_body(api, repo, header):
+    response = api.get(f"{BASE}/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    error_of(response)
 
 
 # the settings page --------------------------------------------------------------------------------------
