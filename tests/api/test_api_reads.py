@@ -187,3 +187,17 @@ def test_drift_lists_ddl_made_behind_the_engine(as_api, repo, viewer):
     assert set(row) == {"identity", "kind", "change", "head_definition", "live_definition"}
     assert row["identity"] == "table public.widgets" and row["change"] == "modified"
     assert "sneaky" in row["live_definition"] and "sneaky" not in row["head_definition"]
+
+
+def test_unreachable_repository_detail_says_why_and_reads_are_503(as_api, maintainer):
+    from branches.access import grant
+    from branches.models import Repository, Role
+
+    gone = Repository.objects.create(name="gone", dsn="postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    grant(gone, maintainer, Role.VIEWER)
+    client = as_api(maintainer)
+    detail = client.get("/api/v1/repositories/gone/")
+    assert detail.status_code == 200
+    assert detail.json()["state"] is None and detail.json()["state_error"]["code"] == "engine_unavailable"
+    branches = client.get("/api/v1/repositories/gone/branches/")
+    assert branches.status_code == 503 and error_of(branches)["code"] == "engine_unavailable"
