@@ -56,6 +56,8 @@ CREATE TABLE pggit.blobs (
     detail     jsonb NOT NULL DEFAULT '{}',
     CONSTRAINT blobs_hash_is_sha256 CHECK (hash ~ '^[0-9a-f]{64}$')
 );
+-- descriptions of renamed objects by the identity they were first recorded under (lineage)
+CREATE INDEX blobs_lineage_origin ON pggit.blobs ((detail->'lineage'->>'origin')) WHERE detail ? 'lineage';
 
 -- Commits: a content-hashed node of the history DAG.
 CREATE TABLE pggit.commits (
@@ -1459,18 +1461,115 @@ BEGIN
     END IF;
 END $$;
 
+-- Lineage: what an object was called before. A renamed object (same catalog address, another
+-- identity: ALTER ... RENAME, SET SCHEMA, a renamed schema) keeps, in its description's detail,
+-- {"lineage": {"origin": the identity it was first recorded under, "columns": {name: first
+-- name} of renamed columns, "labels": {label: first label} of renamed enum labels}}, so that a
+-- migration between any two states renames instead of dropping and adding. Carried from the live
+-- map's description of the same object; not part of drift (the catalog does not know it).
+CREATE FUNCTION pggit._with_lineage(p_descs pggit.objdesc[], p_rencols text[]) RETURNS pggit.objdesc[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_out   pggit.objdesc[] := '{}';
+    v_d     pggit.objdesc;
+    v_prev  text;
+    v_old   jsonb;
+    v_lin   jsonb;
+    v_cols  jsonb;
+    v_labels jsonb;
+    v_rc    text;
+    v_pos   int;
+    v_from  text;
+    v_to    text;
+BEGIN
+    FOREACH v_d IN ARRAY coalesce(p_descs, '{}') LOOP
+        IF v_d.identity IS NULL THEN
+            v_out := v_out || v_d;
+            CONTINUE;
+        END IF;
+        -- the same object in the live map: under this identity, or at this address under another
+        SELECT l.identity, b.detail INTO v_prev, v_old
+          FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+         WHERE l.identity = v_d.identity;
+        IF NOT FOUND THEN
+            SELECT l.identity, b.detail INTO v_prev, v_old
+              FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+             WHERE l.classid = v_d.classid AND l.objid = v_d.objid AND l.kind = v_d.kind;
+        END IF;
+        IF v_prev IS NULL THEN
+            IF EXISTS (SELECT 1 FROM pggit.blobs b JOIN pggit.live_objects l ON l.hash = b.hash
+                        WHERE b.detail ? 'lineage' AND b.detail->'lineage'->>'origin' = v_d.identity) THEN
+                -- a new object under the name a renamed one was first recorded under: another
+                -- object, with an origin of its own
+                v_d.detail := v_d.detail || jsonb_build_object('lineage', jsonb_build_object(
+                    'origin', v_d.identity || ' @' || pg_current_xact_id() || '.' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint));
+            END IF;
+            v_out := v_out || v_d;
+            CONTINUE;
+        END IF;
+        v_lin := coalesce(v_old->'lineage', '{}');
+        IF v_prev <> v_d.identity THEN
+            v_lin := v_lin || jsonb_build_object('origin', coalesce(v_lin->>'origin', v_prev));
+        END IF;
+        v_cols := coalesce(v_lin->'columns', '{}');
+        -- columns renamed by this statement: the same position among the table's columns
+        FOREACH v_rc IN ARRAY coalesce(p_rencols, '{}') LOOP
+            CONTINUE WHEN split_part(v_rc, '/', 1)::oid <> v_d.objid OR v_d.kind <> 'table';
+            SELECT count(*) INTO v_pos FROM pg_attribute a
+             WHERE a.attrelid = v_d.objid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnum <= split_part(v_rc, '/', 2)::int2;
+            v_from := v_old->'columns'->(v_pos - 1)->>'name';
+            v_to := v_d.detail->'columns'->(v_pos - 1)->>'name';
+            IF v_from IS NOT NULL AND v_to IS NOT NULL AND v_from <> v_to THEN
+                v_cols := (v_cols - v_from) || jsonb_build_object(v_to, coalesce(v_cols->>v_from, v_from));
+            END IF;
+        END LOOP;
+        IF v_cols <> '{}' THEN
+            -- (columns since dropped, or renamed back, have no lineage)
+            SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}') INTO v_cols
+              FROM jsonb_each_text(v_cols) c
+             WHERE c.key <> c.value
+               AND EXISTS (SELECT 1 FROM jsonb_array_elements(v_d.detail->'columns') x WHERE x->>'name' = c.key);
+        END IF;
+        v_labels := coalesce(v_lin->'labels', '{}');
+        IF v_d.detail ? 'enum' AND v_old ? 'enum' AND jsonb_array_length(v_d.detail->'enum') = jsonb_array_length(v_old->'enum')
+           AND v_d.detail->'enum' <> v_old->'enum' THEN
+            -- the only change that keeps an enum's labels in place is RENAME VALUE
+            SELECT v_labels - array_agg(o.v) || jsonb_object_agg(n.v, coalesce(v_labels->>o.v, o.v)) INTO v_labels
+              FROM jsonb_array_elements_text(v_old->'enum') WITH ORDINALITY o(v, i)
+              JOIN jsonb_array_elements_text(v_d.detail->'enum') WITH ORDINALITY n(v, i) ON n.i = o.i
+             WHERE n.v <> o.v;
+        END IF;
+        IF v_labels <> '{}' THEN
+            SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}') INTO v_labels
+              FROM jsonb_each_text(v_labels) c
+             WHERE c.key <> c.value AND v_d.detail->'enum' ? c.key;
+        END IF;
+        v_lin := jsonb_strip_nulls(jsonb_build_object(
+                     'origin', CASE WHEN v_lin->>'origin' <> v_d.identity THEN v_lin->>'origin' END,
+                     'columns', CASE WHEN v_cols <> '{}' THEN v_cols END,
+                     'labels', CASE WHEN v_labels <> '{}' THEN v_labels END));
+        IF v_lin <> '{}' THEN
+            v_d.detail := v_d.detail || jsonb_build_object('lineage', v_lin);
+        END IF;
+        v_out := v_out || v_d;
+    END LOOP;
+    RETURN v_out;
+END $$;
+
 -- Compare described objects with the live map, store new definitions, update the live map and
 -- return the differences as changes. p_touched/p_dropped are catalog addresses the statement
 -- touched or dropped: a live object at such an address that no longer describes under the same
 -- identity was renamed, moved out of tracking, or dropped.
+-- p_rencols: 'objid/attnum' of columns this statement renamed (ALTER TABLE ... RENAME COLUMN).
 CREATE FUNCTION pggit._record_changes(p_descs pggit.objdesc[], p_touched_cls oid[], p_touched_obj oid[],
-                                      p_dropped_cls oid[], p_dropped_obj oid[])
+                                      p_dropped_cls oid[], p_dropped_obj oid[], p_rencols text[] DEFAULT '{}')
 RETURNS pggit.change[]
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changes pggit.change[];
     v_hashed  jsonb;
 BEGIN
+    p_descs := pggit._with_lineage(p_descs, p_rencols);
     -- each described object with its hash, computed once. The hash covers the structured detail
     -- too: a partition's columns, say, are not in its definition text but do change
     SELECT jsonb_agg(jsonb_build_object('c', x.classid, 'o', x.objid, 'k', x.kind, 'i', x.identity,
@@ -1624,6 +1723,7 @@ DECLARE
     v_raw_obj  oid[];
     v_alter    boolean;
     v_index    boolean;
+    v_rencols  text[];
     v_drop_cls oid[];
     v_drop_obj oid[];
     v_dropped  text;
@@ -1640,10 +1740,12 @@ BEGIN
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
            bool_or(c.command_tag = 'CREATE INDEX'),
+           array_agg(c.objid || '/' || c.objsubid) FILTER (WHERE c.command_tag LIKE 'ALTER%' AND c.objsubid > 0
+                                                           AND c.object_type = 'table column'),
            array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
            CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
                 THEN max(c.objsubid)::int2 END
-      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_cls, v_obj, v_attnum
+      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_rencols, v_cls, v_obj, v_attnum
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -1787,7 +1889,7 @@ BEGIN
 
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
-                                       coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'));
+                                       coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'), v_rencols);
     IF v_changes IS NULL THEN
         RETURN;
     END IF;
@@ -2192,7 +2294,10 @@ BEGIN
           FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
          WHERE (s.d).identity IS NOT NULL
     ), head AS (
-        SELECT t.identity, t.kind, b.definition, t.hash
+        -- (a renamed object's lineage is the engine's, not the catalog's: not compared)
+        SELECT t.identity, t.kind, b.definition,
+               CASE WHEN b.detail ? 'lineage' THEN pggit._sha256(b.definition || E'\n' || (b.detail - 'lineage')::text)
+                    ELSE t.hash END AS hash
           FROM pggit._state('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
     )
     SELECT coalesce(l.identity, h.identity), coalesce(l.kind, h.kind),
@@ -2760,6 +2865,266 @@ BEGIN
     RETURN v_out;
 END $$;
 
+-- Kinds a migration renames (the others are dropped and created: they hold no data).
+CREATE FUNCTION pggit._rename_keyword(p_kind text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_kind WHEN 'table' THEN 'TABLE' WHEN 'view' THEN 'VIEW' WHEN 'materialized view' THEN 'MATERIALIZED VIEW'
+                       WHEN 'index' THEN 'INDEX' WHEN 'sequence' THEN 'SEQUENCE' WHEN 'type' THEN 'TYPE'
+                       WHEN 'domain' THEN 'DOMAIN' WHEN 'function' THEN 'FUNCTION' WHEN 'procedure' THEN 'PROCEDURE'
+                       WHEN 'aggregate' THEN 'AGGREGATE' WHEN 'collation' THEN 'COLLATION' WHEN 'schema' THEN 'SCHEMA' END
+$$;
+
+-- Renames between two states, from the lineage the descriptions keep (see pggit._with_lineage):
+-- an object of one state and one of the other with the same kind and the same first identity
+-- ("origin", or the identity itself) are one object. One row per object that changed in a way
+-- a rename explains: its old and new identity (equal when only columns or labels were renamed),
+-- and {old name: new name} of its renamed columns and enum labels. Ambiguous matches (two
+-- objects claiming one origin) are left out: they migrate as a drop and an add.
+CREATE FUNCTION pggit._renames(p_from text, p_to text)
+RETURNS TABLE (old_identity text, new_identity text, kind text, columns jsonb, labels jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH o AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(p_from) s),
+         n AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(p_to) s),
+         og AS MATERIALIZED (
+             SELECT x.identity, x.kind, b.detail, coalesce(b.detail->'lineage'->>'origin', x.identity) AS key
+               FROM (SELECT * FROM o EXCEPT SELECT * FROM n) x JOIN pggit.blobs b ON b.hash = x.hash
+              WHERE pggit._rename_keyword(x.kind) IS NOT NULL),
+         nc AS MATERIALIZED (
+             SELECT x.identity, x.kind, b.detail, coalesce(b.detail->'lineage'->>'origin', x.identity) AS key
+               FROM (SELECT * FROM n EXCEPT SELECT * FROM o) x JOIN pggit.blobs b ON b.hash = x.hash
+              WHERE pggit._rename_keyword(x.kind) IS NOT NULL),
+         cand AS (
+             SELECT og.identity AS oi, nc.identity AS ni, og.kind, og.detail AS od, nc.detail AS nd,
+                    count(*) OVER (PARTITION BY og.identity) AS n_of_old, count(*) OVER (PARTITION BY nc.identity) AS n_of_new,
+                    bool_or(og.identity = nc.identity) OVER (PARTITION BY og.identity) AS old_self,
+                    bool_or(og.identity = nc.identity) OVER (PARTITION BY nc.identity) AS new_self
+               FROM og JOIN nc ON nc.key = og.key AND nc.kind = og.kind),
+         pairs0 AS (
+             SELECT * FROM cand
+              WHERE oi = ni OR (NOT old_self AND NOT new_self AND n_of_old = 1 AND n_of_new = 1)),
+         -- (a new name still held by an object of the old state that is not renamed away: a drop
+         -- and an add, the rename could not run before that object is dropped)
+         pairs AS (
+             SELECT * FROM pairs0 p
+              WHERE p.oi = p.ni
+                 OR NOT EXISTS (SELECT 1 FROM o WHERE o.identity = p.ni
+                                   AND NOT EXISTS (SELECT 1 FROM pairs0 q WHERE q.oi = p.ni AND q.ni <> q.oi)))
+    SELECT p.oi, p.ni, p.kind,
+           coalesce((SELECT jsonb_object_agg(oc->>'name', nc->>'name')
+                       FROM jsonb_array_elements(p.od->'columns') oc, jsonb_array_elements(p.nd->'columns') nc
+                      WHERE coalesce(p.od->'lineage'->'columns'->>(oc->>'name'), oc->>'name')
+                            = coalesce(p.nd->'lineage'->'columns'->>(nc->>'name'), nc->>'name')
+                        AND oc->>'name' <> nc->>'name'
+                        -- (a column of the same name and origin on the other side is that column)
+                        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p.nd->'columns') x WHERE x->>'name' = oc->>'name'
+                                          AND coalesce(p.nd->'lineage'->'columns'->>(x->>'name'), x->>'name')
+                                              = coalesce(p.od->'lineage'->'columns'->>(oc->>'name'), oc->>'name'))
+                        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p.od->'columns') x WHERE x->>'name' = nc->>'name'
+                                          AND coalesce(p.od->'lineage'->'columns'->>(x->>'name'), x->>'name')
+                                              = coalesce(p.nd->'lineage'->'columns'->>(nc->>'name'), nc->>'name'))), '{}'),
+           coalesce((SELECT jsonb_object_agg(ol, nl)
+                       FROM jsonb_array_elements_text(p.od->'enum') ol, jsonb_array_elements_text(p.nd->'enum') nl
+                      WHERE coalesce(p.od->'lineage'->'labels'->>ol, ol) = coalesce(p.nd->'lineage'->'labels'->>nl, nl)
+                        AND ol <> nl
+                        AND NOT (p.nd->'enum') ? ol AND NOT (p.od->'enum') ? nl), '{}')
+      FROM pairs p
+     WHERE p.oi <> p.ni OR p.od ? 'lineage' OR p.nd ? 'lineage'
+$$;
+
+-- The statements that rename objects (p_ren: old identity -> {new, kind, columns, labels}), in
+-- order: schemas; objects whose new name another renamed object still holds, to a temporary
+-- name; the others; the temporary names to their final ones; then columns and enum labels.
+CREATE FUNCTION pggit._rename_sql(p_ren jsonb)
+RETURNS TABLE (kind text, identity text, statement text)
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_column
+DECLARE
+    v_r       record;
+    v_schemas jsonb := '{}';
+    v_old     text[];
+    v_new     text[];
+    v_args    text;
+    v_cur     text;
+    v_kw      text;
+    v_tmp     jsonb := '{}';
+    v_n       int := 0;
+    v_pass    int;
+    v_col     record;
+BEGIN
+    FOR v_r IN SELECT e.key AS oi, e.value->>'new' AS ni FROM jsonb_each(p_ren) e
+                WHERE e.value->>'kind' = 'schema' AND e.key <> e.value->>'new' ORDER BY e.key LOOP
+        v_schemas := v_schemas || jsonb_build_object(substr(v_r.oi, 8), substr(v_r.ni, 8));
+        kind := 'schema'; identity := v_r.ni;
+        statement := 'ALTER SCHEMA ' || substr(v_r.oi, 8) || ' RENAME TO ' || substr(v_r.ni, 8) || ';';
+        RETURN NEXT;
+    END LOOP;
+    FOR v_pass IN 1 .. 3 LOOP
+        FOR v_r IN SELECT e.key AS oi, e.value->>'new' AS ni, e.value->>'kind' AS k,
+                          p_ren ? (e.value->>'new') AND (p_ren->(e.value->>'new')->>'new') <> (e.value->>'new') AS held
+                     FROM jsonb_each(p_ren) e
+                    WHERE e.value->>'kind' <> 'schema' AND e.key <> e.value->>'new'
+                    ORDER BY CASE e.value->>'kind' WHEN 'table' THEN 0 WHEN 'sequence' THEN 1 WHEN 'index' THEN 3 ELSE 2 END, e.key LOOP
+            CONTINUE WHEN (v_pass = 1 AND NOT v_r.held) OR (v_pass = 2 AND v_r.held) OR (v_pass = 3 AND NOT v_r.held);
+            v_kw := pggit._rename_keyword(v_r.k);
+            -- [schema, name] of each side, and the argument list of a routine
+            v_old := parse_ident(substr(v_r.oi, length(v_r.k) + 2), false);
+            v_new := parse_ident(substr(v_r.ni, length(v_r.k) + 2), false);
+            v_args := substr(substr(v_r.oi, length(v_r.k) + 2), length(quote_ident(v_old[1]) || '.' || quote_ident(v_old[2])) + 1);
+            IF v_r.k = 'aggregate' AND v_args = '()' THEN v_args := '(*)'; END IF;
+            IF v_pass = 3 THEN
+                v_cur := quote_ident(v_new[1]) || '.' || quote_ident(v_tmp->>v_r.oi) || v_args;
+                kind := v_r.k; identity := v_r.ni;
+                statement := 'ALTER ' || v_kw || ' ' || v_cur || ' RENAME TO ' || quote_ident(v_new[2]) || ';';
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            v_cur := coalesce(v_schemas->>quote_ident(v_old[1]), quote_ident(v_old[1])) || '.' || quote_ident(v_old[2]) || v_args;
+            IF coalesce(v_schemas->>quote_ident(v_old[1]), quote_ident(v_old[1])) <> quote_ident(v_new[1])
+               AND v_r.k NOT IN ('index', 'sequence') THEN
+                -- (indexes, and sequences owned by a table, move with their table)
+                kind := v_r.k; identity := v_r.ni;
+                statement := 'ALTER ' || v_kw || ' ' || v_cur || ' SET SCHEMA ' || quote_ident(v_new[1]) || ';';
+                RETURN NEXT;
+                v_cur := quote_ident(v_new[1]) || '.' || quote_ident(v_old[2]) || v_args;
+            ELSIF v_r.k IN ('index', 'sequence') THEN
+                v_cur := quote_ident(v_new[1]) || '.' || quote_ident(v_old[2]) || v_args;
+            END IF;
+            IF v_pass = 1 THEN
+                v_n := v_n + 1;
+                v_tmp := v_tmp || jsonb_build_object(v_r.oi, left(v_old[2], 40) || '__pggit_renaming_' || v_n);
+                kind := v_r.k; identity := v_r.ni;
+                statement := 'ALTER ' || v_kw || ' ' || v_cur || ' RENAME TO ' || quote_ident(v_tmp->>v_r.oi) || ';';
+                RETURN NEXT;
+            ELSIF v_old[2] <> v_new[2] THEN
+                kind := v_r.k; identity := v_r.ni;
+                statement := 'ALTER ' || v_kw || ' ' || v_cur || ' RENAME TO ' || quote_ident(v_new[2]) || ';';
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+    END LOOP;
+    -- columns (a swap of two names goes through a temporary one) and enum labels
+    FOR v_r IN SELECT e.value->>'new' AS ni, e.value->>'kind' AS k, e.value->'columns' AS cols, e.value->'labels' AS labels
+                 FROM jsonb_each(p_ren) e
+                WHERE coalesce(e.value->'columns', '{}') <> '{}' OR coalesce(e.value->'labels', '{}') <> '{}'
+                ORDER BY e.value->>'new' LOOP
+        FOR v_col IN SELECT c.key AS o, c.value #>> '{}' AS n, v_r.cols ? (c.value #>> '{}') AS held
+                       FROM jsonb_each(coalesce(v_r.cols, '{}')) c ORDER BY 3 DESC, 1 LOOP
+            kind := v_r.k; identity := v_r.ni;
+            IF v_col.held THEN
+                statement := 'ALTER TABLE ' || substr(v_r.ni, 7) || ' RENAME COLUMN ' || quote_ident(v_col.o)
+                             || ' TO ' || quote_ident(left(v_col.o, 40) || '__pggit_renaming') || ';';
+            ELSE
+                statement := 'ALTER TABLE ' || substr(v_r.ni, 7) || ' RENAME COLUMN ' || quote_ident(v_col.o) || ' TO ' || quote_ident(v_col.n) || ';';
+            END IF;
+            RETURN NEXT;
+        END LOOP;
+        FOR v_col IN SELECT c.key AS o, c.value #>> '{}' AS n FROM jsonb_each(coalesce(v_r.cols, '{}')) c
+                      WHERE v_r.cols ? (c.value #>> '{}') ORDER BY 1 LOOP
+            kind := v_r.k; identity := v_r.ni;
+            statement := 'ALTER TABLE ' || substr(v_r.ni, 7) || ' RENAME COLUMN ' || quote_ident(left(v_col.o, 40) || '__pggit_renaming')
+                         || ' TO ' || quote_ident(v_col.n) || ';';
+            RETURN NEXT;
+        END LOOP;
+        FOR v_col IN SELECT c.key AS o, c.value #>> '{}' AS n FROM jsonb_each(coalesce(v_r.labels, '{}')) c ORDER BY 1 LOOP
+            kind := v_r.k; identity := v_r.ni;
+            statement := 'ALTER TYPE ' || substr(v_r.ni, 6) || ' RENAME VALUE ' || quote_literal(v_col.o) || ' TO ' || quote_literal(v_col.n) || ';';
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END $$;
+
+-- An old state's description seen after the migration's renames ran (p_ren: old identity ->
+-- {new, kind, columns, labels}; p_new_detail: the object's description in the new state, for
+-- the names it now goes by): its own name and renamed columns and labels, and the objects it
+-- names (parent, inherited tables, owned sequences, dependencies).
+CREATE FUNCTION pggit._renamed_detail(p_detail jsonb, p_ren jsonb, p_self jsonb, p_new_detail jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    d jsonb := p_detail;
+    v_qmap jsonb;
+    v_key  text;
+    v_m    text[];
+BEGIN
+    -- qualified names of renamed relations: old -> new
+    SELECT coalesce(jsonb_object_agg(substr(r.key, length(r.value->>'kind') + 2), substr(r.value->>'new', length(r.value->>'kind') + 2)), '{}')
+      INTO v_qmap FROM jsonb_each(p_ren) r
+     WHERE r.value->>'kind' IN ('table', 'sequence', 'view', 'materialized view') AND r.key <> r.value->>'new';
+    IF p_self IS NULL AND v_qmap <> '{}' THEN
+        -- a trigger or policy names its table; an index moves with its table to another schema
+        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY) (.*) ON (.*)$');
+        IF v_m IS NOT NULL AND v_qmap ? v_m[3] THEN
+            d := jsonb_set(d, '{comment_on}', to_jsonb(v_m[1] || ' ' || v_m[2] || ' ON ' || (v_qmap->>v_m[3])));
+        ELSIF d->>'comment_on' LIKE 'INDEX %' THEN
+            SELECT 'INDEX ' || quote_ident(nt[1]) || '.' || quote_ident(ni[2]) INTO v_key
+              FROM jsonb_array_elements_text(d->'deps') x,
+                   parse_ident(substr(d->>'comment_on', 7)) ni,
+                   parse_ident(substr(p_ren->x->>'new', 7)) nt
+             WHERE p_ren->x->>'kind' = 'table' AND nt[1] <> ni[1]
+             LIMIT 1;
+            IF v_key IS NOT NULL THEN
+                d := jsonb_set(d, '{comment_on}', to_jsonb(v_key));
+            END IF;
+        END IF;
+    END IF;
+    IF p_self IS NOT NULL AND d ? 'qname' AND p_new_detail ? 'qname' AND current_setting('server_version_num')::int >= 180000 THEN
+        -- (PostgreSQL 18 names NOT NULL constraints after the table and column, and a rename of
+        -- either keeps the name: the renamed table holds the old default names)
+        d := jsonb_set(d, '{columns}', (
+            SELECT coalesce(jsonb_agg(CASE WHEN (c->>'notnull')::boolean AND NOT c ? 'notnull_name'
+                                                AND left((parse_ident(d->>'qname'))[2] || '_' || (c->>'name') || '_not_null', 63)
+                                                    <> left((parse_ident(p_new_detail->>'qname'))[2] || '_'
+                                                            || coalesce(p_self->'columns'->>(c->>'name'), c->>'name') || '_not_null', 63)
+                                           THEN c || jsonb_build_object('notnull_name',
+                                                         left((parse_ident(d->>'qname'))[2] || '_' || (c->>'name') || '_not_null', 63))
+                                           ELSE c END ORDER BY i), '[]')
+              FROM jsonb_array_elements(d->'columns') WITH ORDINALITY x(c, i)));
+    END IF;
+    IF p_self IS NOT NULL THEN
+        IF p_new_detail ? 'qname' THEN d := jsonb_set(d, '{qname}', p_new_detail->'qname'); END IF;
+        IF p_new_detail ? 'comment_on' THEN d := jsonb_set(d, '{comment_on}', p_new_detail->'comment_on'); END IF;
+        IF coalesce(p_self->'columns', '{}') <> '{}' AND d ? 'columns' THEN
+            d := jsonb_set(d, '{columns}', (SELECT coalesce(jsonb_agg(CASE WHEN p_self->'columns' ? (c->>'name')
+                                                                          THEN jsonb_set(c, '{name}', p_self->'columns'->(c->>'name')) ELSE c END
+                                                                     ORDER BY i), '[]')
+                                              FROM jsonb_array_elements(d->'columns') WITH ORDINALITY x(c, i)));
+        END IF;
+        IF coalesce(p_self->'labels', '{}') <> '{}' AND d ? 'enum' THEN
+            d := jsonb_set(d, '{enum}', (SELECT coalesce(jsonb_agg(coalesce(p_self->'labels'->>l, l) ORDER BY i), '[]')
+                                           FROM jsonb_array_elements_text(d->'enum') WITH ORDINALITY x(l, i)));
+        END IF;
+    END IF;
+    IF v_qmap <> '{}' THEN
+        IF v_qmap ? (d->>'partition_of') THEN d := jsonb_set(d, '{partition_of}', v_qmap->(d->>'partition_of')); END IF;
+        IF d ? 'inherits' THEN
+            d := jsonb_set(d, '{inherits}', (SELECT jsonb_agg(coalesce(v_qmap->>x, x) ORDER BY i)
+                                               FROM jsonb_array_elements_text(d->'inherits') WITH ORDINALITY y(x, i)));
+        END IF;
+        IF jsonb_array_length(coalesce(d->'owned', '[]')) > 0 THEN
+            d := jsonb_set(d, '{owned}', (SELECT jsonb_agg(CASE WHEN v_qmap ? (o->>'sequence')
+                                                                THEN jsonb_set(o, '{sequence}', v_qmap->(o->>'sequence')) ELSE o END
+                                                           ORDER BY i)
+                                            FROM jsonb_array_elements(d->'owned') WITH ORDINALITY y(o, i)));
+        END IF;
+    END IF;
+    FOREACH v_key IN ARRAY ARRAY['deps', 'fk_deps', 'late_deps'] LOOP
+        IF d ? v_key THEN
+            d := jsonb_set(d, ARRAY[v_key], (SELECT coalesce(jsonb_agg(coalesce(p_ren->x->>'new', x) ORDER BY i), '[]')
+                                               FROM jsonb_array_elements_text(d->v_key) WITH ORDINALITY y(x, i)));
+        END IF;
+    END LOOP;
+    RETURN d;
+END $$;
+
+-- Every entry of an old state's map (identity -> {kind, hash, detail}) seen after the renames.
+CREATE FUNCTION pggit._renamed_state(p_old jsonb, p_new jsonb, p_ren jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_object_agg(e.key, jsonb_set(e.value, '{detail}',
+               pggit._renamed_detail(e.value->'detail', p_ren,
+                                     (SELECT r.value FROM jsonb_each(p_ren) r WHERE r.value->>'new' = e.key),
+                                     p_new->e.key->'detail'))), '{}')
+      FROM jsonb_each(p_old) e
+$$;
+
 -- The ordered DDL that turns the state of p_from (NULL = empty database) into the state of
 -- p_to (NULL = HEAD). Phases: drop changed constraints; drop removed and recreated objects in
 -- reverse dependency order; create and alter in dependency order; add foreign keys last.
@@ -2809,15 +3174,22 @@ DECLARE
     o_kind    text[] := '{}';
     o_ident   text[] := '{}';
     o_stmt    text[] := '{}';
+    -- old identity -> {new, kind, columns, labels}: the objects renamed between the states (the
+    -- old state is then read under the new names; the renames run first)
+    v_ren     jsonb;
 BEGIN
+    SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
+                                                                        'columns', r.columns, 'labels', r.labels)), '{}')
+      INTO v_ren FROM pggit._renames(p_from, coalesce(p_to, 'HEAD')) r;
     -- the two states: what differs, and the old state's references
-    WITH o AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(p_from) s),
+    WITH o AS MATERIALIZED (SELECT coalesce(v_ren->s.identity->>'new', s.identity) AS identity, s.kind, s.hash
+                              FROM pggit._state(p_from) s),
          n AS MATERIALIZED (SELECT s.identity, s.kind, s.hash FROM pggit._state(coalesce(p_to, 'HEAD')) s),
          -- (set operations and the "C" sort below: hashing, or sorts without collation work)
          gone AS (SELECT * FROM o EXCEPT ALL SELECT * FROM n),
          came AS (SELECT * FROM n EXCEPT ALL SELECT * FROM o),
          refs AS MATERIALIZED (
-             SELECT r.rel, r.target, o.identity AS u, o.kind AS ukind, o.hash AS uhash
+             SELECT r.rel, coalesce(v_ren->r.target->>'new', r.target) AS target, o.identity AS u, o.kind AS ukind, o.hash AS uhash
                FROM o JOIN pggit.blobs b ON b.hash = o.hash
               CROSS JOIN LATERAL (
                   SELECT 'd' AS rel, x AS target FROM jsonb_array_elements_text(b.detail->'deps') x
@@ -2844,6 +3216,9 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(c.key, jsonb_build_object('kind', c.value->>2, 'hash', c.value->>3, 'detail', b.detail,
                                                                'def', b.definition)), '{}')
       INTO v_new FROM jsonb_each(v_changed) c JOIN pggit.blobs b ON b.hash = c.value->>3;
+    IF v_ren <> '{}' THEN
+        v_old := pggit._renamed_state(v_old, v_new, v_ren);
+    END IF;
 
     -- Enums whose labels change. Added labels go in with ALTER TYPE ... ADD VALUE, unless the
     -- migration itself uses a new label (PostgreSQL refuses that in the same transaction) or
@@ -2862,8 +3237,11 @@ BEGIN
     IF cardinality(v_swap) > 0 THEN
         -- (rare) a swap converts every column of the type, in tables that may not change: load the
         -- whole of both states
-        SELECT v_old || coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}')
-          INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash WHERE NOT v_changed ? s.identity;
+        SELECT v_old || pggit._renamed_state(coalesce(jsonb_object_agg(coalesce(v_ren->s.identity->>'new', s.identity),
+                                                                     jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail)), '{}'),
+                                             '{}', v_ren)
+          INTO v_old FROM pggit._state(p_from) s JOIN pggit.blobs b ON b.hash = s.hash
+         WHERE NOT v_changed ? coalesce(v_ren->s.identity->>'new', s.identity);
         SELECT v_new || coalesce(jsonb_object_agg(s.identity, jsonb_build_object('kind', s.kind, 'hash', s.hash, 'detail', b.detail,
                                                                                   'def', b.definition)), '{}')
           INTO v_new FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash WHERE NOT v_changed ? s.identity;
@@ -2939,6 +3317,9 @@ BEGIN
                                                                'def', b.definition)), '{}')
       INTO v_o, v_n FROM jsonb_each(v_extra) e JOIN pggit.blobs b ON b.hash = e.value->>2
      WHERE NOT v_old ? e.key;
+    IF v_ren <> '{}' THEN
+        v_o := pggit._renamed_state(v_o, v_n, v_ren);
+    END IF;
     v_old := v_old || v_o;
     v_new := v_new || v_n;
 
@@ -2951,6 +3332,15 @@ BEGIN
           FROM pggit._state(coalesce(p_to, 'HEAD')) s JOIN pggit.blobs b ON b.hash = s.hash
          WHERE s.kind = 'table' AND s.identity IN (SELECT 'table ' || (t.value->'detail'->>'partition_of') FROM jsonb_each(v_new) t
                                                     WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'partition_of');
+    END IF;
+
+    -- phase 0: renames (schemas first; an object whose new name another object still holds goes
+    -- through a temporary name, or after the drops when that one is dropped)
+    IF v_ren <> '{}' THEN
+        SELECT o_kind || coalesce(array_agg(x.kind), '{}'), o_ident || coalesce(array_agg(x.identity), '{}'),
+               o_stmt || coalesce(array_agg(x.statement), '{}')
+          INTO o_kind, o_ident, o_stmt
+          FROM pggit._rename_sql(v_ren) x;
     END IF;
 
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
@@ -3847,9 +4237,12 @@ BEGIN
                                 WHERE m.kind = 'table' AND m.statement LIKE 'DROP TABLE%'
                                 ORDER BY m.identity, m.step) d),
              o AS (SELECT s.identity, s.hash FROM pggit._state(p_from) s WHERE s.kind = 'table'),
-             k AS (SELECT o.identity, o.hash, n_map.m->>o.identity AS new_hash, d_map.m->>o.identity AS drop_stmt
-                     FROM o, n_map, d_map)
-        SELECT k.identity, ob.detail AS od, nb.detail AS nd, k.drop_stmt
+             -- (a renamed table is the same table; its renamed columns are the same columns)
+             ren AS (SELECT r.old_identity, r.new_identity, r.columns FROM pggit._renames(p_from, p_to) r WHERE r.kind = 'table'),
+             k AS (SELECT o.identity, o.hash, n_map.m->>coalesce(ren.new_identity, o.identity) AS new_hash,
+                          d_map.m->>coalesce(ren.new_identity, o.identity) AS drop_stmt, coalesce(ren.columns, '{}') AS cols
+                     FROM o CROSS JOIN n_map CROSS JOIN d_map LEFT JOIN ren ON ren.old_identity = o.identity)
+        SELECT k.identity, ob.detail AS od, nb.detail AS nd, k.drop_stmt, k.cols
           FROM k
           JOIN pggit.blobs ob ON ob.hash = k.hash
           LEFT JOIN pggit.blobs nb ON nb.hash = k.new_hash
@@ -3859,7 +4252,7 @@ BEGIN
            AND (nb.detail IS NULL OR k.drop_stmt IS NOT NULL OR EXISTS (
                 SELECT 1 FROM jsonb_array_elements(ob.detail->'columns') oc
                   LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(nb.detail->'columns') c
-                                      WHERE c->>'name' = oc->>'name') x(nc) ON true
+                                      WHERE c->>'name' = coalesce(k.cols->>(oc->>'name'), oc->>'name')) x(nc) ON true
                  WHERE (oc->>'local')::boolean
                    AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
                                            ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)))
@@ -3879,7 +4272,8 @@ BEGIN
         FOR v_col IN
             SELECT oc->>'name' AS name, oc->>'type' AS old_type, nc->>'type' AS new_type
               FROM jsonb_array_elements(v_r.od->'columns') oc
-              LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(v_r.nd->'columns') c WHERE c->>'name' = oc->>'name') x(nc) ON true
+              LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(v_r.nd->'columns') c
+                                  WHERE c->>'name' = coalesce(v_r.cols->>(oc->>'name'), oc->>'name')) x(nc) ON true
              WHERE (oc->>'local')::boolean
                AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
                                        ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)
@@ -4001,6 +4395,14 @@ BEGIN
      WHERE l.hash IS DISTINCT FROM t.hash AND lb.definition IS DISTINCT FROM tb.definition
        -- a custom resolution written in psql is the user's text, not the catalog's canonical one
        AND NOT (l.hash IS NOT NULL AND coalesce(tb.detail ? 'custom', false));
+    IF v_bad IS NULL THEN
+        -- the live map takes the target's descriptions where they say more than the catalog
+        -- (the lineage of renamed objects), so that later captures carry it on
+        UPDATE pggit.live_objects l SET hash = t.hash
+          FROM pggit._state(p_to) t JOIN pggit.blobs tb ON tb.hash = t.hash
+         WHERE t.identity = l.identity AND l.hash <> t.hash AND tb.detail ? 'lineage'
+           AND tb.definition = (SELECT lb.definition FROM pggit.blobs lb WHERE lb.hash = l.hash);
+    END IF;
     IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION 'the live schema did not reach the target state: % differ', array_to_string(v_bad[1:10], ', ')
             USING ERRCODE = 'PGG12', HINT = v_bad[1],

@@ -53,6 +53,8 @@ CREATE TABLE pggit.blobs (
     detail     jsonb NOT NULL DEFAULT '{}',
     CONSTRAINT blobs_hash_is_sha256 CHECK (hash ~ '^[0-9a-f]{64}$')
 );
+-- descriptions of renamed objects by the identity they were first recorded under (lineage)
+CREATE INDEX blobs_lineage_origin ON pggit.blobs ((detail->'lineage'->>'origin')) WHERE detail ? 'lineage';
 
 -- Commits: a content-hashed node of the history DAG.
 CREATE TABLE pggit.commits (

@@ -90,18 +90,115 @@ BEGIN
     END IF;
 END $$;
 
+-- Lineage: what an object was called before. A renamed object (same catalog address, another
+-- identity: ALTER ... RENAME, SET SCHEMA, a renamed schema) keeps, in its description's detail,
+-- {"lineage": {"origin": the identity it was first recorded under, "columns": {name: first
+-- name} of renamed columns, "labels": {label: first label} of renamed enum labels}}, so that a
+-- migration between any two states renames instead of dropping and adding. Carried from the live
+-- map's description of the same object; not part of drift (the catalog does not know it).
+CREATE FUNCTION pggit._with_lineage(p_descs pggit.objdesc[], p_rencols text[]) RETURNS pggit.objdesc[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_out   pggit.objdesc[] := '{}';
+    v_d     pggit.objdesc;
+    v_prev  text;
+    v_old   jsonb;
+    v_lin   jsonb;
+    v_cols  jsonb;
+    v_labels jsonb;
+    v_rc    text;
+    v_pos   int;
+    v_from  text;
+    v_to    text;
+BEGIN
+    FOREACH v_d IN ARRAY coalesce(p_descs, '{}') LOOP
+        IF v_d.identity IS NULL THEN
+            v_out := v_out || v_d;
+            CONTINUE;
+        END IF;
+        -- the same object in the live map: under this identity, or at this address under another
+        SELECT l.identity, b.detail INTO v_prev, v_old
+          FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+         WHERE l.identity = v_d.identity;
+        IF NOT FOUND THEN
+            SELECT l.identity, b.detail INTO v_prev, v_old
+              FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+             WHERE l.classid = v_d.classid AND l.objid = v_d.objid AND l.kind = v_d.kind;
+        END IF;
+        IF v_prev IS NULL THEN
+            IF EXISTS (SELECT 1 FROM pggit.blobs b JOIN pggit.live_objects l ON l.hash = b.hash
+                        WHERE b.detail ? 'lineage' AND b.detail->'lineage'->>'origin' = v_d.identity) THEN
+                -- a new object under the name a renamed one was first recorded under: another
+                -- object, with an origin of its own
+                v_d.detail := v_d.detail || jsonb_build_object('lineage', jsonb_build_object(
+                    'origin', v_d.identity || ' @' || pg_current_xact_id() || '.' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint));
+            END IF;
+            v_out := v_out || v_d;
+            CONTINUE;
+        END IF;
+        v_lin := coalesce(v_old->'lineage', '{}');
+        IF v_prev <> v_d.identity THEN
+            v_lin := v_lin || jsonb_build_object('origin', coalesce(v_lin->>'origin', v_prev));
+        END IF;
+        v_cols := coalesce(v_lin->'columns', '{}');
+        -- columns renamed by this statement: the same position among the table's columns
+        FOREACH v_rc IN ARRAY coalesce(p_rencols, '{}') LOOP
+            CONTINUE WHEN split_part(v_rc, '/', 1)::oid <> v_d.objid OR v_d.kind <> 'table';
+            SELECT count(*) INTO v_pos FROM pg_attribute a
+             WHERE a.attrelid = v_d.objid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnum <= split_part(v_rc, '/', 2)::int2;
+            v_from := v_old->'columns'->(v_pos - 1)->>'name';
+            v_to := v_d.detail->'columns'->(v_pos - 1)->>'name';
+            IF v_from IS NOT NULL AND v_to IS NOT NULL AND v_from <> v_to THEN
+                v_cols := (v_cols - v_from) || jsonb_build_object(v_to, coalesce(v_cols->>v_from, v_from));
+            END IF;
+        END LOOP;
+        IF v_cols <> '{}' THEN
+            -- (columns since dropped, or renamed back, have no lineage)
+            SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}') INTO v_cols
+              FROM jsonb_each_text(v_cols) c
+             WHERE c.key <> c.value
+               AND EXISTS (SELECT 1 FROM jsonb_array_elements(v_d.detail->'columns') x WHERE x->>'name' = c.key);
+        END IF;
+        v_labels := coalesce(v_lin->'labels', '{}');
+        IF v_d.detail ? 'enum' AND v_old ? 'enum' AND jsonb_array_length(v_d.detail->'enum') = jsonb_array_length(v_old->'enum')
+           AND v_d.detail->'enum' <> v_old->'enum' THEN
+            -- the only change that keeps an enum's labels in place is RENAME VALUE
+            SELECT v_labels - array_agg(o.v) || jsonb_object_agg(n.v, coalesce(v_labels->>o.v, o.v)) INTO v_labels
+              FROM jsonb_array_elements_text(v_old->'enum') WITH ORDINALITY o(v, i)
+              JOIN jsonb_array_elements_text(v_d.detail->'enum') WITH ORDINALITY n(v, i) ON n.i = o.i
+             WHERE n.v <> o.v;
+        END IF;
+        IF v_labels <> '{}' THEN
+            SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}') INTO v_labels
+              FROM jsonb_each_text(v_labels) c
+             WHERE c.key <> c.value AND v_d.detail->'enum' ? c.key;
+        END IF;
+        v_lin := jsonb_strip_nulls(jsonb_build_object(
+                     'origin', CASE WHEN v_lin->>'origin' <> v_d.identity THEN v_lin->>'origin' END,
+                     'columns', CASE WHEN v_cols <> '{}' THEN v_cols END,
+                     'labels', CASE WHEN v_labels <> '{}' THEN v_labels END));
+        IF v_lin <> '{}' THEN
+            v_d.detail := v_d.detail || jsonb_build_object('lineage', v_lin);
+        END IF;
+        v_out := v_out || v_d;
+    END LOOP;
+    RETURN v_out;
+END $$;
+
 -- Compare described objects with the live map, store new definitions, update the live map and
 -- return the differences as changes. p_touched/p_dropped are catalog addresses the statement
 -- touched or dropped: a live object at such an address that no longer describes under the same
 -- identity was renamed, moved out of tracking, or dropped.
+-- p_rencols: 'objid/attnum' of columns this statement renamed (ALTER TABLE ... RENAME COLUMN).
 CREATE FUNCTION pggit._record_changes(p_descs pggit.objdesc[], p_touched_cls oid[], p_touched_obj oid[],
-                                      p_dropped_cls oid[], p_dropped_obj oid[])
+                                      p_dropped_cls oid[], p_dropped_obj oid[], p_rencols text[] DEFAULT '{}')
 RETURNS pggit.change[]
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changes pggit.change[];
     v_hashed  jsonb;
 BEGIN
+    p_descs := pggit._with_lineage(p_descs, p_rencols);
     -- each described object with its hash, computed once. The hash covers the structured detail
     -- too: a partition's columns, say, are not in its definition text but do change
     SELECT jsonb_agg(jsonb_build_object('c', x.classid, 'o', x.objid, 'k', x.kind, 'i', x.identity,
@@ -255,6 +352,7 @@ DECLARE
     v_raw_obj  oid[];
     v_alter    boolean;
     v_index    boolean;
+    v_rencols  text[];
     v_drop_cls oid[];
     v_drop_obj oid[];
     v_dropped  text;
@@ -271,10 +369,12 @@ BEGIN
 
     SELECT array_agg(c.classid), array_agg(c.objid), bool_or(c.command_tag LIKE 'ALTER%'),
            bool_or(c.command_tag = 'CREATE INDEX'),
+           array_agg(c.objid || '/' || c.objsubid) FILTER (WHERE c.command_tag LIKE 'ALTER%' AND c.objsubid > 0
+                                                           AND c.object_type = 'table column'),
            array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
            CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
                 THEN max(c.objsubid)::int2 END
-      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_cls, v_obj, v_attnum
+      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_rencols, v_cls, v_obj, v_attnum
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -418,7 +518,7 @@ BEGIN
 
     v_changes := pggit._record_changes(v_descs, coalesce(v_raw_cls, '{}') || coalesce(v_cls, '{}'),
                                        coalesce(v_raw_obj, '{}') || coalesce(v_obj, '{}'),
-                                       coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'));
+                                       coalesce(v_drop_cls, '{}'), coalesce(v_drop_obj, '{}'), v_rencols);
     IF v_changes IS NULL THEN
         RETURN;
     END IF;

@@ -212,7 +212,10 @@ BEGIN
           FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
          WHERE (s.d).identity IS NOT NULL
     ), head AS (
-        SELECT t.identity, t.kind, b.definition, t.hash
+        -- (a renamed object's lineage is the engine's, not the catalog's: not compared)
+        SELECT t.identity, t.kind, b.definition,
+               CASE WHEN b.detail ? 'lineage' THEN pggit._sha256(b.definition || E'\n' || (b.detail - 'lineage')::text)
+                    ELSE t.hash END AS hash
           FROM pggit._state('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
     )
     SELECT coalesce(l.identity, h.identity), coalesce(l.kind, h.kind),

@@ -51,9 +51,12 @@ BEGIN
                                 WHERE m.kind = 'table' AND m.statement LIKE 'DROP TABLE%'
                                 ORDER BY m.identity, m.step) d),
              o AS (SELECT s.identity, s.hash FROM pggit._state(p_from) s WHERE s.kind = 'table'),
-             k AS (SELECT o.identity, o.hash, n_map.m->>o.identity AS new_hash, d_map.m->>o.identity AS drop_stmt
-                     FROM o, n_map, d_map)
-        SELECT k.identity, ob.detail AS od, nb.detail AS nd, k.drop_stmt
+             -- (a renamed table is the same table; its renamed columns are the same columns)
+             ren AS (SELECT r.old_identity, r.new_identity, r.columns FROM pggit._renames(p_from, p_to) r WHERE r.kind = 'table'),
+             k AS (SELECT o.identity, o.hash, n_map.m->>coalesce(ren.new_identity, o.identity) AS new_hash,
+                          d_map.m->>coalesce(ren.new_identity, o.identity) AS drop_stmt, coalesce(ren.columns, '{}') AS cols
+                     FROM o CROSS JOIN n_map CROSS JOIN d_map LEFT JOIN ren ON ren.old_identity = o.identity)
+        SELECT k.identity, ob.detail AS od, nb.detail AS nd, k.drop_stmt, k.cols
           FROM k
           JOIN pggit.blobs ob ON ob.hash = k.hash
           LEFT JOIN pggit.blobs nb ON nb.hash = k.new_hash
@@ -63,7 +66,7 @@ BEGIN
            AND (nb.detail IS NULL OR k.drop_stmt IS NOT NULL OR EXISTS (
                 SELECT 1 FROM jsonb_array_elements(ob.detail->'columns') oc
                   LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(nb.detail->'columns') c
-                                      WHERE c->>'name' = oc->>'name') x(nc) ON true
+                                      WHERE c->>'name' = coalesce(k.cols->>(oc->>'name'), oc->>'name')) x(nc) ON true
                  WHERE (oc->>'local')::boolean
                    AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
                                            ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)))
@@ -83,7 +86,8 @@ BEGIN
         FOR v_col IN
             SELECT oc->>'name' AS name, oc->>'type' AS old_type, nc->>'type' AS new_type
               FROM jsonb_array_elements(v_r.od->'columns') oc
-              LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(v_r.nd->'columns') c WHERE c->>'name' = oc->>'name') x(nc) ON true
+              LEFT JOIN LATERAL (SELECT c FROM jsonb_array_elements(v_r.nd->'columns') c
+                                  WHERE c->>'name' = coalesce(v_r.cols->>(oc->>'name'), oc->>'name')) x(nc) ON true
              WHERE (oc->>'local')::boolean
                AND (nc IS NULL OR CASE WHEN oc->>'type' = nc->>'type' THEN false
                                        ELSE NOT pggit._is_widening(oc->>'type', nc->>'type') END)
@@ -205,6 +209,14 @@ BEGIN
      WHERE l.hash IS DISTINCT FROM t.hash AND lb.definition IS DISTINCT FROM tb.definition
        -- a custom resolution written in psql is the user's text, not the catalog's canonical one
        AND NOT (l.hash IS NOT NULL AND coalesce(tb.detail ? 'custom', false));
+    IF v_bad IS NULL THEN
+        -- the live map takes the target's descriptions where they say more than the catalog
+        -- (the lineage of renamed objects), so that later captures carry it on
+        UPDATE pggit.live_objects l SET hash = t.hash
+          FROM pggit._state(p_to) t JOIN pggit.blobs tb ON tb.hash = t.hash
+         WHERE t.identity = l.identity AND l.hash <> t.hash AND tb.detail ? 'lineage'
+           AND tb.definition = (SELECT lb.definition FROM pggit.blobs lb WHERE lb.hash = l.hash);
+    END IF;
     IF v_bad IS NOT NULL THEN
         RAISE EXCEPTION 'the live schema did not reach the target state: % differ', array_to_string(v_bad[1:10], ', ')
             USING ERRCODE = 'PGG12', HINT = v_bad[1],

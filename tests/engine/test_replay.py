@@ -106,14 +106,6 @@ def rich_statement_count() -> int:
     return len(re.findall(r"^(?:CREATE|ALTER|COMMENT|DROP)\b", RICH_SCHEMA.read_text(), flags=re.M))
 
 
-# docs/engine.md: "between two stored states a rename cannot be told from a drop and an add, so
-# a migration renders a renamed column or table as drop + add (data in it is lost)". Strict, so
-# that the day renames migrate as renames these cases must be switched back on.
-RENAME_LIMITATION = pytest.mark.xfail(
-    strict=True, reason="documented: a rename between stored states migrates as drop + add"
-)
-
-
 @pytest.fixture
 def engine_db(pg_server, make_db) -> str:
     """A fresh database with the engine installed."""
@@ -435,18 +427,9 @@ def _tables(server, db, ref) -> set[str]:
         return {r[0] for r in conn.execute("SELECT identity FROM pggit.tree(%s) WHERE kind = 'table'", [ref])}
 
 
-def _spans_renames(a: str, b: str) -> bool:
-    i, j, r = STATES.index(a), STATES.index(b), STATES.index("renames")
-    return "empty" not in (a, b) and min(i, j) < r <= max(i, j)
-
-
-# docs/engine.md: a column renamed between two stored states migrates as drop + add, and a table
-# whose kept columns change order is recreated; so across the "renames" step the tables with a
-# renamed column (and the child of a renamed parent) are dropped and recreated.
-NEVER_DROPS_PAIRS = [
-    pytest.param(a, b, id=f"{a}->{b}", marks=RENAME_LIMITATION) if _spans_renames(a, b) else pytest.param(a, b, id=f"{a}->{b}")
-    for a, b in PAIRS
-]
+# Renames between stored states are renames (docs/engine.md, lineage): a table present in both
+# states is never dropped, across the "renames" step too.
+NEVER_DROPS_PAIRS = [pytest.param(a, b, id=f"{a}->{b}") for a, b in PAIRS]
 
 
 @pytest.mark.parametrize("a,b", NEVER_DROPS_PAIRS)
@@ -468,7 +451,7 @@ def test_migration_between_states_never_drops_a_table_that_both_states_have(hist
 def test_migration_keeps_the_rows_of_changed_tables(history, make_db):
     """Rows survive migration(rich, constraints): columns altered, added and dropped, identity and
     defaults changed, a composite type used by a column extended, constraints and domains
-    changed. (No renames: between stored states those migrate as drop + add, see docs.)"""
+    changed."""
     server, db = history.server, history.dbname
     target = make_db()
     run_script(server, target, migration_script(server, db, None, history.commits["rich"]), "migration(NULL, rich)")
@@ -642,7 +625,7 @@ ROW_CASES = {
 
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, marks=RENAME_LIMITATION) if c in ("column renamed", "table renamed", "enum value renamed and added") else c for c in ROW_CASES],
+    list(ROW_CASES),
 )
 def test_migration_keeps_rows(pg_server, engine_db, make_db, case):
     """A migration applied to a database holding rows keeps them when the change is one inside
