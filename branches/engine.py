@@ -76,18 +76,6 @@ def read_dashboard(repo: Repository, log_limit: int = 20) -> Dashboard:
         )
 
 
-def read_drift(repo: Repository) -> list[dict]:
-    """Objects whose live definition differs from HEAD's tree, each with its side-by-side rows
-    (HEAD's definition left, the live one right)."""
-    from branches.render import side_by_side
-
-    with engine_client(repo.dsn) as client:
-        rows = client.drift()
-    for row in rows:
-        row["rows"] = side_by_side(row["head_definition"], row["live_definition"])
-    return rows
-
-
 # ahead / behind ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -338,14 +326,6 @@ def read_object_history(repo: Repository, identity: str, ref: str | None) -> tup
     return ref, versions
 
 
-def read_tree(repo: Repository, ref: str | None) -> tuple[str, list[dict]]:
-    """(the ref read, every object in its state: identity, kind), ordered by identity."""
-    with reader(repo) as client:
-        ref = ref or client.current_branch()
-        rows = [{"identity": r["identity"], "kind": r["kind"]} for r in client.tree(ref)]
-    return ref, rows
-
-
 def render_changes(changes: list[dict]) -> list[dict]:
     """Changes (from ``show`` or ``diff``) with their side-by-side rows attached as ``rows``."""
     from branches.render import side_by_side
@@ -355,5 +335,5 @@ def render_changes(changes: list[dict]) -> list[dict]:
 
 __all__ = ["EngineUnavailable", "Dashboard", "engine_client", "reader", "read_dashboard", "Count", "ahead_behind",
            "BranchInfo", "read_branches", "branch_names", "GraphRow", "commit_graph", "LogPage", "read_log",
-           "CommitView", "read_commit", "Comparison", "read_compare", "read_object_history", "read_tree",
+           "CommitView", "read_commit", "Comparison", "read_compare", "read_object_history",
            "render_changes"]

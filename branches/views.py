@@ -110,9 +110,13 @@ def drift(request, slug):
     repo = repository_for(request.user, slug)
     context = _context(request, repo, "overview")
     try:
-        context["drift"] = engine.read_drift(repo)
-    except engine.EngineUnavailable as e:
+        rows = reads.read_drift(repo)
+    except ActionError as e:
         context["error"] = str(e)
+    else:
+        for row in rows:  # HEAD's definition left, the live one right
+            row["rows"] = _rows(row["head_definition"], row["live_definition"])
+        context["drift"] = rows
     template = "branches/_drift.html" if request.headers.get("HX-Request") else "branches/drift.html"
     return render(request, template, context)
 
@@ -130,7 +134,7 @@ def branch_list(request, slug, form=None, error=None, status=200):
     repo = repository_for(request.user, slug)
     context = _context(request, repo, "branches", form=form or BranchForm(), create_error=error)
     try:
-        context["current"], context["branches"], context["default"] = engine.read_branches(repo)
+        context["current"], context["branches"], context["default"] = reads.read_branches(repo)
     except ActionError as exc:
         context["error"] = exc
         status = exc.status
@@ -196,7 +200,7 @@ def commit_log(request, slug):
     context = _context(request, repo, "commits", ref=ref)
     try:
         context["log"] = engine.read_log(repo, ref, _page(request))
-        context["current"], context["branch_names"] = engine.branch_names(repo)
+        context["current"], context["branch_names"] = reads.branch_names(repo)
     except ActionError as exc:
         context["error"] = exc
         return render(request, "branches/commit_log.html", context, status=exc.status)
@@ -207,7 +211,7 @@ def commit_detail(request, slug, commit_id):
     repo = repository_for(request.user, slug)
     context = _context(request, repo, "commits")
     try:
-        view = engine.read_commit(repo, commit_id)
+        view = reads.read_commit(repo, commit_id)
     except ActionError as exc:
         context["error"] = exc
         return render(request, "branches/commit_detail.html", context, status=exc.status)
@@ -240,9 +244,9 @@ def compare(request, slug):
     to_ref = request.GET.get("to", "").strip()
     context = _context(request, repo, "compare", from_ref=from_ref, to_ref=to_ref)
     try:
-        context["current"], context["branch_names"] = engine.branch_names(repo)
+        context["current"], context["branch_names"] = reads.branch_names(repo)
         if to_ref:
-            cmp = engine.read_compare(repo, from_ref, to_ref, _page(request))
+            cmp = reads.read_compare(repo, from_ref, to_ref, _page(request))
             if request.GET.get("format") == "sql":
                 return _sql_download(cmp)
             context.update(cmp=cmp, objects=engine.render_changes(cmp.objects),
@@ -268,12 +272,12 @@ def object_history(request, slug):
     context = _context(request, repo, "objects", identity=identity)
     try:
         if identity:
-            context["ref"], versions = engine.read_object_history(repo, identity, ref)
+            context["ref"], versions = reads.read_object_history(repo, identity, ref)
             for v in versions:
                 v["rows"] = _rows(v["previous"], v["definition"])
             context["versions"] = versions
         else:
-            context["ref"], context["objects"] = engine.read_tree(repo, ref)
+            context["ref"], _commit, context["objects"] = reads.read_tree(repo, ref)
     except ActionError as exc:
         context["error"] = exc
         return render(request, "branches/object_history.html", context, status=exc.status)
@@ -292,7 +296,7 @@ def console(request, slug):
     repo = repository_for(request.user, slug)
     context = _context(request, repo, "console")
     try:
-        current, names = engine.branch_names(repo)
+        current, names = reads.branch_names(repo)
     except ActionError as exc:
         context["error"] = exc
         return render(request, "branches/console.html", context, status=exc.status)
@@ -321,7 +325,7 @@ def console(request, slug):
             status = 400
     elif request.GET.get("commit"):
         try:
-            view = engine.read_commit(repo, request.GET["commit"])
+            view = reads.read_commit(repo, request.GET["commit"])
             context.update(result=view.commit, changes=engine.render_changes(view.changes))
         except ActionError as exc:
             context["error"] = exc
