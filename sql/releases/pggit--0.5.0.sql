@@ -3714,29 +3714,74 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Three-way class of every object of three commits (base may be NULL: unrelated histories).
+-- Renames are followed (lineage, see pggit._renames): an object renamed on one side is one object
+-- under its new name when the other side left it as the base had it; the other side's row under
+-- the old name is then deleted with it. A rename on one side against a change, a delete or
+-- another rename on the other stays two objects, whose conflicts say so. (Columns renamed in a
+-- table both sides changed are followed by the union of the two versions.)
 CREATE FUNCTION pggit._classify(p_base text, p_source text, p_target text)
 RETURNS TABLE (identity text, kind text, conflict_type text, auto_resolvable boolean,
                base_hash text, source_hash text, target_hash text)
 LANGUAGE sql STABLE AS $$
+    WITH b AS MATERIALIZED (SELECT r.identity, r.kind, r.hash FROM pggit._tree_rows(p_base) r WHERE p_base IS NOT NULL),
+         sr AS MATERIALIZED (SELECT r.identity, r.kind, r.hash FROM pggit._tree_rows(p_source) r),
+         tr AS MATERIALIZED (SELECT r.identity, r.kind, r.hash FROM pggit._tree_rows(p_target) r),
+         rs AS MATERIALIZED (SELECT r.old_identity AS o, r.new_identity AS n FROM pggit._renames(p_base, p_source) r
+                              WHERE p_base IS NOT NULL AND r.old_identity <> r.new_identity),
+         rt AS MATERIALIZED (SELECT r.old_identity AS o, r.new_identity AS n FROM pggit._renames(p_base, p_target) r
+                              WHERE p_base IS NOT NULL AND r.old_identity <> r.new_identity),
+         -- renames followed: (old identity, new identity, side) where the other side still has
+         -- the old identity, unchanged from the base
+         follow AS (
+             SELECT rs.o, rs.n, 's' AS side FROM rs
+               JOIN b ON b.identity = rs.o JOIN tr ON tr.identity = rs.o
+              WHERE NOT EXISTS (SELECT 1 FROM rt WHERE rt.o = rs.o)
+                AND NOT EXISTS (SELECT 1 FROM tr x WHERE x.identity = rs.n)
+                AND tr.hash = b.hash
+             UNION ALL
+             SELECT rt.o, rt.n, 't' FROM rt
+               JOIN b ON b.identity = rt.o JOIN sr ON sr.identity = rt.o
+              WHERE NOT EXISTS (SELECT 1 FROM rs WHERE rs.o = rt.o)
+                AND NOT EXISTS (SELECT 1 FROM sr x WHERE x.identity = rt.n)
+                AND sr.hash = b.hash
+         ),
+         -- each side keyed by the identity the merge decides it under
+         s AS (SELECT coalesce((SELECT f.n FROM follow f WHERE f.side = 't' AND f.o = sr.identity), sr.identity) AS identity,
+                      sr.kind, sr.hash FROM sr),
+         t AS (SELECT coalesce((SELECT f.n FROM follow f WHERE f.side = 's' AND f.o = tr.identity), tr.identity) AS identity,
+                      tr.kind, tr.hash FROM tr),
+         bb AS (SELECT coalesce((SELECT f.n FROM follow f WHERE f.o = b.identity), b.identity) AS identity, b.kind, b.hash FROM b),
+         -- one object renamed two ways: each new name is that object changed on one side and
+         -- gone from the other
+         twice AS (SELECT rs.o, x.n FROM rs JOIN rt ON rt.o = rs.o AND rt.n <> rs.n
+                                     CROSS JOIN LATERAL (VALUES (rs.n), (rt.n)) x(n)),
+         y AS (SELECT coalesce(s.identity, t.identity, bb.identity) AS identity,
+                      coalesce(s.kind, t.kind, bb.kind) AS kind, s.hash AS s, t.hash AS t,
+                      coalesce(bb.hash, (SELECT b.hash FROM twice w JOIN b ON b.identity = w.o
+                                          WHERE w.n = coalesce(s.identity, t.identity))) AS b
+                 FROM bb
+                 FULL JOIN s ON s.identity = bb.identity
+                 FULL JOIN t ON t.identity = coalesce(s.identity, bb.identity))
     SELECT x.identity, x.kind, x.cls,
            x.cls IN ('NO_CONFLICT', 'SOURCE_MODIFIED', 'TARGET_MODIFIED')
            OR (x.cls = 'DELETED_SOURCE' AND x.t IS NOT DISTINCT FROM x.b)
            OR (x.cls = 'DELETED_TARGET' AND x.s IS NOT DISTINCT FROM x.b),
            x.b, x.s, x.t
-      FROM (SELECT coalesce(s.identity, t.identity, b.identity) AS identity,
-                   coalesce(s.kind, t.kind, b.kind) AS kind, b.hash AS b, s.hash AS s, t.hash AS t,
-                   CASE WHEN s.hash IS NOT DISTINCT FROM t.hash THEN 'NO_CONFLICT'
-                        WHEN t.hash IS NOT DISTINCT FROM b.hash THEN
-                             CASE WHEN s.hash IS NULL THEN 'DELETED_SOURCE' ELSE 'SOURCE_MODIFIED' END
-                        WHEN s.hash IS NOT DISTINCT FROM b.hash THEN
-                             CASE WHEN t.hash IS NULL THEN 'DELETED_TARGET' ELSE 'TARGET_MODIFIED' END
-                        WHEN b.hash IS NULL THEN 'BOTH_ADDED'
-                        WHEN s.hash IS NULL THEN 'DELETED_SOURCE'
-                        WHEN t.hash IS NULL THEN 'DELETED_TARGET'
+      FROM (SELECT y.identity, y.kind, y.b, y.s, y.t,
+                   CASE WHEN y.s IS NOT DISTINCT FROM y.t THEN 'NO_CONFLICT'
+                        WHEN y.t IS NOT DISTINCT FROM y.b THEN
+                             CASE WHEN y.s IS NULL THEN 'DELETED_SOURCE' ELSE 'SOURCE_MODIFIED' END
+                        WHEN y.s IS NOT DISTINCT FROM y.b THEN
+                             CASE WHEN y.t IS NULL THEN 'DELETED_TARGET' ELSE 'TARGET_MODIFIED' END
+                        WHEN y.b IS NULL THEN 'BOTH_ADDED'
+                        WHEN y.s IS NULL THEN 'DELETED_SOURCE'
+                        WHEN y.t IS NULL THEN 'DELETED_TARGET'
                         ELSE 'BOTH_MODIFIED' END AS cls
-              FROM (SELECT * FROM pggit._tree_rows(p_base) WHERE p_base IS NOT NULL) b
-              FULL JOIN pggit._tree_rows(p_source) s ON s.identity = b.identity
-              FULL JOIN pggit._tree_rows(p_target) t ON t.identity = coalesce(s.identity, b.identity)) x
+              FROM y) x
+    UNION ALL
+    -- the side that kept the old name loses it with the rename: deleted, decided with it
+    SELECT f.o, tr.kind, 'DELETED_SOURCE', true, tr.hash, NULL, tr.hash
+      FROM follow f JOIN tr ON tr.identity = f.o WHERE f.side = 's'
 $$;
 
 CREATE FUNCTION pggit.detect_merge_conflicts(p_source text, p_target text DEFAULT NULL)
@@ -3773,7 +3818,33 @@ DECLARE
     v_key     text;
     v_text    text[];
     v_bad     text;
+    v_sren    jsonb;
+    v_tren    jsonb;
+    v_lin     jsonb;
 BEGIN
+    -- columns renamed on either side since the base (lineage) are merged under their base
+    -- names, and take their new name in the result
+    SELECT coalesce(jsonb_object_agg(bc->>'name', c->>'name'), '{}') INTO v_sren
+      FROM jsonb_array_elements(s->'columns') c, jsonb_array_elements(coalesce(b->'columns', '[]')) bc
+     WHERE coalesce(s->'lineage'->'columns'->>(c->>'name'), c->>'name') = coalesce(b->'lineage'->'columns'->>(bc->>'name'), bc->>'name')
+       AND c->>'name' <> bc->>'name';
+    SELECT coalesce(jsonb_object_agg(bc->>'name', c->>'name'), '{}') INTO v_tren
+      FROM jsonb_array_elements(t->'columns') c, jsonb_array_elements(coalesce(b->'columns', '[]')) bc
+     WHERE coalesce(t->'lineage'->'columns'->>(c->>'name'), c->>'name') = coalesce(b->'lineage'->'columns'->>(bc->>'name'), bc->>'name')
+       AND c->>'name' <> bc->>'name';
+    IF v_sren <> '{}' THEN
+        s := jsonb_set(s, '{columns}', (SELECT jsonb_agg(CASE WHEN r.key IS NULL THEN c ELSE jsonb_set(c, '{name}', to_jsonb(r.key)) END ORDER BY i)
+                                          FROM jsonb_array_elements(s->'columns') WITH ORDINALITY x(c, i)
+                                          LEFT JOIN jsonb_each_text(v_sren) r ON r.value = c->>'name'));
+    END IF;
+    IF v_tren <> '{}' THEN
+        t := jsonb_set(t, '{columns}', (SELECT jsonb_agg(CASE WHEN r.key IS NULL THEN c ELSE jsonb_set(c, '{name}', to_jsonb(r.key)) END ORDER BY i)
+                                          FROM jsonb_array_elements(t->'columns') WITH ORDINALITY x(c, i)
+                                          LEFT JOIN jsonb_each_text(v_tren) r ON r.value = c->>'name'));
+    END IF;
+    SELECT string_agg('column ' || quote_ident(r.key) || ' renamed on both sides', ', ') INTO v_bad
+      FROM jsonb_each_text(v_sren) r WHERE v_tren ? r.key AND v_tren->>r.key <> r.value;
+
     -- columns: target's order, then the source's new ones in the source's order
     WITH names AS (
         SELECT c->>'name' AS name, 0 AS side, ord FROM jsonb_array_elements(t->'columns') WITH ORDINALITY x(c, ord)
@@ -3796,8 +3867,10 @@ BEGIN
                NOT (sc IS NOT DISTINCT FROM tc OR sc IS NOT DISTINCT FROM bc OR tc IS NOT DISTINCT FROM bc) AS clash
           FROM cols
     )
-    SELECT coalesce(jsonb_agg(col ORDER BY side, ord) FILTER (WHERE col IS NOT NULL), '[]'),
-           string_agg('column ' || quote_ident(name), ', ') FILTER (WHERE clash)
+    SELECT coalesce(jsonb_agg(CASE WHEN v_sren ? name OR v_tren ? name
+                                   THEN jsonb_set(col, '{name}', to_jsonb(coalesce(v_sren->>name, v_tren->>name))) ELSE col END
+                              ORDER BY side, ord) FILTER (WHERE col IS NOT NULL), '[]'),
+           concat_ws(', ', v_bad, string_agg('column ' || quote_ident(name), ', ') FILTER (WHERE clash))
       INTO v_cols, v_bad
       FROM merged;
     -- a column dropped on one side and changed on the other is a clash as well (covered above:
@@ -3851,6 +3924,16 @@ BEGIN
                 SELECT jsonb_array_elements_text(coalesce(s->v_key, '[]')) x
                 UNION SELECT jsonb_array_elements_text(coalesce(t->v_key, '[]'))) d));
     END LOOP;
+    -- lineage: the origin either side knows, and the renamed columns the result has
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+               'origin', coalesce(s->'lineage'->'origin', t->'lineage'->'origin'),
+               'columns', (SELECT jsonb_object_agg(l.key, l.value)
+                             FROM (SELECT * FROM jsonb_each(coalesce(t->'lineage'->'columns', '{}'))
+                                   UNION SELECT * FROM jsonb_each(coalesce(s->'lineage'->'columns', '{}'))) l
+                            WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(v_cols) c WHERE c->>'name' = l.key)))) INTO v_lin;
+    IF v_lin <> '{}' THEN
+        v_detail := v_detail || jsonb_build_object('lineage', v_lin);
+    END IF;
     v_detail := jsonb_strip_nulls(v_detail);
     v_text := pggit._table_text(v_detail);
     v_detail := v_detail || jsonb_build_object('create', v_text[2]);

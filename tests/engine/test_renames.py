@@ -132,3 +132,47 @@ def test_a_new_object_under_a_renamed_objects_old_name_is_a_new_object(repo, mak
     # the rows stay with the table they were in; what took its old name is a new, empty table
     assert repo.q("SELECT id FROM public.archived") == [(7,)]
     assert repo.q("SELECT count(*) FROM public.t") == [(0,)]
+
+
+# --------------------------------------------------------------------------- three-way merges
+
+
+def test_merge_takes_a_rename_made_on_the_source_and_keeps_rows(repo, make_db):
+    repo.ddl("CREATE TABLE public.c (id int PRIMARY KEY, name text)", "INSERT INTO public.c VALUES (1, 'Ann')")
+    repo.create_branch("dev")
+    repo.on("dev", "ALTER TABLE public.c RENAME TO clients", "ALTER TABLE public.clients RENAME COLUMN name TO full_name")
+    repo.ddl("CREATE TABLE public.other (id int)")  # main moves on elsewhere
+    m = repo.merge("dev", "main")
+    assert m["status"] == "merged", m
+    tree = repo.tree("main")
+    assert "table public.clients" in tree and "table public.c" not in tree and "table public.other" in tree
+    repo.assert_live_is("main", make_db)
+    assert repo.q("SELECT id, full_name FROM public.clients") == [(1, "Ann")]
+
+
+def test_union_merge_follows_a_column_renamed_on_one_side_and_changed_on_the_other(repo, make_db):
+    repo.ddl("CREATE TABLE public.c (id int PRIMARY KEY, name varchar(20), note text)",
+             "INSERT INTO public.c VALUES (1, 'Ann', 'x')")
+    repo.create_branch("dev")
+    repo.on("dev", "ALTER TABLE public.c RENAME COLUMN name TO full_name", "ALTER TABLE public.c ADD COLUMN email text")
+    repo.ddl("ALTER TABLE public.c ALTER COLUMN name TYPE varchar(80)", "ALTER TABLE public.c ADD COLUMN phone text")
+    m = repo.merge("dev", "main", strategy="union")
+    assert m["status"] == "merged", m
+    repo.assert_live_is("main", make_db)
+    cols = dict(repo.q("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                       " WHERE attrelid = 'public.c'::regclass AND attnum > 0 AND NOT attisdropped"))
+    assert cols == {"id": "integer", "full_name": "character varying(80)", "note": "text", "phone": "text", "email": "text"}
+    assert repo.q("SELECT id, full_name, note FROM public.c") == [(1, "Ann", "x")]
+
+
+def test_the_same_table_renamed_two_ways_is_a_conflict(repo):
+    repo.ddl("CREATE TABLE public.c (id int PRIMARY KEY)")
+    repo.create_branch("dev")
+    repo.on("dev", "ALTER TABLE public.c RENAME TO clients")
+    repo.ddl("ALTER TABLE public.c RENAME TO customers")
+    before = repo.snapshot()
+    m = repo.merge("dev", "main")
+    assert m["status"] == "conflicts", m
+    items = repo.items(m["merge_id"])
+    assert {i for i, r in items.items() if r["resolution"] is None} == {"table public.clients", "table public.customers"}
+    assert repo.heads() == before.heads and repo.dump() == before.dump
