@@ -2,7 +2,8 @@
 """Set up a fresh machine and run pgGit: the README's two commands.
 
     python3 dev.py run            # start the web app on http://127.0.0.1:8000
-    python3 dev.py test [ARGS]    # run the whole test suite (ARGS go to pytest)
+    python3 dev.py test [ARGS]    # run the whole test suite (ARGS go to pytest), on
+                                  # pytest-xdist workers (PGGIT_TEST_WORKERS, default 3)
 
 Both first make sure that ``.venv`` exists, built with Python 3.12 or newer (Django 6 needs
 it), and that it holds what ``requirements.txt`` pins. pip runs only when requirements.txt (or
@@ -32,6 +33,13 @@ BROWSER_TESTS = os.path.join(ROOT, "tests", "browser")
 
 # pytest's exit code when it collected no test; a test run that ran nothing is a failure here.
 PYTEST_NO_TESTS_COLLECTED = 5
+
+# `dev.py test` runs the tests on this many pytest-xdist workers (pytest.ini: --dist loadgroup)
+# unless the arguments choose (-n/--numprocesses, -p no:xdist) or ask for something a worker
+# cannot do (-s, --pdb, --trace). PGGIT_TEST_WORKERS overrides it (0: one process, no xdist).
+# Each worker has its own databases (see tests/conftest.py); the tests wait on PostgreSQL as
+# much as on the CPU, so there are more workers than the 2 cores CI has.
+DEFAULT_TEST_WORKERS = "3"
 
 
 class BootstrapError(Exception):
@@ -247,10 +255,45 @@ def ensure_chromium(args):
             return
 
 
+def _chooses_workers(args):
+    """Whether pytest ``args`` already say how to distribute, or need a single process."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("-s", "--capture=no", "--pdb", "--trace") or arg.startswith("--pdbcls"):
+            return True
+        if arg in ("-n", "--numprocesses", "--maxprocesses") or re.match(
+                r"-n\S|--numprocesses=|--maxprocesses=", arg):
+            return True
+        if arg == "-p" and i + 1 < len(args) and args[i + 1] == "no:xdist" or arg == "-pno:xdist":
+            return True
+    return False
+
+
+def worker_count(environ):
+    """The -n value for a test run: PGGIT_TEST_WORKERS (a count, or auto/logical) or the default."""
+    value = environ.get("PGGIT_TEST_WORKERS", "").strip() or DEFAULT_TEST_WORKERS
+    if not (value.isdigit() or value in ("auto", "logical")):
+        raise BootstrapError("PGGIT_TEST_WORKERS must be a number of workers (0: no xdist), auto or "
+                             "logical, not %r" % value)
+    return value
+
+
+def pytest_command(python, args, environ):
+    """``python -m pytest ARGS``, on worker_count() xdist workers unless ARGS choose (see
+    _chooses_workers) or the count is 0."""
+    args = list(args)
+    if not _chooses_workers(args):
+        workers = worker_count(environ)
+        if workers != "0":
+            args = ["-n", workers] + args
+    return [python, "-m", "pytest"] + args
+
+
 def test(args):
     python = ensure_venv()
     ensure_chromium(args)
-    code = call([python, "-m", "pytest"] + list(args))
+    code = call(pytest_command(python, args, os.environ))
     if code == PYTEST_NO_TESTS_COLLECTED:
         log("pytest collected no tests: failing the run")
     return pytest_exit_code(code)

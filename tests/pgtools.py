@@ -7,6 +7,11 @@ Servers under test (see ``discover_servers``):
   the data directory named by ``PGGIT_TEST_EMBEDDED_DIR`` (default ``/tmp/pggit-test-pg18``);
 * also the server named by ``PGGIT_TEST_DSN`` or ``DATABASE_URL`` when either is set (CI sets
   ``DATABASE_URL`` to the system PostgreSQL 15).
+
+Under pytest-xdist every worker discovers the same servers and shares them: the embedded server
+is started once (under the wheel's inter-process lock) and reused by the others. What the tests
+make on a server (databases, their shadow databases and shadow roles, login roles) has a random
+name, so workers, and other runs on the same server, never meet.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +143,8 @@ def discover_servers() -> tuple[PgServer, ...]:
     from pggit import embedded
 
     found: list[tuple[str, str, Path | None]] = []  # (label, dsn, preferred bin dir)
+    # xdist workers all start it at once, during collection: the first starts it, the others
+    # wait for it and reuse it (pggit.embedded.start).
     emb = embedded.start(os.environ.get("PGGIT_TEST_EMBEDDED_DIR", DEFAULT_EMBEDDED_DIR))
     embedded_bin = Path(emb.bin_dir)
     found.append(("embedded", emb.dsn("postgres"), embedded_bin))
@@ -166,13 +174,22 @@ def discover_servers() -> tuple[PgServer, ...]:
 # --------------------------------------------------------------------------- databases
 
 
+def worker_tag() -> str:
+    """``gw0_``, ``gw1_``, ... in a pytest-xdist worker, '' otherwise: put into the names of the
+    databases and roles the tests make, which are random anyway (so unique per worker, and per
+    concurrent run), to tell which worker left one behind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{worker}_" if re.fullmatch(r"gw\d+", worker) else ""
+
+
 def create_database(server: PgServer) -> str:
-    """Create a fresh, uniquely named, empty UTF8 database (from template0) and return its name.
+    """Create a fresh, uniquely named, empty UTF8 database (from template0) and return its name
+    (``pggit_t_[gwN_]<16 hex>``: random, so every xdist worker and concurrent run has its own).
 
     template0 is used so that nothing added to template1 leaks in, and because CREATE DATABASE
     from template1 fails while another session is connected to template1.
     """
-    name = f"{TEST_DB_PREFIX}{uuid.uuid4().hex[:16]}"
+    name = f"{TEST_DB_PREFIX}{worker_tag()}{uuid.uuid4().hex[:16]}"
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(sql.Identifier(name))
@@ -204,16 +221,35 @@ def psql_file(server: PgServer, dbname: str, path: Path | str) -> subprocess.Com
     stopping at the first error (``-v ON_ERROR_STOP=1``). ``-X`` ignores any ~/.psqlrc.
 
     Raises AssertionError with psql's output when a statement fails.
+
+    Returns once psql's server session has ended, not just psql: the session drops its temporary
+    objects, and what depends on them, while it exits, after psql is gone. A dump taken before
+    that would still see them (it did under load, with the tests on several xdist workers).
     """
+    session = f"pggit-test-psql-{uuid.uuid4().hex[:12]}"
     proc = subprocess.run(
         [str(server.psql_path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.dsn_for(dbname), "-f", str(path)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
+        env={**os.environ, "PGOPTIONS": "--client-min-messages=warning", "PGAPPNAME": session},
     )
+    wait_for_sessions_to_end(server, session)
     if proc.returncode != 0:
         raise AssertionError(f"psql -f {path} failed on {server.id}/{dbname}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def wait_for_sessions_to_end(server: PgServer, application_name: str, timeout: float = 60.0) -> None:
+    """Wait until no session named ``application_name`` is left on ``server``. A backend leaves
+    pg_stat_activity after it has removed its temporary objects (before_shmem_exit callbacks run
+    before the on_shmem_exit one that clears its entry)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                           [application_name]).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the session {application_name!r} on {server.id} did not end in {timeout:.0f} s")
+            time.sleep(0.02)
 
 
 # --------------------------------------------------------------------------- dumps

@@ -9,6 +9,7 @@ import pytest
 from psycopg import sql
 
 from pggit_web.dbconfig import connect_kwargs, database_url, ensure_database
+from pgtools import worker_tag  # gwN_ under pytest-xdist: names are random, the tag tells the worker
 
 
 def drop_database(server: dict, dbname: str) -> None:
@@ -62,7 +63,7 @@ def make_role(server):
 def console_role(make_role):
     """A fresh non-superuser login role for the console on HEAD: (name, password)."""
     password = f"pw ' \" ü {uuid.uuid4().hex[:6]}"
-    return make_role(f"pggit_test_console_{uuid.uuid4().hex[:10]}", password=password), password
+    return make_role(f"pggit_test_console_{worker_tag()}{uuid.uuid4().hex[:10]}", password=password), password
 
 
 def give_console_role(dsn: str, role: str) -> None:
@@ -90,8 +91,9 @@ def db_exists(server):
 
 @pytest.fixture
 def throwaway_dbname(server):
-    """A fresh database name on the configured server; the database is dropped afterwards."""
-    name = f"pggit_webtest_{uuid.uuid4().hex[:12]}"
+    """A fresh database name on the configured server (random: one of its own for every xdist
+    worker and concurrent run); the database is dropped afterwards."""
+    name = f"pggit_webtest_{worker_tag()}{uuid.uuid4().hex[:12]}"
     yield name
     drop_database(server, name)
 

@@ -1,6 +1,8 @@
 """The Django admin: every model's pages, merge request actions through the real engine, the
 engine's branches and commits read (not copied) into the repository admin."""
 
+import uuid
+
 import psycopg
 import pytest
 from django.contrib import admin
@@ -331,7 +333,7 @@ def test_admin_checks_the_console_role_and_never_shows_its_password(admin_client
     url = reverse("admin:branches_repository_change", args=[repo.pk])
     page = admin_client.get(url).content.decode()
     assert 'type="password" name="console_password"' in page and console_role[1] not in page
-    boss = make_role("pggit_test_boss_" + repo.slug + str(repo.pk), "LOGIN SUPERUSER")
+    boss = make_role(f"pggit_test_boss_{uuid.uuid4().hex[:8]}", "LOGIN SUPERUSER")  # roles are per server
     response = admin_client.post(url, admin_change_data(repo, console_role=boss))
     assert response.status_code == 200 and "SUPERUSER" in response.content.decode()
     repo.refresh_from_db()

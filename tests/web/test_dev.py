@@ -81,6 +81,27 @@ def test_dev_test_command_fails_when_pytest_collects_nothing():
     assert "pytest collected no tests" in result.stderr
 
 
+@pytest.mark.parametrize("args, environ, expected", [
+    ([], {}, ["-n", "3"]),  # the whole suite on pytest-xdist workers (pytest.ini: --dist loadgroup)
+    (["tests/web", "-x"], {}, ["-n", "3", "tests/web", "-x"]),
+    ([], {"PGGIT_TEST_WORKERS": "4"}, ["-n", "4"]),
+    ([], {"PGGIT_TEST_WORKERS": "0"}, []),  # one process
+    (["-n", "2"], {}, ["-n", "2"]),
+    (["-nauto"], {}, ["-nauto"]),
+    (["-p", "no:xdist"], {}, ["-p", "no:xdist"]),
+    (["-s", "tests/web"], {}, ["-s", "tests/web"]),  # output and debuggers need one process
+    (["--pdb"], {}, ["--pdb"]),
+])
+def test_test_command_runs_on_workers_unless_told_otherwise(dev, monkeypatch, args, environ, expected):
+    monkeypatch.setattr(dev, "DEFAULT_TEST_WORKERS", "3")
+    assert dev.pytest_command("/venv/python", args, environ) == ["/venv/python", "-m", "pytest"] + expected
+
+
+def test_a_worker_count_that_is_not_one_is_refused(dev):
+    with pytest.raises(dev.BootstrapError, match="PGGIT_TEST_WORKERS"):
+        dev.pytest_command("/venv/python", [], {"PGGIT_TEST_WORKERS": "many"})
+
+
 def test_dev_without_a_command_prints_usage(dev, capsys):
     assert dev.main([]) == 2
     assert "usage: python3 dev.py run" in capsys.readouterr().err
