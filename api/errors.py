@@ -18,6 +18,8 @@ import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, JsonResponse
+from django.contrib.auth.decorators import login_not_required
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -107,6 +109,8 @@ def exception_handler(exc, context):
     return Response(data, status=status, headers=headers)
 
 
+@login_not_required  # and not a redirect to the sign-in page
+@csrf_exempt  # a POST to an unknown address is a 404 with the error body, not Django's CSRF page
 def not_found(request, *args, **kwargs):
     """Any address under /api/ that no endpoint has."""
     return JsonResponse(body("not_found", f"no endpoint at {request.path}"), status=404)

@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
@@ -24,6 +25,12 @@ class DefaultCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
     ordering = "-pk"
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # DRF says 404; a cursor the API did not give is a bad request, as for engine lists
+            raise ActionError("the cursor is not one this API gave", code="invalid_cursor") from None
 
 
 class NameCursorPagination(DefaultCursorPagination):

@@ -46,4 +46,4 @@ urlpatterns = [
 if find_spec("merges.api") is not None and hasattr(import_module("merges.api"), "urlpatterns"):
     urlpatterns.append(path("", include("merges.api")))
 
-urlpatterns.append(re_path(r"^.*$", errors.not_found))
+urlpatterns.append(re_path(r"^[\s\S]*$", errors.not_found))  # [\s\S]: also a path with a newline

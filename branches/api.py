@@ -37,6 +37,11 @@ def _param(request, name: str, *, required: bool = False, default: str | None = 
     return value or default
 
 
+def _results(name: str, serializer) -> serializers.Serializer:
+    """The schema of ``{"results": [...]}`` (a short list that is not paginated)."""
+    return inline_serializer(name, {"results": serializer(many=True)})
+
+
 def _valid(serializer_class, request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -97,8 +102,8 @@ class BranchList(APIView):
 
 class BranchDetail(APIView):
     @extend_schema(parameters=[OpenApiParameter("force", bool, description="Delete even if not merged.")],
-                   responses=inline_serializer("BranchDeleted", {"name": serializers.CharField(),
-                                                                 "head": serializers.CharField()}))
+                   responses={200: inline_serializer("BranchDeleted", {"name": serializers.CharField(),
+                                                                     "head": serializers.CharField()})})
     def delete(self, request, slug, name):
         repo = repository_for(request.user, slug)
         force = request.query_params.get("force", "").lower() in ("1", "true", "yes")
@@ -197,7 +202,7 @@ class MigrationView(APIView):
 
 
 class Drift(APIView):
-    @extend_schema(responses=s.DriftSerializer(many=True))
+    @extend_schema(responses=_results("DriftList", s.DriftSerializer))
     def get(self, request, slug):
         repo = repository_for(request.user, slug)
         return Response({"results": s.DriftSerializer(reads.read_drift(repo), many=True).data})
@@ -220,7 +225,7 @@ class Console(APIView):
 # settings: protection and members ---------------------------------------------------------------
 
 class ProtectionList(APIView):
-    @extend_schema(responses=s.ProtectionSerializer(many=True))
+    @extend_schema(responses=_results("ProtectionList", s.ProtectionSerializer))
     def get(self, request, slug):
         repo = repository_for(request.user, slug, Role.MAINTAINER)
         return Response({"results": s.ProtectionSerializer(repo.protections.all(), many=True).data})
@@ -244,7 +249,7 @@ class ProtectionDetail(APIView):
 
 
 class MemberList(APIView):
-    @extend_schema(responses=s.MemberSerializer(many=True))
+    @extend_schema(responses=_results("MemberList", s.MemberSerializer))
     def get(self, request, slug):
         repo = repository_for(request.user, slug, Role.MAINTAINER)
         rows = [{"username": user.get_username(), "role": role.label} for user, role in actions.members(request.user, repo)]

@@ -128,3 +128,26 @@ def test_unknown_api_address_and_wrong_method_have_the_error_body(as_api, repo, 
     assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
     wrong = client.put(f"{BASE}/branches/", {}, format="json")
     assert wrong.status_code == 405 and error_of(wrong)["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_address_no_endpoint_has_is_a_json_404_for_everyone(api, as_api, repo, author, method):
+    """Not the sign-in page (the pages' login requirement) nor Django's CSRF page."""
+    from rest_framework.test import APIClient
+
+    strict = APIClient(enforce_csrf_checks=True)
+    for client in (api, as_api(author), strict):
+        response = getattr(client, method)("/api/v1/repositories/%C3%B7J%C2%BF/branches/")
+        assert response.status_code == 404, response.content[:200]
+        assert response["Content-Type"].startswith("application/json")
+        assert error_of(response)["code"] == "not_found"
+
+
+def test_a_forged_cursor_on_a_database_list_is_400(as_api, repo, author):
+    response = as_api(author).get("/api/v1/repositories/", {"cursor": "Gj*"})
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_cursor"
+
+
+def test_an_address_with_a_newline_is_a_json_404(as_api, repo, author):
+    response = as_api(author).get("/api/v1/repositories/a%0Ab/tree/")
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
