@@ -286,6 +286,16 @@ def _check_author_or(user, mr: MergeRequest, role: Role) -> None:
         check_role(user, mr.repository, Role.DEVELOPER)
 
 
+def check_can_edit(user, mr: MergeRequest) -> None:
+    """The author (a developer) or a maintainer edits, drafts, closes and reopens a request."""
+    _check_author_or(user, mr, Role.MAINTAINER)
+
+
+def check_merge_role(user, mr: MergeRequest) -> None:
+    """The role the target's protection rule names for merging (and for turning auto-merge on)."""
+    check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
+
+
 def check_can_resolve(user, mr: MergeRequest) -> None:
     """The author (a developer) and whoever may merge into the target resolve conflicts."""
     _check_author_or(user, mr, merge_role_for(mr.repository, mr.target))
@@ -307,7 +317,7 @@ def _check_open(mr: MergeRequest) -> None:
 def edit(user, mr: MergeRequest, *, title: str | None = None, description: str | None = None,
          draft: bool | None = None, strategy: str | None = None) -> MergeRequest:
     """The author (or a maintainer) edits title, description, draft flag or strategy."""
-    _check_author_or(user, mr, Role.MAINTAINER)
+    check_can_edit(user, mr)
     _check_open(mr)
     if title is not None:
         title = title.strip()
@@ -327,7 +337,7 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
 
 def close(user, mr: MergeRequest) -> MergeRequest:
     """Close without merging (author or maintainer); an open engine merge is aborted."""
-    _check_author_or(user, mr, Role.MAINTAINER)
+    check_can_edit(user, mr)
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
         _check_open(mr)
@@ -339,7 +349,7 @@ def close(user, mr: MergeRequest) -> MergeRequest:
 
 
 def reopen(user, mr: MergeRequest) -> MergeRequest:
-    _check_author_or(user, mr, Role.MAINTAINER)
+    check_can_edit(user, mr)
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
         if mr.state != State.CLOSED:
@@ -416,7 +426,7 @@ def request_changes(user, mr: MergeRequest, body: str) -> Review:
 def check_can_merge(user, mr: MergeRequest) -> None:
     """The target's rule names who may merge; a draft, or missing approvals, stop everyone."""
     check_role(user, mr.repository, Role.VIEWER)
-    check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
+    check_merge_role(user, mr)
     _check_open(mr)
     if mr.draft:
         raise Conflict("the merge request is a draft", code="draft")
@@ -429,7 +439,7 @@ def check_can_merge(user, mr: MergeRequest) -> None:
 
 def set_auto_merge(user, mr: MergeRequest, enabled: bool, strategy: str | None = None) -> MergeRequest:
     """Merge automatically when the last required approval arrives, as ``user``."""
-    check_role(user, mr.repository, merge_role_for(mr.repository, mr.target))
+    check_merge_role(user, mr)
     _check_open(mr)
     if strategy is not None:
         _check_strategy(strategy)

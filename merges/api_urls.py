@@ -1,0 +1,29 @@
+"""URLs of the merge request endpoints, relative to /api/v1/ (``api/urls.py`` includes them through
+``merges.api.urlpatterns``)."""
+
+from django.urls import path
+
+from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
+                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, Reviews)
+
+LIST = "repositories/<slug:slug>/merge-requests/"
+MR = LIST + "<int:number>/"
+
+urlpatterns = [
+    path(LIST, MergeRequestList.as_view(), name="merge_requests"),
+    path(MR, MergeRequestDetail.as_view(), name="merge_request"),
+    path(MR + "draft/", Draft.as_view(), name="merge_request_draft"),
+    path(MR + "close/", Close.as_view(), name="merge_request_close"),
+    path(MR + "reopen/", Reopen.as_view(), name="merge_request_reopen"),
+    path(MR + "conversation/", Conversation.as_view(), name="merge_request_conversation"),
+    path(MR + "commits/", Commits.as_view(), name="merge_request_commits"),
+    path(MR + "changes/", Changes.as_view(), name="merge_request_changes"),
+    path(MR + "migration/", Migration.as_view(), name="merge_request_migration"),
+    path(MR + "reviews/", Reviews.as_view(), name="merge_request_reviews"),
+    path(MR + "comments/", Comments.as_view(), name="merge_request_comments"),
+    path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
+    path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
+    path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),
+    path(MR + "conflicts/resolve/", Resolve.as_view(), name="merge_request_resolve"),
+    path(MR + "abort/", Abort.as_view(), name="merge_request_abort"),
+]

@@ -1,0 +1,329 @@
+"""REST API shapes of merge requests, their tabs, reviews, comments, merges and conflicts.
+
+Outputs read the models and the dataclasses of ``merges.reads`` / ``merges.actions``; inputs only
+check types and lengths (``merges.actions`` checks the rest and says why, as it does for the pages).
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from branches.serializers import REF_MAX, CommitSerializer, StrictCharField
+from merges.actions import MAX_TITLE
+from merges.models import STRATEGIES, MergeRequest, Review
+
+CHOICES = ["source", "target", "base", "custom"]
+# Texts in a request: a description, a comment, a custom definition.
+TEXT_MAX = 100_000
+IDENTITY_MAX = 1000
+
+
+class UsernameField(serializers.CharField):
+    """A user, as its user name (null when there is none)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, user):
+        return user.get_username() if user is not None else None
+
+    def get_attribute(self, instance):
+        try:
+            return super().get_attribute(instance)
+        except (AttributeError, KeyError):
+            return None
+
+
+class ApprovalsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    required = serializers.IntegerField(help_text="What the target's protection rule asks for.")
+    met = serializers.BooleanField()
+    approvers = serializers.ListField(child=serializers.CharField(), help_text="User names.")
+    self_approval_allowed = serializers.BooleanField()
+
+    def to_representation(self, status):
+        return {"count": status.count, "required": status.required, "met": status.met,
+                "approvers": [u.get_username() for u in status.approvers],
+                "self_approval_allowed": status.self_approval_allowed}
+
+
+class MergeRequestSerializer(serializers.ModelSerializer):
+    author = UsernameField()
+    merged_by = UsernameField()
+    auto_merge_by = UsernameField()
+    in_progress = serializers.SerializerMethodField(help_text="An engine merge is open (conflicts being resolved).")
+    approvals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MergeRequest
+        fields = ["number", "title", "description", "source", "target", "state", "draft", "strategy", "author",
+                  "auto_merge", "auto_merge_by", "source_head", "in_progress", "merge_commit", "merge_error",
+                  "merged_by", "merged_at", "closed_at", "created_at", "updated_at", "approvals"]
+
+    def get_in_progress(self, mr) -> bool:
+        return mr.engine_merge_id is not None
+
+    def get_approvals(self, mr) -> ApprovalsSerializer:
+        from merges import actions
+
+        status = self.context.get("approvals", {}).get(mr.pk) or actions.approvals(mr)
+        return ApprovalsSerializer(status).data
+
+
+# the request, with the header and merge box ------------------------------------------------
+
+class WarningSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    table = serializers.CharField()
+    message = serializers.CharField()
+    statement = serializers.CharField()
+    loses_data = serializers.BooleanField()
+
+
+class PreviewConflictSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    conflict_type = serializers.CharField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["up_to_date", "fast_forward", "merge"])
+    base = serializers.CharField(allow_null=True)
+    source_head = serializers.CharField()
+    target_head = serializers.CharField()
+    step_count = serializers.SerializerMethodField()
+    conflicts = PreviewConflictSerializer(many=True)
+    warnings = WarningSerializer(many=True)
+    in_progress = serializers.BooleanField()
+
+    def get_step_count(self, preview) -> int:
+        return len(preview.steps)
+
+
+class SidesSerializer(serializers.Serializer):
+    source_commit = serializers.CharField(source="sides.source")
+    target_commit = serializers.CharField(source="sides.target")
+    merge_base = serializers.CharField(source="sides.base", allow_null=True)
+    commits = serializers.IntegerField(source="commits_count.n", help_text="Commits on the source not on the target.")
+    commits_more = serializers.BooleanField(source="commits_count.more")
+    changes = serializers.IntegerField(source="changes_count", allow_null=True,
+                                       help_text="Objects the source changed since the merge base.")
+
+
+class MergeBoxSerializer(serializers.Serializer):
+    """What the caller may do now, and what a merge would do."""
+
+    can_merge = serializers.BooleanField()
+    merge_blocked = serializers.CharField(help_text="Why the caller cannot merge; empty when they can.")
+    merge_role = serializers.SerializerMethodField(help_text="The lowest role that may merge into the target.")
+    can_review = serializers.BooleanField()
+    can_approve = serializers.BooleanField()
+    can_edit = serializers.BooleanField()
+    can_resolve = serializers.BooleanField()
+    preview = PreviewSerializer(allow_null=True)
+    preview_error = serializers.SerializerMethodField()
+
+    def get_merge_role(self, box) -> str:
+        return box.merge_role.label
+
+    def get_preview_error(self, box) -> dict | None:
+        exc = box.preview_error
+        return {"code": exc.code, "message": exc.message} if exc else None
+
+
+class MergeRequestDetailSerializer(MergeRequestSerializer):
+    compare = serializers.SerializerMethodField(help_text="The commits compared; null when the engine did not answer.")
+    compare_error = serializers.SerializerMethodField()
+    merge_box = serializers.SerializerMethodField()
+
+    class Meta(MergeRequestSerializer.Meta):
+        fields = MergeRequestSerializer.Meta.fields + ["compare", "compare_error", "merge_box"]
+
+    def get_compare(self, mr) -> SidesSerializer(allow_null=True):
+        head = self.context.get("header")
+        return SidesSerializer(head).data if head is not None and head.sides is not None else None
+
+    def get_compare_error(self, mr) -> dict | None:
+        head = self.context.get("header")
+        exc = head.engine_error if head is not None else None
+        return {"code": exc.code, "message": exc.message} if exc else None
+
+    def get_merge_box(self, mr) -> MergeBoxSerializer(allow_null=True):
+        box = self.context.get("merge_box")
+        return MergeBoxSerializer(box).data if box is not None else None
+
+
+# inputs of the request ---------------------------------------------------------------------
+
+class MergeRequestCreateSerializer(serializers.Serializer):
+    source = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
+    target = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
+    title = StrictCharField(max_length=MAX_TITLE)
+    description = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+    draft = serializers.BooleanField(required=False, default=False)
+    strategy = serializers.ChoiceField(choices=STRATEGIES, required=False, default="auto")
+
+
+class MergeRequestEditSerializer(serializers.Serializer):
+    """Only the fields given change."""
+
+    title = StrictCharField(max_length=MAX_TITLE, required=False)
+    description = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    draft = serializers.BooleanField(required=False)
+    strategy = serializers.ChoiceField(choices=STRATEGIES, required=False)
+
+
+class DraftSerializer(serializers.Serializer):
+    draft = serializers.BooleanField(help_text="true: mark as a draft; false: ready for review.")
+
+
+class AutoMergeSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    strategy = serializers.ChoiceField(choices=STRATEGIES, required=False, allow_null=True, default=None)
+
+
+class MergeActionSerializer(serializers.Serializer):
+    strategy = serializers.ChoiceField(choices=STRATEGIES, required=False, allow_null=True, default=None,
+                                       help_text="The request's own strategy when absent.")
+    force = serializers.BooleanField(required=False, default=False,
+                                     help_text="Merge although steps lose data (a refused merge says which).")
+
+
+# reviews and comments ----------------------------------------------------------------------
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = UsernameField()
+
+    class Meta:
+        model = Review
+        fields = ["id", "reviewer", "verdict", "body", "source_head", "dismissed", "dismissed_reason", "created_at"]
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Review.Verdict.values)
+    body = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="",
+                                 help_text="Required to request changes, and for a plain comment.")
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = UsernameField()
+    body = serializers.CharField()
+    object_identity = serializers.CharField(help_text="The object commented on; empty for the request itself.")
+    created_at = serializers.DateTimeField()
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    body = StrictCharField(max_length=TEXT_MAX)
+    object_identity = StrictCharField(max_length=IDENTITY_MAX, required=False, allow_blank=True, default="",
+                                            help_text="e.g. `table public.orders`: comment on that object.")
+
+
+# the four tabs -----------------------------------------------------------------------------
+
+class TimelineEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed"])
+    at = serializers.DateTimeField()
+    user = UsernameField()
+    review = ReviewSerializer(allow_null=True)
+    comment = CommentSerializer(allow_null=True)
+
+
+class ConversationSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    timeline = TimelineEventSerializer(many=True)
+
+
+class CommitsTabSerializer(serializers.Serializer):
+    source_commit = serializers.CharField()
+    target_commit = serializers.CharField()
+    merge_base = serializers.CharField(allow_null=True)
+    commits = CommitSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="Only the newest commits are listed.")
+
+
+class ChangedObjectSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    change = serializers.ChoiceField(choices=["added", "modified", "deleted"])
+    old_definition = serializers.CharField(allow_null=True, help_text="At the merge base.")
+    new_definition = serializers.CharField(allow_null=True, help_text="On the source.")
+    comments = CommentSerializer(many=True)
+
+
+class ChangesTabSerializer(serializers.Serializer):
+    source_commit = serializers.CharField()
+    merge_base = serializers.CharField(allow_null=True)
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
+
+
+class StepSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    statement = serializers.CharField()
+
+
+class MigrationTabSerializer(serializers.Serializer):
+    live = serializers.BooleanField(help_text="The target is checked out: merging runs this on the live database.")
+    kind = serializers.CharField(allow_null=True, help_text="up_to_date, fast_forward or merge (open requests).")
+    steps = StepSerializer(many=True)
+    warnings = WarningSerializer(many=True)
+    open_conflicts = serializers.IntegerField(help_text="Conflicts to resolve first: the steps change with them.")
+
+
+# merging and conflicts ---------------------------------------------------------------------
+
+class ConflictItemSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    kind = serializers.CharField()
+    conflict_type = serializers.CharField()
+    auto_resolvable = serializers.BooleanField(allow_null=True)
+    resolution = serializers.CharField(allow_null=True, help_text="null while open; source, target, base or custom.")
+    error = serializers.CharField(allow_null=True)
+    base_definition = serializers.CharField(allow_null=True)
+    source_definition = serializers.CharField(allow_null=True)
+    target_definition = serializers.CharField(allow_null=True)
+    result_definition = serializers.CharField(allow_null=True)
+
+
+class ConflictsSerializer(serializers.Serializer):
+    in_progress = serializers.BooleanField(help_text="false: no merge is open (POST to open one).")
+    merge_id = serializers.IntegerField(allow_null=True)
+    open = serializers.IntegerField()
+    items = ConflictItemSerializer(many=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    identity = StrictCharField(max_length=IDENTITY_MAX, trim_whitespace=False)
+    choice = serializers.ChoiceField(choices=CHOICES, required=False, allow_null=True, default=None,
+                                     help_text="Without it, `result` is compared with the three versions.")
+    result = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True, allow_null=True,
+                                   default=None, trim_whitespace=False,
+                                   help_text="The definition (custom); checked in the shadow database.")
+    force = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if attrs["choice"] in (None, "custom") and attrs["result"] is None:
+            raise serializers.ValidationError({"result": ["a custom resolution needs the result text"]})
+        return attrs
+
+
+class OutcomeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["merged", "up_to_date", "ready", "conflicts"],
+                                     help_text="conflicts: resolved, others still open (open_conflicts)")
+    commit = serializers.CharField(allow_null=True)
+    merge_id = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+    open_conflicts = serializers.SerializerMethodField()
+    merge_request = serializers.SerializerMethodField()
+
+    def get_open_conflicts(self, outcome) -> list[str]:
+        return [i["identity"] for i in outcome.conflicts]
+
+    def get_merge_request(self, outcome) -> MergeRequestSerializer:
+        return MergeRequestSerializer(self.context["mr"], context=self.context).data
