@@ -563,6 +563,14 @@ END $$;
 -- ---- 11_describe.sql ----
 -- pgGit engine: canonical definition of one tracked object, read from the catalogs.
 
+-- ATTACH PARTITION of a table made on its own and attached (detail "attached"), or NULL.
+CREATE FUNCTION pggit._attach_sql(p_detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'ALTER TABLE ' || (p_detail->>'partition_of') || ' ATTACH PARTITION ' || (p_detail->>'qname') || ' '
+           || (p_detail->>'bound') || ';'
+     WHERE p_detail ? 'partition_of' AND (p_detail->>'attached')::boolean
+$$;
+
 -- The word SET STORAGE takes for an attstorage/typstorage letter.
 CREATE FUNCTION pggit._storage_word(p_storage "char") RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -600,7 +608,21 @@ DECLARE
     v_opts   text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'options') x);
     v_unlogged text := CASE WHEN p_detail->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END;
 BEGIN
-    IF p_detail ? 'partition_of' THEN
+    IF p_detail ? 'partition_of' AND (p_detail->>'attached')::boolean THEN
+        -- a table made on its own and attached as a partition (its columns differ from what
+        -- PARTITION OF would give it: order, defaults, NOT NULL): made
+        -- again that way, with its own column order, defaults and NOT NULL, then attached
+        v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
+        v_tail := E'\n)' || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
+               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+        SELECT string_agg(pggit._column_sql(c), E',\n    '),
+               string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
+          INTO v_full, v_create
+          FROM jsonb_array_elements(p_detail->'columns') c;
+        v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail
+               || E'\n' || pggit._attach_sql(p_detail);
+        v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
+    ELSIF p_detail ? 'partition_of' THEN
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
                  || ' ' || (p_detail->>'bound')
                  || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
@@ -657,6 +679,7 @@ DECLARE
     v_head   text;
     v_tail   text;
     v_has_nn boolean := current_setting('server_version_num')::int >= 180000;
+    v_attached boolean;
 BEGIN
     SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
            c.relrowsecurity, c.relforcerowsecurity,
@@ -739,6 +762,17 @@ BEGIN
     IF v_rel.relispartition THEN
         v_parent := v_inh[1];
         v_inh := NULL;
+        -- made on its own and attached: its columns are not what PARTITION OF gives (the
+        -- parent's, in the parent's order, with their defaults and NOT NULL)
+        SELECT bool_or(c.attname IS DISTINCT FROM p.attname OR c.def IS DISTINCT FROM p.def OR c.attnotnull IS DISTINCT FROM p.attnotnull)
+          INTO v_attached
+          FROM (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+                  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                 WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) c
+          FULL JOIN (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+                       FROM pg_inherits i JOIN pg_attribute a ON a.attrelid = i.inhparent
+                       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                      WHERE i.inhrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) p ON p.n = c.n;
     END IF;
     -- dependencies: of the table, its defaults and non-FK constraints; of its foreign keys apart
     SELECT pggit._deps(array_agg(x.classid) FILTER (WHERE NOT x.fk), array_agg(x.objid) FILTER (WHERE NOT x.fk), v_ident, '{n,a}'),
@@ -762,7 +796,8 @@ BEGIN
 
     v_detail := jsonb_strip_nulls(jsonb_build_object(
         'qname', v_q, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
-        'partition_of', v_parent, 'bound', v_rel.bound, 'partition_key', v_rel.partkey,
+        'partition_of', v_parent, 'bound', v_rel.bound, 'attached', CASE WHEN v_attached THEN true END,
+        'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
         'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps)));
@@ -2627,6 +2662,7 @@ END $$;
 CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[n->>'create']
+        || CASE WHEN (n->>'attached')::boolean THEN ARRAY[pggit._attach_sql(n)] ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
@@ -3903,7 +3939,7 @@ BEGIN
 
     -- table properties: each one three-way
     v_detail := jsonb_build_object('qname', t->'qname', 'columns', v_cols, 'constraints', v_cons);
-    FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'partition_key', 'inherits', 'persistence',
+    FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'attached', 'partition_key', 'inherits', 'persistence',
                                  'options', 'rls', 'force_rls', 'comment'] LOOP
         IF s->v_key IS NOT DISTINCT FROM t->v_key OR s->v_key IS NOT DISTINCT FROM b->v_key THEN
             v_detail := v_detail || jsonb_build_object(v_key, t->v_key);

@@ -275,6 +275,7 @@ END $$;
 CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[n->>'create']
+        || CASE WHEN (n->>'attached')::boolean THEN ARRAY[pggit._attach_sql(n)] ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
