@@ -1,5 +1,21 @@
 -- pgGit engine: canonical definition of one tracked object, read from the catalogs.
 
+-- Defaults and NOT NULL of a typed table's columns (CREATE TABLE ... OF type makes them
+-- without). p_late: the defaults that call user functions (set once those exist) only.
+CREATE FUNCTION pggit._typed_column_sql(p_detail jsonb, p_late boolean) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg(x.stmt ORDER BY c.n, x.k), '{}')
+      FROM jsonb_array_elements(p_detail->'columns') WITH ORDINALITY c(col, n)
+     CROSS JOIN LATERAL (
+           SELECT 1 AS k, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                          || ' SET NOT NULL;' AS stmt
+            WHERE (c.col->>'notnull')::boolean AND NOT p_late
+           UNION ALL
+           SELECT 2, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                     || ' SET DEFAULT ' || (c.col->>'default') || ';'
+            WHERE c.col ? 'default' AND (c.col ? 'late_default') = p_late) x
+$$;
+
 -- ATTACH PARTITION of a table made on its own and attached (detail "attached"), or NULL.
 CREATE FUNCTION pggit._attach_sql(p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -59,6 +75,12 @@ BEGIN
         v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail
                || E'\n' || pggit._attach_sql(p_detail);
         v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
+    ELSIF p_detail ? 'of_type' AND NOT p_detail ? 'partition_of' THEN
+        -- a typed table: its columns are the type's; their defaults and NOT NULL come after
+        v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' OF ' || (p_detail->>'of_type')
+                 || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
+                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+        v_full := v_create || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._typed_column_sql(p_detail, false)) x), '');
     ELSIF p_detail ? 'partition_of' THEN
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
                  || ' ' || (p_detail->>'bound')
@@ -120,6 +142,7 @@ DECLARE
 BEGIN
     SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
            c.relrowsecurity, c.relforcerowsecurity,
+           CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS oftype,
            -- the table's storage parameters, then its TOAST table's (as toast.name=value)
            CASE WHEN c.reltoastrelid = 0 THEN c.reloptions
                 ELSE (SELECT CASE WHEN tc.reloptions IS NULL THEN c.reloptions
@@ -234,6 +257,7 @@ BEGIN
     v_detail := jsonb_strip_nulls(jsonb_build_object(
         'qname', v_q, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
         'partition_of', v_parent, 'bound', v_rel.bound, 'attached', CASE WHEN v_attached THEN true END,
+        'of_type', v_rel.oftype,
         'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,

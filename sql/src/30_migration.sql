@@ -122,6 +122,16 @@ BEGIN
         v_out := v_out || pggit._notnull_renames(q, o, n, false)
                        || ('ALTER TABLE ' || (n->>'partition_of') || ' ATTACH PARTITION ' || q || ' ' || (n->>'bound') || ';');
     END IF;
+    -- (a typed table leaving its type did so in the first phase: NOT OF)
+    IF n ? 'of_type' AND (o->>'of_type') IS NOT DISTINCT FROM (n->>'of_type') THEN
+        -- a typed table's columns come and go, and change type, with its type's attributes
+        -- (ALTER TYPE ... CASCADE): only their defaults and NOT NULL are the table's
+        o := jsonb_set(o, '{columns}', coalesce((
+                 SELECT jsonb_agg(coalesce((SELECT y.c || jsonb_build_object('type', x.c->'type')
+                                              FROM jsonb_array_elements(o->'columns') y(c) WHERE y.c->>'name' = x.c->>'name'),
+                                           (x.c - 'default' - 'notnull' - 'late_default') || '{"notnull": false}') ORDER BY x.i)
+                   FROM jsonb_array_elements(n->'columns') WITH ORDINALITY x(c, i)), '[]'));
+    END IF;
     IF o->>'partition_of' IS NOT NULL THEN
         -- a detached partition keeps its columns, which become its own
         o := jsonb_set(o, '{columns}', coalesce((SELECT jsonb_agg(c || '{"local": true}') FROM jsonb_array_elements(o->'columns') c), '[]'));
@@ -268,6 +278,9 @@ BEGIN
      WHERE c->>'type' <> 'f'
        AND (c->>'comment') IS DISTINCT FROM (SELECT x->>'comment' FROM jsonb_array_elements(o->'constraints') x
                                              WHERE x->>'name' = c->>'name' AND x->>'def' = c->>'def');
+    IF (n->>'of_type') IS NOT NULL AND (o->>'of_type') IS DISTINCT FROM (n->>'of_type') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || ' OF ' || (n->>'of_type') || ';');
+    END IF;
     RETURN v_out;
 END $$;
 
@@ -276,6 +289,7 @@ CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[n->>'create']
         || CASE WHEN (n->>'attached')::boolean THEN ARRAY[pggit._attach_sql(n)] ELSE '{}' END
+        || CASE WHEN n ? 'of_type' AND NOT n ? 'partition_of' THEN pggit._typed_column_sql(n, false) ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
@@ -311,16 +325,16 @@ BEGIN
     END LOOP;
     FOR i IN v_prefix + 1 .. coalesce(cardinality(v_old), 0) LOOP
         IF NOT v_old[i] = ANY (v_new[1:v_prefix]) THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' DROP ATTRIBUTE ' || quote_ident(v_old[i]) || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' DROP ATTRIBUTE ' || quote_ident(v_old[i]) || ' CASCADE;');
         END IF;
     END LOOP;
     FOR i IN 1 .. coalesce(cardinality(v_new), 0) LOOP
         v_a := n->(i - 1);
         v_b := o->(i - 1);
         IF i > v_prefix THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD ATTRIBUTE ' || quote_ident(v_a->>'name') || ' ' || (v_a->>'type') || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD ATTRIBUTE ' || quote_ident(v_a->>'name') || ' ' || (v_a->>'type') || ' CASCADE;');
         ELSIF (v_b->>'type') <> (v_a->>'type') THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' ALTER ATTRIBUTE ' || quote_ident(v_a->>'name') || ' TYPE ' || (v_a->>'type') || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ALTER ATTRIBUTE ' || quote_ident(v_a->>'name') || ' TYPE ' || (v_a->>'type') || ' CASCADE;');
         END IF;
         IF (i > v_prefix AND v_a ? 'comment') OR (i <= v_prefix AND (v_b->>'comment') IS DISTINCT FROM (v_a->>'comment')) THEN
             v_out := v_out || ('COMMENT ON COLUMN ' || p_q || '.' || quote_ident(v_a->>'name') || ' IS '
@@ -991,6 +1005,15 @@ BEGIN
           INTO o_kind, o_ident, o_stmt
           FROM pggit._rename_sql(v_ren) x;
     END IF;
+
+    -- typed tables leaving their type, before the type changes (ALTER TYPE ... CASCADE would
+    -- change them with it)
+    SELECT o_kind || coalesce(array_agg('table'::text ORDER BY t.key), '{}'), o_ident || coalesce(array_agg(t.key ORDER BY t.key), '{}'),
+           o_stmt || coalesce(array_agg('ALTER TABLE ' || (t.value->'detail'->>'qname') || ' NOT OF;' ORDER BY t.key), '{}')
+      INTO o_kind, o_ident, o_stmt
+      FROM jsonb_each(v_old) t
+     WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'of_type' AND v_new ? t.key AND NOT t.key = ANY (v_recreate)
+       AND (t.value->'detail'->>'of_type') IS DISTINCT FROM (v_new->t.key->'detail'->>'of_type');
 
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
     FOR v_r IN

@@ -42,6 +42,8 @@ SCENARIOS = {
     "27_collations.after.sql": [],
     "40_partitions_made_then_attached.before.sql": [],
     "40_partitions_made_then_attached.after.sql": [],
+    "41_typed_tables.before.sql": [],
+    "41_typed_tables.after.sql": [],
 }
 
 
