@@ -287,6 +287,30 @@ LANGUAGE sql STABLE AS $$
     SELECT p_nsp::regnamespace::text || '.' || quote_ident(p_name)
 $$;
 
+-- A definition in the form PostgreSQL prints after it is run again. The server does not print
+-- every expression as a fixpoint: `v IN ('a', 'b')` on a varchar column prints as
+-- `((ARRAY['a'::character varying, ...])::text[])`, which, run again, prints as
+-- `(ARRAY[('a'::character varying)::text, ...])`. Definitions are compared in the second form.
+CREATE FUNCTION pggit._canon(p_text text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v text := p_text;
+    m text[];
+    n int := 0;
+BEGIN
+    IF v IS NULL OR strpos(v, '])::') = 0 THEN
+        RETURN v;
+    END IF;
+    LOOP
+        m := regexp_match(v, $re$\(\(ARRAY\[((?:'(?:[^']|'')*'::[a-z][a-z0-9_ ]*(?:\([0-9, ]+\))?(?:, )?)+)\]\)::([a-z][a-z0-9_ ]*)\[\]\)$re$);
+        EXIT WHEN m IS NULL OR n >= 1000;
+        n := n + 1;
+        v := replace(v, '((ARRAY[' || m[1] || '])::' || m[2] || '[])',
+                     '(ARRAY[' || regexp_replace(m[1], $re$('(?:[^']|'')*'::[a-z][a-z0-9_ ]*(?:\([0-9, ]+\))?)$re$, '(\1)::' || m[2], 'g') || '])');
+    END LOOP;
+    RETURN v;
+END $$;
+
 -- Map any catalog object to the tracked object it belongs to (a column to its table, a
 -- constraint index to its table, an identity sequence to its table...). NULLs when untracked.
 CREATE FUNCTION pggit._root(p_classid oid, p_objid oid, OUT classid oid, OUT objid oid)
@@ -563,6 +587,22 @@ END $$;
 -- ---- 11_describe.sql ----
 -- pgGit engine: canonical definition of one tracked object, read from the catalogs.
 
+-- Defaults and NOT NULL of a typed table's columns (CREATE TABLE ... OF type makes them
+-- without). p_late: the defaults that call user functions (set once those exist) only.
+CREATE FUNCTION pggit._typed_column_sql(p_detail jsonb, p_late boolean) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(array_agg(x.stmt ORDER BY c.n, x.k), '{}')
+      FROM jsonb_array_elements(p_detail->'columns') WITH ORDINALITY c(col, n)
+     CROSS JOIN LATERAL (
+           SELECT 1 AS k, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                          || ' SET NOT NULL;' AS stmt
+            WHERE (c.col->>'notnull')::boolean AND NOT p_late
+           UNION ALL
+           SELECT 2, 'ALTER TABLE ONLY ' || (p_detail->>'qname') || ' ALTER COLUMN ' || quote_ident(c.col->>'name')
+                     || ' SET DEFAULT ' || (c.col->>'default') || ';'
+            WHERE c.col ? 'default' AND (c.col ? 'late_default') = p_late) x
+$$;
+
 -- ATTACH PARTITION of a table made on its own and attached (detail "attached"), or NULL.
 CREATE FUNCTION pggit._attach_sql(p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -622,6 +662,12 @@ BEGIN
         v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail
                || E'\n' || pggit._attach_sql(p_detail);
         v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
+    ELSIF p_detail ? 'of_type' AND NOT p_detail ? 'partition_of' THEN
+        -- a typed table: its columns are the type's; their defaults and NOT NULL come after
+        v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' OF ' || (p_detail->>'of_type')
+                 || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
+                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+        v_full := v_create || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._typed_column_sql(p_detail, false)) x), '');
     ELSIF p_detail ? 'partition_of' THEN
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
                  || ' ' || (p_detail->>'bound')
@@ -683,6 +729,7 @@ DECLARE
 BEGIN
     SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence, c.relispartition,
            c.relrowsecurity, c.relforcerowsecurity,
+           CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS oftype,
            -- the table's storage parameters, then its TOAST table's (as toast.name=value)
            CASE WHEN c.reltoastrelid = 0 THEN c.reloptions
                 ELSE (SELECT CASE WHEN tc.reloptions IS NULL THEN c.reloptions
@@ -797,6 +844,7 @@ BEGIN
     v_detail := jsonb_strip_nulls(jsonb_build_object(
         'qname', v_q, 'columns', v_cols, 'constraints', v_cons, 'owned', v_owned,
         'partition_of', v_parent, 'bound', v_rel.bound, 'attached', CASE WHEN v_attached THEN true END,
+        'of_type', v_rel.oftype,
         'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
@@ -2324,13 +2372,13 @@ BEGIN
     PERFORM pggit.flush();
     RETURN QUERY
     WITH live AS (
-        SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition,
+        SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition, (s.d).detail AS detail,
                pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text) AS hash
           FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
          WHERE (s.d).identity IS NOT NULL
     ), head AS (
         -- (a renamed object's lineage is the engine's, not the catalog's: not compared)
-        SELECT t.identity, t.kind, b.definition,
+        SELECT t.identity, t.kind, b.definition, b.detail - 'lineage' AS detail,
                CASE WHEN b.detail ? 'lineage' THEN pggit._sha256(b.definition || E'\n' || (b.detail - 'lineage')::text)
                     ELSE t.hash END AS hash
           FROM pggit._state('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
@@ -2340,6 +2388,10 @@ BEGIN
            h.definition, l.definition
       FROM live l FULL JOIN head h ON h.identity = l.identity
      WHERE l.hash IS DISTINCT FROM h.hash
+       -- (the same object printed in another form is the same: see pggit._canon)
+       AND (l.identity IS NULL OR h.identity IS NULL
+            OR pggit._canon(l.definition) IS DISTINCT FROM pggit._canon(h.definition)
+            OR pggit._canon(l.detail::text) IS DISTINCT FROM pggit._canon(h.detail::text))
      ORDER BY 1;
 END $$;
 
@@ -2509,6 +2561,16 @@ BEGIN
         v_out := v_out || pggit._notnull_renames(q, o, n, false)
                        || ('ALTER TABLE ' || (n->>'partition_of') || ' ATTACH PARTITION ' || q || ' ' || (n->>'bound') || ';');
     END IF;
+    -- (a typed table leaving its type did so in the first phase: NOT OF)
+    IF n ? 'of_type' AND (o->>'of_type') IS NOT DISTINCT FROM (n->>'of_type') THEN
+        -- a typed table's columns come and go, and change type, with its type's attributes
+        -- (ALTER TYPE ... CASCADE): only their defaults and NOT NULL are the table's
+        o := jsonb_set(o, '{columns}', coalesce((
+                 SELECT jsonb_agg(coalesce((SELECT y.c || jsonb_build_object('type', x.c->'type')
+                                              FROM jsonb_array_elements(o->'columns') y(c) WHERE y.c->>'name' = x.c->>'name'),
+                                           (x.c - 'default' - 'notnull' - 'late_default') || '{"notnull": false}') ORDER BY x.i)
+                   FROM jsonb_array_elements(n->'columns') WITH ORDINALITY x(c, i)), '[]'));
+    END IF;
     IF o->>'partition_of' IS NOT NULL THEN
         -- a detached partition keeps its columns, which become its own
         o := jsonb_set(o, '{columns}', coalesce((SELECT jsonb_agg(c || '{"local": true}') FROM jsonb_array_elements(o->'columns') c), '[]'));
@@ -2655,6 +2717,9 @@ BEGIN
      WHERE c->>'type' <> 'f'
        AND (c->>'comment') IS DISTINCT FROM (SELECT x->>'comment' FROM jsonb_array_elements(o->'constraints') x
                                              WHERE x->>'name' = c->>'name' AND x->>'def' = c->>'def');
+    IF (n->>'of_type') IS NOT NULL AND (o->>'of_type') IS DISTINCT FROM (n->>'of_type') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || ' OF ' || (n->>'of_type') || ';');
+    END IF;
     RETURN v_out;
 END $$;
 
@@ -2663,6 +2728,7 @@ CREATE FUNCTION pggit._create_table_sql(n jsonb) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY[n->>'create']
         || CASE WHEN (n->>'attached')::boolean THEN ARRAY[pggit._attach_sql(n)] ELSE '{}' END
+        || CASE WHEN n ? 'of_type' AND NOT n ? 'partition_of' THEN pggit._typed_column_sql(n, false) ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
@@ -2698,16 +2764,16 @@ BEGIN
     END LOOP;
     FOR i IN v_prefix + 1 .. coalesce(cardinality(v_old), 0) LOOP
         IF NOT v_old[i] = ANY (v_new[1:v_prefix]) THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' DROP ATTRIBUTE ' || quote_ident(v_old[i]) || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' DROP ATTRIBUTE ' || quote_ident(v_old[i]) || ' CASCADE;');
         END IF;
     END LOOP;
     FOR i IN 1 .. coalesce(cardinality(v_new), 0) LOOP
         v_a := n->(i - 1);
         v_b := o->(i - 1);
         IF i > v_prefix THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD ATTRIBUTE ' || quote_ident(v_a->>'name') || ' ' || (v_a->>'type') || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ADD ATTRIBUTE ' || quote_ident(v_a->>'name') || ' ' || (v_a->>'type') || ' CASCADE;');
         ELSIF (v_b->>'type') <> (v_a->>'type') THEN
-            v_out := v_out || ('ALTER TYPE ' || p_q || ' ALTER ATTRIBUTE ' || quote_ident(v_a->>'name') || ' TYPE ' || (v_a->>'type') || ';');
+            v_out := v_out || ('ALTER TYPE ' || p_q || ' ALTER ATTRIBUTE ' || quote_ident(v_a->>'name') || ' TYPE ' || (v_a->>'type') || ' CASCADE;');
         END IF;
         IF (i > v_prefix AND v_a ? 'comment') OR (i <= v_prefix AND (v_b->>'comment') IS DISTINCT FROM (v_a->>'comment')) THEN
             v_out := v_out || ('COMMENT ON COLUMN ' || p_q || '.' || quote_ident(v_a->>'name') || ' IS '
@@ -3378,6 +3444,15 @@ BEGIN
           INTO o_kind, o_ident, o_stmt
           FROM pggit._rename_sql(v_ren) x;
     END IF;
+
+    -- typed tables leaving their type, before the type changes (ALTER TYPE ... CASCADE would
+    -- change them with it)
+    SELECT o_kind || coalesce(array_agg('table'::text ORDER BY t.key), '{}'), o_ident || coalesce(array_agg(t.key ORDER BY t.key), '{}'),
+           o_stmt || coalesce(array_agg('ALTER TABLE ' || (t.value->'detail'->>'qname') || ' NOT OF;' ORDER BY t.key), '{}')
+      INTO o_kind, o_ident, o_stmt
+      FROM jsonb_each(v_old) t
+     WHERE (t.value->>'kind') = 'table' AND t.value->'detail' ? 'of_type' AND v_new ? t.key AND NOT t.key = ANY (v_recreate)
+       AND (t.value->'detail'->>'of_type') IS DISTINCT FROM (v_new->t.key->'detail'->>'of_type');
 
     -- phase 1: drop constraints that change or go away, and foreign keys into recreated tables
     FOR v_r IN
@@ -4511,7 +4586,7 @@ BEGIN
       FULL JOIN pggit._state(p_to) t ON t.identity = l.identity
       LEFT JOIN pggit.blobs lb ON lb.hash = l.hash
       LEFT JOIN pggit.blobs tb ON tb.hash = t.hash
-     WHERE l.hash IS DISTINCT FROM t.hash AND lb.definition IS DISTINCT FROM tb.definition
+     WHERE l.hash IS DISTINCT FROM t.hash AND pggit._canon(lb.definition) IS DISTINCT FROM pggit._canon(tb.definition)
        -- a custom resolution written in psql is the user's text, not the catalog's canonical one
        AND NOT (l.hash IS NOT NULL AND coalesce(tb.detail ? 'custom', false));
     IF v_bad IS NULL THEN

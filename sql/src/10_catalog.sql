@@ -51,6 +51,30 @@ LANGUAGE sql STABLE AS $$
     SELECT p_nsp::regnamespace::text || '.' || quote_ident(p_name)
 $$;
 
+-- A definition in the form PostgreSQL prints after it is run again. The server does not print
+-- every expression as a fixpoint: `v IN ('a', 'b')` on a varchar column prints as
+-- `((ARRAY['a'::character varying, ...])::text[])`, which, run again, prints as
+-- `(ARRAY[('a'::character varying)::text, ...])`. Definitions are compared in the second form.
+CREATE FUNCTION pggit._canon(p_text text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v text := p_text;
+    m text[];
+    n int := 0;
+BEGIN
+    IF v IS NULL OR strpos(v, '])::') = 0 THEN
+        RETURN v;
+    END IF;
+    LOOP
+        m := regexp_match(v, $re$\(\(ARRAY\[((?:'(?:[^']|'')*'::[a-z][a-z0-9_ ]*(?:\([0-9, ]+\))?(?:, )?)+)\]\)::([a-z][a-z0-9_ ]*)\[\]\)$re$);
+        EXIT WHEN m IS NULL OR n >= 1000;
+        n := n + 1;
+        v := replace(v, '((ARRAY[' || m[1] || '])::' || m[2] || '[])',
+                     '(ARRAY[' || regexp_replace(m[1], $re$('(?:[^']|'')*'::[a-z][a-z0-9_ ]*(?:\([0-9, ]+\))?)$re$, '(\1)::' || m[2], 'g') || '])');
+    END LOOP;
+    RETURN v;
+END $$;
+
 -- Map any catalog object to the tracked object it belongs to (a column to its table, a
 -- constraint index to its table, an identity sequence to its table...). NULLs when untracked.
 CREATE FUNCTION pggit._root(p_classid oid, p_objid oid, OUT classid oid, OUT objid oid)

@@ -207,13 +207,13 @@ BEGIN
     PERFORM pggit.flush();
     RETURN QUERY
     WITH live AS (
-        SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition,
+        SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition, (s.d).detail AS detail,
                pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text) AS hash
           FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
          WHERE (s.d).identity IS NOT NULL
     ), head AS (
         -- (a renamed object's lineage is the engine's, not the catalog's: not compared)
-        SELECT t.identity, t.kind, b.definition,
+        SELECT t.identity, t.kind, b.definition, b.detail - 'lineage' AS detail,
                CASE WHEN b.detail ? 'lineage' THEN pggit._sha256(b.definition || E'\n' || (b.detail - 'lineage')::text)
                     ELSE t.hash END AS hash
           FROM pggit._state('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
@@ -223,6 +223,10 @@ BEGIN
            h.definition, l.definition
       FROM live l FULL JOIN head h ON h.identity = l.identity
      WHERE l.hash IS DISTINCT FROM h.hash
+       -- (the same object printed in another form is the same: see pggit._canon)
+       AND (l.identity IS NULL OR h.identity IS NULL
+            OR pggit._canon(l.definition) IS DISTINCT FROM pggit._canon(h.definition)
+            OR pggit._canon(l.detail::text) IS DISTINCT FROM pggit._canon(h.detail::text))
      ORDER BY 1;
 END $$;
 

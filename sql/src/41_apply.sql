@@ -206,7 +206,7 @@ BEGIN
       FULL JOIN pggit._state(p_to) t ON t.identity = l.identity
       LEFT JOIN pggit.blobs lb ON lb.hash = l.hash
       LEFT JOIN pggit.blobs tb ON tb.hash = t.hash
-     WHERE l.hash IS DISTINCT FROM t.hash AND lb.definition IS DISTINCT FROM tb.definition
+     WHERE l.hash IS DISTINCT FROM t.hash AND pggit._canon(lb.definition) IS DISTINCT FROM pggit._canon(tb.definition)
        -- a custom resolution written in psql is the user's text, not the catalog's canonical one
        AND NOT (l.hash IS NOT NULL AND coalesce(tb.detail ? 'custom', false));
     IF v_bad IS NULL THEN

@@ -389,3 +389,26 @@ def test_reset_branch_elsewhere_only_moves_the_head(repo):
     assert refused(lambda: repo.one("SELECT pggit.reset_branch('nope', 'main')")).sqlstate == "PGG01"
     assert refused(lambda: repo.one("SELECT pggit.reset_branch('dev', 'no-such-ref')")).sqlstate == "PGG01"
     assert repo.head("dev") == dev_head
+
+
+def test_checkout_accepts_what_postgresql_prints_when_it_runs_a_definition_again(repo, make_db):
+    """`v IN ('a', 'b')` on a varchar column prints as `((ARRAY[...])::text[])`, which, run again,
+    prints as `ARRAY[(...)::text, ...]`: the same object. Checkout both ways succeeds, and neither
+    side then shows drift."""
+    repo.ddl("CREATE TABLE ip (id int PRIMARY KEY, v varchar(10), c char(2))")
+    repo.create_branch("dev")
+    repo.on("dev", "CREATE INDEX ip_v ON ip (v) WHERE v IN ('a', 'it''s')",
+            "CREATE VIEW ipv AS SELECT id, v FROM ip WHERE v NOT IN ('x', 'y') AND c IN ('ab', 'cd')",
+            "ALTER TABLE ip ADD CONSTRAINT ip_v_known CHECK (v IN ('a', 'b', 'it''s'))")
+    repo.ddl("INSERT INTO ip VALUES (1, 'a', 'ab')")
+    repo.switch("dev")
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    assert repo.q("SELECT id, v FROM ipv") == [(1, "a")]
+    printed = repo.one("SELECT pg_get_indexdef('ip_v'::regclass)")
+    stored = repo.one("SELECT definition FROM pggit.tree('dev') WHERE identity = 'index public.ip_v'")
+    assert printed != stored.rstrip(";") and "::text" in printed
+    assert repo.one("SELECT pggit._canon(%s)", [stored]) == printed + ";"
+    repo.switch("main")
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    repo.switch("dev")
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
