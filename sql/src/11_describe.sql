@@ -106,7 +106,9 @@ BEGIN
            || CASE WHEN (p_detail->>'force_rls')::boolean THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
            || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
                           FROM jsonb_array_elements(p_detail->'owned') o), '')
-           || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
+           || CASE WHEN jsonb_path_exists(p_detail->'columns', '$[*] ? (exists(@.storage) || exists(@.compression))')
+                   THEN coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
+                   ELSE '' END
            || pggit._comment_sql('TABLE ' || v_q, p_detail->>'comment')
            || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
                           FROM jsonb_array_elements(p_detail->'columns') c WHERE c ? 'comment'), '')

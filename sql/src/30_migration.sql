@@ -293,7 +293,8 @@ LANGUAGE sql IMMUTABLE AS $$
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
-        || pggit._column_storage_sql(n)
+        || CASE WHEN jsonb_path_exists(n->'columns', '$[*] ? (exists(@.storage) || exists(@.compression))')
+                THEN pggit._column_storage_sql(n) ELSE '{}' END
         || CASE WHEN (n->>'rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
         || CASE WHEN (n->>'force_rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY ' || (n->>'qname') || '.' || quote_ident(x->>'column') || ';')
@@ -947,6 +948,9 @@ BEGIN
         SELECT u->>0, 'all', c.depth + 1, u
           FROM closure c, jsonb_array_elements((v_users->>('d ' || c.k))::jsonb) u
          WHERE c.depth < 32 AND (c.how = 'all' OR (u->>1) <> 'table')
+           -- an index of a table that loses or retypes columns is not in the way: ALTER COLUMN
+           -- TYPE rebuilds it, DROP COLUMN drops it (and then the new state changed it anyway)
+           AND NOT (c.how = 'nontable' AND c.depth = 0 AND (u->>1) = 'index' AND (v_old->c.k->>'kind') = 'table')
            -- a table whose new definition no longer uses the object is altered, not recreated
            -- (the columns that used it are dropped before it, in the drop phase)
            AND NOT ((u->>1) = 'table' AND pggit._table_leaves(v_old->(u->>0), v_new->(u->>0), c.k))

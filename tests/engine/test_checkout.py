@@ -412,3 +412,21 @@ def test_checkout_accepts_what_postgresql_prints_when_it_runs_a_definition_again
     assert repo.q("SELECT identity FROM pggit.drift()") == []
     repo.switch("dev")
     assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
+def test_a_column_retyped_or_dropped_rebuilds_no_index_that_did_not_change(repo, make_db):
+    """Migrations touch only what changed and what must be rebuilt because of it: retyping one
+    column and dropping another drops and recreates no index (ALTER COLUMN TYPE rebuilds the
+    indexes on that column itself), while a view on the table must go first and come back."""
+    repo.ddl("CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total int, note text)",
+             "CREATE INDEX orders_customer_id_idx ON orders (customer_id)",
+             "CREATE INDEX orders_total_idx ON orders (total)",
+             "CREATE VIEW big AS SELECT id, total FROM orders WHERE total > 100")
+    repo.create_branch("dev")
+    repo.on("dev", "DROP VIEW big", "ALTER TABLE orders ALTER COLUMN total TYPE bigint", "ALTER TABLE orders DROP COLUMN note",
+            "CREATE VIEW big AS SELECT id, total FROM orders WHERE total > 100", force=True)
+    statements = [s for (s,) in repo.q("SELECT statement FROM pggit.migration('main', 'dev') ORDER BY step")]
+    assert not any("INDEX" in s for s in statements), statements
+    assert "DROP VIEW IF EXISTS public.big;" in statements
+    repo.switch("dev", force=True)
+    repo.assert_live_is("dev", make_db)
