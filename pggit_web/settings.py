@@ -162,6 +162,9 @@ SIMPLE_JWT = {
 
 # Personal access tokens: django-rest-knox's hashed tokens, with our model (name, repositories, role).
 KNOX_TOKEN_MODEL = "api.PersonalAccessToken"
+# knox's migrations would create its own (swapped-out, never used) AuthToken table, whose foreign key
+# to the users then breaks a flush; the app has no use for them.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {"TOKEN_PREFIX": "pggit_", "AUTH_HEADER_PREFIX": "Bearer", "TOKEN_TTL": None, "AUTO_REFRESH": False}
 
 SPECTACULAR_SETTINGS = {
