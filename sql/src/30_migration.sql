@@ -802,7 +802,7 @@ $$;
 -- that names them. JIT off: the estimates of the jsonb set functions pass jit_above_cost, and
 -- compiling costs more than the statements take.
 CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
-RETURNS TABLE (step integer, kind text, identity text, statement text)
+RETURNS TABLE (step integer, kind text, identity text, statement text, reason text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 #variable_conflict use_column
@@ -841,6 +841,7 @@ DECLARE
     -- old identity -> {new, kind, columns, labels}: the objects renamed between the states (the
     -- old state is then read under the new names; the renames run first)
     v_ren     jsonb;
+    v_why     jsonb;
 BEGIN
     SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
                                                                         'columns', r.columns, 'labels', r.labels)), '{}')
@@ -943,9 +944,9 @@ BEGIN
                                    AND (nc->>'generated') IS NOT DISTINCT FROM (oc->>'generated')))
     ),
     closure AS (
-        SELECT k, how, 0 AS depth, NULL::jsonb AS ent FROM seed
+        SELECT k, how, 0 AS depth, NULL::jsonb AS ent, NULL::text AS via FROM seed
         UNION
-        SELECT u->>0, 'all', c.depth + 1, u
+        SELECT u->>0, 'all', c.depth + 1, u, c.k
           FROM closure c, jsonb_array_elements((v_users->>('d ' || c.k))::jsonb) u
          WHERE c.depth < 32 AND (c.how = 'all' OR (u->>1) <> 'table')
            -- an index of a table that loses or retypes columns is not in the way: ALTER COLUMN
@@ -961,8 +962,11 @@ BEGIN
     SELECT array_agg(k),
            -- the unchanged ones among them: identity -> [identity, kind, hash]
            (SELECT jsonb_object_agg(c.k, c.ent) FROM (SELECT DISTINCT ON (k) k, ent FROM closure
-                                                      WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c)
-      INTO v_recreate, v_extra FROM recreated;
+                                                      WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c),
+           -- why each is rebuilt: the object it depends on that goes first (the nearest)
+           (SELECT jsonb_object_agg(c.k, c.via) FROM (SELECT DISTINCT ON (k) k, via FROM closure
+                                                      WHERE via IS NOT NULL ORDER BY k, depth) c)
+      INTO v_recreate, v_extra, v_why FROM recreated;
     v_recreate := coalesce(v_recreate, '{}');
     -- tables kept and altered whose old definition uses an object dropped (or recreated) that the
     -- new one does not: their dropped columns go in the drop phase, before that object
@@ -1260,10 +1264,25 @@ BEGIN
         RETURN;
     END IF;
     step := 1; kind := 'setting'; identity := NULL; statement := 'SET check_function_bodies = false;';
+    reason := 'bodies of routines are checked when they run, not when they are made';
     RETURN NEXT;
     FOR v_r IN SELECT o.k, o.i, o.s FROM unnest(o_kind, o_ident, o_stmt) WITH ORDINALITY o(k, i, s, n)
                 ORDER BY o.k = 'enum value' DESC, o.n LOOP
         step := step + 1; kind := v_r.k; identity := v_r.i; statement := v_r.s;
+        -- why the step is there: what changed, or what it is rebuilt for
+        reason := CASE
+            WHEN v_r.k = 'enum value' THEN 'label added'
+            WHEN v_r.s ~ '^ALTER [A-Z ]+ RENAME (TO|COLUMN|VALUE) ' OR v_r.s ~ ' SET SCHEMA [^;]*;$' THEN 'renamed'
+            WHEN v_r.i = ANY (v_recreate) AND v_why ? v_r.i
+                THEN 'rebuilt: it depends on ' || (v_why->>v_r.i) || ', which '
+                     || CASE WHEN (v_why->>v_r.i) = ANY (v_recreate) THEN 'is rebuilt'
+                             WHEN NOT v_new ? (v_why->>v_r.i) THEN 'is dropped'
+                             ELSE 'changes in a way that needs it out of the way' END
+            WHEN v_r.i = ANY (v_recreate) AND v_old ? v_r.i AND v_new ? v_r.i THEN 'rebuilt: it changed in a way no ALTER can make'
+            WHEN v_r.i IS NULL THEN NULL
+            WHEN NOT v_old ? v_r.i THEN 'added'
+            WHEN NOT v_new ? v_r.i THEN 'dropped'
+            ELSE 'changed' END;
         RETURN NEXT;
     END LOOP;
 END $$;

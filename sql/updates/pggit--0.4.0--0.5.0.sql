@@ -5,3 +5,5 @@
 -- descriptions carry their lineage, found by the index below). The installer re-creates the
 -- functions from the sources.
 CREATE INDEX blobs_lineage_origin ON pggit.blobs ((detail->'lineage'->>'origin')) WHERE detail ? 'lineage';
+-- migration() gains a reason per step (a new OUT column: CREATE OR REPLACE cannot add it)
+DROP FUNCTION IF EXISTS pggit.migration(text, text);

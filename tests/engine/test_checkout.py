@@ -428,5 +428,10 @@ def test_a_column_retyped_or_dropped_rebuilds_no_index_that_did_not_change(repo,
     statements = [s for (s,) in repo.q("SELECT statement FROM pggit.migration('main', 'dev') ORDER BY step")]
     assert not any("INDEX" in s for s in statements), statements
     assert "DROP VIEW IF EXISTS public.big;" in statements
+    # each step says why it is there
+    reasons = {(k, st): r for k, st, r in repo.q("SELECT kind, statement, reason FROM pggit.migration('main', 'dev')")}
+    assert reasons[("view", "DROP VIEW IF EXISTS public.big;")] == (
+        "rebuilt: it depends on table public.orders, which changes in a way that needs it out of the way")
+    assert reasons[("table", "ALTER TABLE public.orders DROP COLUMN note;")] == "changed"
     repo.switch("dev", force=True)
     repo.assert_live_is("dev", make_db)
