@@ -226,12 +226,21 @@ BEGIN
         v_inh := NULL;
         -- made on its own and attached: its columns are not what PARTITION OF gives (the
         -- parent's, in the parent's order, with their defaults and NOT NULL)
-        SELECT bool_or(c.attname IS DISTINCT FROM p.attname OR c.def IS DISTINCT FROM p.def OR c.attnotnull IS DISTINCT FROM p.attnotnull)
+        -- (and, on PostgreSQL 18, the names of their NOT NULL constraints: PARTITION OF gives
+        -- the parent's)
+        SELECT bool_or(c.attname IS DISTINCT FROM p.attname OR c.def IS DISTINCT FROM p.def OR c.attnotnull IS DISTINCT FROM p.attnotnull
+                       OR c.nn IS DISTINCT FROM p.nn)
           INTO v_attached
-          FROM (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+          FROM (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n,
+                       CASE WHEN v_has_nn AND a.attnotnull THEN
+                           (SELECT nn.conname FROM pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+                               AND nn.conkey[1] = a.attnum) END AS nn
                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) c
-          FULL JOIN (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+          FULL JOIN (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n,
+                            CASE WHEN v_has_nn AND a.attnotnull THEN
+                                (SELECT nn.conname FROM pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+                                    AND nn.conkey[1] = a.attnum) END AS nn
                        FROM pg_inherits i JOIN pg_attribute a ON a.attrelid = i.inhparent
                        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                       WHERE i.inhrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) p ON p.n = c.n;
