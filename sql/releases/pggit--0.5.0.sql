@@ -401,6 +401,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -446,6 +448,7 @@ BEGIN
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -516,6 +519,8 @@ BEGIN
         SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;
@@ -818,6 +823,7 @@ DECLARE
     v_deps    text[];
     v_detail  jsonb := '{}';
     v_r       record;
+    v_num     int;
 BEGIN
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
@@ -1053,6 +1059,19 @@ BEGIN
           FROM pg_collation co, to_jsonb(co) j WHERE co.oid = p_objid;
         v_target := 'COLLATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'statistics' THEN
+        -- the statistics target other than the default (-1 before PostgreSQL 17, NULL since; read
+        -- through to_jsonb: its type differs between server versions)
+        SELECT pg_get_statisticsobjdef(s.oid) || ';', nullif((j->>'stxstattarget')::int, -1), obj_description(s.oid, 'pg_statistic_ext')
+          INTO v_sql, v_num, v_comment
+          FROM pg_statistic_ext s, to_jsonb(s) j WHERE s.oid = p_objid;
+        v_detail := jsonb_strip_nulls(jsonb_build_object('create', v_sql, 'target', v_num));
+        IF v_detail ? 'target' THEN
+            v_sql := v_sql || E'\nALTER STATISTICS ' || v_q || ' SET STATISTICS ' || (v_detail->>'target') || ';';
+        END IF;
+        v_target := 'STATISTICS ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1077,6 +1096,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
+        UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -2358,7 +2378,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11
                        WHEN 'policy' THEN 12 ELSE 13 END
 $$;
 
@@ -2374,7 +2394,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3266,6 +3286,8 @@ BEGIN
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+            -- kinds described with their CREATE statement apart ('create'): recreated when it changes
+            OR ((n->>'kind') IN ('statistics') AND (o->'detail'->>'create') IS DISTINCT FROM (n->'detail'->>'create'))
         UNION
         -- enums swapped for a new type: what uses the type (functions, views...) is recreated
         SELECT k, 'nontable' FROM unnest(v_swap) k
@@ -3526,6 +3548,10 @@ BEGIN
             v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN
             v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
+        ELSIF kind = 'statistics' THEN
+            v_stmts := CASE WHEN (v_o->'detail'->>'target') IS DISTINCT FROM (v_n->'detail'->>'target')
+                            THEN ARRAY['ALTER STATISTICS ' || substr(v_r.k, 12) || ' SET STATISTICS '
+                                       || coalesce(v_n->'detail'->>'target', '-1') || ';'] ELSE '{}' END;
         ELSE
             v_stmts := '{}';
         END IF;

@@ -165,6 +165,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -210,6 +212,7 @@ BEGIN
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -280,6 +283,8 @@ BEGIN
         SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;

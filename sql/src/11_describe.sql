@@ -255,6 +255,7 @@ DECLARE
     v_deps    text[];
     v_detail  jsonb := '{}';
     v_r       record;
+    v_num     int;
 BEGIN
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
@@ -490,6 +491,19 @@ BEGIN
           FROM pg_collation co, to_jsonb(co) j WHERE co.oid = p_objid;
         v_target := 'COLLATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'statistics' THEN
+        -- the statistics target other than the default (-1 before PostgreSQL 17, NULL since; read
+        -- through to_jsonb: its type differs between server versions)
+        SELECT pg_get_statisticsobjdef(s.oid) || ';', nullif((j->>'stxstattarget')::int, -1), obj_description(s.oid, 'pg_statistic_ext')
+          INTO v_sql, v_num, v_comment
+          FROM pg_statistic_ext s, to_jsonb(s) j WHERE s.oid = p_objid;
+        v_detail := jsonb_strip_nulls(jsonb_build_object('create', v_sql, 'target', v_num));
+        IF v_detail ? 'target' THEN
+            v_sql := v_sql || E'\nALTER STATISTICS ' || v_q || ' SET STATISTICS ' || (v_detail->>'target') || ';';
+        END IF;
+        v_target := 'STATISTICS ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -514,6 +528,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
+        UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

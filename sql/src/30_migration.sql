@@ -6,7 +6,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11
                        WHEN 'policy' THEN 12 ELSE 13 END
 $$;
 
@@ -22,7 +22,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -914,6 +914,8 @@ BEGIN
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+            -- kinds described with their CREATE statement apart ('create'): recreated when it changes
+            OR ((n->>'kind') IN ('statistics') AND (o->'detail'->>'create') IS DISTINCT FROM (n->'detail'->>'create'))
         UNION
         -- enums swapped for a new type: what uses the type (functions, views...) is recreated
         SELECT k, 'nontable' FROM unnest(v_swap) k
@@ -1174,6 +1176,10 @@ BEGIN
             v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN
             v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
+        ELSIF kind = 'statistics' THEN
+            v_stmts := CASE WHEN (v_o->'detail'->>'target') IS DISTINCT FROM (v_n->'detail'->>'target')
+                            THEN ARRAY['ALTER STATISTICS ' || substr(v_r.k, 12) || ' SET STATISTICS '
+                                       || coalesce(v_n->'detail'->>'target', '-1') || ';'] ELSE '{}' END;
         ELSE
             v_stmts := '{}';
         END IF;

@@ -40,6 +40,8 @@ SCENARIOS = {
     "26_storage_and_trigger_states.after.sql": [],
     "27_collations.before.sql": [],
     "27_collations.after.sql": [],
+    "28_statistics.before.sql": [],
+    "28_statistics.after.sql": [],
 }
 
 
