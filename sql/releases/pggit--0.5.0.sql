@@ -391,10 +391,15 @@ BEGIN
     ELSIF p_classid = 'pg_policy'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
-        SELECT r.classid, r.objid INTO classid, objid
-          FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
-         WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
-        RETURN;
+        -- a view's _RETURN rule is the view; any other rule is an object of its own
+        IF EXISTS (SELECT 1 FROM pg_rewrite rw WHERE rw.oid = p_objid AND rw.rulename <> '_RETURN') THEN
+            classid := p_classid; objid := p_objid;
+        ELSE
+            SELECT r.classid, r.objid INTO classid, objid
+              FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
+             WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
+            RETURN;
+        END IF;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
@@ -449,6 +454,7 @@ BEGIN
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
         WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -521,6 +527,9 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;
@@ -1072,6 +1081,18 @@ BEGIN
         END IF;
         v_target := 'STATISTICS ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'rule' THEN
+        SELECT rtrim(pg_get_ruledef(r.oid), E'\n ;') || ';'
+               || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                                    ELSE '' END,
+               obj_description(r.oid, 'pg_rewrite'),
+               'RULE ' || quote_ident(r.rulename) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1097,6 +1118,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
         UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
+        UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -1690,7 +1712,7 @@ END $$;
 -- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
 -- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
 -- it is a plain table without children (a column added to a parent is added to its children)
--- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- and without triggers or rules (ENABLE/DISABLE TRIGGER or RULE changes their text). Any other kind of
 -- object, or any doubt: false, and the caller describes every dependent.
 CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
@@ -1705,7 +1727,8 @@ BEGIN
         RETURN false;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
-       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal)
+       OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = p_desc.objid AND r.rulename <> '_RETURN') THEN
         RETURN false;
     END IF;
     SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
@@ -2378,7 +2401,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 ELSE 13 END
 $$;
 
@@ -2391,8 +2414,8 @@ $$;
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
-                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
+    SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
                                     '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS) ',
                                     'DROP \1 IF EXISTS ') END || ';'
@@ -3070,8 +3093,8 @@ BEGIN
       INTO v_qmap FROM jsonb_each(p_ren) r
      WHERE r.value->>'kind' IN ('table', 'sequence', 'view', 'materialized view') AND r.key <> r.value->>'new';
     IF p_self IS NULL AND v_qmap <> '{}' THEN
-        -- a trigger or policy names its table; an index moves with its table to another schema
-        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY) (.*) ON (.*)$');
+        -- a trigger, policy or rule names its table; an index moves with its table to another schema
+        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY|RULE) (.*) ON (.*)$');
         IF v_m IS NOT NULL AND v_qmap ? v_m[3] THEN
             d := jsonb_set(d, '{comment_on}', to_jsonb(v_m[1] || ' ' || v_m[2] || ' ON ' || (v_qmap->>v_m[3])));
         ELSIF d->>'comment_on' LIKE 'INDEX %' THEN
@@ -3280,7 +3303,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

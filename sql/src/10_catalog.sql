@@ -155,10 +155,15 @@ BEGIN
     ELSIF p_classid = 'pg_policy'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
-        SELECT r.classid, r.objid INTO classid, objid
-          FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
-         WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
-        RETURN;
+        -- a view's _RETURN rule is the view; any other rule is an object of its own
+        IF EXISTS (SELECT 1 FROM pg_rewrite rw WHERE rw.oid = p_objid AND rw.rulename <> '_RETURN') THEN
+            classid := p_classid; objid := p_objid;
+        ELSE
+            SELECT r.classid, r.objid INTO classid, objid
+              FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
+             WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
+            RETURN;
+        END IF;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
@@ -213,6 +218,7 @@ BEGIN
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
         WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -285,6 +291,9 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;

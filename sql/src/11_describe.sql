@@ -504,6 +504,18 @@ BEGIN
         END IF;
         v_target := 'STATISTICS ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'rule' THEN
+        SELECT rtrim(pg_get_ruledef(r.oid), E'\n ;') || ';'
+               || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                                    ELSE '' END,
+               obj_description(r.oid, 'pg_rewrite'),
+               'RULE ' || quote_ident(r.rulename) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -529,6 +541,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
         UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
+        UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -299,7 +299,7 @@ END $$;
 -- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
 -- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
 -- it is a plain table without children (a column added to a parent is added to its children)
--- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- and without triggers or rules (ENABLE/DISABLE TRIGGER or RULE changes their text). Any other kind of
 -- object, or any doubt: false, and the caller describes every dependent.
 CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
@@ -314,7 +314,8 @@ BEGIN
         RETURN false;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
-       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal)
+       OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = p_desc.objid AND r.rulename <> '_RETURN') THEN
         RETURN false;
     END IF;
     SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash

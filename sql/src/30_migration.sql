@@ -6,7 +6,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 ELSE 13 END
 $$;
 
@@ -19,8 +19,8 @@ $$;
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
-                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
+    SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
                                     '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS) ',
                                     'DROP \1 IF EXISTS ') END || ';'
@@ -698,8 +698,8 @@ BEGIN
       INTO v_qmap FROM jsonb_each(p_ren) r
      WHERE r.value->>'kind' IN ('table', 'sequence', 'view', 'materialized view') AND r.key <> r.value->>'new';
     IF p_self IS NULL AND v_qmap <> '{}' THEN
-        -- a trigger or policy names its table; an index moves with its table to another schema
-        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY) (.*) ON (.*)$');
+        -- a trigger, policy or rule names its table; an index moves with its table to another schema
+        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY|RULE) (.*) ON (.*)$');
         IF v_m IS NOT NULL AND v_qmap ? v_m[3] THEN
             d := jsonb_set(d, '{comment_on}', to_jsonb(v_m[1] || ' ' || v_m[2] || ' ON ' || (v_qmap->>v_m[3])));
         ELSIF d->>'comment_on' LIKE 'INDEX %' THEN
@@ -908,7 +908,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

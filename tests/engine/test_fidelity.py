@@ -42,6 +42,8 @@ SCENARIOS = {
     "27_collations.after.sql": [],
     "28_statistics.before.sql": [],
     "28_statistics.after.sql": [],
+    "29_rules.before.sql": [],
+    "29_rules.after.sql": [],
 }
 
 
