@@ -408,6 +408,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -455,6 +457,10 @@ BEGIN
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
         WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
         WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
+        -- (an event trigger is in no schema: it is tracked when the function it runs is, which
+        -- leaves out the engine's own, whose functions are in pggit)
+        WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+                                                 WHERE e.oid = p_objid AND e.oid >= 16384)
     END;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
@@ -527,6 +533,8 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
         SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
           INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';
@@ -1093,6 +1101,20 @@ BEGIN
           INTO v_sql, v_comment, v_target
           FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'event trigger' THEN
+        SELECT 'CREATE EVENT TRIGGER ' || v_q || ' ON ' || quote_ident(e.evtevent)
+               || coalesce(' WHEN TAG IN (' || (SELECT string_agg(quote_literal(t), ', ' ORDER BY i) FROM unnest(e.evttags) WITH ORDINALITY u(t, i)) || ')', '')
+               || ' EXECUTE FUNCTION ' || e.evtfoid::regproc::text || '();'
+               || CASE e.evtenabled WHEN 'D' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' DISABLE;'
+                                    WHEN 'R' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE REPLICA;'
+                                    WHEN 'A' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE ALWAYS;'
+                                    ELSE '' END,
+               obj_description(e.oid, 'pg_event_trigger')
+          INTO v_sql, v_comment
+          FROM pg_event_trigger e WHERE e.oid = p_objid;
+        v_target := 'EVENT TRIGGER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1119,6 +1141,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
         UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
         UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
+        UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -1800,6 +1823,12 @@ BEGIN
                v_obj || coalesce(array_agg(split_part(substr(x, 2), '/', 2)::oid) FILTER (WHERE left(x, 1) = 'R'), '{}')
           INTO v_drop_cls, v_drop_obj, v_cls, v_obj
           FROM regexp_split_to_table(v_dropped, ' ') x;
+        -- (an event trigger dropped with its function is not reported: look at all of them)
+        SELECT coalesce(v_raw_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_raw_obj, '{}') || coalesce(a.objids, '{}'),
+               coalesce(v_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_obj, '{}') || coalesce(a.objids, '{}')
+          INTO v_raw_cls, v_raw_obj, v_cls, v_obj
+          FROM pggit._event_trigger_addresses() a;
+        v_raw_cls := nullif(v_raw_cls, '{}'); v_raw_obj := nullif(v_raw_obj, '{}');
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_cls, v_obj) u(classid, objid)
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
@@ -1956,6 +1985,9 @@ BEGIN
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_touched'), ' ') x) s;
     SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_d_cls, v_d_obj
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_dropped'), ' ') x) s;
+    -- (event triggers, which no event trigger sees made or dropped: all of them)
+    SELECT coalesce(v_t_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_t_obj, '{}') || coalesce(a.objids, '{}')
+      INTO v_t_cls, v_t_obj FROM pggit._event_trigger_addresses() a;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
@@ -1965,6 +1997,83 @@ BEGIN
     RETURN pggit._record_changes(coalesce(v_descs, '{}'), coalesce(v_t_cls, '{}') || coalesce(v_cls, '{}'),
                                  coalesce(v_t_obj, '{}') || coalesce(v_obj, '{}'),
                                  coalesce(v_d_cls, '{}'), coalesce(v_d_obj, '{}'));
+END $$;
+
+-- Event triggers of users. PostgreSQL runs no event trigger for CREATE, ALTER, DROP or COMMENT ON
+-- EVENT TRIGGER, nor reports an event trigger dropped with the function it runs (DROP ... CASCADE):
+-- capture cannot see them. They are read from the catalog instead, before every captured
+-- statement and every read of history (pggit.flush): the tracked event triggers (those whose
+-- function is tracked: not the engine's own) and the live map's, described. Addresses of each.
+CREATE FUNCTION pggit._event_trigger_addresses(OUT classids oid[], OUT objids oid[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.c), array_agg(x.o)
+      FROM (SELECT 'pg_event_trigger'::regclass::oid AS c, e.oid AS o FROM pg_event_trigger e
+             WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace)
+            UNION
+            SELECT l.classid, l.objid FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) x
+$$;
+
+-- The event triggers as the catalog holds them, where they differ from the live map: recorded as
+-- one commit on HEAD (after what is queued, which flush records first). Not with capture off or
+-- while absorbing (the engine's own migrations describe them at their end), nor in a read-only
+-- transaction. Returns the number of commits made (0 or 1).
+CREATE FUNCTION pggit._sync_event_triggers() RETURNS integer
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_a       record;
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL
+       OR (coalesce(current_setting('pggit.capture', true), '') <> '' AND pggit._capture_mode() <> 'on')
+       OR current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(d) INTO v_descs
+      FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+     CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+     CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+     WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL;
+    -- (the common case: nothing changed, nothing written)
+    IF NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+       AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l
+                        WHERE l.classid = 'pg_event_trigger'::regclass
+                          AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d WHERE d.identity = l.identity AND d.objid = l.objid)) THEN
+        RETURN 0;
+    END IF;
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_a.classids, v_a.objids, '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, 'event triggers as the catalog holds them (PostgreSQL runs no event trigger for '
+                                          || 'CREATE, ALTER, DROP or COMMENT ON EVENT TRIGGER)', v_started);
+    RETURN 1;
+END $$;
+
+-- Do the event triggers differ from the live map? (Cheap when there are none.)
+CREATE FUNCTION pggit._event_triggers_changed() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_a record;
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+                    CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+                    CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL
+                      AND l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+        OR EXISTS (SELECT 1 FROM pggit.live_objects l
+                    WHERE l.classid = 'pg_event_trigger'::regclass
+                      AND (NOT EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.oid = l.objid)
+                           OR (SELECT i.identity FROM pggit._root(l.classid, l.objid) r, pggit._ident(r.classid, r.objid) i) IS DISTINCT FROM l.identity));
 END $$;
 
 -- Statements that only create new objects and cannot change an existing one: their capture is
@@ -1993,7 +2102,7 @@ DECLARE
     v_n       int := 0;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
-        RETURN 0;
+        RETURN pggit._sync_event_triggers();
     END IF;
     IF current_setting('transaction_read_only') = 'on' THEN
         RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
@@ -2036,7 +2145,7 @@ BEGIN
         END IF;
         DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
     END LOOP;
-    RETURN v_n;
+    RETURN v_n + pggit._sync_event_triggers();
 END $$;
 
 -- ddl_command_start: before a statement that could change an existing object, record what is
@@ -2049,6 +2158,11 @@ BEGIN
     -- (an empty queue, the common case, costs one index probe and no call of flush())
     IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
+        PERFORM pggit.flush();  -- (and the event triggers)
+    ELSIF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
+          AND pggit._event_triggers_changed() THEN
+        -- event triggers changed since the last statement (no event trigger saw it): recorded
+        -- before this statement, after what is queued
         PERFORM pggit.flush();
     END IF;
 END $$;
@@ -2402,7 +2516,7 @@ LANGUAGE sql IMMUTABLE AS $$
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
-                       WHEN 'policy' THEN 12 ELSE 13 END
+                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
 $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
@@ -2417,7 +2531,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3303,7 +3417,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

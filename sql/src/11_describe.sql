@@ -516,6 +516,20 @@ BEGIN
           INTO v_sql, v_comment, v_target
           FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'event trigger' THEN
+        SELECT 'CREATE EVENT TRIGGER ' || v_q || ' ON ' || quote_ident(e.evtevent)
+               || coalesce(' WHEN TAG IN (' || (SELECT string_agg(quote_literal(t), ', ' ORDER BY i) FROM unnest(e.evttags) WITH ORDINALITY u(t, i)) || ')', '')
+               || ' EXECUTE FUNCTION ' || e.evtfoid::regproc::text || '();'
+               || CASE e.evtenabled WHEN 'D' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' DISABLE;'
+                                    WHEN 'R' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE REPLICA;'
+                                    WHEN 'A' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE ALWAYS;'
+                                    ELSE '' END,
+               obj_description(e.oid, 'pg_event_trigger')
+          INTO v_sql, v_comment
+          FROM pg_event_trigger e WHERE e.oid = p_objid;
+        v_target := 'EVENT TRIGGER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -542,6 +556,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
         UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
         UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
+        UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -44,6 +44,8 @@ SCENARIOS = {
     "28_statistics.after.sql": [],
     "29_rules.before.sql": [],
     "29_rules.after.sql": [],
+    "30_event_triggers.before.sql": [],
+    "30_event_triggers.after.sql": [],
 }
 
 

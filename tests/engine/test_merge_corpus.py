@@ -49,7 +49,7 @@ def test_corpus_is_complete():
                    "CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE SEQUENCE", "CREATE VIEW", "CREATE MATERIALIZED VIEW",
                    "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE AGGREGATE", "CREATE TRIGGER", "AS ENUM",
                    "CREATE DOMAIN", "AS RANGE", "CREATE POLICY", "ROW LEVEL SECURITY", "COMMENT ON",
-                   "CREATE EXTENSION", "CREATE COLLATION", "CREATE STATISTICS", "CREATE RULE"):
+                   "CREATE EXTENSION", "CREATE COLLATION", "CREATE STATISTICS", "CREATE RULE", "CREATE EVENT TRIGGER"):
         assert needle in text, f"the corpus has no {needle}"
 
 
