@@ -410,6 +410,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -461,7 +463,23 @@ BEGIN
         -- leaves out the engine's own, whose functions are in pggit)
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
+        -- (a cast is in no schema either: one made by a user is tracked when those of its source
+        -- type, target type and function that are not built in are in tracked schemas; the
+        -- schema of one not tracked comes first)
+        WHEN 'pg_cast'::regclass THEN (
+            SELECT x.nsp FROM pg_cast c
+             CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
+                                 UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
+                                 UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
+              JOIN pg_namespace n ON n.oid = x.nsp
+             WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
+             ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
+        -- a cast made by a user between built-in types (its own oid)
+        RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
@@ -533,6 +551,9 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
+          INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
@@ -1115,6 +1136,17 @@ BEGIN
           FROM pg_event_trigger e WHERE e.oid = p_objid;
         v_target := 'EVENT TRIGGER ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'cast' THEN
+        SELECT 'CREATE CAST ' || v_q
+               || CASE c.castmethod WHEN 'f' THEN ' WITH FUNCTION ' || c.castfunc::regprocedure::text
+                                    WHEN 'i' THEN ' WITH INOUT' ELSE ' WITHOUT FUNCTION' END
+               || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';',
+               obj_description(c.oid, 'pg_cast')
+          INTO v_sql, v_comment
+          FROM pg_cast c WHERE c.oid = p_objid;
+        v_target := 'CAST ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1142,6 +1174,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
         UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
         UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
+        UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -2513,7 +2546,7 @@ END $$;
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
-                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
+                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
@@ -2531,7 +2564,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3417,7 +3450,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

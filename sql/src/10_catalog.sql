@@ -174,6 +174,8 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        classid := p_classid; objid := p_objid;
     ELSE
         RETURN;
     END IF;
@@ -225,7 +227,23 @@ BEGIN
         -- leaves out the engine's own, whose functions are in pggit)
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
+        -- (a cast is in no schema either: one made by a user is tracked when those of its source
+        -- type, target type and function that are not built in are in tracked schemas; the
+        -- schema of one not tracked comes first)
+        WHEN 'pg_cast'::regclass THEN (
+            SELECT x.nsp FROM pg_cast c
+             CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
+                                 UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
+                                 UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
+              JOIN pg_namespace n ON n.oid = x.nsp
+             WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
+             ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
+        -- a cast made by a user between built-in types (its own oid)
+        RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
@@ -297,6 +315,9 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
+          INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN

@@ -46,6 +46,9 @@ SCENARIOS = {
     "29_rules.after.sql": [],
     "30_event_triggers.before.sql": [],
     "30_event_triggers.after.sql": [],
+    "31_casts.before.sql": [],
+    "31_casts.after.sql": [],
+    "31_casts_between_built_in_types.sql": [],
 }
 
 
