@@ -412,6 +412,12 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
+        -- exists, is not an object until CREATE OPERATOR defines it)
+        IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -463,6 +469,7 @@ BEGIN
         -- leaves out the engine's own, whose functions are in pggit)
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
+        WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
         -- (a cast is in no schema either: one made by a user is tracked when those of its source
         -- type, target type and function that are not built in are in tracked schemas; the
         -- schema of one not tracked comes first)
@@ -521,6 +528,12 @@ BEGIN
     RETURN array(SELECT unnest(v_out) ORDER BY 1);
 END $$;
 
+-- Schema-qualified name of an operator (operator names are not quoted: schema.===).
+CREATE FUNCTION pggit._operator_name(p_oid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT o.oprnamespace::regnamespace::text || '.' || o.oprname FROM pg_operator o WHERE o.oid = p_oid
+$$;
+
 -- Kind and identity of a root object (cheap: no definition).
 CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
 LANGUAGE plpgsql STABLE AS $$
@@ -551,6 +564,10 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
+                           || ', ' || format_type(o.oprright, NULL) || ')'
+          INTO kind, identity FROM pg_operator o WHERE o.oid = p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
         SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
           INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
@@ -1147,6 +1164,22 @@ BEGIN
           FROM pg_cast c WHERE c.oid = p_objid;
         v_target := 'CAST ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'operator' THEN
+        SELECT 'CREATE OPERATOR ' || pggit._operator_name(o.oid) || ' (FUNCTION = ' || o.oprcode::regproc::text
+               || CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END
+               || ', RIGHTARG = ' || format_type(o.oprright, NULL)
+               || CASE WHEN o.oprcom <> 0 THEN ', COMMUTATOR = OPERATOR(' || pggit._operator_name(o.oprcom) || ')' ELSE '' END
+               || CASE WHEN o.oprnegate <> 0 THEN ', NEGATOR = OPERATOR(' || pggit._operator_name(o.oprnegate) || ')' ELSE '' END
+               || CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc::text ELSE '' END
+               || CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc::text ELSE '' END
+               || CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END
+               || CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ');',
+               obj_description(o.oid, 'pg_operator')
+          INTO v_sql, v_comment
+          FROM pg_operator o WHERE o.oid = p_objid;
+        v_target := 'OPERATOR ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1175,6 +1208,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
         UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -1886,6 +1920,16 @@ BEGIN
         RETURN;
     END IF;
 
+    IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
+        -- an operator made or dropped changes the COMMUTATOR and NEGATOR of the operators it
+        -- names, where no event trigger sees it: the operators HEAD holds are described again
+        SELECT coalesce(v_cls, '{}') || coalesce(array_agg(l.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(l.objid), '{}')
+          INTO v_cls, v_obj
+          FROM pggit.live_objects l
+         WHERE l.classid = 'pg_operator'::regclass AND EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = l.objid);
+        v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
+    END IF;
+
     IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
         -- COMMENT ON COLUMN of a table: only that column's comment changed
         v_descs := ARRAY[pggit._describe_column_comment(v_raw_obj[1], v_attnum)];
@@ -2546,7 +2590,7 @@ END $$;
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
-                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5
+                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5 WHEN 'operator' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
@@ -2564,7 +2608,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3450,7 +3494,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

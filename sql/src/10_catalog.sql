@@ -176,6 +176,12 @@ BEGIN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
+        -- exists, is not an object until CREATE OPERATOR defines it)
+        IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -227,6 +233,7 @@ BEGIN
         -- leaves out the engine's own, whose functions are in pggit)
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
+        WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
         -- (a cast is in no schema either: one made by a user is tracked when those of its source
         -- type, target type and function that are not built in are in tracked schemas; the
         -- schema of one not tracked comes first)
@@ -285,6 +292,12 @@ BEGIN
     RETURN array(SELECT unnest(v_out) ORDER BY 1);
 END $$;
 
+-- Schema-qualified name of an operator (operator names are not quoted: schema.===).
+CREATE FUNCTION pggit._operator_name(p_oid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT o.oprnamespace::regnamespace::text || '.' || o.oprname FROM pg_operator o WHERE o.oid = p_oid
+$$;
+
 -- Kind and identity of a root object (cheap: no definition).
 CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
 LANGUAGE plpgsql STABLE AS $$
@@ -315,6 +328,10 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
+                           || ', ' || format_type(o.oprright, NULL) || ')'
+          INTO kind, identity FROM pg_operator o WHERE o.oid = p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
         SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
           INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;

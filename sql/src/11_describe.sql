@@ -541,6 +541,22 @@ BEGIN
           FROM pg_cast c WHERE c.oid = p_objid;
         v_target := 'CAST ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'operator' THEN
+        SELECT 'CREATE OPERATOR ' || pggit._operator_name(o.oid) || ' (FUNCTION = ' || o.oprcode::regproc::text
+               || CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END
+               || ', RIGHTARG = ' || format_type(o.oprright, NULL)
+               || CASE WHEN o.oprcom <> 0 THEN ', COMMUTATOR = OPERATOR(' || pggit._operator_name(o.oprcom) || ')' ELSE '' END
+               || CASE WHEN o.oprnegate <> 0 THEN ', NEGATOR = OPERATOR(' || pggit._operator_name(o.oprnegate) || ')' ELSE '' END
+               || CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc::text ELSE '' END
+               || CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc::text ELSE '' END
+               || CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END
+               || CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ');',
+               obj_description(o.oid, 'pg_operator')
+          INTO v_sql, v_comment
+          FROM pg_operator o WHERE o.oid = p_objid;
+        v_target := 'OPERATOR ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -569,6 +585,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
         UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -417,6 +417,16 @@ BEGIN
         RETURN;
     END IF;
 
+    IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
+        -- an operator made or dropped changes the COMMUTATOR and NEGATOR of the operators it
+        -- names, where no event trigger sees it: the operators HEAD holds are described again
+        SELECT coalesce(v_cls, '{}') || coalesce(array_agg(l.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(l.objid), '{}')
+          INTO v_cls, v_obj
+          FROM pggit.live_objects l
+         WHERE l.classid = 'pg_operator'::regclass AND EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = l.objid);
+        v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
+    END IF;
+
     IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
         -- COMMENT ON COLUMN of a table: only that column's comment changed
         v_descs := ARRAY[pggit._describe_column_comment(v_raw_obj[1], v_attnum)];

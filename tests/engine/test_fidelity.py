@@ -49,6 +49,8 @@ SCENARIOS = {
     "31_casts.before.sql": [],
     "31_casts.after.sql": [],
     "31_casts_between_built_in_types.sql": [],
+    "32_operators.before.sql": [],
+    "32_operators.after.sql": [],
 }
 
 
