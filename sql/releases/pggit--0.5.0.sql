@@ -411,7 +411,19 @@ BEGIN
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
+        -- (the cast CREATE TYPE ... AS RANGE makes to the multirange belongs to the range type)
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid IN ('pg_ts_dict'::regclass, 'pg_ts_config'::regclass) THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_ts_config_map'::regclass THEN
+        RETURN;  -- (mappings are not addressed on their own)
     ELSIF p_classid = 'pg_operator'::regclass THEN
         -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
         -- exists, is not an object until CREATE OPERATOR defines it)
@@ -470,6 +482,8 @@ BEGIN
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
         WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
+        WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid AND oid >= 16384)
         -- (a cast is in no schema either: one made by a user is tracked when those of its source
         -- type, target type and function that are not built in are in tracked schemas; the
         -- schema of one not tracked comes first)
@@ -564,6 +578,10 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_dict'::regclass THEN
+        SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_config'::regclass THEN
+        SELECT 'text search configuration', pggit._qname(c.cfgnamespace, c.cfgname) INTO kind, identity FROM pg_ts_config c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_operator'::regclass THEN
         SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
                            || ', ' || format_type(o.oprright, NULL) || ')'
@@ -1180,6 +1198,30 @@ BEGIN
           FROM pg_operator o WHERE o.oid = p_objid;
         v_target := 'OPERATOR ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search dictionary' THEN
+        SELECT 'CREATE TEXT SEARCH DICTIONARY ' || v_q || ' (TEMPLATE = ' || pggit._qname(t.tmplnamespace, t.tmplname)
+               || coalesce(', ' || d.dictinitoption, '') || ');',
+               obj_description(d.oid, 'pg_ts_dict')
+          INTO v_sql, v_comment
+          FROM pg_ts_dict d JOIN pg_ts_template t ON t.oid = d.dicttemplate WHERE d.oid = p_objid;
+        v_target := 'TEXT SEARCH DICTIONARY ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search configuration' THEN
+        -- the parser, then the dictionaries of each token type in order
+        SELECT 'CREATE TEXT SEARCH CONFIGURATION ' || v_q || ' (PARSER = ' || pggit._qname(p.prsnamespace, p.prsname) || ');'
+               || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || v_q || ' ADD MAPPING FOR ' || quote_ident(tt.alias)
+                                              || ' WITH ' || m.dicts || ';', '' ORDER BY m.maptokentype)
+                              FROM (SELECT mp.maptokentype, string_agg(pggit._qname(d.dictnamespace, d.dictname), ', ' ORDER BY mp.mapseqno) AS dicts
+                                      FROM pg_ts_config_map mp JOIN pg_ts_dict d ON d.oid = mp.mapdict
+                                     WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype) m
+                              JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype), ''),
+               obj_description(c.oid, 'pg_ts_config')
+          INTO v_sql, v_comment
+          FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
+        v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1209,6 +1251,8 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
         UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
+        UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
+        UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -2591,6 +2635,7 @@ CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5 WHEN 'operator' THEN 5
+                       WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
@@ -2608,7 +2653,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3494,7 +3539,8 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
+                                'text search dictionary', 'text search configuration')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

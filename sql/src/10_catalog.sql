@@ -175,7 +175,19 @@ BEGIN
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_cast'::regclass THEN
+        -- (the cast CREATE TYPE ... AS RANGE makes to the multirange belongs to the range type)
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid IN ('pg_ts_dict'::regclass, 'pg_ts_config'::regclass) THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_ts_config_map'::regclass THEN
+        RETURN;  -- (mappings are not addressed on their own)
     ELSIF p_classid = 'pg_operator'::regclass THEN
         -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
         -- exists, is not an object until CREATE OPERATOR defines it)
@@ -234,6 +246,8 @@ BEGIN
         WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
                                                  WHERE e.oid = p_objid AND e.oid >= 16384)
         WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
+        WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid AND oid >= 16384)
         -- (a cast is in no schema either: one made by a user is tracked when those of its source
         -- type, target type and function that are not built in are in tracked schemas; the
         -- schema of one not tracked comes first)
@@ -328,6 +342,10 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_dict'::regclass THEN
+        SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_config'::regclass THEN
+        SELECT 'text search configuration', pggit._qname(c.cfgnamespace, c.cfgname) INTO kind, identity FROM pg_ts_config c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_operator'::regclass THEN
         SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
                            || ', ' || format_type(o.oprright, NULL) || ')'

@@ -557,6 +557,30 @@ BEGIN
           FROM pg_operator o WHERE o.oid = p_objid;
         v_target := 'OPERATOR ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search dictionary' THEN
+        SELECT 'CREATE TEXT SEARCH DICTIONARY ' || v_q || ' (TEMPLATE = ' || pggit._qname(t.tmplnamespace, t.tmplname)
+               || coalesce(', ' || d.dictinitoption, '') || ');',
+               obj_description(d.oid, 'pg_ts_dict')
+          INTO v_sql, v_comment
+          FROM pg_ts_dict d JOIN pg_ts_template t ON t.oid = d.dicttemplate WHERE d.oid = p_objid;
+        v_target := 'TEXT SEARCH DICTIONARY ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search configuration' THEN
+        -- the parser, then the dictionaries of each token type in order
+        SELECT 'CREATE TEXT SEARCH CONFIGURATION ' || v_q || ' (PARSER = ' || pggit._qname(p.prsnamespace, p.prsname) || ');'
+               || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || v_q || ' ADD MAPPING FOR ' || quote_ident(tt.alias)
+                                              || ' WITH ' || m.dicts || ';', '' ORDER BY m.maptokentype)
+                              FROM (SELECT mp.maptokentype, string_agg(pggit._qname(d.dictnamespace, d.dictname), ', ' ORDER BY mp.mapseqno) AS dicts
+                                      FROM pg_ts_config_map mp JOIN pg_ts_dict d ON d.oid = mp.mapdict
+                                     WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype) m
+                              JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype), ''),
+               obj_description(c.oid, 'pg_ts_config')
+          INTO v_sql, v_comment
+          FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
+        v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
     ELSE
         RETURN NULL;
     END IF;
@@ -586,6 +610,8 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
         UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
+        UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
+        UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -51,6 +51,8 @@ SCENARIOS = {
     "31_casts_between_built_in_types.sql": [],
     "32_operators.before.sql": [],
     "32_operators.after.sql": [],
+    "33_text_search.before.sql": [],
+    "33_text_search.after.sql": [],
 }
 
 
