@@ -430,6 +430,17 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
             classid := p_classid; objid := p_objid;
         END IF;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_publication_rel'::regclass THEN
+        -- a table of a publication is part of the publication
+        SELECT 'pg_publication'::regclass, pr.prpubid INTO classid, objid FROM pg_publication_rel pr WHERE pr.oid = p_objid;
+    ELSIF p_classid = to_regclass('pg_catalog.pg_publication_namespace') THEN
+        -- (PostgreSQL 15 and later: TABLES IN SCHEMA)
+        EXECUTE 'SELECT pn.pnpubid FROM pg_catalog.pg_publication_namespace pn WHERE pn.oid = $1' INTO v_oid USING p_objid;
+        IF v_oid IS NOT NULL THEN
+            classid := 'pg_publication'::regclass; objid := v_oid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -496,6 +507,11 @@ BEGIN
              WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
              ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF p_classid = 'pg_publication'::regclass THEN
+        -- (a publication is in no schema: every one made by a user is tracked)
+        RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
         -- a cast made by a user between built-in types (its own oid)
         RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
@@ -578,6 +594,8 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        SELECT 'publication', quote_ident(p.pubname) INTO kind, identity FROM pg_publication p WHERE p.oid = p_objid;
     ELSIF p_classid = 'pg_ts_dict'::regclass THEN
         SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
     ELSIF p_classid = 'pg_ts_config'::regclass THEN
@@ -1222,6 +1240,43 @@ BEGIN
           FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
         v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'publication' THEN
+        -- its tables (with their columns and row filters) and schemas, in name order; what it
+        -- publishes. (The columns of PostgreSQL 15 and later read through to_jsonb.)
+        SELECT '{}'::oid[] AS f1, '{}'::oid[] AS f2, '{}'::text[] AS f3 INTO v_r;
+        IF to_regclass('pg_catalog.pg_publication_namespace') IS NOT NULL THEN
+            EXECUTE 'SELECT coalesce(array_agg(''pg_catalog.pg_publication_namespace''::regclass::oid), ''{}'') AS f1, coalesce(array_agg(pn.oid), ''{}'') AS f2,
+                            coalesce(array_agg(''TABLES IN SCHEMA '' || quote_ident(n.nspname) ORDER BY n.nspname), ''{}'') AS f3
+                       FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+                      WHERE pn.pnpubid = $1'
+               INTO v_r USING p_objid;
+        END IF;
+        SELECT 'CREATE PUBLICATION ' || v_q
+               || CASE WHEN p.puballtables THEN ' FOR ALL TABLES'
+                       ELSE coalesce(' FOR ' || nullif(array_to_string(
+                                (SELECT array_agg('TABLE ONLY ' || pggit._qname(c.relnamespace, c.relname)
+                                                  || coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                                                         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(j->'prattrs') = 'array' THEN j->'prattrs' ELSE '[]' END)
+                                                                              WITH ORDINALITY k(n, i)
+                                                                         JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n::int2) || ')', '')
+                                                  || coalesce(' WHERE (' || (SELECT pg_get_expr(pr2.prqual, pr2.prrelid)
+                                                                              FROM pg_publication_rel pr2 WHERE pr2.oid = pr.oid AND j ? 'prqual') || ')', '')
+                                                  ORDER BY c.relnamespace::regnamespace::text, c.relname)
+                                   FROM pg_publication_rel pr, to_jsonb(pr) j, pg_class c
+                                  WHERE pr.prpubid = p.oid AND c.oid = pr.prrelid)
+                                || coalesce(v_r.f3, '{}'), ', '), ''), '') END
+               || ' WITH (publish = ' || quote_literal(concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                                                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END))
+               || ', publish_via_partition_root = ' || CASE WHEN p.pubviaroot THEN 'true' ELSE 'false' END || ');',
+               obj_description(p.oid, 'pg_publication')
+          INTO v_sql, v_comment
+          FROM pg_publication p WHERE p.oid = p_objid;
+        v_target := 'PUBLICATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid] || array(SELECT 'pg_publication_rel'::regclass::oid FROM pg_publication_rel WHERE prpubid = p_objid)
+                                              || coalesce(v_r.f1, '{}'),
+                              ARRAY[p_objid] || array(SELECT oid FROM pg_publication_rel WHERE prpubid = p_objid) || coalesce(v_r.f2, '{}'),
+                              v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1253,6 +1308,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
         UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
         UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_publication'::regclass, p.oid FROM pg_publication p WHERE p.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -1618,6 +1674,11 @@ BEGIN
                      THEN to_regclass(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
                  END AS oid) t
          WHERE t.oid IS NOT NULL
+        UNION ALL
+        -- publications that lost a table or schema (dropped with it)
+        SELECT 'R' || 'pg_publication'::regclass::oid || '/' || p.oid
+          FROM pg_event_trigger_dropped_objects() d JOIN pg_publication p ON p.pubname = d.address_args[1]
+         WHERE d.object_type IN ('publication relation', 'publication namespace')
         UNION ALL
         SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
           FROM pg_event_trigger_dropped_objects() d
@@ -2638,7 +2699,7 @@ LANGUAGE sql IMMUTABLE AS $$
                        WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
-                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
+                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 WHEN 'publication' THEN 12 ELSE 13 END
 $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
@@ -2653,7 +2714,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|PUBLICATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -3540,7 +3601,7 @@ BEGIN
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
             OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
-                                'text search dictionary', 'text search configuration')
+                                'text search dictionary', 'text search configuration', 'publication')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

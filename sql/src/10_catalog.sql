@@ -194,6 +194,17 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
             classid := p_classid; objid := p_objid;
         END IF;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_publication_rel'::regclass THEN
+        -- a table of a publication is part of the publication
+        SELECT 'pg_publication'::regclass, pr.prpubid INTO classid, objid FROM pg_publication_rel pr WHERE pr.oid = p_objid;
+    ELSIF p_classid = to_regclass('pg_catalog.pg_publication_namespace') THEN
+        -- (PostgreSQL 15 and later: TABLES IN SCHEMA)
+        EXECUTE 'SELECT pn.pnpubid FROM pg_catalog.pg_publication_namespace pn WHERE pn.oid = $1' INTO v_oid USING p_objid;
+        IF v_oid IS NOT NULL THEN
+            classid := 'pg_publication'::regclass; objid := v_oid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -260,6 +271,11 @@ BEGIN
              WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
              ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF p_classid = 'pg_publication'::regclass THEN
+        -- (a publication is in no schema: every one made by a user is tracked)
+        RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
         -- a cast made by a user between built-in types (its own oid)
         RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
@@ -342,6 +358,8 @@ BEGIN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
         SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        SELECT 'publication', quote_ident(p.pubname) INTO kind, identity FROM pg_publication p WHERE p.oid = p_objid;
     ELSIF p_classid = 'pg_ts_dict'::regclass THEN
         SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
     ELSIF p_classid = 'pg_ts_config'::regclass THEN

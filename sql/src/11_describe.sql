@@ -581,6 +581,43 @@ BEGIN
           FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
         v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'publication' THEN
+        -- its tables (with their columns and row filters) and schemas, in name order; what it
+        -- publishes. (The columns of PostgreSQL 15 and later read through to_jsonb.)
+        SELECT '{}'::oid[] AS f1, '{}'::oid[] AS f2, '{}'::text[] AS f3 INTO v_r;
+        IF to_regclass('pg_catalog.pg_publication_namespace') IS NOT NULL THEN
+            EXECUTE 'SELECT coalesce(array_agg(''pg_catalog.pg_publication_namespace''::regclass::oid), ''{}'') AS f1, coalesce(array_agg(pn.oid), ''{}'') AS f2,
+                            coalesce(array_agg(''TABLES IN SCHEMA '' || quote_ident(n.nspname) ORDER BY n.nspname), ''{}'') AS f3
+                       FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+                      WHERE pn.pnpubid = $1'
+               INTO v_r USING p_objid;
+        END IF;
+        SELECT 'CREATE PUBLICATION ' || v_q
+               || CASE WHEN p.puballtables THEN ' FOR ALL TABLES'
+                       ELSE coalesce(' FOR ' || nullif(array_to_string(
+                                (SELECT array_agg('TABLE ONLY ' || pggit._qname(c.relnamespace, c.relname)
+                                                  || coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                                                         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(j->'prattrs') = 'array' THEN j->'prattrs' ELSE '[]' END)
+                                                                              WITH ORDINALITY k(n, i)
+                                                                         JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n::int2) || ')', '')
+                                                  || coalesce(' WHERE (' || (SELECT pg_get_expr(pr2.prqual, pr2.prrelid)
+                                                                              FROM pg_publication_rel pr2 WHERE pr2.oid = pr.oid AND j ? 'prqual') || ')', '')
+                                                  ORDER BY c.relnamespace::regnamespace::text, c.relname)
+                                   FROM pg_publication_rel pr, to_jsonb(pr) j, pg_class c
+                                  WHERE pr.prpubid = p.oid AND c.oid = pr.prrelid)
+                                || coalesce(v_r.f3, '{}'), ', '), ''), '') END
+               || ' WITH (publish = ' || quote_literal(concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                                                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END))
+               || ', publish_via_partition_root = ' || CASE WHEN p.pubviaroot THEN 'true' ELSE 'false' END || ');',
+               obj_description(p.oid, 'pg_publication')
+          INTO v_sql, v_comment
+          FROM pg_publication p WHERE p.oid = p_objid;
+        v_target := 'PUBLICATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid] || array(SELECT 'pg_publication_rel'::regclass::oid FROM pg_publication_rel WHERE prpubid = p_objid)
+                                              || coalesce(v_r.f1, '{}'),
+                              ARRAY[p_objid] || array(SELECT oid FROM pg_publication_rel WHERE prpubid = p_objid) || coalesce(v_r.f2, '{}'),
+                              v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -612,6 +649,7 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
         UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
         UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_publication'::regclass, p.oid FROM pg_publication p WHERE p.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -72,6 +72,11 @@ BEGIN
                  END AS oid) t
          WHERE t.oid IS NOT NULL
         UNION ALL
+        -- publications that lost a table or schema (dropped with it)
+        SELECT 'R' || 'pg_publication'::regclass::oid || '/' || p.oid
+          FROM pg_event_trigger_dropped_objects() d JOIN pg_publication p ON p.pubname = d.address_args[1]
+         WHERE d.object_type IN ('publication relation', 'publication namespace')
+        UNION ALL
         SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
           FROM pg_event_trigger_dropped_objects() d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2

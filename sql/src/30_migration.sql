@@ -8,7 +8,7 @@ LANGUAGE sql IMMUTABLE AS $$
                        WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
-                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 ELSE 13 END
+                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 WHEN 'publication' THEN 12 ELSE 13 END
 $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
@@ -23,7 +23,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|PUBLICATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -910,7 +910,7 @@ BEGIN
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
             OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
-                                'text search dictionary', 'text search configuration')
+                                'text search dictionary', 'text search configuration', 'publication')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

@@ -53,6 +53,8 @@ SCENARIOS = {
     "32_operators.after.sql": [],
     "33_text_search.before.sql": [],
     "33_text_search.after.sql": [],
+    "34_publications.before.sql": [],
+    "34_publications.after.sql": [],
 }
 
 
