@@ -715,6 +715,16 @@ BEGIN
             END IF;
         END IF;
     END IF;
+    IF p_self IS NULL AND d->>'comment_on' ~ '^(STATISTICS|OPERATOR|CAST|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ' THEN
+        -- kinds not renamed themselves whose names (and argument types) name a renamed schema:
+        -- dropped under the schema's new name
+        FOR v_m IN SELECT ARRAY[substr(r.key, 8), substr(r.value->>'new', 8)] FROM jsonb_each(p_ren) r
+                    WHERE r.value->>'kind' = 'schema' AND r.key <> r.value->>'new' LOOP
+            d := jsonb_set(d, '{comment_on}', to_jsonb(regexp_replace(
+                     d->>'comment_on', '([ (,])' || regexp_replace(v_m[1], '([^[:alnum:]_ ])', '\\\1', 'g') || '\.',
+                     '\1' || replace(v_m[2], '\', '\\') || '.', 'g')));
+        END LOOP;
+    END IF;
     IF p_self IS NOT NULL AND d ? 'qname' AND p_new_detail ? 'qname' AND current_setting('server_version_num')::int >= 180000 THEN
         -- (PostgreSQL 18 names NOT NULL constraints after the table and column, and a rename of
         -- either keeps the name: the renamed table holds the old default names)
