@@ -415,16 +415,56 @@ BEGIN
     ELSIF p_classid = 'pg_policy'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
-        SELECT r.classid, r.objid INTO classid, objid
-          FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
-         WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
-        RETURN;
+        -- a view's _RETURN rule is the view; any other rule is an object of its own
+        IF EXISTS (SELECT 1 FROM pg_rewrite rw WHERE rw.oid = p_objid AND rw.rulename <> '_RETURN') THEN
+            classid := p_classid; objid := p_objid;
+        ELSE
+            SELECT r.classid, r.objid INTO classid, objid
+              FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
+             WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
+            RETURN;
+        END IF;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        -- (the cast CREATE TYPE ... AS RANGE makes to the multirange belongs to the range type)
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid IN ('pg_ts_dict'::regclass, 'pg_ts_config'::regclass) THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_ts_config_map'::regclass THEN
+        RETURN;  -- (mappings are not addressed on their own)
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
+        -- exists, is not an object until CREATE OPERATOR defines it)
+        IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_publication_rel'::regclass THEN
+        -- a table of a publication is part of the publication
+        SELECT 'pg_publication'::regclass, pr.prpubid INTO classid, objid FROM pg_publication_rel pr WHERE pr.oid = p_objid;
+    ELSIF p_classid = to_regclass('pg_catalog.pg_publication_namespace') THEN
+        -- (PostgreSQL 15 and later: TABLES IN SCHEMA)
+        EXECUTE 'SELECT pn.pnpubid FROM pg_catalog.pg_publication_namespace pn WHERE pn.oid = $1' INTO v_oid USING p_objid;
+        IF v_oid IS NOT NULL THEN
+            classid := 'pg_publication'::regclass; objid := v_oid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -470,7 +510,37 @@ BEGIN
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
+        -- (an event trigger is in no schema: it is tracked when the function it runs is, which
+        -- leaves out the engine's own, whose functions are in pggit)
+        WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+                                                 WHERE e.oid = p_objid AND e.oid >= 16384)
+        WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
+        WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid AND oid >= 16384)
+        -- (a cast is in no schema either: one made by a user is tracked when those of its source
+        -- type, target type and function that are not built in are in tracked schemas; the
+        -- schema of one not tracked comes first)
+        WHEN 'pg_cast'::regclass THEN (
+            SELECT x.nsp FROM pg_cast c
+             CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
+                                 UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
+                                 UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
+              JOIN pg_namespace n ON n.oid = x.nsp
+             WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
+             ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF p_classid = 'pg_publication'::regclass THEN
+        -- (a publication is in no schema: every one made by a user is tracked)
+        RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
+    IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
+        -- a cast made by a user between built-in types (its own oid)
+        RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
@@ -512,6 +582,12 @@ BEGIN
     RETURN array(SELECT unnest(v_out) ORDER BY 1);
 END $$;
 
+-- Schema-qualified name of an operator (operator names are not quoted: schema.===).
+CREATE FUNCTION pggit._operator_name(p_oid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT o.oprnamespace::regnamespace::text || '.' || o.oprname FROM pg_operator o WHERE o.oid = p_oid
+$$;
+
 -- Kind and identity of a root object (cheap: no definition).
 CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
 LANGUAGE plpgsql STABLE AS $$
@@ -540,6 +616,26 @@ BEGIN
         SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        SELECT 'publication', quote_ident(p.pubname) INTO kind, identity FROM pg_publication p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_dict'::regclass THEN
+        SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_config'::regclass THEN
+        SELECT 'text search configuration', pggit._qname(c.cfgnamespace, c.cfgname) INTO kind, identity FROM pg_ts_config c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
+                           || ', ' || format_type(o.oprright, NULL) || ')'
+          INTO kind, identity FROM pg_operator o WHERE o.oid = p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
+          INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;
@@ -693,7 +789,9 @@ BEGIN
            || CASE WHEN (p_detail->>'force_rls')::boolean THEN E'\nALTER TABLE ' || v_q || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
            || coalesce((SELECT string_agg(E'\nALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || v_q || '.' || quote_ident(o->>'column') || ';', '')
                           FROM jsonb_array_elements(p_detail->'owned') o), '')
-           || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
+           || CASE WHEN jsonb_path_exists(p_detail->'columns', '$[*] ? (exists(@.storage) || exists(@.compression))')
+                   THEN coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
+                   ELSE '' END
            || pggit._comment_sql('TABLE ' || v_q, p_detail->>'comment')
            || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
                           FROM jsonb_array_elements(p_detail->'columns') c WHERE c ? 'comment'), '')
@@ -811,12 +909,21 @@ BEGIN
         v_inh := NULL;
         -- made on its own and attached: its columns are not what PARTITION OF gives (the
         -- parent's, in the parent's order, with their defaults and NOT NULL)
-        SELECT bool_or(c.attname IS DISTINCT FROM p.attname OR c.def IS DISTINCT FROM p.def OR c.attnotnull IS DISTINCT FROM p.attnotnull)
+        -- (and, on PostgreSQL 18, the names of their NOT NULL constraints: PARTITION OF gives
+        -- the parent's)
+        SELECT bool_or(c.attname IS DISTINCT FROM p.attname OR c.def IS DISTINCT FROM p.def OR c.attnotnull IS DISTINCT FROM p.attnotnull
+                       OR c.nn IS DISTINCT FROM p.nn)
           INTO v_attached
-          FROM (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+          FROM (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n,
+                       CASE WHEN v_has_nn AND a.attnotnull THEN
+                           (SELECT nn.conname FROM pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+                               AND nn.conkey[1] = a.attnum) END AS nn
                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) c
-          FULL JOIN (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n
+          FULL JOIN (SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def, row_number() OVER (ORDER BY a.attnum) AS n,
+                            CASE WHEN v_has_nn AND a.attnotnull THEN
+                                (SELECT nn.conname FROM pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+                                    AND nn.conkey[1] = a.attnum) END AS nn
                        FROM pg_inherits i JOIN pg_attribute a ON a.attrelid = i.inhparent
                        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                       WHERE i.inhrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped) p ON p.n = c.n;
@@ -901,6 +1008,7 @@ DECLARE
     v_deps    text[];
     v_detail  jsonb := '{}';
     v_r       record;
+    v_num     int;
 BEGIN
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
@@ -1136,6 +1244,133 @@ BEGIN
           FROM pg_collation co, to_jsonb(co) j WHERE co.oid = p_objid;
         v_target := 'COLLATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'statistics' THEN
+        -- the statistics target other than the default (-1 before PostgreSQL 17, NULL since; read
+        -- through to_jsonb: its type differs between server versions)
+        SELECT pg_get_statisticsobjdef(s.oid) || ';', nullif((j->>'stxstattarget')::int, -1), obj_description(s.oid, 'pg_statistic_ext')
+          INTO v_sql, v_num, v_comment
+          FROM pg_statistic_ext s, to_jsonb(s) j WHERE s.oid = p_objid;
+        v_detail := jsonb_strip_nulls(jsonb_build_object('create', v_sql, 'target', v_num));
+        IF v_detail ? 'target' THEN
+            v_sql := v_sql || E'\nALTER STATISTICS ' || v_q || ' SET STATISTICS ' || (v_detail->>'target') || ';';
+        END IF;
+        v_target := 'STATISTICS ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'rule' THEN
+        SELECT rtrim(pg_get_ruledef(r.oid), E'\n ;') || ';'
+               || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                                    ELSE '' END,
+               obj_description(r.oid, 'pg_rewrite'),
+               'RULE ' || quote_ident(r.rulename) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'event trigger' THEN
+        SELECT 'CREATE EVENT TRIGGER ' || v_q || ' ON ' || quote_ident(e.evtevent)
+               || coalesce(' WHEN TAG IN (' || (SELECT string_agg(quote_literal(t), ', ' ORDER BY i) FROM unnest(e.evttags) WITH ORDINALITY u(t, i)) || ')', '')
+               || ' EXECUTE FUNCTION ' || e.evtfoid::regproc::text || '();'
+               || CASE e.evtenabled WHEN 'D' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' DISABLE;'
+                                    WHEN 'R' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE REPLICA;'
+                                    WHEN 'A' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE ALWAYS;'
+                                    ELSE '' END,
+               obj_description(e.oid, 'pg_event_trigger')
+          INTO v_sql, v_comment
+          FROM pg_event_trigger e WHERE e.oid = p_objid;
+        v_target := 'EVENT TRIGGER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'cast' THEN
+        SELECT 'CREATE CAST ' || v_q
+               || CASE c.castmethod WHEN 'f' THEN ' WITH FUNCTION ' || c.castfunc::regprocedure::text
+                                    WHEN 'i' THEN ' WITH INOUT' ELSE ' WITHOUT FUNCTION' END
+               || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';',
+               obj_description(c.oid, 'pg_cast')
+          INTO v_sql, v_comment
+          FROM pg_cast c WHERE c.oid = p_objid;
+        v_target := 'CAST ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'operator' THEN
+        SELECT 'CREATE OPERATOR ' || pggit._operator_name(o.oid) || ' (FUNCTION = ' || o.oprcode::regproc::text
+               || CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END
+               || ', RIGHTARG = ' || format_type(o.oprright, NULL)
+               || CASE WHEN o.oprcom <> 0 THEN ', COMMUTATOR = OPERATOR(' || pggit._operator_name(o.oprcom) || ')' ELSE '' END
+               || CASE WHEN o.oprnegate <> 0 THEN ', NEGATOR = OPERATOR(' || pggit._operator_name(o.oprnegate) || ')' ELSE '' END
+               || CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc::text ELSE '' END
+               || CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc::text ELSE '' END
+               || CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END
+               || CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ');',
+               obj_description(o.oid, 'pg_operator')
+          INTO v_sql, v_comment
+          FROM pg_operator o WHERE o.oid = p_objid;
+        v_target := 'OPERATOR ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search dictionary' THEN
+        SELECT 'CREATE TEXT SEARCH DICTIONARY ' || v_q || ' (TEMPLATE = ' || pggit._qname(t.tmplnamespace, t.tmplname)
+               || coalesce(', ' || d.dictinitoption, '') || ');',
+               obj_description(d.oid, 'pg_ts_dict')
+          INTO v_sql, v_comment
+          FROM pg_ts_dict d JOIN pg_ts_template t ON t.oid = d.dicttemplate WHERE d.oid = p_objid;
+        v_target := 'TEXT SEARCH DICTIONARY ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search configuration' THEN
+        -- the parser, then the dictionaries of each token type in order
+        SELECT 'CREATE TEXT SEARCH CONFIGURATION ' || v_q || ' (PARSER = ' || pggit._qname(p.prsnamespace, p.prsname) || ');'
+               || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || v_q || ' ADD MAPPING FOR ' || quote_ident(tt.alias)
+                                              || ' WITH ' || m.dicts || ';', '' ORDER BY m.maptokentype)
+                              FROM (SELECT mp.maptokentype, string_agg(pggit._qname(d.dictnamespace, d.dictname), ', ' ORDER BY mp.mapseqno) AS dicts
+                                      FROM pg_ts_config_map mp JOIN pg_ts_dict d ON d.oid = mp.mapdict
+                                     WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype) m
+                              JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype), ''),
+               obj_description(c.oid, 'pg_ts_config')
+          INTO v_sql, v_comment
+          FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
+        v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'publication' THEN
+        -- its tables (with their columns and row filters) and schemas, in name order; what it
+        -- publishes. (The columns of PostgreSQL 15 and later read through to_jsonb.)
+        SELECT '{}'::oid[] AS f1, '{}'::oid[] AS f2, '{}'::text[] AS f3 INTO v_r;
+        IF to_regclass('pg_catalog.pg_publication_namespace') IS NOT NULL THEN
+            EXECUTE 'SELECT coalesce(array_agg(''pg_catalog.pg_publication_namespace''::regclass::oid), ''{}'') AS f1, coalesce(array_agg(pn.oid), ''{}'') AS f2,
+                            coalesce(array_agg(''TABLES IN SCHEMA '' || quote_ident(n.nspname) ORDER BY n.nspname), ''{}'') AS f3
+                       FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+                      WHERE pn.pnpubid = $1'
+               INTO v_r USING p_objid;
+        END IF;
+        SELECT 'CREATE PUBLICATION ' || v_q
+               || CASE WHEN p.puballtables THEN ' FOR ALL TABLES'
+                       ELSE coalesce(' FOR ' || nullif(array_to_string(
+                                (SELECT array_agg('TABLE ONLY ' || pggit._qname(c.relnamespace, c.relname)
+                                                  || coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                                                         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(j->'prattrs') = 'array' THEN j->'prattrs' ELSE '[]' END)
+                                                                              WITH ORDINALITY k(n, i)
+                                                                         JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n::int2) || ')', '')
+                                                  || coalesce(' WHERE (' || (SELECT pg_get_expr(pr2.prqual, pr2.prrelid)
+                                                                              FROM pg_publication_rel pr2 WHERE pr2.oid = pr.oid AND j ? 'prqual') || ')', '')
+                                                  ORDER BY c.relnamespace::regnamespace::text, c.relname)
+                                   FROM pg_publication_rel pr, to_jsonb(pr) j, pg_class c
+                                  WHERE pr.prpubid = p.oid AND c.oid = pr.prrelid)
+                                || coalesce(v_r.f3, '{}'), ', '), ''), '') END
+               || ' WITH (publish = ' || quote_literal(concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                                                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END))
+               || ', publish_via_partition_root = ' || CASE WHEN p.pubviaroot THEN 'true' ELSE 'false' END || ');',
+               obj_description(p.oid, 'pg_publication')
+          INTO v_sql, v_comment
+          FROM pg_publication p WHERE p.oid = p_objid;
+        v_target := 'PUBLICATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid] || array(SELECT 'pg_publication_rel'::regclass::oid FROM pg_publication_rel WHERE prpubid = p_objid)
+                                              || coalesce(v_r.f1, '{}'),
+                              ARRAY[p_objid] || array(SELECT oid FROM pg_publication_rel WHERE prpubid = p_objid) || coalesce(v_r.f2, '{}'),
+                              v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -1160,6 +1395,14 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
+        UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
+        UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
+        UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
+        UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
+        UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
+        UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_publication'::regclass, p.oid FROM pg_publication p WHERE p.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
@@ -1526,6 +1769,11 @@ BEGIN
                  END AS oid) t
          WHERE t.oid IS NOT NULL
         UNION ALL
+        -- publications that lost a table or schema (dropped with it)
+        SELECT 'R' || 'pg_publication'::regclass::oid || '/' || p.oid
+          FROM pg_event_trigger_dropped_objects() d JOIN pg_publication p ON p.pubname = d.address_args[1]
+         WHERE d.object_type IN ('publication relation', 'publication namespace')
+        UNION ALL
         SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
           FROM pg_event_trigger_dropped_objects() d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
@@ -1753,7 +2001,7 @@ END $$;
 -- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
 -- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
 -- it is a plain table without children (a column added to a parent is added to its children)
--- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- and without triggers or rules (ENABLE/DISABLE TRIGGER or RULE changes their text). Any other kind of
 -- object, or any doubt: false, and the caller describes every dependent.
 CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
@@ -1768,7 +2016,8 @@ BEGIN
         RETURN false;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
-       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal)
+       OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = p_desc.objid AND r.rulename <> '_RETURN') THEN
         RETURN false;
     END IF;
     SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
@@ -1840,6 +2089,12 @@ BEGIN
                v_obj || coalesce(array_agg(split_part(substr(x, 2), '/', 2)::oid) FILTER (WHERE left(x, 1) = 'R'), '{}')
           INTO v_drop_cls, v_drop_obj, v_cls, v_obj
           FROM regexp_split_to_table(v_dropped, ' ') x;
+        -- (an event trigger dropped with its function is not reported: look at all of them)
+        SELECT coalesce(v_raw_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_raw_obj, '{}') || coalesce(a.objids, '{}'),
+               coalesce(v_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_obj, '{}') || coalesce(a.objids, '{}')
+          INTO v_raw_cls, v_raw_obj, v_cls, v_obj
+          FROM pggit._event_trigger_addresses() a;
+        v_raw_cls := nullif(v_raw_cls, '{}'); v_raw_obj := nullif(v_raw_obj, '{}');
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_cls, v_obj) u(classid, objid)
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
@@ -1862,6 +2117,16 @@ BEGIN
 
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
+    END IF;
+
+    IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
+        -- an operator made or dropped changes the COMMUTATOR and NEGATOR of the operators it
+        -- names, where no event trigger sees it: the operators HEAD holds are described again
+        SELECT coalesce(v_cls, '{}') || coalesce(array_agg(l.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(l.objid), '{}')
+          INTO v_cls, v_obj
+          FROM pggit.live_objects l
+         WHERE l.classid = 'pg_operator'::regclass AND EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = l.objid);
+        v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
     END IF;
 
     IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
@@ -1996,6 +2261,9 @@ BEGIN
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_touched'), ' ') x) s;
     SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_d_cls, v_d_obj
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_dropped'), ' ') x) s;
+    -- (event triggers, which no event trigger sees made or dropped: all of them)
+    SELECT coalesce(v_t_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_t_obj, '{}') || coalesce(a.objids, '{}')
+      INTO v_t_cls, v_t_obj FROM pggit._event_trigger_addresses() a;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
@@ -2005,6 +2273,83 @@ BEGIN
     RETURN pggit._record_changes(coalesce(v_descs, '{}'), coalesce(v_t_cls, '{}') || coalesce(v_cls, '{}'),
                                  coalesce(v_t_obj, '{}') || coalesce(v_obj, '{}'),
                                  coalesce(v_d_cls, '{}'), coalesce(v_d_obj, '{}'));
+END $$;
+
+-- Event triggers of users. PostgreSQL runs no event trigger for CREATE, ALTER, DROP or COMMENT ON
+-- EVENT TRIGGER, nor reports an event trigger dropped with the function it runs (DROP ... CASCADE):
+-- capture cannot see them. They are read from the catalog instead, before every captured
+-- statement and every read of history (pggit.flush): the tracked event triggers (those whose
+-- function is tracked: not the engine's own) and the live map's, described. Addresses of each.
+CREATE FUNCTION pggit._event_trigger_addresses(OUT classids oid[], OUT objids oid[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.c), array_agg(x.o)
+      FROM (SELECT 'pg_event_trigger'::regclass::oid AS c, e.oid AS o FROM pg_event_trigger e
+             WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace)
+            UNION
+            SELECT l.classid, l.objid FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) x
+$$;
+
+-- The event triggers as the catalog holds them, where they differ from the live map: recorded as
+-- one commit on HEAD (after what is queued, which flush records first). Not with capture off or
+-- while absorbing (the engine's own migrations describe them at their end), nor in a read-only
+-- transaction. Returns the number of commits made (0 or 1).
+CREATE FUNCTION pggit._sync_event_triggers() RETURNS integer
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_a       record;
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL
+       OR (coalesce(current_setting('pggit.capture', true), '') <> '' AND pggit._capture_mode() <> 'on')
+       OR current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(d) INTO v_descs
+      FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+     CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+     CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+     WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL;
+    -- (the common case: nothing changed, nothing written)
+    IF NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+       AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l
+                        WHERE l.classid = 'pg_event_trigger'::regclass
+                          AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d WHERE d.identity = l.identity AND d.objid = l.objid)) THEN
+        RETURN 0;
+    END IF;
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_a.classids, v_a.objids, '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, 'event triggers as the catalog holds them (PostgreSQL runs no event trigger for '
+                                          || 'CREATE, ALTER, DROP or COMMENT ON EVENT TRIGGER)', v_started);
+    RETURN 1;
+END $$;
+
+-- Do the event triggers differ from the live map? (Cheap when there are none.)
+CREATE FUNCTION pggit._event_triggers_changed() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_a record;
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+                    CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+                    CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL
+                      AND l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+        OR EXISTS (SELECT 1 FROM pggit.live_objects l
+                    WHERE l.classid = 'pg_event_trigger'::regclass
+                      AND (NOT EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.oid = l.objid)
+                           OR (SELECT i.identity FROM pggit._root(l.classid, l.objid) r, pggit._ident(r.classid, r.objid) i) IS DISTINCT FROM l.identity));
 END $$;
 
 -- Statements that only create new objects and cannot change an existing one: their capture is
@@ -2033,7 +2378,7 @@ DECLARE
     v_n       int := 0;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
-        RETURN 0;
+        RETURN pggit._sync_event_triggers();
     END IF;
     IF current_setting('transaction_read_only') = 'on' THEN
         RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
@@ -2076,7 +2421,7 @@ BEGIN
         END IF;
         DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
     END LOOP;
-    RETURN v_n;
+    RETURN v_n + pggit._sync_event_triggers();
 END $$;
 
 -- ddl_command_start: before a statement that could change an existing object, record what is
@@ -2089,6 +2434,11 @@ BEGIN
     -- (an empty queue, the common case, costs one index probe and no call of flush())
     IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
+        PERFORM pggit.flush();  -- (and the event triggers)
+    ELSIF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
+          AND pggit._event_triggers_changed() THEN
+        -- event triggers changed since the last statement (no event trigger saw it): recorded
+        -- before this statement, after what is queued
         PERFORM pggit.flush();
     END IF;
 END $$;
@@ -2443,10 +2793,11 @@ END $$;
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
-                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
+                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5 WHEN 'operator' THEN 5
+                       WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
-                       WHEN 'policy' THEN 12 ELSE 13 END
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
+                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 WHEN 'publication' THEN 12 ELSE 13 END
 $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
@@ -2458,10 +2809,10 @@ $$;
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
-                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
+    SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|PUBLICATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -2732,7 +3083,8 @@ LANGUAGE sql IMMUTABLE AS $$
         || coalesce((SELECT array_agg('ALTER TABLE ' || (n->>'qname') || ' ADD CONSTRAINT ' || quote_ident(c->>'name') || ' ' || (c->>'def') || ';'
                                       ORDER BY c->>'name')
                        FROM jsonb_array_elements(n->'constraints') c WHERE c->>'type' <> 'f'), '{}')
-        || pggit._column_storage_sql(n)
+        || CASE WHEN jsonb_path_exists(n->'columns', '$[*] ? (exists(@.storage) || exists(@.compression))')
+                THEN pggit._column_storage_sql(n) ELSE '{}' END
         || CASE WHEN (n->>'rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
         || CASE WHEN (n->>'force_rls')::boolean THEN ARRAY['ALTER TABLE ' || (n->>'qname') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
         || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (x->>'sequence') || ' OWNED BY ' || (n->>'qname') || '.' || quote_ident(x->>'column') || ';')
@@ -3152,8 +3504,8 @@ BEGIN
       INTO v_qmap FROM jsonb_each(p_ren) r
      WHERE r.value->>'kind' IN ('table', 'sequence', 'view', 'materialized view') AND r.key <> r.value->>'new';
     IF p_self IS NULL AND v_qmap <> '{}' THEN
-        -- a trigger or policy names its table; an index moves with its table to another schema
-        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY) (.*) ON (.*)$');
+        -- a trigger, policy or rule names its table; an index moves with its table to another schema
+        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY|RULE) (.*) ON (.*)$');
         IF v_m IS NOT NULL AND v_qmap ? v_m[3] THEN
             d := jsonb_set(d, '{comment_on}', to_jsonb(v_m[1] || ' ' || v_m[2] || ' ON ' || (v_qmap->>v_m[3])));
         ELSIF d->>'comment_on' LIKE 'INDEX %' THEN
@@ -3167,6 +3519,16 @@ BEGIN
                 d := jsonb_set(d, '{comment_on}', to_jsonb(v_key));
             END IF;
         END IF;
+    END IF;
+    IF p_self IS NULL AND d->>'comment_on' ~ '^(STATISTICS|OPERATOR|CAST|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ' THEN
+        -- kinds not renamed themselves whose names (and argument types) name a renamed schema:
+        -- dropped under the schema's new name
+        FOR v_m IN SELECT ARRAY[substr(r.key, 8), substr(r.value->>'new', 8)] FROM jsonb_each(p_ren) r
+                    WHERE r.value->>'kind' = 'schema' AND r.key <> r.value->>'new' LOOP
+            d := jsonb_set(d, '{comment_on}', to_jsonb(regexp_replace(
+                     d->>'comment_on', '([ (,])' || regexp_replace(v_m[1], '([^[:alnum:]_ ])', '\\\1', 'g') || '\.',
+                     '\1' || replace(v_m[2], '\', '\\') || '.', 'g')));
+        END LOOP;
     END IF;
     IF p_self IS NOT NULL AND d ? 'qname' AND p_new_detail ? 'qname' AND current_setting('server_version_num')::int >= 180000 THEN
         -- (PostgreSQL 18 names NOT NULL constraints after the table and column, and a rename of
@@ -3240,7 +3602,7 @@ $$;
 -- that names them. JIT off: the estimates of the jsonb set functions pass jit_above_cost, and
 -- compiling costs more than the statements take.
 CREATE FUNCTION pggit.migration(p_from text, p_to text DEFAULT NULL)
-RETURNS TABLE (step integer, kind text, identity text, statement text)
+RETURNS TABLE (step integer, kind text, identity text, statement text, reason text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 #variable_conflict use_column
@@ -3279,6 +3641,7 @@ DECLARE
     -- old identity -> {new, kind, columns, labels}: the objects renamed between the states (the
     -- old state is then read under the new names; the renames run first)
     v_ren     jsonb;
+    v_why     jsonb;
 BEGIN
     SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
                                                                         'columns', r.columns, 'labels', r.labels)), '{}')
@@ -3362,12 +3725,15 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
+                                'text search dictionary', 'text search configuration', 'publication')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+            -- kinds described with their CREATE statement apart ('create'): recreated when it changes
+            OR ((n->>'kind') IN ('statistics') AND (o->'detail'->>'create') IS DISTINCT FROM (n->'detail'->>'create'))
         UNION
         -- enums swapped for a new type: what uses the type (functions, views...) is recreated
         SELECT k, 'nontable' FROM unnest(v_swap) k
@@ -3381,11 +3747,14 @@ BEGIN
                                    AND (nc->>'generated') IS NOT DISTINCT FROM (oc->>'generated')))
     ),
     closure AS (
-        SELECT k, how, 0 AS depth, NULL::jsonb AS ent FROM seed
+        SELECT k, how, 0 AS depth, NULL::jsonb AS ent, NULL::text AS via FROM seed
         UNION
-        SELECT u->>0, 'all', c.depth + 1, u
+        SELECT u->>0, 'all', c.depth + 1, u, c.k
           FROM closure c, jsonb_array_elements((v_users->>('d ' || c.k))::jsonb) u
          WHERE c.depth < 32 AND (c.how = 'all' OR (u->>1) <> 'table')
+           -- an index of a table that loses or retypes columns is not in the way: ALTER COLUMN
+           -- TYPE rebuilds it, DROP COLUMN drops it (and then the new state changed it anyway)
+           AND NOT (c.how = 'nontable' AND c.depth = 0 AND (u->>1) = 'index' AND (v_old->c.k->>'kind') = 'table')
            -- a table whose new definition no longer uses the object is altered, not recreated
            -- (the columns that used it are dropped before it, in the drop phase)
            AND NOT ((u->>1) = 'table' AND pggit._table_leaves(v_old->(u->>0), v_new->(u->>0), c.k))
@@ -3396,8 +3765,11 @@ BEGIN
     SELECT array_agg(k),
            -- the unchanged ones among them: identity -> [identity, kind, hash]
            (SELECT jsonb_object_agg(c.k, c.ent) FROM (SELECT DISTINCT ON (k) k, ent FROM closure
-                                                      WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c)
-      INTO v_recreate, v_extra FROM recreated;
+                                                      WHERE ent IS NOT NULL AND NOT v_changed ? k ORDER BY k) c),
+           -- why each is rebuilt: the object it depends on that goes first (the nearest)
+           (SELECT jsonb_object_agg(c.k, c.via) FROM (SELECT DISTINCT ON (k) k, via FROM closure
+                                                      WHERE via IS NOT NULL ORDER BY k, depth) c)
+      INTO v_recreate, v_extra, v_why FROM recreated;
     v_recreate := coalesce(v_recreate, '{}');
     -- tables kept and altered whose old definition uses an object dropped (or recreated) that the
     -- new one does not: their dropped columns go in the drop phase, before that object
@@ -3637,6 +4009,10 @@ BEGIN
             v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN
             v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
+        ELSIF kind = 'statistics' THEN
+            v_stmts := CASE WHEN (v_o->'detail'->>'target') IS DISTINCT FROM (v_n->'detail'->>'target')
+                            THEN ARRAY['ALTER STATISTICS ' || substr(v_r.k, 12) || ' SET STATISTICS '
+                                       || coalesce(v_n->'detail'->>'target', '-1') || ';'] ELSE '{}' END;
         ELSE
             v_stmts := '{}';
         END IF;
@@ -3695,10 +4071,25 @@ BEGIN
         RETURN;
     END IF;
     step := 1; kind := 'setting'; identity := NULL; statement := 'SET check_function_bodies = false;';
+    reason := 'bodies of routines are checked when they run, not when they are made';
     RETURN NEXT;
     FOR v_r IN SELECT o.k, o.i, o.s FROM unnest(o_kind, o_ident, o_stmt) WITH ORDINALITY o(k, i, s, n)
                 ORDER BY o.k = 'enum value' DESC, o.n LOOP
         step := step + 1; kind := v_r.k; identity := v_r.i; statement := v_r.s;
+        -- why the step is there: what changed, or what it is rebuilt for
+        reason := CASE
+            WHEN v_r.k = 'enum value' THEN 'label added'
+            WHEN v_r.s ~ '^ALTER [A-Z ]+ RENAME (TO|COLUMN|VALUE) ' OR v_r.s ~ ' SET SCHEMA [^;]*;$' THEN 'renamed'
+            WHEN v_r.i = ANY (v_recreate) AND v_why ? v_r.i
+                THEN 'rebuilt: it depends on ' || (v_why->>v_r.i) || ', which '
+                     || CASE WHEN (v_why->>v_r.i) = ANY (v_recreate) THEN 'is rebuilt'
+                             WHEN NOT v_new ? (v_why->>v_r.i) THEN 'is dropped'
+                             ELSE 'changes in a way that needs it out of the way' END
+            WHEN v_r.i = ANY (v_recreate) AND v_old ? v_r.i AND v_new ? v_r.i THEN 'rebuilt: it changed in a way no ALTER can make'
+            WHEN v_r.i IS NULL THEN NULL
+            WHEN NOT v_old ? v_r.i THEN 'added'
+            WHEN NOT v_new ? v_r.i THEN 'dropped'
+            ELSE 'changed' END;
         RETURN NEXT;
     END LOOP;
 END $$;
@@ -4806,8 +5197,8 @@ BEGIN
 END $$;
 
 -- After an upgrade: objects whose description this version writes differently (a kind it
--- describes more fully) take the new form in one commit on HEAD, so that they do not show as
--- drift. p_skip: identities that drifted before the upgrade (changes made behind the engine's
+-- describes more fully), and objects of kinds it tracks for the first time, take the new form in
+-- one commit on HEAD, so that they do not show as drift. p_skip: identities that drifted before the upgrade (changes made behind the engine's
 -- back stay drift). Returns how many objects changed.
 CREATE FUNCTION pggit._refresh_descriptions(p_skip text[], p_message text) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -4817,11 +5208,12 @@ DECLARE
     v_changes pggit.change[];
 BEGIN
     PERFORM pggit.flush();
+    -- (and the objects of kinds this version tracks for the first time: the live map has none)
     SELECT array_agg(s.d) INTO v_descs
       FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
-      JOIN pggit.live_objects l ON l.identity = (s.d).identity
-     WHERE NOT (s.d).identity = ANY (p_skip)
-       AND l.hash <> pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
+      LEFT JOIN pggit.live_objects l ON l.identity = (s.d).identity
+     WHERE (s.d).identity IS NOT NULL AND NOT (s.d).identity = ANY (p_skip)
+       AND l.hash IS DISTINCT FROM pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
     IF v_descs IS NULL THEN
         RETURN 0;
     END IF;

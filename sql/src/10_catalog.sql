@@ -179,16 +179,56 @@ BEGIN
     ELSIF p_classid = 'pg_policy'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
-        SELECT r.classid, r.objid INTO classid, objid
-          FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
-         WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
-        RETURN;
+        -- a view's _RETURN rule is the view; any other rule is an object of its own
+        IF EXISTS (SELECT 1 FROM pg_rewrite rw WHERE rw.oid = p_objid AND rw.rulename <> '_RETURN') THEN
+            classid := p_classid; objid := p_objid;
+        ELSE
+            SELECT r.classid, r.objid INTO classid, objid
+              FROM pg_rewrite rw, pggit._root('pg_class'::regclass, rw.ev_class) r
+             WHERE rw.oid = p_objid AND rw.rulename = '_RETURN';
+            RETURN;
+        END IF;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_extension'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        -- (the cast CREATE TYPE ... AS RANGE makes to the multirange belongs to the range type)
+        SELECT d.refobjid INTO v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid IN ('pg_ts_dict'::regclass, 'pg_ts_config'::regclass) THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_ts_config_map'::regclass THEN
+        RETURN;  -- (mappings are not addressed on their own)
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        -- (a shell operator, made by naming it as another's COMMUTATOR or NEGATOR before it
+        -- exists, is not an object until CREATE OPERATOR defines it)
+        IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
+            classid := p_classid; objid := p_objid;
+        END IF;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid = 'pg_publication_rel'::regclass THEN
+        -- a table of a publication is part of the publication
+        SELECT 'pg_publication'::regclass, pr.prpubid INTO classid, objid FROM pg_publication_rel pr WHERE pr.oid = p_objid;
+    ELSIF p_classid = to_regclass('pg_catalog.pg_publication_namespace') THEN
+        -- (PostgreSQL 15 and later: TABLES IN SCHEMA)
+        EXECUTE 'SELECT pn.pnpubid FROM pg_catalog.pg_publication_namespace pn WHERE pn.oid = $1' INTO v_oid USING p_objid;
+        IF v_oid IS NOT NULL THEN
+            classid := 'pg_publication'::regclass; objid := v_oid;
+        END IF;
     ELSE
         RETURN;
     END IF;
@@ -234,7 +274,37 @@ BEGIN
         WHEN 'pg_namespace'::regclass THEN p_objid
         WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
         WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
+        -- (an event trigger is in no schema: it is tracked when the function it runs is, which
+        -- leaves out the engine's own, whose functions are in pggit)
+        WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+                                                 WHERE e.oid = p_objid AND e.oid >= 16384)
+        WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
+        WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid AND oid >= 16384)
+        WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid AND oid >= 16384)
+        -- (a cast is in no schema either: one made by a user is tracked when those of its source
+        -- type, target type and function that are not built in are in tracked schemas; the
+        -- schema of one not tracked comes first)
+        WHEN 'pg_cast'::regclass THEN (
+            SELECT x.nsp FROM pg_cast c
+             CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
+                                 UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
+                                 UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
+              JOIN pg_namespace n ON n.oid = x.nsp
+             WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
+             ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
     END;
+    IF p_classid = 'pg_publication'::regclass THEN
+        -- (a publication is in no schema: every one made by a user is tracked)
+        RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
+    IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
+        -- a cast made by a user between built-in types (its own oid)
+        RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    END IF;
     RETURN coalesce((
         SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
                AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
@@ -276,6 +346,12 @@ BEGIN
     RETURN array(SELECT unnest(v_out) ORDER BY 1);
 END $$;
 
+-- Schema-qualified name of an operator (operator names are not quoted: schema.===).
+CREATE FUNCTION pggit._operator_name(p_oid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT o.oprnamespace::regnamespace::text || '.' || o.oprname FROM pg_operator o WHERE o.oid = p_oid
+$$;
+
 -- Kind and identity of a root object (cheap: no definition).
 CREATE FUNCTION pggit._ident(p_classid oid, p_objid oid, OUT kind text, OUT identity text)
 LANGUAGE plpgsql STABLE AS $$
@@ -304,6 +380,26 @@ BEGIN
         SELECT 'extension', quote_ident(e.extname) INTO kind, identity FROM pg_extension e WHERE e.oid = p_objid;
     ELSIF p_classid = 'pg_collation'::regclass THEN
         SELECT 'collation', pggit._qname(c.collnamespace, c.collname) INTO kind, identity FROM pg_collation c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        SELECT 'statistics', pggit._qname(s.stxnamespace, s.stxname) INTO kind, identity FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
+        SELECT 'publication', quote_ident(p.pubname) INTO kind, identity FROM pg_publication p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_dict'::regclass THEN
+        SELECT 'text search dictionary', pggit._qname(d.dictnamespace, d.dictname) INTO kind, identity FROM pg_ts_dict d WHERE d.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_config'::regclass THEN
+        SELECT 'text search configuration', pggit._qname(c.cfgnamespace, c.cfgname) INTO kind, identity FROM pg_ts_config c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT 'operator', pggit._operator_name(o.oid) || '(' || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END
+                           || ', ' || format_type(o.oprright, NULL) || ')'
+          INTO kind, identity FROM pg_operator o WHERE o.oid = p_objid;
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'
+          INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
+        SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
+          INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';
     END IF;
     IF identity IS NOT NULL THEN
         identity := kind || ' ' || identity;

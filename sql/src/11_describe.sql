@@ -325,6 +325,7 @@ DECLARE
     v_deps    text[];
     v_detail  jsonb := '{}';
     v_r       record;
+    v_num     int;
 BEGIN
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
@@ -560,6 +561,133 @@ BEGIN
           FROM pg_collation co, to_jsonb(co) j WHERE co.oid = p_objid;
         v_target := 'COLLATION ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'statistics' THEN
+        -- the statistics target other than the default (-1 before PostgreSQL 17, NULL since; read
+        -- through to_jsonb: its type differs between server versions)
+        SELECT pg_get_statisticsobjdef(s.oid) || ';', nullif((j->>'stxstattarget')::int, -1), obj_description(s.oid, 'pg_statistic_ext')
+          INTO v_sql, v_num, v_comment
+          FROM pg_statistic_ext s, to_jsonb(s) j WHERE s.oid = p_objid;
+        v_detail := jsonb_strip_nulls(jsonb_build_object('create', v_sql, 'target', v_num));
+        IF v_detail ? 'target' THEN
+            v_sql := v_sql || E'\nALTER STATISTICS ' || v_q || ' SET STATISTICS ' || (v_detail->>'target') || ';';
+        END IF;
+        v_target := 'STATISTICS ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'rule' THEN
+        SELECT rtrim(pg_get_ruledef(r.oid), E'\n ;') || ';'
+               || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'R' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                                    WHEN 'A' THEN E'\nALTER TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                                    ELSE '' END,
+               obj_description(r.oid, 'pg_rewrite'),
+               'RULE ' || quote_ident(r.rulename) || ' ON ' || pggit._qname(c.relnamespace, c.relname)
+          INTO v_sql, v_comment, v_target
+          FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
+
+    ELSIF v_kind = 'event trigger' THEN
+        SELECT 'CREATE EVENT TRIGGER ' || v_q || ' ON ' || quote_ident(e.evtevent)
+               || coalesce(' WHEN TAG IN (' || (SELECT string_agg(quote_literal(t), ', ' ORDER BY i) FROM unnest(e.evttags) WITH ORDINALITY u(t, i)) || ')', '')
+               || ' EXECUTE FUNCTION ' || e.evtfoid::regproc::text || '();'
+               || CASE e.evtenabled WHEN 'D' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' DISABLE;'
+                                    WHEN 'R' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE REPLICA;'
+                                    WHEN 'A' THEN E'\nALTER EVENT TRIGGER ' || v_q || ' ENABLE ALWAYS;'
+                                    ELSE '' END,
+               obj_description(e.oid, 'pg_event_trigger')
+          INTO v_sql, v_comment
+          FROM pg_event_trigger e WHERE e.oid = p_objid;
+        v_target := 'EVENT TRIGGER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'cast' THEN
+        SELECT 'CREATE CAST ' || v_q
+               || CASE c.castmethod WHEN 'f' THEN ' WITH FUNCTION ' || c.castfunc::regprocedure::text
+                                    WHEN 'i' THEN ' WITH INOUT' ELSE ' WITHOUT FUNCTION' END
+               || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';',
+               obj_description(c.oid, 'pg_cast')
+          INTO v_sql, v_comment
+          FROM pg_cast c WHERE c.oid = p_objid;
+        v_target := 'CAST ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'operator' THEN
+        SELECT 'CREATE OPERATOR ' || pggit._operator_name(o.oid) || ' (FUNCTION = ' || o.oprcode::regproc::text
+               || CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || format_type(o.oprleft, NULL) ELSE '' END
+               || ', RIGHTARG = ' || format_type(o.oprright, NULL)
+               || CASE WHEN o.oprcom <> 0 THEN ', COMMUTATOR = OPERATOR(' || pggit._operator_name(o.oprcom) || ')' ELSE '' END
+               || CASE WHEN o.oprnegate <> 0 THEN ', NEGATOR = OPERATOR(' || pggit._operator_name(o.oprnegate) || ')' ELSE '' END
+               || CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc::text ELSE '' END
+               || CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc::text ELSE '' END
+               || CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END
+               || CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ');',
+               obj_description(o.oid, 'pg_operator')
+          INTO v_sql, v_comment
+          FROM pg_operator o WHERE o.oid = p_objid;
+        v_target := 'OPERATOR ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search dictionary' THEN
+        SELECT 'CREATE TEXT SEARCH DICTIONARY ' || v_q || ' (TEMPLATE = ' || pggit._qname(t.tmplnamespace, t.tmplname)
+               || coalesce(', ' || d.dictinitoption, '') || ');',
+               obj_description(d.oid, 'pg_ts_dict')
+          INTO v_sql, v_comment
+          FROM pg_ts_dict d JOIN pg_ts_template t ON t.oid = d.dicttemplate WHERE d.oid = p_objid;
+        v_target := 'TEXT SEARCH DICTIONARY ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search configuration' THEN
+        -- the parser, then the dictionaries of each token type in order
+        SELECT 'CREATE TEXT SEARCH CONFIGURATION ' || v_q || ' (PARSER = ' || pggit._qname(p.prsnamespace, p.prsname) || ');'
+               || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || v_q || ' ADD MAPPING FOR ' || quote_ident(tt.alias)
+                                              || ' WITH ' || m.dicts || ';', '' ORDER BY m.maptokentype)
+                              FROM (SELECT mp.maptokentype, string_agg(pggit._qname(d.dictnamespace, d.dictname), ', ' ORDER BY mp.mapseqno) AS dicts
+                                      FROM pg_ts_config_map mp JOIN pg_ts_dict d ON d.oid = mp.mapdict
+                                     WHERE mp.mapcfg = c.oid GROUP BY mp.maptokentype) m
+                              JOIN ts_token_type(c.cfgparser) tt ON tt.tokid = m.maptokentype), ''),
+               obj_description(c.oid, 'pg_ts_config')
+          INTO v_sql, v_comment
+          FROM pg_ts_config c JOIN pg_ts_parser p ON p.oid = c.cfgparser WHERE c.oid = p_objid;
+        v_target := 'TEXT SEARCH CONFIGURATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'publication' THEN
+        -- its tables (with their columns and row filters) and schemas, in name order; what it
+        -- publishes. (The columns of PostgreSQL 15 and later read through to_jsonb.)
+        SELECT '{}'::oid[] AS f1, '{}'::oid[] AS f2, '{}'::text[] AS f3 INTO v_r;
+        IF to_regclass('pg_catalog.pg_publication_namespace') IS NOT NULL THEN
+            EXECUTE 'SELECT coalesce(array_agg(''pg_catalog.pg_publication_namespace''::regclass::oid), ''{}'') AS f1, coalesce(array_agg(pn.oid), ''{}'') AS f2,
+                            coalesce(array_agg(''TABLES IN SCHEMA '' || quote_ident(n.nspname) ORDER BY n.nspname), ''{}'') AS f3
+                       FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+                      WHERE pn.pnpubid = $1'
+               INTO v_r USING p_objid;
+        END IF;
+        SELECT 'CREATE PUBLICATION ' || v_q
+               || CASE WHEN p.puballtables THEN ' FOR ALL TABLES'
+                       ELSE coalesce(' FOR ' || nullif(array_to_string(
+                                (SELECT array_agg('TABLE ONLY ' || pggit._qname(c.relnamespace, c.relname)
+                                                  || coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                                                         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(j->'prattrs') = 'array' THEN j->'prattrs' ELSE '[]' END)
+                                                                              WITH ORDINALITY k(n, i)
+                                                                         JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n::int2) || ')', '')
+                                                  || coalesce(' WHERE (' || (SELECT pg_get_expr(pr2.prqual, pr2.prrelid)
+                                                                              FROM pg_publication_rel pr2 WHERE pr2.oid = pr.oid AND j ? 'prqual') || ')', '')
+                                                  ORDER BY c.relnamespace::regnamespace::text, c.relname)
+                                   FROM pg_publication_rel pr, to_jsonb(pr) j, pg_class c
+                                  WHERE pr.prpubid = p.oid AND c.oid = pr.prrelid)
+                                || coalesce(v_r.f3, '{}'), ', '), ''), '') END
+               || ' WITH (publish = ' || quote_literal(concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                                                  CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END))
+               || ', publish_via_partition_root = ' || CASE WHEN p.pubviaroot THEN 'true' ELSE 'false' END || ');',
+               obj_description(p.oid, 'pg_publication')
+          INTO v_sql, v_comment
+          FROM pg_publication p WHERE p.oid = p_objid;
+        v_target := 'PUBLICATION ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid] || array(SELECT 'pg_publication_rel'::regclass::oid FROM pg_publication_rel WHERE prpubid = p_objid)
+                                              || coalesce(v_r.f1, '{}'),
+                              ARRAY[p_objid] || array(SELECT oid FROM pg_publication_rel WHERE prpubid = p_objid) || coalesce(v_r.f2, '{}'),
+                              v_ident, '{n,a}');
     ELSE
         RETURN NULL;
     END IF;
@@ -584,6 +712,14 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_namespace'::regclass, n.oid FROM pg_namespace n WHERE n.oid >= 16384 OR n.nspname = 'public'
         UNION ALL SELECT 'pg_extension'::regclass, e.oid FROM pg_extension e WHERE e.oid >= 16384
         UNION ALL SELECT 'pg_collation'::regclass, co.oid FROM pg_collation co WHERE co.oid >= 16384
+        UNION ALL SELECT 'pg_statistic_ext'::regclass, s.oid FROM pg_statistic_ext s
+        UNION ALL SELECT 'pg_rewrite'::regclass, r.oid FROM pg_rewrite r WHERE r.oid >= 16384 AND r.rulename <> '_RETURN'
+        UNION ALL SELECT 'pg_event_trigger'::regclass, e.oid FROM pg_event_trigger e WHERE e.oid >= 16384
+        UNION ALL SELECT 'pg_cast'::regclass, c.oid FROM pg_cast c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oid >= 16384
+        UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
+        UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_publication'::regclass, p.oid FROM pg_publication p WHERE p.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

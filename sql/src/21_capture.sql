@@ -72,6 +72,11 @@ BEGIN
                  END AS oid) t
          WHERE t.oid IS NOT NULL
         UNION ALL
+        -- publications that lost a table or schema (dropped with it)
+        SELECT 'R' || 'pg_publication'::regclass::oid || '/' || p.oid
+          FROM pg_event_trigger_dropped_objects() d JOIN pg_publication p ON p.pubname = d.address_args[1]
+         WHERE d.object_type IN ('publication relation', 'publication namespace')
+        UNION ALL
         SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
           FROM pg_event_trigger_dropped_objects() d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
@@ -299,7 +304,7 @@ END $$;
 -- (a column may be missing only when the statement dropped something: a RENAME cannot be combined
 -- with any other action), every index of it keeps its address (ALTER COLUMN TYPE rebuilds them),
 -- it is a plain table without children (a column added to a parent is added to its children)
--- and without triggers (ENABLE/DISABLE TRIGGER changes a trigger's text). Any other kind of
+-- and without triggers or rules (ENABLE/DISABLE TRIGGER or RULE changes their text). Any other kind of
 -- object, or any doubt: false, and the caller describes every dependent.
 CREATE FUNCTION pggit._keeps_dependents(p_desc pggit.objdesc, p_dropped boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
@@ -314,7 +319,8 @@ BEGIN
         RETURN false;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_desc.objid AND c.relkind = 'r' AND NOT c.relhassubclass)
-       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal) THEN
+       OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p_desc.objid AND NOT t.tgisinternal)
+       OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = p_desc.objid AND r.rulename <> '_RETURN') THEN
         RETURN false;
     END IF;
     SELECT b.detail INTO v_old FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
@@ -386,6 +392,12 @@ BEGIN
                v_obj || coalesce(array_agg(split_part(substr(x, 2), '/', 2)::oid) FILTER (WHERE left(x, 1) = 'R'), '{}')
           INTO v_drop_cls, v_drop_obj, v_cls, v_obj
           FROM regexp_split_to_table(v_dropped, ' ') x;
+        -- (an event trigger dropped with its function is not reported: look at all of them)
+        SELECT coalesce(v_raw_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_raw_obj, '{}') || coalesce(a.objids, '{}'),
+               coalesce(v_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_obj, '{}') || coalesce(a.objids, '{}')
+          INTO v_raw_cls, v_raw_obj, v_cls, v_obj
+          FROM pggit._event_trigger_addresses() a;
+        v_raw_cls := nullif(v_raw_cls, '{}'); v_raw_obj := nullif(v_raw_obj, '{}');
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_cls, v_obj) u(classid, objid)
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
@@ -408,6 +420,16 @@ BEGIN
 
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
+    END IF;
+
+    IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
+        -- an operator made or dropped changes the COMMUTATOR and NEGATOR of the operators it
+        -- names, where no event trigger sees it: the operators HEAD holds are described again
+        SELECT coalesce(v_cls, '{}') || coalesce(array_agg(l.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(l.objid), '{}')
+          INTO v_cls, v_obj
+          FROM pggit.live_objects l
+         WHERE l.classid = 'pg_operator'::regclass AND EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = l.objid);
+        v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
     END IF;
 
     IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
@@ -542,6 +564,9 @@ BEGIN
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_touched'), ' ') x) s;
     SELECT array_agg(split_part(x, '/', 1)::oid), array_agg(split_part(x, '/', 2)::oid) INTO v_d_cls, v_d_obj
       FROM (SELECT DISTINCT x FROM regexp_split_to_table(pggit._tx_take('absorb_dropped'), ' ') x) s;
+    -- (event triggers, which no event trigger sees made or dropped: all of them)
+    SELECT coalesce(v_t_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_t_obj, '{}') || coalesce(a.objids, '{}')
+      INTO v_t_cls, v_t_obj FROM pggit._event_trigger_addresses() a;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
@@ -551,6 +576,83 @@ BEGIN
     RETURN pggit._record_changes(coalesce(v_descs, '{}'), coalesce(v_t_cls, '{}') || coalesce(v_cls, '{}'),
                                  coalesce(v_t_obj, '{}') || coalesce(v_obj, '{}'),
                                  coalesce(v_d_cls, '{}'), coalesce(v_d_obj, '{}'));
+END $$;
+
+-- Event triggers of users. PostgreSQL runs no event trigger for CREATE, ALTER, DROP or COMMENT ON
+-- EVENT TRIGGER, nor reports an event trigger dropped with the function it runs (DROP ... CASCADE):
+-- capture cannot see them. They are read from the catalog instead, before every captured
+-- statement and every read of history (pggit.flush): the tracked event triggers (those whose
+-- function is tracked: not the engine's own) and the live map's, described. Addresses of each.
+CREATE FUNCTION pggit._event_trigger_addresses(OUT classids oid[], OUT objids oid[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.c), array_agg(x.o)
+      FROM (SELECT 'pg_event_trigger'::regclass::oid AS c, e.oid AS o FROM pg_event_trigger e
+             WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace)
+            UNION
+            SELECT l.classid, l.objid FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) x
+$$;
+
+-- The event triggers as the catalog holds them, where they differ from the live map: recorded as
+-- one commit on HEAD (after what is queued, which flush records first). Not with capture off or
+-- while absorbing (the engine's own migrations describe them at their end), nor in a read-only
+-- transaction. Returns the number of commits made (0 or 1).
+CREATE FUNCTION pggit._sync_event_triggers() RETURNS integer
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_a       record;
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL
+       OR (coalesce(current_setting('pggit.capture', true), '') <> '' AND pggit._capture_mode() <> 'on')
+       OR current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(d) INTO v_descs
+      FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+     CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+     CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+     WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL;
+    -- (the common case: nothing changed, nothing written)
+    IF NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+       AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l
+                        WHERE l.classid = 'pg_event_trigger'::regclass
+                          AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(v_descs, '{}')) d WHERE d.identity = l.identity AND d.objid = l.objid)) THEN
+        RETURN 0;
+    END IF;
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_a.classids, v_a.objids, '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, 'event triggers as the catalog holds them (PostgreSQL runs no event trigger for '
+                                          || 'CREATE, ALTER, DROP or COMMENT ON EVENT TRIGGER)', v_started);
+    RETURN 1;
+END $$;
+
+-- Do the event triggers differ from the live map? (Cheap when there are none.)
+CREATE FUNCTION pggit._event_triggers_changed() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_a record;
+BEGIN
+    SELECT * INTO v_a FROM pggit._event_trigger_addresses();
+    IF v_a.classids IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM unnest(v_a.classids, v_a.objids) u(classid, objid)
+                    CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
+                    CROSS JOIN LATERAL pggit._describe(r.classid, r.objid) d
+                     LEFT JOIN pggit.live_objects l ON l.identity = d.identity AND l.classid = d.classid AND l.objid = d.objid
+                    WHERE r.objid IS NOT NULL AND d.identity IS NOT NULL
+                      AND l.hash IS DISTINCT FROM pggit._sha256(d.definition || E'\n' || d.detail::text))
+        OR EXISTS (SELECT 1 FROM pggit.live_objects l
+                    WHERE l.classid = 'pg_event_trigger'::regclass
+                      AND (NOT EXISTS (SELECT 1 FROM pg_event_trigger e WHERE e.oid = l.objid)
+                           OR (SELECT i.identity FROM pggit._root(l.classid, l.objid) r, pggit._ident(r.classid, r.objid) i) IS DISTINCT FROM l.identity));
 END $$;
 
 -- Statements that only create new objects and cannot change an existing one: their capture is
@@ -579,7 +681,7 @@ DECLARE
     v_n       int := 0;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
-        RETURN 0;
+        RETURN pggit._sync_event_triggers();
     END IF;
     IF current_setting('transaction_read_only') = 'on' THEN
         RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
@@ -622,7 +724,7 @@ BEGIN
         END IF;
         DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
     END LOOP;
-    RETURN v_n;
+    RETURN v_n + pggit._sync_event_triggers();
 END $$;
 
 -- ddl_command_start: before a statement that could change an existing object, record what is
@@ -635,6 +737,11 @@ BEGIN
     -- (an empty queue, the common case, costs one index probe and no call of flush())
     IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
+        PERFORM pggit.flush();  -- (and the event triggers)
+    ELSIF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
+          AND pggit._event_triggers_changed() THEN
+        -- event triggers changed since the last statement (no event trigger saw it): recorded
+        -- before this statement, after what is queued
         PERFORM pggit.flush();
     END IF;
 END $$;

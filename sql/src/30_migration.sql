@@ -4,10 +4,11 @@
 CREATE FUNCTION pggit._kind_rank(p_kind text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
-                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5
+                       WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5 WHEN 'operator' THEN 5
+                       WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
-                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'trigger' THEN 11
-                       WHEN 'policy' THEN 12 ELSE 13 END
+                       WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
+                       WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 WHEN 'publication' THEN 12 ELSE 13 END
 $$;
 
 -- The SQL object word and name after DROP/COMMENT ON for an object (e.g. 'TRIGGER t ON s.x').
@@ -19,10 +20,10 @@ $$;
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('trigger', 'policy') THEN
-                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY) ', 'DROP \1 IF EXISTS ')
+    SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
-                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION) ',
+                                    '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|PUBLICATION) ',
                                     'DROP \1 IF EXISTS ') END || ';'
 $$;
 
@@ -714,8 +715,8 @@ BEGIN
       INTO v_qmap FROM jsonb_each(p_ren) r
      WHERE r.value->>'kind' IN ('table', 'sequence', 'view', 'materialized view') AND r.key <> r.value->>'new';
     IF p_self IS NULL AND v_qmap <> '{}' THEN
-        -- a trigger or policy names its table; an index moves with its table to another schema
-        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY) (.*) ON (.*)$');
+        -- a trigger, policy or rule names its table; an index moves with its table to another schema
+        v_m := regexp_match(d->>'comment_on', '^(TRIGGER|POLICY|RULE) (.*) ON (.*)$');
         IF v_m IS NOT NULL AND v_qmap ? v_m[3] THEN
             d := jsonb_set(d, '{comment_on}', to_jsonb(v_m[1] || ' ' || v_m[2] || ' ON ' || (v_qmap->>v_m[3])));
         ELSIF d->>'comment_on' LIKE 'INDEX %' THEN
@@ -729,6 +730,16 @@ BEGIN
                 d := jsonb_set(d, '{comment_on}', to_jsonb(v_key));
             END IF;
         END IF;
+    END IF;
+    IF p_self IS NULL AND d->>'comment_on' ~ '^(STATISTICS|OPERATOR|CAST|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ' THEN
+        -- kinds not renamed themselves whose names (and argument types) name a renamed schema:
+        -- dropped under the schema's new name
+        FOR v_m IN SELECT ARRAY[substr(r.key, 8), substr(r.value->>'new', 8)] FROM jsonb_each(p_ren) r
+                    WHERE r.value->>'kind' = 'schema' AND r.key <> r.value->>'new' LOOP
+            d := jsonb_set(d, '{comment_on}', to_jsonb(regexp_replace(
+                     d->>'comment_on', '([ (,])' || regexp_replace(v_m[1], '([^[:alnum:]_ ])', '\\\1', 'g') || '\.',
+                     '\1' || replace(v_m[2], '\', '\\') || '.', 'g')));
+        END LOOP;
     END IF;
     IF p_self IS NOT NULL AND d ? 'qname' AND p_new_detail ? 'qname' AND current_setting('server_version_num')::int >= 180000 THEN
         -- (PostgreSQL 18 names NOT NULL constraints after the table and column, and a rename of
@@ -925,12 +936,15 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate')
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
+                                'text search dictionary', 'text search configuration', 'publication')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))
             OR ((n->>'kind') IN ('function', 'procedure') AND (o->'detail'->>'result') IS DISTINCT FROM (n->'detail'->>'result'))
             OR ((n->>'kind') = 'table' AND pggit._table_needs_recreate(o->'detail', n->'detail'))
+            -- kinds described with their CREATE statement apart ('create'): recreated when it changes
+            OR ((n->>'kind') IN ('statistics') AND (o->'detail'->>'create') IS DISTINCT FROM (n->'detail'->>'create'))
         UNION
         -- enums swapped for a new type: what uses the type (functions, views...) is recreated
         SELECT k, 'nontable' FROM unnest(v_swap) k
@@ -1206,6 +1220,10 @@ BEGIN
             v_stmts := pggit._domain_alter_sql(substr(v_r.k, 8), v_o->'detail'->'domain', v_n->'detail'->'domain');
         ELSIF kind IN ('function', 'procedure') THEN
             v_stmts := ARRAY[regexp_replace(v_n->>'def', E'\nCOMMENT ON .*$', '')];
+        ELSIF kind = 'statistics' THEN
+            v_stmts := CASE WHEN (v_o->'detail'->>'target') IS DISTINCT FROM (v_n->'detail'->>'target')
+                            THEN ARRAY['ALTER STATISTICS ' || substr(v_r.k, 12) || ' SET STATISTICS '
+                                       || coalesce(v_n->'detail'->>'target', '-1') || ';'] ELSE '{}' END;
         ELSE
             v_stmts := '{}';
         END IF;

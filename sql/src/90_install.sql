@@ -24,8 +24,8 @@ BEGIN
 END $$;
 
 -- After an upgrade: objects whose description this version writes differently (a kind it
--- describes more fully) take the new form in one commit on HEAD, so that they do not show as
--- drift. p_skip: identities that drifted before the upgrade (changes made behind the engine's
+-- describes more fully), and objects of kinds it tracks for the first time, take the new form in
+-- one commit on HEAD, so that they do not show as drift. p_skip: identities that drifted before the upgrade (changes made behind the engine's
 -- back stay drift). Returns how many objects changed.
 CREATE FUNCTION pggit._refresh_descriptions(p_skip text[], p_message text) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -35,11 +35,12 @@ DECLARE
     v_changes pggit.change[];
 BEGIN
     PERFORM pggit.flush();
+    -- (and the objects of kinds this version tracks for the first time: the live map has none)
     SELECT array_agg(s.d) INTO v_descs
       FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
-      JOIN pggit.live_objects l ON l.identity = (s.d).identity
-     WHERE NOT (s.d).identity = ANY (p_skip)
-       AND l.hash <> pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
+      LEFT JOIN pggit.live_objects l ON l.identity = (s.d).identity
+     WHERE (s.d).identity IS NOT NULL AND NOT (s.d).identity = ANY (p_skip)
+       AND l.hash IS DISTINCT FROM pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
     IF v_descs IS NULL THEN
         RETURN 0;
     END IF;

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 import pgtools
 from merge_support import Repo, install_engine
@@ -49,7 +50,9 @@ def test_corpus_is_complete():
                    "CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE SEQUENCE", "CREATE VIEW", "CREATE MATERIALIZED VIEW",
                    "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE AGGREGATE", "CREATE TRIGGER", "AS ENUM",
                    "CREATE DOMAIN", "AS RANGE", "CREATE POLICY", "ROW LEVEL SECURITY", "COMMENT ON",
-                   "CREATE EXTENSION"):
+                   "CREATE EXTENSION", "CREATE COLLATION", "CREATE STATISTICS", "CREATE RULE", "CREATE EVENT TRIGGER", "CREATE CAST", "CREATE OPERATOR",
+                   "CREATE TEXT SEARCH DICTIONARY", "CREATE TEXT SEARCH CONFIGURATION",
+                   "CREATE PUBLICATION"):
         assert needle in text, f"the corpus has no {needle}"
 
 
@@ -81,8 +84,11 @@ def fresh(pg_server):
 
 
 def drop_everything(repo: Repo) -> None:
-    """Drop every user schema (CASCADE: with what is in it, extensions included)."""
+    """Drop every user schema (CASCADE: with what is in it, extensions included), and every
+    publication (in no schema, and depending on nothing a schema holds when it has no tables)."""
     pgtools.reset_database(repo.conn)
+    for (name,) in repo.q("SELECT pubname FROM pg_publication"):
+        repo.conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(name)))
 
 
 def table_details(repo: Repo, ref: str) -> dict[str, dict]:

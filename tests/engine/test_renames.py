@@ -134,6 +134,31 @@ def test_a_new_object_under_a_renamed_objects_old_name_is_a_new_object(repo, mak
     assert repo.q("SELECT count(*) FROM public.t") == [(0,)]
 
 
+def test_objects_of_kinds_not_renamed_follow_their_renamed_schema(repo, make_db):
+    """Statistics, operators, casts and text search objects are dropped and created again, not
+    renamed: after the schema's rename they are dropped under its new name (they moved with it)."""
+    repo.ddl("CREATE SCHEMA a", "CREATE TABLE a.t (x int, y int)", "CREATE STATISTICS a.s ON x, y FROM a.t",
+             "CREATE TYPE a.pt AS (x int)",
+             "CREATE FUNCTION a.pt_eq(a.pt, a.pt) RETURNS boolean LANGUAGE sql AS $$ SELECT $1.x = $2.x $$",
+             "CREATE OPERATOR a.=== (LEFTARG = a.pt, RIGHTARG = a.pt, FUNCTION = a.pt_eq)",
+             "CREATE FUNCTION a.pt_int(a.pt) RETURNS int LANGUAGE sql AS $$ SELECT $1.x $$",
+             "CREATE CAST (a.pt AS integer) WITH FUNCTION a.pt_int(a.pt)",
+             "CREATE TEXT SEARCH DICTIONARY a.d (TEMPLATE = simple)",
+             "CREATE TEXT SEARCH CONFIGURATION a.c (PARSER = default)",
+             "ALTER TEXT SEARCH CONFIGURATION a.c ADD MAPPING FOR word WITH a.d")
+    repo.create_branch("dev")
+    repo.on("dev", 'ALTER SCHEMA a RENAME TO "z z"')
+    forward = steps(repo, "main", "dev")
+    assert 'DROP OPERATOR IF EXISTS "z z".===("z z".pt, "z z".pt);' in forward
+    assert 'DROP STATISTICS IF EXISTS "z z".s;' in forward
+    for _ in range(2):
+        repo.switch("dev")
+        repo.assert_live_is("dev", make_db)
+        repo.switch("main")
+        repo.assert_live_is("main", make_db)
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
 # --------------------------------------------------------------------------- three-way merges
 
 

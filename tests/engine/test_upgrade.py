@@ -159,8 +159,9 @@ def test_upgrade_matches_fresh_install(pg_server, make_db, upgraded):
 
 
 def test_upgrade_takes_new_descriptions_in_one_commit_and_keeps_real_drift(pg_server, make_db):
-    """0.5.0 describes aggregates, column storage and TOAST parameters more fully than 0.4.0.
-    After the upgrade those objects take the new form in one commit on HEAD (so they do not show
+    """0.5.0 describes aggregates, column storage and TOAST parameters more fully than 0.4.0, and
+    tracks kinds 0.4.0 did not (statistics, rules...). After the upgrade those objects take the new
+    form (or are recorded) in one commit on HEAD (so they do not show
     as drift), while a change made behind the engine's back before the upgrade is still drift."""
     db = make_db()
     with psycopg.connect(pg_server.dsn_for(db)) as conn:
@@ -172,6 +173,9 @@ def test_upgrade_takes_new_descriptions_in_one_commit_and_keeps_real_drift(pg_se
             "CREATE TABLE public.docs (id int, body text)",
             "ALTER TABLE public.docs ALTER COLUMN body SET STORAGE EXTERNAL",
             "CREATE TABLE public.plain (id int)",
+            # (kinds 0.5.0 tracks for the first time)
+            "CREATE STATISTICS public.docs_stats ON id, body FROM public.docs",
+            "CREATE RULE plain_no_delete AS ON DELETE TO public.plain DO INSTEAD NOTHING",
             "SELECT pggit.flush()",  # (0.4.0 described a queued table after a change made with capture off)
         ):
             conn.execute(statement)
@@ -185,7 +189,8 @@ def test_upgrade_takes_new_descriptions_in_one_commit_and_keeps_real_drift(pg_se
         head, parents, message = conn.execute("SELECT commit_id, parent_ids, message FROM pggit.log('main', 1)").fetchone()
         assert parents == [head_before] and message.startswith(f"pgGit {pginstall.current_version()}:")
         changed = {r[0] for r in conn.execute("SELECT identity FROM pggit.show(%s)", (head,)).fetchall()}
-        assert changed == {"aggregate public.mycount()", "table public.docs"}
+        assert changed == {"aggregate public.mycount()", "table public.docs", "statistics public.docs_stats",
+                           "rule plain_no_delete on public.plain"}
         assert [r[0] for r in conn.execute("SELECT identity FROM pggit.drift()").fetchall()] == ["table public.plain"]
         (definition,) = conn.execute("SELECT definition FROM pggit.tree('main') WHERE identity = 'aggregate public.mycount()'").fetchone()
         assert definition.startswith("CREATE AGGREGATE public.mycount(*)")
