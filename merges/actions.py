@@ -232,11 +232,7 @@ def _open_merge_preview(client, info: dict) -> Preview:
 
 def _live_rows(client) -> dict[str, float]:
     """Estimated rows of every live table (pg_class.reltuples; -1, never analyzed, counts as 0)."""
-    rows = client.conn.execute(
-        "SELECT n.nspname || '.' || c.relname AS name, greatest(c.reltuples, 0) AS rows "
-        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pggit')").fetchall()
-    return {r["name"]: r["rows"] for r in rows}
+    return client.live_table_rows()
 
 
 # opening and editing -----------------------------------------------------------------------

@@ -164,10 +164,7 @@ def sides(client, mr: MergeRequest) -> Sides:
 def changes_count(client, s: Sides) -> int:
     """How many objects the source changed since the merge base."""
     with engine_errors():
-        # TODO(pggit): a named client method (diff_count) instead of this query
-        row = client.conn.execute("SELECT count(*) AS n FROM pggit.diff(%s, %s)",
-                                  (s.base or s.target, s.source)).fetchone()
-    return row["n"]
+        return client.diff_count(s.base or s.target, s.source)
 
 
 def conversation_count(mr: MergeRequest) -> int:

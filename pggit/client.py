@@ -130,6 +130,19 @@ class Client:
     def diff(self, from_ref: str | None, to_ref: str | None = None) -> list[dict]:
         return self._rows("SELECT * FROM pggit.diff(%s, %s)", (from_ref, to_ref))
 
+    def live_table_rows(self) -> dict[str, float]:
+        """Estimated rows of every live table, by ``schema.table`` (pg_class.reltuples; -1, never
+        analyzed, counts as 0)."""
+        rows = self._rows(
+            "SELECT n.nspname || '.' || c.relname AS name, greatest(c.reltuples, 0) AS rows"
+            "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pggit')")
+        return {r["name"]: r["rows"] for r in rows}
+
+    def diff_count(self, from_ref: str | None, to_ref: str | None = None) -> int:
+        """How many objects differ between two refs (without reading their definitions)."""
+        return self._value("SELECT count(*) FROM pggit.diff(%s, %s)", (from_ref, to_ref))
+
     def migration(self, from_ref: str | None, to_ref: str | None = None) -> list[str]:
         rows = self._rows("SELECT statement FROM pggit.migration(%s, %s) ORDER BY step", (from_ref, to_ref))
         return [r["statement"] for r in rows]
