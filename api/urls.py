@@ -29,6 +29,7 @@ urlpatterns = [
     path(repo + "branches/<path:name>/", branches.BranchDetail.as_view(), name="branch"),
     path(repo + "checkout/", branches.Checkout.as_view(), name="checkout"),
     path(repo + "commits/", branches.CommitList.as_view(), name="commits"),
+    path(repo + "audit/", branches.AuditList.as_view(), name="audit"),
     path(repo + "commits/<str:commit_id>/", branches.CommitDetail.as_view(), name="commit"),
     path(repo + "commits/<str:commit_id>/revert/", branches.Revert.as_view(), name="revert"),
     path(repo + "tree/", branches.Tree.as_view(), name="tree"),

@@ -135,6 +135,20 @@ class CommitList(APIView):
         return Response(cursor.response(page.head, page.commits, lambda rows: s.CommitSerializer(rows, many=True).data))
 
 
+class AuditList(APIView):
+    @extend_schema(operation_id="repositories_audit_list", parameters=[CURSOR, PAGE_SIZE],
+                   responses=inline_serializer("AuditPage", {
+        "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
+        "results": s.AuditEntrySerializer(many=True)}))
+    def get(self, request, slug):
+        """The engine's audit trail (maintainers), newest first."""
+        repo = repository_for(request.user, slug, Role.MAINTAINER)
+        cursor = EngineCursor(request)
+        page = reads.read_audit(repo, int(cursor.pinned, 16) if cursor.pinned else None, cursor.offset, cursor.size)
+        pinned = format(page.max_id, "x") if page.max_id is not None else "0"
+        return Response(cursor.response(pinned, page.entries, lambda rows: s.AuditEntrySerializer(rows, many=True).data))
+
+
 class CommitDetail(APIView):
     @extend_schema(responses=s.CommitDetailSerializer)
     def get(self, request, slug, commit_id):

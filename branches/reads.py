@@ -77,6 +77,24 @@ def read_history(repo: Repository, ref: str | None, offset: int = 0, limit: int 
     return HistoryPage(head=head, commits=commits[offset:])
 
 
+@dataclass
+class AuditPage:
+    """Audit entries newest first (up to ``limit`` + 1: the extra one says there is a next page),
+    and the newest id of the first page (pages are read among ids up to it)."""
+    max_id: int | None
+    entries: list[dict]
+
+
+def read_audit(repo: Repository, max_id: int | None, offset: int = 0, limit: int = 50) -> AuditPage:
+    """The engine's audit trail of the repository: who did what, when, with what outcome."""
+    with reader(repo) as client:
+        if max_id is None:
+            first = client.audit(1)
+            max_id = first[0]["id"] if first else None
+        entries = client.audit(limit + 1, offset, max_id) if max_id is not None else []
+    return AuditPage(max_id=max_id, entries=entries)
+
+
 # objects ----------------------------------------------------------------------------------------
 
 @dataclass

@@ -81,6 +81,18 @@ class CommitSerializer(serializers.Serializer):
     committed_at = serializers.DateTimeField()
 
 
+class AuditEntrySerializer(serializers.Serializer):
+    """One row of the engine's audit trail: who (the database role), what, when, the outcome."""
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    role_name = serializers.CharField()
+    operation = serializers.CharField()
+    args = serializers.JSONField()
+    outcome = serializers.ChoiceField(choices=["ok", "error", "refused"])
+    detail = serializers.CharField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True)
+
+
 class CountField(serializers.Field):
     """A commit count; ``null`` when not computed (the default branch itself)."""
 

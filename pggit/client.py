@@ -130,6 +130,11 @@ class Client:
     def diff(self, from_ref: str | None, to_ref: str | None = None) -> list[dict]:
         return self._rows("SELECT * FROM pggit.diff(%s, %s)", (from_ref, to_ref))
 
+    def audit(self, limit: int = 50, offset: int = 0, max_id: int | None = None) -> list[dict]:
+        """The engine's audit trail, newest first (id, at, role_name, operation, args, outcome,
+        detail, duration_ms): ``limit`` rows after ``offset``, among ids up to ``max_id``."""
+        return self._rows("SELECT * FROM pggit.audit(%s, %s, %s)", (limit, offset, max_id))
+
     def live_table_rows(self) -> dict[str, float]:
         """Estimated rows of every live table, by ``schema.table`` (pg_class.reltuples; -1, never
         analyzed, counts as 0)."""

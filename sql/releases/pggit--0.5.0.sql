@@ -2786,6 +2786,19 @@ BEGIN
                         v_ahead >= p_limit, v_behind >= p_limit;
 END $$;
 
+-- The audit trail, newest first: p_limit rows after skipping p_offset, among those with an id up
+-- to p_max_id (a page's first id: pages do not shift while new rows are written).
+CREATE FUNCTION pggit.audit(p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_max_id bigint DEFAULT NULL)
+RETURNS TABLE (id bigint, at timestamptz, role_name text, operation text, args jsonb, outcome text, detail text,
+               duration_ms double precision)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms
+      FROM pggit.audit_log a
+     WHERE p_max_id IS NULL OR a.id <= p_max_id
+     ORDER BY a.id DESC
+     OFFSET greatest(p_offset, 0) LIMIT greatest(least(p_limit, 1000), 0)
+$$;
+
 -- ---- 30_migration.sql ----
 -- pgGit engine: migrations, the ordered DDL that turns one state into another.
 
@@ -3243,7 +3256,9 @@ CREATE FUNCTION pggit._table_leaves(o jsonb, n jsonb, p_dep text) RETURNS boolea
 LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(
         (o->>'kind') = 'table' AND (n->>'kind') = 'table'
-        AND NOT coalesce(n->'detail'->'deps', '[]') ? p_dep
+        -- (a collation recreated under its name: the columns using it move off it before the drop
+        -- and back on after, see _collation_leaves)
+        AND (split_part(p_dep, ' ', 1) = 'collation' OR NOT coalesce(n->'detail'->'deps', '[]') ? p_dep)
         AND (o->'detail'->>'partition_of') IS NOT DISTINCT FROM (n->'detail'->>'partition_of')
         AND NOT pggit._table_needs_recreate(o->'detail', n->'detail')
         -- (a column of a type or domain that goes keeps it until phase 3: it must not stay)
@@ -3260,11 +3275,11 @@ CREATE FUNCTION pggit._collation_leaves(o jsonb, n jsonb, p_gone text[])
 RETURNS TABLE (name text, statement text)
 LANGUAGE sql IMMUTABLE AS $$
     SELECT nc->>'name', 'ALTER TABLE ' || (n->>'qname') || ' ALTER COLUMN ' || quote_ident(nc->>'name') || ' TYPE ' || (nc->>'type')
-                        || coalesce(' COLLATE ' || (nc->>'collation'), '') || ';'
+                        || CASE WHEN ('collation ' || (nc->>'collation')) = ANY (p_gone) THEN ''
+                                ELSE coalesce(' COLLATE ' || (nc->>'collation'), '') END || ';'
       FROM jsonb_array_elements(o->'columns') oc
       JOIN jsonb_array_elements(n->'columns') nc ON nc->>'name' = oc->>'name'
      WHERE (oc->>'local')::boolean AND (nc->>'local')::boolean AND (oc->>'type') = (nc->>'type')
-       AND (oc->>'collation') IS DISTINCT FROM (nc->>'collation')
        AND ('collation ' || (oc->>'collation')) = ANY (p_gone)
 $$;
 
@@ -3725,7 +3740,7 @@ BEGIN
         SELECT k, 'all' AS how FROM changed
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
-            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator',
+            OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator', 'collation',
                                 'text search dictionary', 'text search configuration', 'publication')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
@@ -3961,7 +3976,10 @@ BEGIN
                     SELECT jsonb_agg(CASE WHEN l.name IS NULL THEN c
                                           ELSE (c - 'collation') || coalesce((SELECT jsonb_build_object('collation', x->'collation')
                                                                                  FROM jsonb_array_elements(v_n->'detail'->'columns') x
-                                                                                WHERE x->>'name' = c->>'name' AND x ? 'collation'), '{}') END
+                                                                                WHERE x->>'name' = c->>'name' AND x ? 'collation'
+                                                                                  AND NOT ('collation ' || (x->>'collation')) = ANY (
+                                                                                      v_recreate || array(SELECT y FROM jsonb_object_keys(v_old) y
+                                                                                                           WHERE NOT v_new ? y))), '{}') END
                                      ORDER BY i)
                       FROM jsonb_array_elements(v_od->'columns') WITH ORDINALITY y(c, i)
                       LEFT JOIN pggit._collation_leaves(v_o->'detail', v_n->'detail',

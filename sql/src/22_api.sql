@@ -270,3 +270,16 @@ BEGIN
     RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
                         v_ahead >= p_limit, v_behind >= p_limit;
 END $$;
+
+-- The audit trail, newest first: p_limit rows after skipping p_offset, among those with an id up
+-- to p_max_id (a page's first id: pages do not shift while new rows are written).
+CREATE FUNCTION pggit.audit(p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_max_id bigint DEFAULT NULL)
+RETURNS TABLE (id bigint, at timestamptz, role_name text, operation text, args jsonb, outcome text, detail text,
+               duration_ms double precision)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms
+      FROM pggit.audit_log a
+     WHERE p_max_id IS NULL OR a.id <= p_max_id
+     ORDER BY a.id DESC
+     OFFSET greatest(p_offset, 0) LIMIT greatest(least(p_limit, 1000), 0)
+$$;
