@@ -347,7 +347,13 @@ BEGIN
             IF FOUND THEN
                 classid := p_classid; objid := v_oid;
             ELSIF v_part THEN
-                RETURN;  -- an index attached to a partitioned index: made by its parent
+                -- an index attached to a partitioned index belongs to it (made by it, or listed in
+                -- its definition while it is not valid: see _attached_indexes_sql)
+                SELECT i.inhparent INTO v_oid FROM pg_inherits i WHERE i.inhrelid = p_objid LIMIT 1;
+                IF FOUND THEN
+                    SELECT r.classid, r.objid INTO classid, objid FROM pggit._root(p_classid, v_oid) r;
+                END IF;
+                RETURN;
             ELSE
                 classid := p_classid; objid := p_objid;
             END IF;
@@ -699,6 +705,24 @@ LANGUAGE sql IMMUTABLE AS $$
             WHERE c.col ? 'default' AND (c.col ? 'late_default') = p_late) x
 $$;
 
+-- The indexes attached to a partitioned index that is not valid, made and attached: each one
+-- made for its own partitions too, or, not valid itself, made ON ONLY with its own attached.
+CREATE FUNCTION pggit._attached_indexes_sql(p_index oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg(
+               E'\n' || CASE WHEN c.relkind = 'I' AND NOT x.indisvalid
+                             THEN pg_get_indexdef(c.oid) || ';' || pggit._attached_indexes_sql(c.oid)
+                             ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';' END
+               || E'\nALTER INDEX ' || pggit._qname(pc.relnamespace, pc.relname) || ' ATTACH PARTITION '
+               || pggit._qname(c.relnamespace, c.relname) || ';',
+               '' ORDER BY c.relnamespace::regnamespace::text, c.relname), '')
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_index x ON x.indexrelid = c.oid
+      JOIN pg_class pc ON pc.oid = i.inhparent
+     WHERE i.inhparent = p_index
+$$;
+
 -- ATTACH PARTITION of a table made on its own and attached (detail "attached"), or NULL.
 CREATE FUNCTION pggit._attach_sql(p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -1018,8 +1042,14 @@ BEGIN
     v_q := substr(v_ident, length(v_kind) + 2);
 
     IF v_kind = 'index' THEN
-        SELECT regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';', obj_description(c.oid, 'pg_class')
-          INTO v_sql, v_comment FROM pg_class c WHERE c.oid = p_objid;
+        -- an index of a partitioned table is made for its partitions too (ON ONLY dropped), unless
+        -- it is not valid (made ON ONLY, some partitions without theirs): then made ON ONLY, with
+        -- the partitions' indexes attached to it
+        SELECT CASE WHEN c.relkind = 'I' AND NOT x.indisvalid
+                    THEN pg_get_indexdef(c.oid) || ';' || pggit._attached_indexes_sql(c.oid)
+                    ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';' END,
+               obj_description(c.oid, 'pg_class')
+          INTO v_sql, v_comment FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid WHERE c.oid = p_objid;
         v_target := 'INDEX ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
 
@@ -2039,6 +2069,21 @@ BEGIN
          WHERE i.indrelid = p_desc.objid AND l.objid <> i.indexrelid);
 END $$;
 
+-- The roots of the indexes of the partitions among these objects that are attached to a
+-- partitioned index (a partition made or attached gets its parent's indexes: a parent index
+-- that is not valid lists them in its definition).
+CREATE FUNCTION pggit._partition_index_roots(p_cls oid[], p_obj oid[], OUT classids oid[], OUT objids oid[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.classid), array_agg(x.objid)
+      FROM (SELECT DISTINCT r.classid, r.objid
+              FROM unnest(p_cls, p_obj) u(classid, objid)
+              JOIN pg_class t ON t.oid = u.objid AND t.relispartition AND t.relkind IN ('r', 'p')
+              JOIN pg_index i ON i.indrelid = t.oid
+              JOIN pg_class ic ON ic.oid = i.indexrelid AND ic.relispartition
+             CROSS JOIN LATERAL pggit._root('pg_class'::regclass, i.indexrelid) r
+             WHERE u.classid = 'pg_class'::regclass AND r.objid IS NOT NULL) x
+$$;
+
 -- Describe what the running DDL statement created or changed and commit it on HEAD (called by
 -- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
@@ -2117,6 +2162,10 @@ BEGIN
 
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
+    END IF;
+    IF v_cls IS NOT NULL THEN
+        SELECT v_cls || coalesce(x.classids, '{}'), v_obj || coalesce(x.objids, '{}') INTO v_cls, v_obj
+          FROM pggit._partition_index_roots(v_cls, v_obj) x;
     END IF;
 
     IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
@@ -2408,6 +2457,8 @@ BEGIN
             v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
         END IF;
         IF v_cls IS NOT NULL THEN
+            SELECT v_cls || coalesce(x.classids, '{}'), v_obj || coalesce(x.objids, '{}') INTO v_cls, v_obj
+              FROM pggit._partition_index_roots(v_cls, v_obj) x;
             SELECT array_agg(pggit._describe(u.classid, u.objid)) INTO v_descs
               FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
             v_changes := pggit._record_changes(v_descs, v_q.classids || v_cls, v_q.objids || v_obj, '{}', '{}');

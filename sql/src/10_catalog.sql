@@ -111,7 +111,13 @@ BEGIN
             IF FOUND THEN
                 classid := p_classid; objid := v_oid;
             ELSIF v_part THEN
-                RETURN;  -- an index attached to a partitioned index: made by its parent
+                -- an index attached to a partitioned index belongs to it (made by it, or listed in
+                -- its definition while it is not valid: see _attached_indexes_sql)
+                SELECT i.inhparent INTO v_oid FROM pg_inherits i WHERE i.inhrelid = p_objid LIMIT 1;
+                IF FOUND THEN
+                    SELECT r.classid, r.objid INTO classid, objid FROM pggit._root(p_classid, v_oid) r;
+                END IF;
+                RETURN;
             ELSE
                 classid := p_classid; objid := p_objid;
             END IF;

@@ -16,6 +16,24 @@ LANGUAGE sql IMMUTABLE AS $$
             WHERE c.col ? 'default' AND (c.col ? 'late_default') = p_late) x
 $$;
 
+-- The indexes attached to a partitioned index that is not valid, made and attached: each one
+-- made for its own partitions too, or, not valid itself, made ON ONLY with its own attached.
+CREATE FUNCTION pggit._attached_indexes_sql(p_index oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg(
+               E'\n' || CASE WHEN c.relkind = 'I' AND NOT x.indisvalid
+                             THEN pg_get_indexdef(c.oid) || ';' || pggit._attached_indexes_sql(c.oid)
+                             ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';' END
+               || E'\nALTER INDEX ' || pggit._qname(pc.relnamespace, pc.relname) || ' ATTACH PARTITION '
+               || pggit._qname(c.relnamespace, c.relname) || ';',
+               '' ORDER BY c.relnamespace::regnamespace::text, c.relname), '')
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_index x ON x.indexrelid = c.oid
+      JOIN pg_class pc ON pc.oid = i.inhparent
+     WHERE i.inhparent = p_index
+$$;
+
 -- ATTACH PARTITION of a table made on its own and attached (detail "attached"), or NULL.
 CREATE FUNCTION pggit._attach_sql(p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -335,8 +353,14 @@ BEGIN
     v_q := substr(v_ident, length(v_kind) + 2);
 
     IF v_kind = 'index' THEN
-        SELECT regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';', obj_description(c.oid, 'pg_class')
-          INTO v_sql, v_comment FROM pg_class c WHERE c.oid = p_objid;
+        -- an index of a partitioned table is made for its partitions too (ON ONLY dropped), unless
+        -- it is not valid (made ON ONLY, some partitions without theirs): then made ON ONLY, with
+        -- the partitions' indexes attached to it
+        SELECT CASE WHEN c.relkind = 'I' AND NOT x.indisvalid
+                    THEN pg_get_indexdef(c.oid) || ';' || pggit._attached_indexes_sql(c.oid)
+                    ELSE regexp_replace(pg_get_indexdef(c.oid), ' ON ONLY ', ' ON ') || ';' END,
+               obj_description(c.oid, 'pg_class')
+          INTO v_sql, v_comment FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid WHERE c.oid = p_objid;
         v_target := 'INDEX ' || v_q;
         v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n,a}');
 

@@ -342,6 +342,21 @@ BEGIN
          WHERE i.indrelid = p_desc.objid AND l.objid <> i.indexrelid);
 END $$;
 
+-- The roots of the indexes of the partitions among these objects that are attached to a
+-- partitioned index (a partition made or attached gets its parent's indexes: a parent index
+-- that is not valid lists them in its definition).
+CREATE FUNCTION pggit._partition_index_roots(p_cls oid[], p_obj oid[], OUT classids oid[], OUT objids oid[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.classid), array_agg(x.objid)
+      FROM (SELECT DISTINCT r.classid, r.objid
+              FROM unnest(p_cls, p_obj) u(classid, objid)
+              JOIN pg_class t ON t.oid = u.objid AND t.relispartition AND t.relkind IN ('r', 'p')
+              JOIN pg_index i ON i.indrelid = t.oid
+              JOIN pg_class ic ON ic.oid = i.indexrelid AND ic.relispartition
+             CROSS JOIN LATERAL pggit._root('pg_class'::regclass, i.indexrelid) r
+             WHERE u.classid = 'pg_class'::regclass AND r.objid IS NOT NULL) x
+$$;
+
 -- Describe what the running DDL statement created or changed and commit it on HEAD (called by
 -- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
 -- statement (custom plans) was most of the capture's cost. Every lookup here is by key, so
@@ -420,6 +435,10 @@ BEGIN
 
     IF v_cls IS NULL AND v_drop_cls IS NULL AND v_raw_cls IS NULL THEN
         RETURN;
+    END IF;
+    IF v_cls IS NOT NULL THEN
+        SELECT v_cls || coalesce(x.classids, '{}'), v_obj || coalesce(x.objids, '{}') INTO v_cls, v_obj
+          FROM pggit._partition_index_roots(v_cls, v_obj) x;
     END IF;
 
     IF 'pg_operator'::regclass = ANY (coalesce(v_raw_cls, '{}') || coalesce(v_drop_cls, '{}')) THEN
@@ -711,6 +730,8 @@ BEGIN
             v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
         END IF;
         IF v_cls IS NOT NULL THEN
+            SELECT v_cls || coalesce(x.classids, '{}'), v_obj || coalesce(x.objids, '{}') INTO v_cls, v_obj
+              FROM pggit._partition_index_roots(v_cls, v_obj) x;
             SELECT array_agg(pggit._describe(u.classid, u.objid)) INTO v_descs
               FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
             v_changes := pggit._record_changes(v_descs, v_q.classids || v_cls, v_q.objids || v_obj, '{}', '{}');

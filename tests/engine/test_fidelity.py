@@ -59,6 +59,8 @@ SCENARIOS = {
     "40_partitions_made_then_attached.after.sql": [],
     "41_typed_tables.before.sql": [],
     "41_typed_tables.after.sql": [],
+    "42_partitioned_index_on_only.before.sql": [],
+    "42_partitioned_index_on_only.after.sql": [],
 }
 
 
