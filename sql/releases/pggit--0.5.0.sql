@@ -2072,17 +2072,22 @@ END $$;
 -- The roots of the indexes of the partitions among these objects that are attached to a
 -- partitioned index (a partition made or attached gets its parent's indexes: a parent index
 -- that is not valid lists them in its definition).
+-- (PL/pgSQL, for a plan kept for the session: it runs for most captured statements)
 CREATE FUNCTION pggit._partition_index_roots(p_cls oid[], p_obj oid[], OUT classids oid[], OUT objids oid[])
-LANGUAGE sql STABLE AS $$
-    SELECT array_agg(x.classid), array_agg(x.objid)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class t WHERE t.oid = ANY (p_obj) AND t.relispartition AND t.relkind IN ('r', 'p')) THEN
+        RETURN;  -- no partition among them (the common case): one index probe per address
+    END IF;
+    SELECT array_agg(x.classid), array_agg(x.objid) INTO classids, objids
       FROM (SELECT DISTINCT r.classid, r.objid
               FROM unnest(p_cls, p_obj) u(classid, objid)
               JOIN pg_class t ON t.oid = u.objid AND t.relispartition AND t.relkind IN ('r', 'p')
               JOIN pg_index i ON i.indrelid = t.oid
               JOIN pg_class ic ON ic.oid = i.indexrelid AND ic.relispartition
              CROSS JOIN LATERAL pggit._root('pg_class'::regclass, i.indexrelid) r
-             WHERE u.classid = 'pg_class'::regclass AND r.objid IS NOT NULL) x
-$$;
+             WHERE u.classid = 'pg_class'::regclass AND r.objid IS NOT NULL) x;
+END $$;
 
 -- Describe what the running DDL statement created or changed and commit it on HEAD (called by
 -- the ddl_command_end trigger for statements that are not queued). Generic plans: the catalog lookups below are cheap either way, and re-planning them on every
@@ -2329,14 +2334,17 @@ END $$;
 -- capture cannot see them. They are read from the catalog instead, before every captured
 -- statement and every read of history (pggit.flush): the tracked event triggers (those whose
 -- function is tracked: not the engine's own) and the live map's, described. Addresses of each.
+-- (PL/pgSQL: its plan is kept for the session; an SQL function with an aggregate is planned again
+-- at every call, and this runs before every captured statement)
 CREATE FUNCTION pggit._event_trigger_addresses(OUT classids oid[], OUT objids oid[])
-LANGUAGE sql STABLE AS $$
-    SELECT array_agg(x.c), array_agg(x.o)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT array_agg(x.c), array_agg(x.o) INTO classids, objids
       FROM (SELECT 'pg_event_trigger'::regclass::oid AS c, e.oid AS o FROM pg_event_trigger e
              WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace)
             UNION
-            SELECT l.classid, l.objid FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) x
-$$;
+            SELECT l.classid, l.objid FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) x;
+END $$;
 
 -- The event triggers as the catalog holds them, where they differ from the live map: recorded as
 -- one commit on HEAD (after what is queued, which flush records first). Not with capture off or
