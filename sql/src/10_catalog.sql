@@ -247,109 +247,126 @@ END $$;
 -- over a temporary table's row type, a function taking one)? PostgreSQL drops it with the
 -- temporary object when the session ends, and no event trigger sees that drop: not state.
 CREATE FUNCTION pggit._on_temp(p_classid oid, p_objid oid) RETURNS boolean
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
     WITH RECURSIVE dep(classid, objid, depth) AS (
-        SELECT p_classid, p_objid, 0
-        UNION
-        SELECT d.refclassid, d.refobjid, dep.depth + 1
-          FROM dep JOIN pg_depend d ON d.classid = dep.classid AND d.objid = dep.objid
-         WHERE d.deptype = 'n' AND d.refobjid >= 16384 AND dep.depth < 16
-    )
-    SELECT EXISTS (
-        SELECT 1 FROM dep JOIN pg_namespace n ON n.oid = CASE dep.classid
-                   WHEN 'pg_class'::regclass THEN (SELECT c.relnamespace FROM pg_class c WHERE c.oid = dep.objid)
-                   WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = dep.objid)
-                   WHEN 'pg_proc'::regclass THEN (SELECT p.pronamespace FROM pg_proc p WHERE p.oid = dep.objid)
-                   END
-         WHERE dep.depth > 0 AND n.nspname LIKE 'pg\_temp\_%')
-$$;
+            SELECT p_classid, p_objid, 0
+            UNION
+            SELECT d.refclassid, d.refobjid, dep.depth + 1
+              FROM dep JOIN pg_depend d ON d.classid = dep.classid AND d.objid = dep.objid
+             WHERE d.deptype = 'n' AND d.refobjid >= 16384 AND dep.depth < 16
+        )
+        SELECT EXISTS (
+            SELECT 1 FROM dep JOIN pg_namespace n ON n.oid = CASE dep.classid
+                       WHEN 'pg_class'::regclass THEN (SELECT c.relnamespace FROM pg_class c WHERE c.oid = dep.objid)
+                       WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = dep.objid)
+                       WHEN 'pg_proc'::regclass THEN (SELECT p.pronamespace FROM pg_proc p WHERE p.oid = dep.objid)
+                       END
+             WHERE dep.depth > 0 AND n.nspname LIKE 'pg\_temp\_%'));
+END $$;
 
 -- Is this (root) object in a tracked schema, not a member of an extension, and not dependent on
 -- a temporary object?
 CREATE FUNCTION pggit._tracked_oid(p_classid oid, p_objid oid) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_nsp oid;
+    v_nsp  oid;
+    v_kind "char";
 BEGIN
-    v_nsp := CASE p_classid
-        WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = p_objid)
-        WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = p_objid)
-        WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = p_objid)
-        WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid)
-        WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid)
-        WHEN 'pg_namespace'::regclass THEN p_objid
-        WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
-        WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid AND oid >= 16384)
-        WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
-        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid)
+    -- (one small key lookup per kind, in an IF chain: a single CASE over every catalog made the
+    -- executor start a sub-plan for each kind at every call, and this runs several times for
+    -- every captured statement)
+    IF p_classid = 'pg_class'::regclass THEN
+        SELECT c.relnamespace, c.relkind INTO v_nsp, v_kind FROM pg_class c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_type'::regclass THEN
+        SELECT t.typnamespace INTO v_nsp FROM pg_type t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_proc'::regclass THEN
+        SELECT p.pronamespace INTO v_nsp FROM pg_proc p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_trigger'::regclass THEN
+        SELECT c.relnamespace INTO v_nsp FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_policy'::regclass THEN
+        SELECT c.relnamespace INTO v_nsp FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_namespace'::regclass THEN
+        v_nsp := p_objid;
+    ELSIF p_classid = 'pg_extension'::regclass THEN
+        SELECT e.extnamespace INTO v_nsp FROM pg_extension e WHERE e.oid = p_objid;
+    ELSIF p_classid = 'pg_collation'::regclass THEN
+        SELECT co.collnamespace INTO v_nsp FROM pg_collation co WHERE co.oid = p_objid AND co.oid >= 16384;
+    ELSIF p_classid = 'pg_statistic_ext'::regclass THEN
+        SELECT s.stxnamespace INTO v_nsp FROM pg_statistic_ext s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_rewrite'::regclass THEN
+        SELECT c.relnamespace INTO v_nsp FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid;
+    ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         -- (an event trigger is in no schema: it is tracked when the function it runs is, which
         -- leaves out the engine's own, whose functions are in pggit)
-        WHEN 'pg_event_trigger'::regclass THEN (SELECT p.pronamespace FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
-                                                 WHERE e.oid = p_objid AND e.oid >= 16384)
-        WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
-        WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid AND oid >= 16384)
-        WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid AND oid >= 16384)
-        -- (a cast is in no schema either: one made by a user is tracked when those of its source
-        -- type, target type and function that are not built in are in tracked schemas; the
-        -- schema of one not tracked comes first)
-        WHEN 'pg_cast'::regclass THEN (
-            SELECT x.nsp FROM pg_cast c
-             CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
-                                 UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
-                                 UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
-              JOIN pg_namespace n ON n.oid = x.nsp
-             WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
-             ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1)
-    END;
-    IF p_classid = 'pg_publication'::regclass THEN
+        SELECT p.pronamespace INTO v_nsp FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+         WHERE e.oid = p_objid AND e.oid >= 16384;
+    ELSIF p_classid = 'pg_operator'::regclass THEN
+        SELECT o.oprnamespace INTO v_nsp FROM pg_operator o WHERE o.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_dict'::regclass THEN
+        SELECT d.dictnamespace INTO v_nsp FROM pg_ts_dict d WHERE d.oid = p_objid AND d.oid >= 16384;
+    ELSIF p_classid = 'pg_ts_config'::regclass THEN
+        SELECT t.cfgnamespace INTO v_nsp FROM pg_ts_config t WHERE t.oid = p_objid AND t.oid >= 16384;
+    ELSIF p_classid = 'pg_publication'::regclass THEN
         -- (a publication is in no schema: every one made by a user is tracked)
         RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    ELSIF p_classid = 'pg_cast'::regclass THEN
+        -- (a cast is in no schema either: one made by a user is tracked when those of its source
+        -- type, target type and function that are not built in are in tracked schemas; the
+        -- schema of one not tracked comes first)
+        SELECT x.nsp INTO v_nsp FROM pg_cast c
+         CROSS JOIN LATERAL (SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.castsource
+                             UNION ALL SELECT t.typnamespace FROM pg_type t WHERE t.oid = c.casttarget
+                             UNION ALL SELECT p.pronamespace FROM pg_proc p WHERE p.oid = c.castfunc) x(nsp)
+          JOIN pg_namespace n ON n.oid = x.nsp
+         WHERE c.oid = p_objid AND c.oid >= 16384 AND n.nspname <> 'pg_catalog'
+         ORDER BY pggit._tracked_schema(n.nspname), n.nspname LIMIT 1;
+        IF v_nsp IS NULL THEN
+            -- a cast made by a user between built-in types (its own oid)
+            RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+        END IF;
     END IF;
-    IF v_nsp IS NULL AND p_classid = 'pg_cast'::regclass THEN
-        -- a cast made by a user between built-in types (its own oid)
-        RETURN EXISTS (SELECT 1 FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    IF v_nsp IS NULL OR NOT coalesce((
+           SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
+                  AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
+             FROM pg_namespace n WHERE n.oid = v_nsp), false) THEN
+        RETURN false;
     END IF;
-    RETURN coalesce((
-        SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
-               AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
-               AND (p_classid = 'pg_extension'::regclass OR NOT EXISTS (
-                    SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e'))
-          FROM pg_namespace n WHERE n.oid = v_nsp), false)
-       -- (only types, composite types and functions can depend on a temporary object and stay
-       -- permanent: a view over a temporary table becomes temporary itself, and a table or index
-       -- is never checked, so the common statements pay nothing for this)
-       AND (NOT (p_classid IN ('pg_type'::regclass, 'pg_proc'::regclass)
-                 OR (p_classid = 'pg_class'::regclass
-                     AND (SELECT c.relkind FROM pg_class c WHERE c.oid = p_objid) = 'c'))
-            OR NOT pggit._on_temp(p_classid, p_objid));
+    IF p_classid <> 'pg_extension'::regclass
+       AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e') THEN
+        RETURN false;
+    END IF;
+    -- (only types, composite types and functions can depend on a temporary object and stay
+    -- permanent: a view over a temporary table becomes temporary itself, and a table or index
+    -- is never checked, so the common statements pay nothing for this)
+    IF p_classid IN ('pg_type'::regclass, 'pg_proc'::regclass) OR v_kind = 'c' THEN
+        RETURN NOT pggit._on_temp(p_classid, p_objid);
+    END IF;
+    RETURN true;
 END $$;
 
 -- Identities of the tracked objects that the given catalog objects depend on.
 CREATE FUNCTION pggit._deps(p_classids oid[], p_objids oid[], p_self text, p_deptypes "char"[]) RETURNS text[]
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_out text[] := '{}';
-    v_id  text;
-    v_d   record;
 BEGIN
-    FOR i IN 1 .. coalesce(cardinality(p_objids), 0) LOOP
-        -- one equality lookup per address: an index scan under any plan
-        FOR v_d IN SELECT d.refclassid, d.refobjid FROM pg_depend d
-                    WHERE d.classid = p_classids[i] AND d.objid = p_objids[i]
-                      AND d.deptype = ANY (p_deptypes) AND d.refobjid >= 16384
-                      AND d.refobjid <> ALL (p_objids)  -- a table's own constraints and defaults point back at it
-        LOOP
-            SELECT x.identity INTO v_id
-              FROM pggit._root(v_d.refclassid, v_d.refobjid) r, pggit._ident(r.classid, r.objid) x
-             WHERE r.objid IS NOT NULL;
-            IF v_id IS NOT NULL AND v_id <> p_self AND NOT v_id = ANY (v_out) THEN
-                v_out := v_out || v_id;
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN array(SELECT unnest(v_out) ORDER BY 1);
+    -- one query: the addresses' dependencies (an equality lookup per address, kept from being
+    -- flattened into a join that could scan pg_depend whole), each distinct one rooted once
+    RETURN array(
+        SELECT DISTINCT x.identity
+          FROM (SELECT DISTINCT d.refclassid, d.refobjid
+                  FROM unnest(p_classids, p_objids) u(classid, objid)
+                 CROSS JOIN LATERAL (SELECT d.refclassid, d.refobjid FROM pg_depend d
+                                      WHERE d.classid = u.classid AND d.objid = u.objid
+                                        AND d.deptype = ANY (p_deptypes) AND d.refobjid >= 16384
+                                        AND d.refobjid <> ALL (p_objids)  -- a table's own constraints and defaults point back at it
+                                     OFFSET 0) d) dep
+         CROSS JOIN LATERAL pggit._root(dep.refclassid, dep.refobjid) r
+         CROSS JOIN LATERAL pggit._ident(r.classid, r.objid) x
+         WHERE r.objid IS NOT NULL AND x.identity IS NOT NULL AND x.identity <> p_self
+         ORDER BY 1);
 END $$;
 
 -- Schema-qualified name of an operator (operator names are not quoted: schema.===).

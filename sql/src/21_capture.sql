@@ -39,16 +39,23 @@ END $$;
 
 -- Append to a per-transaction value of pggit.tx_state (space-separated words).
 CREATE FUNCTION pggit._tx_append(p_key text, p_value text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- (PL/pgSQL, here and in the helpers of the DDL path below: its plans are kept for the
+    -- session, where an SQL function that is not inlined is planned again at every call)
     INSERT INTO pggit.tx_state AS s (xid, key, value) VALUES (pg_current_xact_id(), p_key, p_value)
-    ON CONFLICT (xid, key) DO UPDATE SET value = concat_ws(' ', nullif(s.value, ''), nullif(EXCLUDED.value, ''))
-$$;
+    ON CONFLICT (xid, key) DO UPDATE SET value = concat_ws(' ', nullif(s.value, ''), nullif(EXCLUDED.value, ''));
+END $$;
 
 -- Take (read and delete) a per-transaction value of pggit.tx_state; NULL when there is none.
 CREATE FUNCTION pggit._tx_take(p_key text) RETURNS text
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = p_key RETURNING nullif(s.value, '')
-$$;
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_value text;
+BEGIN
+    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = p_key RETURNING nullif(s.value, '') INTO v_value;
+    RETURN v_value;
+END $$;
 
 -- sql_drop: remember what the statement dropped (read by the ddl_command_end trigger).
 CREATE FUNCTION pggit._on_sql_drop() RETURNS event_trigger
@@ -387,6 +394,8 @@ DECLARE
     v_mode     text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode() END;
     v_deps     boolean := true;
     v_attnum   int2;
+    v_idx      boolean;
+    v_seq      boolean;
 BEGIN
     IF coalesce(current_setting('pggit.dropped', true), '') <> '' THEN  -- (only a hint: see _on_sql_drop)
         PERFORM set_config('pggit.dropped', '', true);
@@ -399,8 +408,9 @@ BEGIN
                                                            AND c.object_type = 'table column'),
            array_agg(r.classid) FILTER (WHERE r.objid IS NOT NULL), array_agg(r.objid) FILTER (WHERE r.objid IS NOT NULL),
            CASE WHEN count(*) = 1 AND bool_and(c.command_tag = 'COMMENT' AND c.classid = 'pg_class'::regclass AND c.objsubid > 0)
-                THEN max(c.objsubid)::int2 END
-      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_rencols, v_cls, v_obj, v_attnum
+                THEN max(c.objsubid)::int2 END,
+           bool_or(c.object_type = 'index'), bool_or(c.object_type = 'sequence')
+      INTO v_raw_cls, v_raw_obj, v_alter, v_index, v_rencols, v_cls, v_obj, v_attnum, v_idx, v_seq
       FROM pg_event_trigger_ddl_commands() c
       LEFT JOIN LATERAL pggit._root(c.classid, c.objid) r ON true
      WHERE NOT c.in_extension;
@@ -423,7 +433,7 @@ BEGIN
          CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL;
     END IF;
 
-    IF v_alter AND EXISTS (
+    IF v_alter AND v_idx AND EXISTS (
            SELECT 1 FROM unnest(v_raw_cls, v_raw_obj) u(classid, objid)
              JOIN pg_class c ON c.oid = u.objid AND c.relkind IN ('i', 'I')
             CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r
@@ -504,26 +514,31 @@ BEGIN
         -- an index that became part of another object (ADD PRIMARY KEY / UNIQUE USING INDEX, a
         -- partition's index attached to its parent's by ATTACH PARTITION, ALTER INDEX ... ATTACH
         -- PARTITION or CREATE INDEX on the parent) no longer stands for itself: its address is
-        -- touched, so the live map lets it go
+        -- touched, so the live map lets it go. Such an index backs a constraint now, or is a
+        -- partition's (only those are looked at closer)
         SELECT v_raw_cls || array_agg(l.classid), v_raw_obj || array_agg(l.objid) INTO v_raw_cls, v_raw_obj
           FROM (SELECT DISTINCT pt.relid
                   FROM unnest(v_cls, v_obj) t(classid, objid)
                   JOIN pg_class c ON c.oid = t.objid
                   LEFT JOIN pg_index ix ON ix.indexrelid = c.oid
                  CROSS JOIN LATERAL (SELECT coalesce(ix.indrelid, c.oid) AS relid
-                                     UNION SELECT p.relid FROM pg_partition_tree(coalesce(ix.indrelid, c.oid)) p) pt
+                                     UNION SELECT p.relid FROM pg_partition_tree(coalesce(ix.indrelid, c.oid)) p
+                                            WHERE c.relkind IN ('p', 'I')) pt
                  WHERE t.classid = 'pg_class'::regclass) u
           JOIN pg_index i ON i.indrelid = u.relid
+          JOIN pg_class ic ON ic.oid = i.indexrelid
           JOIN pggit.live_objects l ON l.classid = 'pg_class'::regclass AND l.objid = i.indexrelid
          CROSS JOIN LATERAL pggit._root(l.classid, l.objid) r
-         WHERE r.objid IS DISTINCT FROM l.objid
+         WHERE (ic.relispartition OR EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))
+           AND r.objid IS DISTINCT FROM l.objid
         HAVING count(*) > 0;
     END IF;
 
-    IF EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
+    IF (v_seq OR v_drop_cls IS NOT NULL) AND (
+          EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) u(classid, objid) JOIN pg_class c ON c.oid = u.objid
                 WHERE u.classid = 'pg_class'::regclass AND c.relkind = 'S')
        OR EXISTS (SELECT 1 FROM pggit.live_objects s
-                   WHERE s.kind = 'sequence' AND (s.classid, s.objid) IN (SELECT * FROM unnest(v_drop_cls, v_drop_obj))) THEN
+                   WHERE s.kind = 'sequence' AND (s.classid, s.objid) IN (SELECT * FROM unnest(v_drop_cls, v_drop_obj)))) THEN
         -- a sequence's owner shows OWNED BY: the table that owns it now (CREATE SEQUENCE ... OWNED
         -- BY, ALTER SEQUENCE), and the one that did (ownership moved, or the sequence dropped)
         SELECT v_cls || coalesce(array_agg(x.classid), '{}'), v_obj || coalesce(array_agg(x.objid), '{}')
@@ -612,6 +627,12 @@ END $$;
 CREATE FUNCTION pggit._event_trigger_addresses(OUT classids oid[], OUT objids oid[])
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
+    -- (the common case, no event trigger of a user in the catalog or the live map: two probes)
+    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger e
+                    WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace))
+       AND NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.classid = 'pg_event_trigger'::regclass) THEN
+        RETURN;
+    END IF;
     SELECT array_agg(x.c), array_agg(x.o) INTO classids, objids
       FROM (SELECT 'pg_event_trigger'::regclass::oid AS c, e.oid AS o FROM pg_event_trigger e
              WHERE e.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = e.evtfoid AND p.pronamespace = 'pggit'::regnamespace)
@@ -685,9 +706,10 @@ END $$;
 -- Statements that only create new objects and cannot change an existing one: their capture is
 -- queued (not CREATE SEQUENCE: its OWNED BY changes the owning table) (one row) and described when pggit.flush() runs. Anything else flushes the queue first.
 CREATE FUNCTION pggit._queued_tag(p_tag text) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX')
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX');
+END $$;
 
 -- Turn queued captures into commits on HEAD's branch, oldest first; returns how many commits
 -- were made. Every entry point that reads or moves history calls this first, and so does the
