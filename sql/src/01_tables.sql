@@ -171,19 +171,34 @@ CREATE TABLE pggit.pending_changes (
     PRIMARY KEY (txid, identity)
 );
 
--- Statements captured but not yet recorded as commits. A statement that only creates new
--- objects (CREATE TABLE, CREATE INDEX, ...) is queued here by the ddl_command_end trigger in the
--- statement's own transaction (so a rolled-back statement leaves nothing); pggit.flush() turns
--- queued rows into commits, in order, before anything reads history or changes an existing
--- object (the ddl_command_start trigger). A work queue: rows are deleted once recorded.
+-- An object change inside a commit (and in a captured statement waiting for its commit).
+CREATE TYPE pggit.change AS (
+    identity text,
+    kind     text,
+    old_hash text,
+    new_hash text
+);
+
+-- Statements captured but not yet recorded as commits, written by the ddl_command_end trigger in
+-- the statement's own transaction (so a rolled-back statement leaves nothing). A statement that
+-- only creates new objects (CREATE TABLE, CREATE INDEX, ...) is queued undescribed (changes
+-- NULL): its objects are described when pggit.flush() runs, before anything reads history or
+-- changes an existing object (the ddl_command_start trigger). Any other statement is described
+-- at once, and the live map and blobs take its changes then; only its commit (and audit row) is
+-- written by the next flush (changes: what it changed; capture_ms: what describing it took).
+-- pggit.flush() turns rows into commits in order. A work queue: rows are deleted once recorded.
 CREATE TABLE pggit.capture_queue (
     seq         bigint PRIMARY KEY DEFAULT pggit._xact_key('capture_queue'),  -- flushed in (captured_at, seq) order
     author      text NOT NULL,
     captured_at timestamptz NOT NULL,
     message     text NOT NULL,
     classids    oid[] NOT NULL,
-    objids      oid[] NOT NULL
+    objids      oid[] NOT NULL,
+    changes     pggit.change[],
+    capture_ms  double precision
 );
+-- (what the ddl_command_start trigger looks for before every statement: undescribed rows)
+CREATE INDEX capture_queue_undescribed ON pggit.capture_queue (seq) WHERE changes IS NULL;
 
 -- Per-transaction capture state: what the running statement dropped (sql_drop -> ddl_command_end)
 -- and the engine's own absorb mode (its migrations' touched and dropped objects). It is kept here,

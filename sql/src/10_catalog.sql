@@ -16,14 +16,6 @@ CREATE TYPE pggit.objdesc AS (
     detail     jsonb
 );
 
--- An object change inside a commit.
-CREATE TYPE pggit.change AS (
-    identity text,
-    kind     text,
-    old_hash text,
-    new_hash text
-);
-
 -- Is this schema tracked? Never pggit, system, toast or temporary schemas.
 CREATE FUNCTION pggit._tracked_schema(p_nspname text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$

@@ -208,20 +208,21 @@ RETURNS pggit.change[]
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changes pggit.change[];
-    v_hashed  jsonb;
+    v_d       pggit.objdesc[];   -- the described objects (with an identity)
+    v_h       text[];            -- and their hashes, in the same order
 BEGIN
     p_descs := pggit._with_lineage(p_descs, p_rencols);
     -- each described object with its hash, computed once. The hash covers the structured detail
     -- too: a partition's columns, say, are not in its definition text but do change
-    SELECT jsonb_agg(jsonb_build_object('c', x.classid, 'o', x.objid, 'k', x.kind, 'i', x.identity,
-                                        'h', pggit._sha256(x.definition || E'\n' || x.detail::text), 'x', ord))
-      INTO v_hashed
+    SELECT array_agg(ROW(x.classid, x.objid, x.kind, x.identity, x.definition, x.detail)::pggit.objdesc ORDER BY ord),
+           array_agg(pggit._sha256(x.definition || E'\n' || x.detail::text) ORDER BY ord)
+      INTO v_d, v_h
       FROM unnest(p_descs) WITH ORDINALITY AS x(classid, objid, kind, identity, definition, detail, ord)
      WHERE x.identity IS NOT NULL;
 
     WITH d AS (
-        SELECT (e->>'c')::oid AS classid, (e->>'o')::oid AS objid, e->>'k' AS kind, e->>'i' AS identity, e->>'h' AS hash
-          FROM jsonb_array_elements(coalesce(v_hashed, '[]')) e
+        SELECT u.classid, u.objid, u.kind, u.identity, v_h[u.i] AS hash
+          FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i)
     ),
     addr AS (
         SELECT * FROM unnest(p_touched_cls, p_touched_obj) a(classid, objid)
@@ -250,36 +251,42 @@ BEGIN
         DELETE FROM pggit.live_objects l
          WHERE (l.identity, l.classid, l.objid) IN (
                    SELECT l2.identity, l2.classid, l2.objid
-                     FROM jsonb_array_elements(coalesce(v_hashed, '[]')) e
-                     JOIN pggit.live_objects l2 ON l2.identity = e->>'i' OR (l2.classid = (e->>'c')::oid AND l2.objid = (e->>'o')::oid)
-                    WHERE (l2.identity, l2.classid, l2.objid) IS DISTINCT FROM (e->>'i', (e->>'c')::oid, (e->>'o')::oid));
+                     FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i)
+                     JOIN pggit.live_objects l2 ON l2.identity = u.identity OR (l2.classid = u.classid AND l2.objid = u.objid)
+                    WHERE (l2.identity, l2.classid, l2.objid) IS DISTINCT FROM (u.identity, u.classid, u.objid));
         IF FOUND THEN
             INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
-            SELECT e->>'i', e->>'k', e->>'h', (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e
-             WHERE NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.identity = e->>'i');
+            SELECT u.identity, u.kind, v_h[u.i], u.classid, u.objid
+              FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i)
+             WHERE NOT EXISTS (SELECT 1 FROM pggit.live_objects l WHERE l.identity = u.identity);
         END IF;
         RETURN NULL;
     END IF;
 
     INSERT INTO pggit.blobs (hash, kind, definition, detail)
-    SELECT DISTINCT ON (e->>'h') e->>'h', e->>'k', p_descs[(e->>'x')::int].definition, p_descs[(e->>'x')::int].detail
-      FROM jsonb_array_elements(v_hashed) e
-     WHERE e->>'h' IN (SELECT c.new_hash FROM unnest(v_changes) c)
+    SELECT DISTINCT ON (v_h[u.i]) v_h[u.i], u.kind, u.definition, u.detail
+      FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i)
+     WHERE v_h[u.i] IN (SELECT c.new_hash FROM unnest(v_changes) c)
     ON CONFLICT (hash) DO NOTHING;
 
     -- (an object can keep its identity under a new address: ALTER COLUMN TYPE rebuilds indexes)
     DELETE FROM pggit.live_objects l
      WHERE l.identity IN (SELECT c.identity FROM unnest(v_changes) c)
-        OR l.identity IN (SELECT e->>'i' FROM jsonb_array_elements(v_hashed) e)
-        OR (l.classid, l.objid) IN (SELECT (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e);
+        OR l.identity IN (SELECT u.identity FROM unnest(v_d) u)
+        OR (l.classid, l.objid) IN (SELECT u.classid, u.objid FROM unnest(v_d) u);
     INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
-    SELECT e->>'i', e->>'k', e->>'h', (e->>'c')::oid, (e->>'o')::oid FROM jsonb_array_elements(v_hashed) e;
+    SELECT u.identity, u.kind, v_h[u.i], u.classid, u.objid
+      FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i);
     RETURN v_changes;
 END $$;
 
 -- Commit changes made on the live database to HEAD's branch, or add them to this
--- transaction's group when pggit.begin_commit() opened one.
-CREATE FUNCTION pggit._commit_live(p_changes pggit.change[], p_message text, p_started timestamptz)
+-- transaction's group when pggit.begin_commit() opened one. p_defer (capture): the commit is
+-- written by the next pggit.flush(), which every reader of history runs first; the live map and
+-- blobs already hold the changes, and the branch row is locked as a commit would lock it, so
+-- concurrent sessions still record one after the other in the order they captured.
+CREATE FUNCTION pggit._commit_live(p_changes pggit.change[], p_message text, p_started timestamptz,
+                                   p_defer boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -297,6 +304,12 @@ BEGIN
     -- lock HEAD's branch row: concurrent sessions queue here, so none commits on a stale head
     SELECT b.name, b.head INTO v_branch, v_head
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
+    IF p_defer THEN
+        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids, changes, capture_ms)
+        VALUES (pggit._author(), p_started, p_message, '{}', '{}', p_changes,
+                extract(epoch FROM clock_timestamp() - p_started) * 1000);
+        RETURN NULL;
+    END IF;
     v_id := pggit._make_commit(v_branch, ARRAY[v_head], pggit._author(), p_message, p_changes);
     PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_id,
                          'changes', cardinality(p_changes)), 'ok', NULL, p_started);
@@ -583,7 +596,7 @@ BEGIN
     IF v_changes IS NULL THEN
         RETURN;
     END IF;
-    PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
+    PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started, true);
 END $$;
 
 -- End of an absorb: describe every object the engine's own steps touched (once each) and bring
@@ -742,6 +755,17 @@ BEGIN
     SELECT b.name, b.head INTO v_branch, v_head
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
     FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
+        IF v_q.changes IS NOT NULL THEN
+            -- described when captured: its commit only (its audit row keeps the capture's time)
+            v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_q.changes, v_q.captured_at);
+            v_n := v_n + 1;
+            PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
+                                 'changes', cardinality(v_q.changes)), 'ok', NULL,
+                                 clock_timestamp() - make_interval(secs => coalesce(v_q.capture_ms, 0) / 1000),
+                                 v_q.author, v_q.captured_at);
+            DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
+            CONTINUE;
+        END IF;
         v_started := clock_timestamp();
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
@@ -785,8 +809,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- (absorbing, the engine flushed before running its own DDL; with capture off, the queued
     -- objects are still described as they are before this statement, which is not recorded)
-    -- (an empty queue, the common case, costs one index probe and no call of flush())
-    IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue)
+    -- (no undescribed row, the common case, costs one probe of the queue and no call of
+    -- flush(): rows described when captured wait for the next reader)
+    IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue q WHERE q.changes IS NULL)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
         PERFORM pggit.flush();  -- (and the event triggers)
     ELSIF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
@@ -849,6 +874,7 @@ DECLARE
 BEGIN
     SELECT g.* INTO v_group FROM pggit.pending_groups g WHERE g.txid = NEW.txid;
     IF NOT FOUND THEN RETURN NULL; END IF;
+    PERFORM pggit.flush();  -- what other sessions captured before this group committed comes first
     SELECT array_agg(ROW(p.identity, p.kind, p.old_hash, p.new_hash)::pggit.change ORDER BY p.identity)
       INTO v_changes
       FROM pggit.pending_changes p

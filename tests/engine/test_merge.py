@@ -596,6 +596,7 @@ def test_merge_into_a_branch_that_is_not_head_leaves_live_untouched(repo, make_d
 
 def test_every_operation_leaves_an_audit_row(repo):
     def new_ops(since):
+        repo.one("SELECT pggit.flush()")  # (captured statements' commits and audit rows are written by the next reader)
         return repo.dicts("SELECT operation, args, outcome FROM pggit.audit_log WHERE id > %s ORDER BY id", [since])
 
     last = lambda: repo.one("SELECT coalesce(max(id), 0) FROM pggit.audit_log")  # noqa: E731
