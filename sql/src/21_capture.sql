@@ -64,14 +64,16 @@ DECLARE
     v_list text;
 BEGIN
     IF coalesce(current_setting('pggit.capture', true), '') <> '' AND pggit._capture_mode() = 'off' THEN RETURN; END IF;
+    -- (the dropped list read once: each call of pg_event_trigger_dropped_objects() builds it again)
+    WITH d AS MATERIALIZED (SELECT * FROM pg_event_trigger_dropped_objects())
     SELECT string_agg(x, ' ') INTO v_list FROM (
         -- dropped objects themselves
         SELECT 'D' || d.classid || '/' || d.objid AS x
-          FROM pg_event_trigger_dropped_objects() d WHERE d.objsubid = 0
+          FROM d WHERE d.objsubid = 0
         UNION ALL
         -- tables that lost a column, a default or a constraint: refresh them
         SELECT 'R' || 'pg_class'::regclass::oid || '/' || t.oid
-          FROM pg_event_trigger_dropped_objects() d
+          FROM d
           CROSS JOIN LATERAL (SELECT CASE
                  WHEN d.classid = 'pg_class'::regclass AND d.objsubid > 0 THEN d.objid
                  WHEN d.object_type IN ('table constraint', 'default value') AND cardinality(d.address_names) >= 2
@@ -81,18 +83,18 @@ BEGIN
         UNION ALL
         -- publications that lost a table or schema (dropped with it)
         SELECT 'R' || 'pg_publication'::regclass::oid || '/' || p.oid
-          FROM pg_event_trigger_dropped_objects() d JOIN pg_publication p ON p.pubname = d.address_args[1]
+          FROM d JOIN pg_publication p ON p.pubname = d.address_args[1]
          WHERE d.object_type IN ('publication relation', 'publication namespace')
         UNION ALL
         SELECT 'R' || 'pg_type'::regclass::oid || '/' || to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
-          FROM pg_event_trigger_dropped_objects() d
+          FROM d
          WHERE d.object_type = 'domain constraint' AND cardinality(d.address_names) >= 2
            AND to_regtype(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2])) IS NOT NULL
         UNION ALL
         -- an index whose address changed under the same identity where no event trigger saw it
         -- (REINDEX CONCURRENTLY before PostgreSQL 17): the live map's row for that identity goes
         SELECT 'D' || l.classid || '/' || l.objid
-          FROM pg_event_trigger_dropped_objects() d
+          FROM d
           JOIN pggit.live_objects l ON l.identity = 'index ' || d.object_identity
          WHERE d.object_type = 'index' AND d.objsubid = 0 AND l.objid <> d.objid
     ) s;

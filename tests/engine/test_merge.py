@@ -599,7 +599,10 @@ def test_every_operation_leaves_an_audit_row(repo):
         repo.one("SELECT pggit.flush()")  # (captured statements' commits and audit rows are written by the next reader)
         return repo.dicts("SELECT operation, args, outcome FROM pggit.audit_log WHERE id > %s ORDER BY id", [since])
 
-    last = lambda: repo.one("SELECT coalesce(max(id), 0) FROM pggit.audit_log")  # noqa: E731
+    def last():
+        repo.one("SELECT pggit.flush()")  # (what was captured before the mark is written before it)
+        return repo.one("SELECT coalesce(max(id), 0) FROM pggit.audit_log")
+
     mark = last()
     repo.ddl("CREATE TABLE t (id int)", "CREATE VIEW v AS SELECT id FROM t")
     assert [r["operation"] for r in new_ops(mark)] == ["capture", "capture"]
