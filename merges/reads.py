@@ -388,8 +388,8 @@ class MigrationTab:
     closed one: the migration from the target to the source). ``preview`` is the merge preview
     it comes from, for an open request. ``live``: the target is the checked-out branch."""
 
-    steps: list[str]
-    statements: list[str]
+    steps: list[dict]         # pggit.migration()'s rows: step, kind, identity, statement, reason
+    statements: list[str]     # the steps' statements, each ending with ";"
     live: bool
     preview: Preview | None = None
 
@@ -402,13 +402,14 @@ def migration(client, mr: MergeRequest, s: Sides) -> MigrationTab:
     with engine_errors():
         live = client.current_branch() == mr.target
         if mr.state == State.MERGED and mr.merge_commit:
-            steps, preview = client.migration(s.target, mr.merge_commit), None
+            steps, preview = client.migration_steps(s.target, mr.merge_commit), None
         elif mr.is_closed:
-            steps, preview = client.migration(s.target, s.source), None
+            steps, preview = client.migration_steps(s.target, s.source), None
         else:
             preview = actions.preview(mr, client)
             steps = preview.steps
-    statements = [st.rstrip() if st.rstrip().endswith(";") else st.rstrip() + ";" for st in steps]
+    statements = [st.rstrip() if st.rstrip().endswith(";") else st.rstrip() + ";"
+                  for st in (step["statement"] for step in steps)]
     return MigrationTab(steps=steps, statements=statements, live=live, preview=preview)
 
 
