@@ -85,6 +85,17 @@ def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
     return qs.select_related("repository", "author").order_by("-number")
 
 
+DASHBOARD_OPEN_LIMIT = 20
+
+
+def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT) -> list[MergeRequest]:
+    """The repository's open requests (open, changes requested, approved), newest first: the
+    repository dashboard's box, which ``merges`` renders (``{% open_merge_requests_box %}``) so that
+    ``branches`` needs nothing from ``merges``."""
+    states = [State.OPEN, State.CHANGES_REQUESTED, State.APPROVED]
+    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:limit])
+
+
 def state_counts(repo: Repository) -> dict[str, int]:
     base = MergeRequest.objects.filter(repository=repo)
     return {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
@@ -506,7 +517,7 @@ def opened_conflicts(user, mr: MergeRequest, identity: str = "") -> Conflicts:
 
 
 __all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
-           "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
+           "open_merge_requests", "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
            "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "MergeBox",
            "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
            "MigrationTab", "migration", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]

@@ -178,6 +178,7 @@ def test_dashboard_shows_head_engine_version_and_open_merge_requests(as_user, re
     with engine(repo) as c:
         assert f"pgGit {c.installed_version()}" in page
     assert "Add colours" in page and "!7" in page
+    assert f'href="{reverse("merges:detail", kwargs={"slug": repo.slug, "number": 7})}"' in page
     assert "Old and closed" not in page
     assert url("checkout", repo) not in page  # viewers get no checkout form
 
