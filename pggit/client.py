@@ -419,6 +419,13 @@ class Client:
         ``limit``; ``ahead_more``/``behind_more`` when a count is a lower bound."""
         return self._one("SELECT * FROM pggit.ahead_behind(%s, %s, %s)", (a, b, limit))
 
+    def ahead_behind_many(self, heads: list[str], b: str, limit: int = 1000) -> dict[str, dict]:
+        """``ahead_behind(head, b, limit)`` of every head, in one statement (a branches list asks
+        for every branch against the default one): rows by head, each head computed once."""
+        rows = self._rows("SELECT h.head, ab.* FROM unnest(%s::text[]) AS h(head),"
+                          " LATERAL pggit.ahead_behind(h.head, %s, %s) ab", (sorted(set(heads)), b, limit))
+        return {r["head"]: r for r in rows}
+
     def migration_review(self, from_ref: str | None, to_ref: str) -> tuple[list[dict], list[dict]]:
         """(migration steps, data-loss rows) of ``from_ref`` -> ``to_ref``, the migration computed
         once (``data_loss_steps`` alone computes it again). Each step is a row of
