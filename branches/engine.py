@@ -118,11 +118,14 @@ def read_branches(repo: Repository) -> tuple[str, list[BranchInfo], str | None]:
         heads = {b["name"]: b["head"] for b in branches}
         default = repo.default_branch if repo.default_branch in heads else None
         last = client.commit_info(list(set(heads.values())))
+        others = [b["head"] for b in branches if default and b["name"] != default]
+        counts = client.ahead_behind_many(others, heads[default], AHEAD_BEHIND_LIMIT) if others else {}
         infos = []
         for b in branches:
             ahead = behind = None
             if default and b["name"] != default:
-                ahead, behind = ahead_behind(client, b["head"], heads[default])
+                row = counts[b["head"]]
+                ahead, behind = Count(row["ahead"], row["ahead_more"]), Count(row["behind"], row["behind_more"])
             infos.append(BranchInfo(name=b["name"], head=b["head"], is_head=b["is_head"], created_at=b["created_at"],
                                     created_by=b["created_by"], is_default=b["name"] == default, ahead=ahead,
                                     behind=behind, last_commit=last.get(b["head"])))

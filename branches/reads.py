@@ -147,8 +147,12 @@ class Migration:
     to_ref: str
     from_id: str
     to_id: str
-    statements: list[str]
+    steps: list[dict]         # pggit.migration()'s rows: step, kind, identity, statement, reason
     data_loss: list[dict]     # identity, statement, reason of each step that would lose data
+
+    @property
+    def statements(self) -> list[str]:
+        return [step["statement"] for step in self.steps]
 
     @property
     def script(self) -> str:
@@ -165,8 +169,8 @@ def read_migration(repo: Repository, from_ref: str, to_ref: str) -> Migration:
     """The ordered DDL that turns ``from_ref``'s state into ``to_ref``'s, and its data-loss steps."""
     with reader(repo) as client:
         from_id, to_id = client.resolve(from_ref), client.resolve(to_ref)
-        statements, data_loss = client.migration_review(from_id, to_id)
-    return Migration(from_ref=from_ref, to_ref=to_ref, from_id=from_id, to_id=to_id, statements=statements,
+        steps, data_loss = client.migration_review(from_id, to_id)
+    return Migration(from_ref=from_ref, to_ref=to_ref, from_id=from_id, to_id=to_id, steps=steps,
                      data_loss=list(data_loss or []))
 
 

@@ -181,16 +181,26 @@ class DataLossSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class MigrationStepSerializer(serializers.Serializer):
+    """One step of a migration, as the engine's ``pggit.migration()`` returns it."""
+
+    step = serializers.IntegerField(help_text="1, 2, ...: the order the statements run in.")
+    kind = serializers.CharField(help_text="The kind of the object the step is for (table, index, view, ...), "
+                                           "or setting for a SET the migration starts with.")
+    identity = serializers.CharField(allow_null=True, help_text="The object the step is for; null for a setting.")
+    statement = serializers.CharField()
+    reason = serializers.CharField(allow_null=True, help_text=(
+        "Why the step is there: added, dropped, changed, renamed, label added, or rebuilt: ... "
+        "(the object it depends on, or a change no ALTER can make)."))
+
+
 class MigrationSerializer(serializers.Serializer):
     from_ref = serializers.CharField()
     to_ref = serializers.CharField()
     from_id = serializers.CharField()
     to_id = serializers.CharField()
-    steps = serializers.SerializerMethodField()
+    steps = MigrationStepSerializer(many=True)
     data_loss = DataLossSerializer(many=True)
-
-    def get_steps(self, migration) -> list[dict]:
-        return [{"step": i, "statement": s} for i, s in enumerate(migration.statements, start=1)]
 
 
 class DriftSerializer(serializers.Serializer):

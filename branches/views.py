@@ -95,7 +95,8 @@ def install_engine(request, slug):
 
 def dashboard(request, slug):
     repo = repository_for(request.user, slug)
-    context = _context(request, repo, "overview", dsn=repo.masked_dsn, merge_requests=_open_merge_requests(repo))
+    # the open merge requests' box is rendered by merges (its open_merge_requests_box tag)
+    context = _context(request, repo, "overview", dsn=repo.masked_dsn)
     try:
         context["dashboard"] = engine.read_dashboard(repo)
     except engine.EngineUnavailable as e:
@@ -119,13 +120,6 @@ def drift(request, slug):
         context["drift"] = rows
     template = "branches/_drift.html" if request.headers.get("HX-Request") else "branches/drift.html"
     return render(request, template, context)
-
-
-def _open_merge_requests(repo):
-    from merges.models import MergeRequest
-
-    states = [MergeRequest.State.OPEN, MergeRequest.State.CHANGES_REQUESTED, MergeRequest.State.APPROVED]
-    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:20])
 
 
 # branches --------------------------------------------------------------------------------

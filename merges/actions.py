@@ -71,11 +71,15 @@ class Preview:
     base: str | None
     source_head: str
     target_head: str
-    steps: list[str]
+    steps: list[dict]  # pggit.migration()'s rows: step, kind, identity, statement, reason
     conflicts: list[dict]
     warnings: list[Warning]
     error: str | None = None
     in_progress: bool = False  # read from the request's open engine merge (with its resolutions)
+
+    @property
+    def statements(self) -> list[str]:
+        return [step["statement"] for step in self.steps]
 
 
 # reading ---------------------------------------------------------------------------------
@@ -192,7 +196,8 @@ def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview
 def _preview(client, repo: Repository, source: str, target: str, strategy: str,
              cached_only: bool = False) -> Preview | None:
     src, tgt = client.resolve(source), client.resolve(target)
-    key = "pggit:preview:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
+    # ":2:": a cached Preview's steps are pggit.migration() rows (they were statements before)
+    key = "pggit:preview:2:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None or cached_only:
         return cached
@@ -211,7 +216,7 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
             ref = f"merge:{row['merge_id']}"
             conflicts = [i for i in client.merge_items(row["merge_id"]) if i["resolution"] is None]
             steps, loss = client.migration_review(tgt, ref)
-    warnings = risky_steps(steps, live_rows=_live_rows(client), data_loss=loss,
+    warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
     result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
     cache.set(key, result, 3600)
@@ -224,7 +229,7 @@ def _open_merge_preview(client, info: dict) -> Preview:
     merge_id, tgt = info["merge_id"], info["target_commit"]
     conflicts = [i for i in client.merge_items(merge_id) if i["resolution"] is None]
     steps, loss = client.migration_review(tgt, f"merge:{merge_id}")
-    warnings = risky_steps(steps, live_rows=_live_rows(client), data_loss=loss,
+    warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
     return Preview("merge", info["base_commit"], info["source_commit"], tgt, steps, conflicts, warnings,
                    in_progress=True)

@@ -255,7 +255,7 @@ class Migration(APIView):
         preview = tab.preview
         return Response(s.MigrationTabSerializer({
             "live": tab.live, "kind": preview.kind if preview else None,
-            "steps": [{"step": i, "statement": st} for i, st in enumerate(tab.statements, start=1)],
+            "steps": [dict(step, statement=statement) for step, statement in zip(tab.steps, tab.statements)],
             "warnings": preview.warnings if preview else [],
             "open_conflicts": len(preview.conflicts) if preview else 0}).data)
 

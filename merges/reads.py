@@ -85,6 +85,17 @@ def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
     return qs.select_related("repository", "author").order_by("-number")
 
 
+DASHBOARD_OPEN_LIMIT = 20
+
+
+def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT) -> list[MergeRequest]:
+    """The repository's open requests (open, changes requested, approved), newest first: the
+    repository dashboard's box, which ``merges`` renders (``{% open_merge_requests_box %}``) so that
+    ``branches`` needs nothing from ``merges``."""
+    states = [State.OPEN, State.CHANGES_REQUESTED, State.APPROVED]
+    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:limit])
+
+
 def state_counts(repo: Repository) -> dict[str, int]:
     base = MergeRequest.objects.filter(repository=repo)
     return {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
@@ -388,8 +399,8 @@ class MigrationTab:
     closed one: the migration from the target to the source). ``preview`` is the merge preview
     it comes from, for an open request. ``live``: the target is the checked-out branch."""
 
-    steps: list[str]
-    statements: list[str]
+    steps: list[dict]         # pggit.migration()'s rows: step, kind, identity, statement, reason
+    statements: list[str]     # the steps' statements, each ending with ";"
     live: bool
     preview: Preview | None = None
 
@@ -402,13 +413,14 @@ def migration(client, mr: MergeRequest, s: Sides) -> MigrationTab:
     with engine_errors():
         live = client.current_branch() == mr.target
         if mr.state == State.MERGED and mr.merge_commit:
-            steps, preview = client.migration(s.target, mr.merge_commit), None
+            steps, preview = client.migration_steps(s.target, mr.merge_commit), None
         elif mr.is_closed:
-            steps, preview = client.migration(s.target, s.source), None
+            steps, preview = client.migration_steps(s.target, s.source), None
         else:
             preview = actions.preview(mr, client)
             steps = preview.steps
-    statements = [st.rstrip() if st.rstrip().endswith(";") else st.rstrip() + ";" for st in steps]
+    statements = [st.rstrip() if st.rstrip().endswith(";") else st.rstrip() + ";"
+                  for st in (step["statement"] for step in steps)]
     return MigrationTab(steps=steps, statements=statements, live=live, preview=preview)
 
 
@@ -505,7 +517,7 @@ def opened_conflicts(user, mr: MergeRequest, identity: str = "") -> Conflicts:
 
 
 __all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
-           "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
+           "open_merge_requests", "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
            "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "MergeBox",
            "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
            "MigrationTab", "migration", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from branches.serializers import REF_MAX, CommitSerializer, StrictCharField
+from branches.serializers import REF_MAX, CommitSerializer, MigrationStepSerializer, StrictCharField
 from merges.actions import MAX_TITLE
 from merges.models import STRATEGIES, MergeRequest, Review
 
@@ -263,15 +263,10 @@ class ChangesTabSerializer(serializers.Serializer):
     objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
 
 
-class StepSerializer(serializers.Serializer):
-    step = serializers.IntegerField()
-    statement = serializers.CharField()
-
-
 class MigrationTabSerializer(serializers.Serializer):
     live = serializers.BooleanField(help_text="The target is checked out: merging runs this on the live database.")
     kind = serializers.CharField(allow_null=True, help_text="up_to_date, fast_forward or merge (open requests).")
-    steps = StepSerializer(many=True)
+    steps = MigrationStepSerializer(many=True)
     warnings = WarningSerializer(many=True)
     open_conflicts = serializers.IntegerField(help_text="Conflicts to resolve first: the steps change with them.")
 

@@ -152,6 +152,13 @@ class Client:
         rows = self._rows("SELECT statement FROM pggit.migration(%s, %s) ORDER BY step", (from_ref, to_ref))
         return [r["statement"] for r in rows]
 
+    def migration_steps(self, from_ref: str | None, to_ref: str | None = None) -> list[dict]:
+        """The steps of ``pggit.migration(from_ref, to_ref)`` in order: ``step``, ``kind`` (the
+        object's kind, or ``setting``), ``identity`` (None for a setting), ``statement`` and
+        ``reason`` (added, dropped, changed, renamed, label added, rebuilt: ...)."""
+        return self._rows("SELECT step, kind, identity, statement, reason FROM pggit.migration(%s, %s) ORDER BY step",
+                          (from_ref, to_ref))
+
     def migration_script(self, from_ref: str | None, to_ref: str | None = None) -> str:
         return self._value("SELECT pggit.migration_script(%s, %s)", (from_ref, to_ref))
 
@@ -412,11 +419,21 @@ class Client:
         ``limit``; ``ahead_more``/``behind_more`` when a count is a lower bound."""
         return self._one("SELECT * FROM pggit.ahead_behind(%s, %s, %s)", (a, b, limit))
 
-    def migration_review(self, from_ref: str | None, to_ref: str) -> tuple[list[str], list[dict]]:
-        """(migration statements, data-loss rows) of ``from_ref`` -> ``to_ref``, the migration
-        computed once (``data_loss_steps`` alone computes it again)."""
+    def ahead_behind_many(self, heads: list[str], b: str, limit: int = 1000) -> dict[str, dict]:
+        """``ahead_behind(head, b, limit)`` of every head, in one statement (a branches list asks
+        for every branch against the default one): rows by head, each head computed once."""
+        rows = self._rows("SELECT h.head, ab.* FROM unnest(%s::text[]) AS h(head),"
+                          " LATERAL pggit.ahead_behind(h.head, %s, %s) ab", (sorted(set(heads)), b, limit))
+        return {r["head"]: r for r in rows}
+
+    def migration_review(self, from_ref: str | None, to_ref: str) -> tuple[list[dict], list[dict]]:
+        """(migration steps, data-loss rows) of ``from_ref`` -> ``to_ref``, the migration computed
+        once (``data_loss_steps`` alone computes it again). Each step is a row of
+        ``pggit.migration()`` as ``migration_steps`` returns it: step, kind, identity, statement,
+        reason."""
         doc = self._value("SELECT pggit.migration_review(%s, %s)", (from_ref, to_ref))
-        return [s["statement"] for s in doc["steps"]], doc["data_loss"]
+        keys = ("step", "kind", "identity", "statement", "reason")
+        return [{k: s.get(k) for k in keys} for s in doc["steps"]], doc["data_loss"]
 
     def drift(self) -> list[dict]:
         """Objects whose live definition differs from HEAD's tree (identity, kind, change

@@ -35,3 +35,12 @@ def merge_kind(kind):
 def initials(user):
     name = user.get_username() if user else "?"
     return (name[:1] or "?").upper()
+
+
+@register.inclusion_tag("merges/_open_merge_requests_box.html")
+def open_merge_requests_box(repo):
+    """The repository dashboard's "Open merge requests" box (a branch page gets merge requests
+    as a fragment from ``merges``: ``branches`` imports nothing from it)."""
+    from merges.reads import open_merge_requests
+
+    return {"repo": repo, "merge_requests": open_merge_requests(repo)}

@@ -161,7 +161,11 @@ def test_migration_as_json_steps_and_as_sql(as_api, repo, viewer):
     data = response.json()
     assert set(data) == {"from_ref", "to_ref", "from_id", "to_id", "steps", "data_loss"}
     assert [s["step"] for s in data["steps"]] == list(range(1, len(data["steps"]) + 1))
-    assert any("CREATE TABLE public.colors" in s["statement"] for s in data["steps"])
+    assert all(set(s) == {"step", "kind", "identity", "statement", "reason"} for s in data["steps"]), data["steps"]
+    create = next(s for s in data["steps"] if "CREATE TABLE public.colors" in s["statement"])
+    assert (create["kind"], create["identity"], create["reason"]) == ("table", "table public.colors", "added")
+    drop = next(s for s in data["steps"] if "DROP COLUMN weight_grams" in s["statement"])
+    assert (drop["kind"], drop["identity"], drop["reason"]) == ("table", "table public.widgets", "changed")
     assert data["data_loss"], data
     assert set(data["data_loss"][0]) == {"identity", "statement", "reason"}, data["data_loss"]
     for how in ({"HTTP_ACCEPT": "text/sql"}, {}):

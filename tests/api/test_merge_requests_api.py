@@ -262,7 +262,10 @@ def test_migration_tab_as_json_and_as_sql(as_api, repo, mr, viewer):
     assert set(data) == {"live", "kind", "steps", "warnings", "open_conflicts"}
     assert data["live"] is True and data["kind"] == "fast_forward" and data["open_conflicts"] == 0
     assert [s["step"] for s in data["steps"]] == list(range(1, len(data["steps"]) + 1))
-    assert any("ADD COLUMN color text" in s["statement"] for s in data["steps"])
+    assert all(set(s) == {"step", "kind", "identity", "statement", "reason"} for s in data["steps"]), data["steps"]
+    add = next(s for s in data["steps"] if "ADD COLUMN color text" in s["statement"])
+    assert (add["kind"], add["identity"], add["reason"]) == ("table", "table public.widgets", "changed")
+    assert add["statement"].endswith(";")
     response = client.get(url(mr, "migration/") + "?format=sql")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/sql")
     assert "ADD COLUMN color text" in response.content.decode()

@@ -101,6 +101,9 @@ def test_review_flow_through_the_api_alone(repo, author, reviewer, maintainer, a
     assert len(parents[0]) == 2  # a merge commit
 
     # and the request's tabs still show what was merged
-    assert [s["statement"] for s in boss.get(mr + "migration/").json()["steps"]]
+    ran = boss.get(mr + "migration/").json()["steps"]  # what the merge ran: pggit.migration()'s rows
+    assert [s["statement"] for s in ran]
+    assert {s["identity"] for s in ran if s["kind"] == "table"} >= {"table public.palette"}
+    assert all(s["reason"] for s in ran if s["identity"])
     timeline = [e["kind"] for e in dev.get(mr + "conversation/").json()["timeline"]]
     assert timeline == ["opened", "review", "merged"]

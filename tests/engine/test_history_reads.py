@@ -52,7 +52,11 @@ def test_migration_review_is_the_migration_and_its_data_loss_steps_at_once(repo)
     client.create_branch("slim")
     client.apply("slim", "ALTER TABLE public.t DROP COLUMN a; CREATE TABLE public.u (id integer)")
     steps, loss = client.migration_review("main", "slim")
-    assert steps == client.migration("main", "slim")
+    assert steps == client.migration_steps("main", "slim")
+    assert [s["statement"] for s in steps] == client.migration("main", "slim")
+    by_identity = {s["identity"]: s for s in steps}
+    assert by_identity["table public.u"]["kind"] == "table" and by_identity["table public.u"]["reason"] == "added"
+    assert by_identity["table public.t"]["reason"] == "changed"
     assert loss == client.data_loss_steps("main", "slim")
     assert [r["identity"] for r in loss] == ["table public.t"] and "drops column a" in loss[0]["reason"]
     assert client.migration_review("main", "main") == ([], [])

@@ -178,6 +178,7 @@ def test_dashboard_shows_head_engine_version_and_open_merge_requests(as_user, re
     with engine(repo) as c:
         assert f"pgGit {c.installed_version()}" in page
     assert "Add colours" in page and "!7" in page
+    assert f'href="{reverse("merges:detail", kwargs={"slug": repo.slug, "number": 7})}"' in page
     assert "Old and closed" not in page
     assert url("checkout", repo) not in page  # viewers get no checkout form
 
@@ -285,6 +286,26 @@ def test_ahead_behind_stops_at_the_limit_and_after_a_merge_counts_only_the_other
         heads = {b["name"]: b["head"] for b in e.branches()}
         # main has the merge and its own commit; feature-colors has nothing main lacks
         assert ahead_behind(e, heads["feature-colors"], heads["main"]) == (Count(0), Count(2))
+
+
+def test_ahead_behind_of_many_heads_in_one_statement_is_each_head_against_the_base(repo):
+    with engine(repo) as e:
+        e.create_branch("twin")  # the same head as main
+        for i in range(3):
+            e.apply("feature-colors", f"CREATE TABLE public.t{i} (id integer)")
+        e.create_branch("older", "main")
+        with psycopg.connect(repo.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.m (id integer)")
+        heads = {b["name"]: b["head"] for b in e.branches()}
+        many = e.ahead_behind_many([heads["feature-colors"], heads["twin"], heads["older"], heads["older"]],
+                                   heads["main"], limit=2)
+        assert set(many) == {heads["feature-colors"], heads["twin"]}  # twin and older share a head
+        for head in many:
+            one = e.ahead_behind(head, heads["main"], 2)
+            assert {k: many[head][k] for k in one} == one
+        fc = many[heads["feature-colors"]]
+        assert (fc["ahead"], fc["ahead_more"], fc["behind"], fc["behind_more"]) == (2, True, 1, False)
+        assert e.ahead_behind_many([], heads["main"]) == {}
 
 
 # checkout ----------------------------------------------------------------------------------

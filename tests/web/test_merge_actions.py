@@ -82,7 +82,9 @@ def test_preview_lists_migration_and_risky_steps(repo, author):
     mr = open_request(repo, author)
     p = actions.preview(mr)
     assert p.kind == "merge"
-    assert any("DROP COLUMN weight_grams" in s for s in p.steps)
+    assert any("DROP COLUMN weight_grams" in s for s in p.statements)
+    drop = next(st for st in p.steps if "DROP COLUMN weight_grams" in st["statement"])
+    assert (drop["kind"], drop["identity"], drop["reason"]) == ("table", "table public.widgets", "changed")
     kinds = {w.kind for w in p.warnings}
     assert {"drop_column", "type_change"} <= kinds
 
