@@ -110,10 +110,14 @@ BEGIN
         v_tail := E'\n)' || coalesce(' INHERITS (' || v_inh || ')', '')
                || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
                || coalesce(' WITH (' || v_opts || ')', '') || ';';
-        SELECT string_agg(pggit._column_sql(c), E',\n    '),
-               string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
-          INTO v_full, v_create
+        SELECT string_agg(pggit._column_sql(c), E',\n    ') INTO v_full
           FROM jsonb_array_elements(p_detail->'columns') c WHERE (c->>'local')::boolean;
+        v_create := v_full;
+        IF jsonb_path_exists(p_detail->'columns', '$[*] ? (@.late_default == true)') THEN
+            -- (the text that creates the table before functions exist leaves late defaults out)
+            SELECT string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ') INTO v_create
+              FROM jsonb_array_elements(p_detail->'columns') c WHERE (c->>'local')::boolean;
+        END IF;
         v_full := v_head || coalesce(E'\n    ' || v_full, '') || v_tail;
         v_create := v_head || coalesce(E'\n    ' || v_create, '') || v_tail;
     END IF;

@@ -308,7 +308,8 @@ BEGIN
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
     IF p_defer THEN
         INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids, changes, capture_ms)
-        VALUES (pggit._author(), p_started, p_message, '{}', '{}', p_changes,
+        -- (its time is now, with the lock: commits follow the order sessions took it)
+        VALUES (pggit._author(), clock_timestamp(), p_message, '{}', '{}', p_changes,
                 extract(epoch FROM clock_timestamp() - p_started) * 1000);
         RETURN NULL;
     END IF;
@@ -726,48 +727,27 @@ BEGIN
     RETURN p_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE INDEX');
 END $$;
 
--- Turn queued captures into commits on HEAD's branch, oldest first; returns how many commits
--- were made. Every entry point that reads or moves history calls this first, and so does the
--- ddl_command_start trigger before any statement that could change an object still queued, so
--- a queued object is always described in the state its statement left it in. (HEAD moves only
--- through the engine's own functions, which flush first: the queue always belongs to HEAD.)
-CREATE FUNCTION pggit.flush() RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
+-- Describe the queued statements that are not described yet (those that only created objects),
+-- oldest first: their objects as the catalog holds them now, which is the state their statements
+-- left (the ddl_command_start trigger runs this before any statement that could change them).
+-- The live map and blobs take their changes; their commits wait for pggit.flush() like every
+-- captured statement's. A row whose objects changed nothing (or are gone) is dropped.
+CREATE FUNCTION pggit._describe_queued() RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     v_q       record;
-    v_branch  text;
-    v_head    text;
     v_cls     oid[];
     v_obj     oid[];
     v_descs   pggit.objdesc[];
     v_changes pggit.change[];
     v_started timestamptz;
-    v_n       int := 0;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
-        RETURN pggit._sync_event_triggers();
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue q WHERE q.changes IS NULL) THEN
+        RETURN;
     END IF;
-    IF current_setting('transaction_read_only') = 'on' THEN
-        RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
-            (SELECT count(*) FROM pggit.capture_queue);
-        RETURN 0;
-    END IF;
-    -- the branch lock first (as every commit takes it), then the queue rows: a concurrent
-    -- flush waits here and then finds the rows gone
-    SELECT b.name, b.head INTO v_branch, v_head
-      FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
-    FOR v_q IN SELECT * FROM pggit.capture_queue q ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
-        IF v_q.changes IS NOT NULL THEN
-            -- described when captured: its commit only (its audit row keeps the capture's time)
-            v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_q.changes, v_q.captured_at);
-            v_n := v_n + 1;
-            PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
-                                 'changes', cardinality(v_q.changes)), 'ok', NULL,
-                                 clock_timestamp() - make_interval(secs => coalesce(v_q.capture_ms, 0) / 1000),
-                                 v_q.author, v_q.captured_at);
-            DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
-            CONTINUE;
-        END IF;
+    -- the branch lock first (as capture and every commit take it), then the queue rows
+    PERFORM 1 FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
+    FOR v_q IN SELECT * FROM pggit.capture_queue q WHERE q.changes IS NULL ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
         v_started := clock_timestamp();
         SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
           FROM unnest(v_q.classids, v_q.objids) u(classid, objid)
@@ -792,13 +772,50 @@ BEGIN
               FROM (SELECT DISTINCT classid, objid FROM unnest(v_cls, v_obj) AS t(classid, objid)) u;
             v_changes := pggit._record_changes(v_descs, v_q.classids || v_cls, v_q.objids || v_obj, '{}', '{}');
             IF v_changes IS NOT NULL THEN
-                v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_changes, v_q.captured_at);
-                v_n := v_n + 1;
-                PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
-                                     'changes', cardinality(v_changes), 'queued', true), 'ok', NULL, v_started,
-                                     v_q.author, v_q.captured_at);
+                UPDATE pggit.capture_queue q SET changes = v_changes, capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000
+                 WHERE q.seq = v_q.seq;
+                CONTINUE;
             END IF;
         END IF;
+        DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
+    END LOOP;
+END $$;
+
+-- Turn captured statements into commits on HEAD's branch, oldest first (describing first those
+-- that only created objects); returns how many commits were made. Every entry point that reads
+-- or moves history calls this first. (HEAD moves only through the engine's own functions, which
+-- flush first: the queue always belongs to HEAD.)
+CREATE FUNCTION pggit.flush() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    v_q       record;
+    v_branch  text;
+    v_head    text;
+    v_n       int := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue) THEN
+        RETURN pggit._sync_event_triggers();
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RAISE WARNING 'pgGit: % captured statements are not recorded yet; history read in a read-only transaction leaves them out',
+            (SELECT count(*) FROM pggit.capture_queue);
+        RETURN 0;
+    END IF;
+    -- the branch lock first (as every commit takes it), then the queue rows: a concurrent
+    -- flush waits here and then finds the rows gone
+    SELECT b.name, b.head INTO v_branch, v_head
+      FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
+    PERFORM pggit._describe_queued();
+    -- (a row another session committed since is described, and committed, by the next flush)
+    FOR v_q IN SELECT * FROM pggit.capture_queue q WHERE q.changes IS NOT NULL ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
+        -- its commit; its audit row keeps the capture's time, author and duration
+        v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_q.changes, v_q.captured_at);
+        v_n := v_n + 1;
+        PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
+                             'changes', cardinality(v_q.changes))
+                             || CASE WHEN cardinality(v_q.classids) > 0 THEN '{"queued": true}'::jsonb ELSE '{}' END,
+                             'ok', NULL, clock_timestamp() - make_interval(secs => coalesce(v_q.capture_ms, 0) / 1000),
+                             v_q.author, v_q.captured_at);
         DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
     END LOOP;
     RETURN v_n + pggit._sync_event_triggers();
@@ -815,7 +832,11 @@ BEGIN
     -- flush(): rows described when captured wait for the next reader)
     IF NOT pggit._queued_tag(tg_tag) AND EXISTS (SELECT 1 FROM pggit.capture_queue q WHERE q.changes IS NULL)
        AND (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() <> 'absorb') THEN
-        PERFORM pggit.flush();  -- (and the event triggers)
+        PERFORM pggit._describe_queued();  -- (their commits wait for the next reader)
+        IF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
+           AND pggit._event_triggers_changed() THEN
+            PERFORM pggit.flush();
+        END IF;
     ELSIF (coalesce(current_setting('pggit.capture', true), '') = '' OR pggit._capture_mode() = 'on')
           AND pggit._event_triggers_changed() THEN
         -- event triggers changed since the last statement (no event trigger saw it): recorded
