@@ -526,7 +526,16 @@ BEGIN
         END IF;
     END IF;
 
-    IF v_cls IS NOT NULL AND (v_alter OR v_index) THEN
+    IF v_cls IS NOT NULL AND (v_alter OR v_index) AND (
+           -- (first two cheap probes: a partitioned table or index was touched, or a touched
+           -- table has an index of its own in the live map that now backs a constraint)
+           EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) t(classid, objid) JOIN pg_class c ON c.oid = t.objid
+                    WHERE t.classid = 'pg_class'::regclass AND c.relkind IN ('p', 'I'))
+           OR EXISTS (SELECT 1 FROM unnest(v_cls, v_obj) t(classid, objid)
+                        JOIN pg_index i ON i.indrelid = t.objid
+                        JOIN pggit.live_objects l ON l.classid = 'pg_class'::regclass AND l.objid = i.indexrelid
+                       WHERE t.classid = 'pg_class'::regclass
+                         AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))) THEN
         -- an index that became part of another object (ADD PRIMARY KEY / UNIQUE USING INDEX, a
         -- partition's index attached to its parent's by ATTACH PARTITION, ALTER INDEX ... ATTACH
         -- PARTITION or CREATE INDEX on the parent) no longer stands for itself: its address is
