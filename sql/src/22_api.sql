@@ -254,6 +254,9 @@ DECLARE
     v_b      text;
     v_ahead  bigint;
     v_behind bigint;
+    v_top    integer;
+    v_floor  integer;
+    v_unsure boolean;
 BEGIN
     PERFORM pggit.flush();
     v_a := pggit._resolve(p_a);
@@ -262,11 +265,27 @@ BEGIN
         RETURN QUERY SELECT 0, 0, false, false;
         RETURN;
     END IF;
-    SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
-           coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
-      INTO v_ahead, v_behind
-      FROM pggit._reach(v_a) a
-      FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    -- near tips: count what each reaches beyond the other above a floor 128 below the older one
+    SELECT least(a.generation, b.generation) INTO v_top
+      FROM pggit.commits a, pggit.commits b WHERE a.commit_id = v_a AND b.commit_id = v_b;
+    v_floor := greatest(coalesce(v_top, 0) - 128, 0);
+    SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
+           coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
+      INTO v_ahead, v_unsure
+      FROM pggit._reach_beyond(v_a, v_b, v_floor) r;
+    IF NOT v_unsure THEN
+        SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
+               coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
+          INTO v_behind, v_unsure
+          FROM pggit._reach_beyond(v_b, v_a, v_floor) r;
+    END IF;
+    IF v_unsure THEN  -- they met below the floor, or a chain starts below it: the full reaches
+        SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
+               coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
+          INTO v_ahead, v_behind
+          FROM pggit._reach(v_a) a
+          FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    END IF;
     RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
                         v_ahead >= p_limit, v_behind >= p_limit;
 END $$;
