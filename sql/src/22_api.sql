@@ -245,7 +245,11 @@ $$;
 -- p_limit (``*_more``: the count reached the limit, so it is a lower bound). On each chain a tip
 -- reaches positions 1..pos (pggit._reach), so the commits only a reaches on a chain are the
 -- positions between b's reach and a's: exact counts from the chains the two tips reach, whatever
--- the distance to the merge base.
+-- the distance to the merge base. Near tips (the usual branch a few commits off its base) read
+-- only what each reaches beyond the other above a generation floor, 128 then 1,024 below the
+-- older tip (pggit._reach_beyond: the merges since their first-parent paths met); when they met
+-- below the floor, or a chain they differ on starts below it (the other tip's position there is
+-- not read), the full reaches are compared.
 CREATE FUNCTION pggit.ahead_behind(p_a text, p_b text, p_limit integer DEFAULT 1000)
 RETURNS TABLE (ahead integer, behind integer, ahead_more boolean, behind_more boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
@@ -256,6 +260,7 @@ DECLARE
     v_behind bigint;
     v_top    integer;
     v_floor  integer;
+    v_window integer;
     v_unsure boolean;
 BEGIN
     PERFORM pggit.flush();
@@ -265,20 +270,24 @@ BEGIN
         RETURN QUERY SELECT 0, 0, false, false;
         RETURN;
     END IF;
-    -- near tips: count what each reaches beyond the other above a floor 128 below the older one
+    -- near tips: count what each reaches beyond the other above a floor 128, then 1,024 below the
+    -- older one
     SELECT least(a.generation, b.generation) INTO v_top
       FROM pggit.commits a, pggit.commits b WHERE a.commit_id = v_a AND b.commit_id = v_b;
-    v_floor := greatest(coalesce(v_top, 0) - 128, 0);
-    SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
-           coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
-      INTO v_ahead, v_unsure
-      FROM pggit._reach_beyond(v_a, v_b, v_floor) r;
-    IF NOT v_unsure THEN
+    FOREACH v_window IN ARRAY ARRAY[128, 1024] LOOP
+        v_floor := greatest(coalesce(v_top, 0) - v_window, 0);
         SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
                coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
-          INTO v_behind, v_unsure
-          FROM pggit._reach_beyond(v_b, v_a, v_floor) r;
-    END IF;
+          INTO v_ahead, v_unsure
+          FROM pggit._reach_beyond(v_a, v_b, v_floor) r;
+        IF NOT v_unsure THEN
+            SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
+                   coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
+              INTO v_behind, v_unsure
+              FROM pggit._reach_beyond(v_b, v_a, v_floor) r;
+        END IF;
+        EXIT WHEN NOT v_unsure OR v_floor = 0;
+    END LOOP;
     IF v_unsure THEN  -- they met below the floor, or a chain starts below it: the full reaches
         SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
                coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
