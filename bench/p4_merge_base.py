@@ -12,6 +12,12 @@ builder knows (the fork point, the commits of each side).
 Baseline, in the same run: the previous algorithms (0.3.0: a generation-ordered walk from both
 tips for the merge base, a floor-lowering recursive walk for ahead/behind), kept here as pg_temp
 functions and run once under a --baseline-timeout statement timeout. Goal: < 20 ms each.
+
+Then what the ancestry index adds to a commit (an ordinary one and merges), and the placement of
+merge commits alone, early and late in the history (feature merges into main, syncs of main into
+a long-lived branch: the first since the fork, and one ~200 commits after the last sync), against
+0.5.0's placement (both parents' full reaches compared), kept as a pg_temp function and run in
+turns with the current one.
 """
 
 from __future__ import annotations
