@@ -12,6 +12,12 @@ builder knows (the fork point, the commits of each side).
 Baseline, in the same run: the previous algorithms (0.3.0: a generation-ordered walk from both
 tips for the merge base, a floor-lowering recursive walk for ahead/behind), kept here as pg_temp
 functions and run once under a --baseline-timeout statement timeout. Goal: < 20 ms each.
+
+Then what the ancestry index adds to a commit (an ordinary one and merges), and the placement of
+merge commits alone, early and late in the history (feature merges into main, syncs of main into
+a long-lived branch: the first since the fork, and one ~200 commits after the last sync), against
+0.5.0's placement (both parents' full reaches compared), kept as a pg_temp function and run in
+turns with the current one.
 """
 
 from __future__ import annotations
@@ -126,6 +132,42 @@ END $$;
 """
 
 
+# 0.5.0's pggit._place_commit (a merge compares its parents' full reaches), verbatim but for its name
+OLD_PLACE_COMMIT = r"""
+CREATE FUNCTION pg_temp.old_place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_pchain bigint;
+    v_ppos   integer;
+    v_chain  bigint;
+    v_pos    integer;
+BEGIN
+    SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
+      FROM pggit.commit_chains x WHERE x.commit_id = p_parents[1];
+    IF v_pchain IS NOT NULL THEN
+        UPDATE pggit.chains ch SET length = ch.length + 1
+         WHERE ch.chain_id = v_pchain AND ch.length = v_ppos
+        RETURNING ch.chain_id, ch.length INTO v_chain, v_pos;
+    END IF;
+    IF v_chain IS NULL THEN
+        INSERT INTO pggit.chains (length, fork_chain, fork_pos, fork_generation)
+        VALUES (1, v_pchain, v_ppos, (SELECT c.generation FROM pggit.commits c WHERE c.commit_id = p_parents[1]))
+        RETURNING chains.chain_id, 1 INTO v_chain, v_pos;
+    END IF;
+    INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
+    IF cardinality(p_parents) > 1 THEN
+        INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
+        SELECT v_chain, v_pos, o.chain_id, o.pos, p_generation, o.generation
+          FROM (SELECT r.chain_id, max(r.pos) AS pos, max(r.generation) AS generation
+                  FROM unnest(p_parents[2:]) t(tip), pggit._reach(t.tip) r
+                 GROUP BY r.chain_id) o
+          LEFT JOIN pggit._reach(p_parents[1]) f ON f.chain_id = o.chain_id
+         WHERE f.pos IS NULL OR o.pos > f.pos;
+    END IF;
+END $$;
+"""
+
+
 class Builder:
     """Commit rows of a synthetic DAG."""
 
@@ -185,7 +227,8 @@ def main() -> None:
         with psycopg.connect(db, autocommit=True) as conn:
             sv = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
             b = Builder(sv)
-            fork, _ = b.grow(b.commit([]), args.shared)
+            shared_line: list = []
+            fork, _ = b.grow(b.commit([]), args.shared, shared_line)
             main_line: list = []
             branch_line: list = []
             m, mc, x, xc = fork, 0, fork, 0
@@ -207,6 +250,7 @@ def main() -> None:
             ).fetchone()
             conn.execute(OLD_MERGE_BASE)
             conn.execute(OLD_AHEAD_BEHIND)
+            conn.execute(OLD_PLACE_COMMIT)
             print(
                 f"P4 merge base and ahead/behind(limit 1000): {len(b.rows)} commits ({args.shared} before the fork),"
                 f" inserted with the ancestry index in {build_s:.1f} s ({build_s / len(b.rows) * 1000:.2f} ms/commit);"
@@ -244,25 +288,35 @@ def main() -> None:
                     else:
                         vs = f"0.3.0 {o * 1000:9.1f} ms: {o * 1000 / med:,.1f}x"
                     print(f"    {label} {fmt_runs(times)}  {ok} the goal;  {vs}")
-            placement_costs(conn, b, m, x, args.runs)
+            placement_costs(conn, b, m, x, shared_line, args.runs)
 
 
-def placement_costs(conn, b: Builder, m: str, x: str, runs: int) -> None:
-    """What the ancestry index adds to one commit late in the history: each case inserts its commit
-    row in a rolled-back transaction, with trigger commits_index and without it (the difference is
-    the index's cost). A feature branch of 10 commits is first added on main's tip and on a main
-    commit near #1,000 of the history (early), kept for the merges."""
+def placement_costs(conn, b: Builder, m: str, x: str, shared_line: list, runs: int) -> None:
+    """What the ancestry index adds to one commit, early and late in the history.
+
+    First, an INSERT of one commit row in a rolled-back transaction, with trigger commits_index
+    and without it (the difference is the index's cost). Then merge commits alone: the commit row
+    is inserted without the trigger, and its placement (pggit._place_commit) is timed against
+    0.5.0's placement (pg_temp.old_place_commit, reading both parents' full reaches), run in
+    turns, each in a rolled-back transaction. Merges: a 10-commit feature into main (early: into
+    the main-line commit near #1,000 of the history; late: into main's tip), and syncs of main
+    into a long-lived branch (early: a branch forked near #1,000 syncing main near #2,000; late:
+    the long-lived branch syncing main's tip for the first time since the fork, and again after
+    main moved on by about 200 commits since a sync)."""
     cols = ("commit_id, parent_ids, author, message, committed_at, generation, server_version, snapshot_id,"
             " chain_changes, chain_commits, tree_size")
+
+    def write(start: int) -> None:
+        with conn.cursor().copy(f"COPY pggit.commits ({cols}) FROM STDIN") as cp:
+            for r in b.rows[start:]:
+                cp.write_row(r)
 
     def feature(base: str) -> str:
         start = len(b.rows)
         f = base
         for _ in range(10):
             f = b.commit([f])
-        with conn.cursor().copy(f"COPY pggit.commits ({cols}) FROM STDIN") as cp:
-            for r in b.rows[start:]:
-                cp.write_row(r)
+        write(start)
         return f
 
     def cost(parents: list[str], index: bool) -> list[float]:
@@ -278,13 +332,33 @@ def placement_costs(conn, b: Builder, m: str, x: str, runs: int) -> None:
                 out.append(time.perf_counter() - t0)
         return out
 
-    old_main = b.rows[1000][0]  # a commit of the shared history near #1,000
-    f_tip, f_old = feature(m), feature(old_main)
+    def placement(parents: list[str]) -> tuple[list[float], list[float]]:
+        new, old = [], []
+        for k in range(2 * runs):
+            b.commit(parents)
+            row = b.rows.pop()
+            fn = "pggit._place_commit" if k % 2 == 0 else "pg_temp.old_place_commit"
+            with conn.transaction(force_rollback=True):
+                conn.execute("ALTER TABLE pggit.commits DISABLE TRIGGER commits_index")
+                conn.execute(f"INSERT INTO pggit.commits ({cols}) VALUES ({', '.join(['%s'] * 11)})", row)
+                t0 = time.perf_counter()
+                conn.execute(f"SELECT {fn}(%s, %s, %s)", (row[0], row[1], row[5])).fetchone()
+                (new if k % 2 == 0 else old).append(time.perf_counter() - t0)
+        return new, old
+
+    early_main = pick(shared_line, 1000)[0]  # main-line commits near #1,000 and #2,000
+    early_main2 = pick(shared_line, 2000)[0]
+    f_tip, f_old, x_early = feature(m), feature(early_main), feature(early_main)
+    # a sync of main's tip into the long-lived branch, kept; then main moves on by ~200 commits
+    start = len(b.rows)
+    synced = b.commit([x, m])
+    m2, _ = b.grow(m, len(b.rows) + 200)
+    write(start)
     conn.execute("ANALYZE pggit.commits, pggit.commit_chains, pggit.chains, pggit.chain_reach")
     cases = (
         ("ordinary commit on main's tip", [m]),
         ("merge of a 10-commit feature into main's tip", [m, f_tip]),
-        ("merge of a 10-commit feature into a commit near #1,000", [old_main, f_old]),
+        ("merge of a 10-commit feature into a commit near #1,000", [early_main, f_old]),
         ("merge of main's tip into the long-lived branch's tip (a sync)", [x, m]),
     )
     print(f"  ancestry index cost per commit, {len(b.rows):,}-commit history (INSERT of one commit row, "
@@ -294,6 +368,18 @@ def placement_costs(conn, b: Builder, m: str, x: str, runs: int) -> None:
         added = (statistics.median(with_i) - statistics.median(without)) * 1000
         line = f"    {label:<72} {statistics.median(with_i) * 1000:7.2f} ms with, {statistics.median(without) * 1000:6.2f} without: index {added:6.2f} ms"
         print(line)
+    merges = (
+        ("feature merge into main, early (10 commits into main near #1,000)", [early_main, f_old]),
+        ("feature merge into main, late (10 commits into main's tip)", [m, f_tip]),
+        ("sync merge, early (main near #2,000 into a branch forked near #1,000)", [x_early, early_main2]),
+        ("sync merge, late, first since the fork (main's tip into the long-lived branch)", [x, m]),
+        ("sync merge, late, ~200 main commits after the last sync", [synced, m2]),
+    )
+    print(f"  merge commit placement (pggit._place_commit alone, median of {runs}; 0.5.0's in turns, same run):")
+    for label, parents in merges:
+        new, old = placement(parents)
+        mn, mo = statistics.median(new) * 1000, statistics.median(old) * 1000
+        print(f"    {label:<80} {mn:7.2f} ms; 0.5.0 {mo:7.2f} ms: {mo / mn:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -235,18 +235,111 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                       AND pggit._reach_on(p_descendant, x.chain_id, c.generation) >= x.chain_pos)
 $$;
 
+-- What commit p_tip reaches beyond commit p_base, read above generation p_floor: one row per chain
+-- where p_tip's reach may go higher than p_base's, with p_tip's position and its generation, p_base's
+-- position on the chain if p_base reaches it at generation p_floor or above (base_pos: exact then;
+-- NULL: p_base reaches no position of the chain at or above p_floor), and the generation of the
+-- chain's first position. Rows with pos <= base_pos are left out. One row with chain_id NULL says
+-- that no point of p_tip's first-parent path at or above p_floor is reached by p_base: lower the
+-- floor (at floor 0 this does not happen; nothing in common then means every row is kept).
+--
+-- Why this is the whole of it. p_tip's reach is, chain by chain, the maximum of contributions: the
+-- points (chain, pos) of its first-parent path and the chain_reach rows of each of those chains at
+-- or below the point, each contribution carrying the generation of its commit (the point, or the
+-- merge of the row). Let E be a commit of p_tip's first-parent path that p_base reaches: here the
+-- highest point of that path, at or above p_floor, on a chain p_base reaches above p_floor,
+-- lowered to p_base's position there. Every contribution of generation <= gen(E) is made by E or a
+-- first-parent ancestor of E (generations grow along the path), so it is part of E's reach, and
+-- E's reach is part of p_base's. So on a chain where p_tip reaches higher than p_base, its
+-- highest contribution has generation > gen(E): reading only those (the merges on p_tip's first-
+-- parent path since E, each row whatever the generation of its target: a merge made after E can
+-- bring in an old branch) gives exactly the chains p_tip reaches beyond p_base and p_tip's
+-- position on each. E's generation is p_floor or more, so this costs the merges of both paths
+-- above the floor, not the history's. Whether p_base reaches a kept position is read from
+-- p_base's reach above p_floor when the position's generation is p_floor or more (a reach that
+-- high is exact there); below it the caller decides (pggit._reach_on, or another floor).
+CREATE FUNCTION pggit._reach_beyond(p_tip text, p_base text, p_floor integer)
+RETURNS TABLE (chain_id bigint, pos integer, generation integer, base_pos integer, start_generation integer)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_bchains bigint[];
+    v_bpos    integer[];
+    v_bgen    integer[];
+    v_uchains bigint[];
+    v_upos    integer[];
+    v_ugen    integer[];
+    v_egen    integer;
+BEGIN
+    SELECT coalesce(array_agg(b.chain_id), '{}'), coalesce(array_agg(b.pos), '{}'), coalesce(array_agg(b.generation), '{}')
+      INTO v_bchains, v_bpos, v_bgen
+      FROM pggit._reach(p_base, p_floor) b;
+    SELECT coalesce(array_agg(u.chain_id), '{}'), coalesce(array_agg(u.pos), '{}'), coalesce(array_agg(u.generation), '{}')
+      INTO v_uchains, v_upos, v_ugen
+      FROM pggit._up(p_tip, p_floor) u;
+    -- E: the highest point of p_tip's first-parent path above the floor on a chain p_base reaches
+    -- (its generation: the point's, or that of p_base's position if lower; generations grow along
+    -- a chain)
+    SELECT CASE WHEN b.pos >= u.pos THEN u.generation ELSE b.generation END
+      INTO v_egen
+      FROM unnest(v_uchains, v_upos, v_ugen) u(chain_id, pos, generation)
+      JOIN unnest(v_bchains, v_bpos, v_bgen) b(chain_id, pos, generation) ON b.chain_id = u.chain_id
+     ORDER BY u.generation DESC
+     LIMIT 1;
+    IF v_egen IS NULL THEN
+        IF p_floor > 0 THEN
+            RETURN QUERY SELECT NULL::bigint, NULL::integer, NULL::integer, NULL::integer, NULL::integer;
+            RETURN;
+        END IF;
+        v_egen := 0;
+    END IF;
+    RETURN QUERY
+    WITH up AS MATERIALIZED (
+        SELECT u.chain_id, u.pos, u.generation FROM unnest(v_uchains, v_upos, v_ugen) u(chain_id, pos, generation)
+         WHERE u.generation > v_egen),
+    kept AS (
+        SELECT k.chain_id, max(k.pos) AS pos, max(k.generation) AS generation
+          FROM (SELECT up.chain_id, up.pos, up.generation FROM up
+                UNION ALL
+                SELECT r.target_chain, r.target_pos, r.target_generation
+                  FROM up JOIN pggit.chain_reach r
+                    ON r.chain_id = up.chain_id AND r.generation > v_egen AND r.generation <= up.generation) k
+         GROUP BY k.chain_id
+    )
+    SELECT k.chain_id, k.pos, k.generation, b.pos, coalesce(ch.fork_generation, 0) + 1
+      FROM kept k
+      JOIN pggit.chains ch ON ch.chain_id = k.chain_id
+      LEFT JOIN unnest(v_bchains, v_bpos) b(chain_id, pos) ON b.chain_id = k.chain_id
+     WHERE b.pos IS NULL OR k.pos > b.pos;
+END $$;
+
 -- Place commit p_id (parents p_parents, generation p_generation) in the ancestry index. It
 -- continues its first parent's chain when it is the first commit to do so (the UPDATE's row lock
 -- decides between two sessions committing on the same parent), else starts a chain forked
--- there; a merge records the chains its other parents reach beyond the first parent (it reads
--- the full reaches: a merge costs the merges of the history).
+-- there; a merge records the chains its other parents reach beyond the first parent, exactly
+-- (pggit._reach_beyond, read above a generation floor 64 below the older of the two parents, then
+-- 8 times further each round until a commit of the other parent's first-parent path that the
+-- first parent reaches is above the floor): a merge costs the merges of both sides since they
+-- last met, and a lookup per chain it brings in from below the floor, not the merges of the whole
+-- history.
 CREATE FUNCTION pggit._place_commit(p_id text, p_parents text[], p_generation integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_pchain bigint;
-    v_ppos   integer;
-    v_chain  bigint;
-    v_pos    integer;
+    v_pchain  bigint;
+    v_ppos    integer;
+    v_chain   bigint;
+    v_pos     integer;
+    v_tip     text;
+    v_top     integer;
+    v_window  integer;
+    v_floor   integer;
+    v_chains  bigint[] := '{}';
+    v_tpos    integer[] := '{}';
+    v_tgen    integer[] := '{}';
+    v_c       bigint[];
+    v_p       integer[];
+    v_g       integer[];
+    v_more    boolean;
 BEGIN
     SELECT x.chain_id, x.chain_pos INTO v_pchain, v_ppos
       FROM pggit.commit_chains x WHERE x.commit_id = p_parents[1];
@@ -262,13 +355,30 @@ BEGIN
     END IF;
     INSERT INTO pggit.commit_chains (commit_id, chain_id, chain_pos) VALUES (p_id, v_chain, v_pos);
     IF cardinality(p_parents) > 1 THEN
+        FOREACH v_tip IN ARRAY p_parents[2:] LOOP
+            SELECT least(a.generation, b.generation) INTO v_top
+              FROM pggit.commits a, pggit.commits b WHERE a.commit_id = p_parents[1] AND b.commit_id = v_tip;
+            v_window := 64;
+            LOOP
+                v_floor := greatest(coalesce(v_top, 0) - v_window, 0);
+                SELECT array_agg(r.chain_id), array_agg(r.pos), array_agg(r.generation), bool_or(r.chain_id IS NULL)
+                  INTO v_c, v_p, v_g, v_more
+                  FROM pggit._reach_beyond(v_tip, p_parents[1], v_floor) r
+                 WHERE r.chain_id IS NULL OR r.base_pos IS NOT NULL OR r.generation >= v_floor
+                    -- a position below the floor that the first parent does not reach above it: look
+                    -- it up on the first parent's path above the position's generation
+                    OR coalesce(pggit._reach_on(p_parents[1], r.chain_id, r.generation), 0) < r.pos;
+                EXIT WHEN NOT coalesce(v_more, false);
+                v_window := v_window * 8;  -- no meeting point above the floor: lower it
+            END LOOP;
+            v_chains := v_chains || coalesce(v_c, '{}');
+            v_tpos := v_tpos || coalesce(v_p, '{}');
+            v_tgen := v_tgen || coalesce(v_g, '{}');
+        END LOOP;
         INSERT INTO pggit.chain_reach (chain_id, chain_pos, target_chain, target_pos, generation, target_generation)
-        SELECT v_chain, v_pos, o.chain_id, o.pos, p_generation, o.generation
-          FROM (SELECT r.chain_id, max(r.pos) AS pos, max(r.generation) AS generation
-                  FROM unnest(p_parents[2:]) t(tip), pggit._reach(t.tip) r
-                 GROUP BY r.chain_id) o
-          LEFT JOIN pggit._reach(p_parents[1]) f ON f.chain_id = o.chain_id
-         WHERE f.pos IS NULL OR o.pos > f.pos;
+        SELECT v_chain, v_pos, o.chain_id, max(o.pos), p_generation, max(o.generation)
+          FROM unnest(v_chains, v_tpos, v_tgen) o(chain_id, pos, generation)
+         GROUP BY o.chain_id;
     END IF;
 END $$;
 

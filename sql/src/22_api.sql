@@ -245,7 +245,11 @@ $$;
 -- p_limit (``*_more``: the count reached the limit, so it is a lower bound). On each chain a tip
 -- reaches positions 1..pos (pggit._reach), so the commits only a reaches on a chain are the
 -- positions between b's reach and a's: exact counts from the chains the two tips reach, whatever
--- the distance to the merge base.
+-- the distance to the merge base. Near tips (the usual branch a few commits off its base) read
+-- only what each reaches beyond the other above a generation floor, 128 then 1,024 below the
+-- older tip (pggit._reach_beyond: the merges since their first-parent paths met); when they met
+-- below the floor, or a chain they differ on starts below it (the other tip's position there is
+-- not read), the full reaches are compared.
 CREATE FUNCTION pggit.ahead_behind(p_a text, p_b text, p_limit integer DEFAULT 1000)
 RETURNS TABLE (ahead integer, behind integer, ahead_more boolean, behind_more boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
@@ -254,6 +258,10 @@ DECLARE
     v_b      text;
     v_ahead  bigint;
     v_behind bigint;
+    v_top    integer;
+    v_floor  integer;
+    v_window integer;
+    v_unsure boolean;
 BEGIN
     PERFORM pggit.flush();
     v_a := pggit._resolve(p_a);
@@ -262,11 +270,31 @@ BEGIN
         RETURN QUERY SELECT 0, 0, false, false;
         RETURN;
     END IF;
-    SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
-           coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
-      INTO v_ahead, v_behind
-      FROM pggit._reach(v_a) a
-      FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    -- near tips: count what each reaches beyond the other above a floor 128, then 1,024 below the
+    -- older one
+    SELECT least(a.generation, b.generation) INTO v_top
+      FROM pggit.commits a, pggit.commits b WHERE a.commit_id = v_a AND b.commit_id = v_b;
+    FOREACH v_window IN ARRAY ARRAY[128, 1024] LOOP
+        v_floor := greatest(coalesce(v_top, 0) - v_window, 0);
+        SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
+               coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
+          INTO v_ahead, v_unsure
+          FROM pggit._reach_beyond(v_a, v_b, v_floor) r;
+        IF NOT v_unsure THEN
+            SELECT coalesce(sum(r.pos - coalesce(r.base_pos, 0)), 0),
+                   coalesce(bool_or(r.chain_id IS NULL OR (r.base_pos IS NULL AND r.start_generation < v_floor)), false)
+              INTO v_behind, v_unsure
+              FROM pggit._reach_beyond(v_b, v_a, v_floor) r;
+        END IF;
+        EXIT WHEN NOT v_unsure OR v_floor = 0;
+    END LOOP;
+    IF v_unsure THEN  -- they met below the floor, or a chain starts below it: the full reaches
+        SELECT coalesce(sum(greatest(coalesce(a.pos, 0) - coalesce(b.pos, 0), 0)), 0),
+               coalesce(sum(greatest(coalesce(b.pos, 0) - coalesce(a.pos, 0), 0)), 0)
+          INTO v_ahead, v_behind
+          FROM pggit._reach(v_a) a
+          FULL JOIN pggit._reach(v_b) b ON b.chain_id = a.chain_id;
+    END IF;
     RETURN QUERY SELECT least(v_ahead, p_limit)::integer, least(v_behind, p_limit)::integer,
                         v_ahead >= p_limit, v_behind >= p_limit;
 END $$;
