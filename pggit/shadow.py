@@ -265,10 +265,29 @@ class Shadow:
         row = self._admin_conn().execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (self.name,)).fetchone()
         return row is not None
 
+    def _drop_subscriptions(self) -> None:
+        """Drop the subscriptions a replay made in the shadow (made disabled, never connected):
+        PostgreSQL refuses to drop a database that has any. Their slots are let go first
+        (slot_name = NONE), so that nothing is asked of the publisher."""
+        names = [r["subname"] for r in self._admin_conn().execute(
+            "SELECT s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = %s",
+            (self.name,),
+        ).fetchall()]
+        if not names:
+            return
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("SET pggit.capture = off")
+            for name in names:
+                ident = sql.Identifier(name)
+                conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(ident))
+                conn.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(ident))
+                conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(ident))
+
     def drop(self) -> None:
         """Drop the shadow database if it exists (its sessions are disconnected)."""
         with self.locked():
             conn = self._admin_conn()
+            self._drop_subscriptions()
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
             if not self.privileged:  # (refused while the other shadow of the database still exists)
                 try:
@@ -287,6 +306,7 @@ class Shadow:
             (self.live_db,),
         ).fetchone()
         with self.locked():
+            self._drop_subscriptions()
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
             self.ensure_role()
             owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))

@@ -114,7 +114,18 @@ CREATE FUNCTION pggit._has_rows(p_rel regclass, p_column text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     v_found boolean;
+    v_part  regclass;
 BEGIN
+    IF EXISTS (SELECT 1 FROM pg_partition_tree(p_rel) t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f') THEN
+        -- (the rows of foreign partitions are elsewhere: not lost, and not read)
+        FOR v_part IN SELECT t.relid FROM pg_partition_tree(p_rel) t JOIN pg_class c ON c.oid = t.relid
+                       WHERE t.isleaf AND c.relkind <> 'f' LOOP
+            IF pggit._has_rows(v_part, p_column) THEN
+                RETURN true;
+            END IF;
+        END LOOP;
+        RETURN false;
+    END IF;
     IF p_column IS NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p_rel) INTO v_found;
     ELSE
