@@ -210,6 +210,7 @@ DECLARE
     v_inh    text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'inherits') x);
     v_opts   text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'options') x);
     v_unlogged text := CASE WHEN p_detail->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END;
+    v_using  text := coalesce(' USING ' || (p_detail->>'access_method'), '');
 BEGIN
     IF p_detail ? 'partition_of' AND (p_detail->>'attached')::boolean THEN
         -- a table made on its own and attached as a partition (its columns differ from what
@@ -217,7 +218,7 @@ BEGIN
         -- again that way, with its own column order, defaults and NOT NULL, then attached
         v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
         v_tail := E'\n)' || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+               || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         SELECT string_agg(pggit._column_sql(c), E',\n    '),
                string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
           INTO v_full, v_create
@@ -229,19 +230,19 @@ BEGIN
         -- a typed table: its columns are the type's; their defaults and NOT NULL come after
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' OF ' || (p_detail->>'of_type')
                  || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+                 || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         v_full := v_create || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._typed_column_sql(p_detail, false)) x), '');
     ELSIF p_detail ? 'partition_of' THEN
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
                  || ' ' || (p_detail->>'bound')
                  || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+                 || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         v_full := v_create;
     ELSE
         v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
         v_tail := E'\n)' || coalesce(' INHERITS (' || v_inh || ')', '')
                || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+               || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         SELECT string_agg(pggit._column_sql(c), E',\n    '),
                string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
           INTO v_full, v_create
@@ -301,6 +302,8 @@ BEGIN
                                   ELSE coalesce(c.reloptions, '{}') || array(SELECT 'toast.' || x FROM unnest(tc.reloptions) x) END
                         FROM pg_class tc WHERE tc.oid = c.reltoastrelid) END AS reloptions,
            pggit._qname(c.relnamespace, c.relname) AS q,
+           -- (a table access method other than heap: CREATE TABLE ... USING)
+           (SELECT quote_ident(am.amname) FROM pg_am am WHERE am.oid = c.relam AND am.amname <> 'heap') AS am,
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
            (SELECT d.description FROM pg_description d
@@ -422,7 +425,8 @@ BEGIN
         'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
-        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps)));
+        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps),
+        'access_method', v_rel.am));
     v_sql := pggit._table_text(v_detail);
     v_detail := v_detail || jsonb_build_object('create', v_sql[2]);
     RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql[1], v_detail)::pggit.objdesc;

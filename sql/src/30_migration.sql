@@ -261,6 +261,9 @@ BEGIN
                'ALTER TABLE ONLY ' || q || ' ALTER COLUMN ' || quote_ident(c.col->>'name') || ' SET COMPRESSION '
                || coalesce(c.col->>'compression', 'default') || ';' END]) x
      WHERE x IS NOT NULL;
+    IF (o->>'access_method') IS DISTINCT FROM (n->>'access_method') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || ' SET ACCESS METHOD ' || coalesce(n->>'access_method', 'heap') || ';');
+    END IF;
     IF (o->'rls') IS DISTINCT FROM (n->'rls') THEN
         v_out := v_out || ('ALTER TABLE ' || q || CASE WHEN (n->>'rls')::boolean THEN ' ENABLE' ELSE ' DISABLE' END || ' ROW LEVEL SECURITY;');
     END IF;

@@ -10,4 +10,6 @@ ALTER TEXT SEARCH CONFIGURATION sa.cfg ADD MAPPING FOR word WITH sa.plain;
 CREATE SUBSCRIPTION sa_sub CONNECTION 'host=publisher.invalid dbname=shop' PUBLICATION orders_out
     WITH (connect = false, slot_name = NONE);
 CREATE TABLE sa.t (id integer PRIMARY KEY);
+CREATE TABLE sa.h (id integer) USING sa_heap;
 -- rows: INSERT INTO sa.t VALUES (1)
+-- rows: INSERT INTO sa.h VALUES (1)
