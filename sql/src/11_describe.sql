@@ -1017,7 +1017,10 @@ LANGUAGE sql STABLE AS $$
       FROM (
         SELECT 'pg_class'::regclass::oid AS c, c.oid AS o FROM pg_class c
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c', 'f') AND c.oid >= 16384
-        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typtype IN ('e', 'd', 'r', 'b') AND t.oid >= 16384
+        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t
+         WHERE t.oid >= 16384 AND (t.typtype IN ('e', 'd', 'r')
+                                   -- (base types; not the array types of every type, which belong to theirs)
+                                   OR (t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid)))
         UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.oid >= 16384
         UNION ALL SELECT 'pg_trigger'::regclass, t.oid FROM pg_trigger t WHERE t.oid >= 16384
         UNION ALL SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
