@@ -215,3 +215,73 @@ def test_objects_of_an_extension_are_part_of_it(repo):
     (script,) = repo.q("SELECT pggit.migration_script(NULL, 'main')")[0]
     assert script.index("CREATE EXTENSION IF NOT EXISTS postgres_fdw") < script.index("CREATE SERVER k_remote") \
         < script.index("CREATE FOREIGN TABLE k.orders")
+
+
+def test_a_shadow_database_holding_a_subscription_is_made_again_and_dropped(pg_server, repo):
+    """A replay into the shadow database makes the state's subscriptions there (disabled, never
+    connected); PostgreSQL refuses to drop a database that has one, so the shadow drops them
+    first, when it is made again and when it is dropped."""
+    from pggit.shadow import Shadow
+
+    repo.ddl("CREATE SUBSCRIPTION k_sub CONNECTION 'host=publisher.invalid dbname=shop' PUBLICATION p"
+             " WITH (connect = false, slot_name = 'k_slot')")
+    head = repo.head("main")
+    with pg_server.connect(repo.db) as conn:
+        shadow = Shadow(conn)
+        try:
+            steps = repo.dicts("SELECT * FROM pggit.migration(NULL, %s)", [head])
+            held = "SELECT s.subenabled, s.subslotname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = %s"
+            shadow.replay(steps)
+            assert repo.q(held, [shadow.name]) == [(False, "k_slot")]
+            shadow.replay(steps)  # (made again empty first)
+            assert repo.q(held, [shadow.name]) == [(False, "k_slot")]
+            shadow.recreate()
+            assert repo.q(held, [shadow.name]) == []
+            shadow.replay(repo.dicts("SELECT * FROM pggit.migration(NULL, %s)", [head]))
+            shadow.drop()
+            assert not shadow.exists()
+        finally:
+            shadow.close()
+
+
+def test_the_shadow_role_replays_and_drops_what_only_a_superuser_makes(pg_server, repo):
+    """Merges are verified in the shadow database as an unprivileged role; the objects of kinds only
+    a superuser makes (a base type's internal I/O functions, access methods, operator classes,
+    wrappers and what needs their ownership...) are made there privileged when the step is HEAD's
+    own definition (read from the live catalog, where a privileged role made it); a migration that
+    drops them is replayed in full (the shadow role could not drop them)."""
+    from pggit.shadow import Shadow
+
+    repo.ddl("CREATE SCHEMA k", "CREATE TYPE k.lbl",
+             "CREATE FUNCTION k.lbl_in(cstring) RETURNS k.lbl LANGUAGE internal IMMUTABLE STRICT AS 'textin'",
+             "CREATE FUNCTION k.lbl_out(k.lbl) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'textout'",
+             "CREATE TYPE k.lbl (INPUT = k.lbl_in, OUTPUT = k.lbl_out, LIKE = text)",
+             "CREATE ACCESS METHOD k_hash TYPE INDEX HANDLER hashhandler",
+             "CREATE OPERATOR CLASS k.text_ops DEFAULT FOR TYPE text USING k_hash AS OPERATOR 1 =, FUNCTION 1 hashtext(text)",
+             "CREATE TEXT SEARCH TEMPLATE k.tpl (LEXIZE = dsimple_lexize)",
+             "CREATE FOREIGN DATA WRAPPER k_fdw", "CREATE SERVER k_srv FOREIGN DATA WRAPPER k_fdw",
+             "CREATE USER MAPPING FOR PUBLIC SERVER k_srv OPTIONS (user 'u')",
+             "CREATE FOREIGN TABLE k.ft (a integer) SERVER k_srv",
+             "CREATE TABLE k.t (a text, l k.lbl)", "CREATE INDEX t_a ON k.t USING k_hash (a)")
+    full = repo.head("main")
+    with pg_server.connect(repo.db) as conn:
+        shadow = Shadow(conn)
+        try:
+            shadow.verify(full)
+            with shadow.connect() as sconn:
+                assert sconn.execute("SELECT count(*) AS v FROM pg_am WHERE amname = 'k_hash'").fetchone()["v"] == 1
+                assert sconn.execute("SELECT to_regtype('k.lbl') IS NOT NULL AS v").fetchone()["v"]
+                assert sconn.execute("SELECT count(*) AS v FROM pg_user_mappings WHERE srvname = 'k_srv'").fetchone()["v"] == 1
+            repo.ddl("DROP TABLE k.t", "DROP FOREIGN TABLE k.ft", "DROP USER MAPPING FOR PUBLIC SERVER k_srv",
+                     "DROP SERVER k_srv", "DROP FOREIGN DATA WRAPPER k_fdw", "DROP TEXT SEARCH TEMPLATE k.tpl",
+                     "DROP ACCESS METHOD k_hash CASCADE", "DROP TYPE k.lbl CASCADE")
+            shadow.verify(repo.head("main"))
+            # (the shadow role cannot drop them: replayed in full, not failed)
+            assert shadow.last_mode == "full" and "privileged" in shadow.last_fallback
+            with shadow.connect() as sconn:
+                assert sconn.execute("SELECT count(*) AS v FROM pg_am WHERE amname = 'k_hash'").fetchone()["v"] == 0
+                assert sconn.execute("SELECT count(*) AS v FROM pg_foreign_data_wrapper WHERE fdwname = 'k_fdw'").fetchone()["v"] == 0
+                assert not sconn.execute("SELECT to_regtype('k.lbl') IS NOT NULL AS v").fetchone()["v"]
+        finally:
+            shadow.drop()
+            shadow.close()
