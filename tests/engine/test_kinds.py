@@ -285,3 +285,27 @@ def test_the_shadow_role_replays_and_drops_what_only_a_superuser_makes(pg_server
         finally:
             shadow.drop()
             shadow.close()
+
+
+def test_foreign_table_changes_are_captured_and_migrate_both_ways(repo, make_db):
+    repo.ddl("CREATE SCHEMA k", "CREATE FOREIGN DATA WRAPPER k_fdw", "CREATE SERVER k_srv FOREIGN DATA WRAPPER k_fdw",
+             "CREATE TABLE k.base (id integer NOT NULL)",
+             "CREATE FOREIGN TABLE k.ft (a integer, b text) SERVER k_srv OPTIONS (table_name 'remote')")
+    repo.create_branch("dev")
+    repo.on("dev", "ALTER FOREIGN TABLE k.ft ADD COLUMN c date OPTIONS (column_name 'cc')",
+            "ALTER FOREIGN TABLE k.ft ALTER COLUMN a SET NOT NULL",
+            "ALTER FOREIGN TABLE k.ft OPTIONS (ADD schema_name 'app', DROP table_name)",
+            "ALTER FOREIGN TABLE k.ft DROP COLUMN b",
+            "CREATE FOREIGN TABLE k.child (extra text) INHERITS (k.base) SERVER k_srv",
+            "COMMENT ON COLUMN k.ft.c IS 'when'")
+    dev = repo.tree("dev")
+    assert "c date OPTIONS (column_name 'cc')" in dev["foreign table k.ft"]
+    assert "OPTIONS (schema_name 'app')" in dev["foreign table k.ft"] and " b text" not in dev["foreign table k.ft"]
+    assert "INHERITS (k.base) SERVER k_srv" in dev["foreign table k.child"]
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    repo.switch("dev")
+    repo.assert_live_is("dev", make_db)
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    repo.switch("main")
+    repo.assert_live_is("main", make_db)
+    assert repo.one("SELECT to_regclass('k.child') IS NULL")
