@@ -481,9 +481,13 @@ class Shadow:
         name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)"""
         for start in range(0, len(rows), cls.CHUNK):
             chunk = rows[start:start + cls.CHUNK]
+            # (CREATE and DROP SUBSCRIPTION lock catalogs the cluster shares in orders that deadlock
+            # two such transactions: the strongest lock first, as pggit._apply_live does)
+            lock = ["LOCK TABLE pg_catalog.pg_subscription IN ACCESS EXCLUSIVE MODE;"] \
+                if any(r["kind"] == "subscription" for r in chunk) else []
             try:
                 with conn.transaction():
-                    conn.execute("\n".join(r["statement"] for r in chunk).encode())
+                    conn.execute("\n".join(lock + [r["statement"] for r in chunk]).encode())
             except psycopg.Error:
                 cls._run_each(conn, chunk)
                 raise  # the chunk failed as a script but not statement by statement: report that
