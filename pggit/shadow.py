@@ -101,6 +101,36 @@ def _pg_error(exc: psycopg.Error) -> tuple[str, str | None, str | None, str | No
     return message, getattr(exc, "sqlstate", None), diag.message_detail if diag else None, diag.message_hint if diag else None
 
 
+# Kinds of objects only a superuser can make (or only the owner of something only a superuser
+# makes: a server needs its wrapper, a user mapping its server): see Shadow._elevated_steps.
+PRIVILEGED_KINDS = frozenset({
+    "access method", "foreign data wrapper", "server", "user mapping", "foreign table", "operator class",
+    "operator family", "text search parser", "text search template", "transform", "subscription", "type",
+})
+
+
+def privileged_drops(kind: str, identity: str) -> set[str]:
+    """The DROP statements pggit.migration writes for an object of a privileged kind, from its
+    identity (whose names are quoted): a step equal to one of them drops that object and nothing
+    else."""
+    rest = identity[len(kind) + 1:] if identity.startswith(kind + " ") else None
+    if rest is None:
+        return set()
+    if kind == "subscription":
+        return {f"DROP SUBSCRIPTION IF EXISTS {rest};",
+                f"ALTER SUBSCRIPTION {rest} DISABLE; ALTER SUBSCRIPTION {rest} SET (slot_name = NONE); DROP SUBSCRIPTION {rest};"}
+    if kind == "type":
+        return {f"DROP TYPE IF EXISTS {rest} CASCADE;"}  # (a base type, with its I/O functions)
+    if kind in ("operator class", "operator family"):
+        name, sep, method = rest.rpartition(" using ")
+        return {f"DROP {kind.upper()} IF EXISTS {name} USING {method};"} if sep else set()
+    if kind == "transform":
+        return {f"DROP TRANSFORM IF EXISTS {rest.replace('for ', 'FOR ', 1).replace(' language ', ' LANGUAGE ', 1)};"}
+    if kind == "user mapping":
+        return {f"DROP USER MAPPING IF EXISTS {rest.replace('for ', 'FOR ', 1).replace(' server ', ' SERVER ', 1)};"}
+    return {f"DROP {kind.upper()} IF EXISTS {rest};"}
+
+
 class Shadow:
     """The shadow database of one live database.
 
@@ -265,10 +295,29 @@ class Shadow:
         row = self._admin_conn().execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (self.name,)).fetchone()
         return row is not None
 
+    def _drop_subscriptions(self) -> None:
+        """Drop the subscriptions a replay made in the shadow (made disabled, never connected):
+        PostgreSQL refuses to drop a database that has any. Their slots are let go first
+        (slot_name = NONE), so that nothing is asked of the publisher."""
+        names = [r["subname"] for r in self._admin_conn().execute(
+            "SELECT s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = %s",
+            (self.name,),
+        ).fetchall()]
+        if not names:
+            return
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("SET pggit.capture = off")
+            for name in names:
+                ident = sql.Identifier(name)
+                conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(ident))
+                conn.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(ident))
+                conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(ident))
+
     def drop(self) -> None:
         """Drop the shadow database if it exists (its sessions are disconnected)."""
         with self.locked():
             conn = self._admin_conn()
+            self._drop_subscriptions()
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
             if not self.privileged:  # (refused while the other shadow of the database still exists)
                 try:
@@ -287,6 +336,7 @@ class Shadow:
             (self.live_db,),
         ).fetchone()
         with self.locked():
+            self._drop_subscriptions()
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
             self.ensure_role()
             owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
@@ -398,6 +448,28 @@ class Shadow:
                     (list(funcs),)).fetchall()
             out |= {funcs[f["identity"]]["step"] for f in found
                     if funcs[f["identity"]]["statement"].strip() == f["definition"].strip()}
+        # kinds only a superuser (or the owner of what only a superuser makes) can create or drop:
+        # made privileged when the step is HEAD's very definition (read from the catalog, where a
+        # privileged role made it); a step that is exactly the drop of such an object counts too
+        # (the shadow role could not drop it: verify replays such a migration in full instead)
+        kept = {r["identity"]: r for r in rows if r["kind"] in PRIVILEGED_KINDS and r.get("identity")}
+        if kept:
+            cur = self.live_conn.cursor(row_factory=dict_row)
+            with self.live_conn.transaction():
+                found = cur.execute(
+                    """SELECT t.identity, t.kind, b.definition FROM pggit.tree('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
+                        WHERE t.identity = ANY (%s)""", (list(kept),)).fetchall()
+            heads = {f["identity"]: f["definition"].strip() for f in found}
+            for r in rows:
+                if r["kind"] not in PRIVILEGED_KINDS or not r.get("identity"):
+                    continue
+                statement = r["statement"].strip()
+                # (of types, base types only: made from their shell, CREATE TYPE name;)
+                if statement == heads.get(r["identity"]) and (
+                        r["kind"] != "type" or statement.startswith(f"CREATE TYPE {r['identity'][len('type '):]};\n")):
+                    out.add(r["step"])
+                elif statement in privileged_drops(r["kind"], r["identity"]):
+                    out.add(r["step"])
         return out
 
     CHUNK = 500  # statements per transaction: one transaction for 10,000 objects runs out of lock slots
@@ -409,9 +481,13 @@ class Shadow:
         name the step that fails. (The shadow is scratch: earlier chunks staying is harmless.)"""
         for start in range(0, len(rows), cls.CHUNK):
             chunk = rows[start:start + cls.CHUNK]
+            # (CREATE and DROP SUBSCRIPTION lock catalogs the cluster shares in orders that deadlock
+            # two such transactions: the strongest lock first, as pggit._apply_live does)
+            lock = ["LOCK TABLE pg_catalog.pg_subscription IN ACCESS EXCLUSIVE MODE;"] \
+                if any(r["kind"] == "subscription" for r in chunk) else []
             try:
                 with conn.transaction():
-                    conn.execute("\n".join(r["statement"] for r in chunk).encode())
+                    conn.execute("\n".join(lock + [r["statement"] for r in chunk]).encode())
             except psycopg.Error:
                 cls._run_each(conn, chunk)
                 raise  # the chunk failed as a script but not statement by statement: report that
@@ -564,7 +640,7 @@ class Shadow:
                 self.last_fallback = "the migration adds enum labels"
                 return False
             if self._elevated_steps(rows):
-                self.last_fallback = "the migration has steps that run privileged (extensions)"
+                self.last_fallback = "the migration has steps that run privileged (extensions, objects only a superuser makes)"
                 return False
             script = "\n".join(r["statement"] for r in rows)
             with privileged.transaction():

@@ -197,9 +197,30 @@ def create_database(server: PgServer) -> str:
     return name
 
 
+def drop_subscriptions(server: PgServer, dbname: str) -> None:
+    """Drop the subscriptions of ``dbname`` (and of its shadow databases): PostgreSQL refuses to
+    drop a database that has any. Their slots are let go first, so no publisher is asked."""
+    from pggit.shadow import APPLY_SUFFIX, derived_name, shadow_name
+
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
+            " WHERE d.datname = ANY(%s)",
+            [[dbname, shadow_name(dbname), derived_name(dbname, APPLY_SUFFIX)]],
+        ).fetchall()
+    for db, name in rows:
+        with psycopg.connect(server.dsn_for(db), autocommit=True) as conn:
+            conn.execute("SET pggit.capture = off")
+            ident = sql.Identifier(name)
+            conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(ident))
+            conn.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(ident))
+            conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(ident))
+
+
 def drop_database(server: PgServer, dbname: str) -> None:
     """Drop ``dbname``, disconnecting its sessions first (WITH (FORCE) on PostgreSQL 13+)."""
     force = sql.SQL(" WITH (FORCE)") if server.major >= 13 else sql.SQL("")
+    drop_subscriptions(server, dbname)
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         if server.major < 13:
             conn.execute(

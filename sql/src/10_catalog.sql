@@ -94,7 +94,7 @@ BEGIN
         SELECT c.relkind, c.relnamespace, c.relispartition, c.reltype INTO v_kind, v_nsp, v_part, v_type
           FROM pg_class c WHERE c.oid = p_objid;
         IF NOT FOUND THEN RETURN; END IF;
-        IF v_kind IN ('r', 'p', 'v', 'm') THEN
+        IF v_kind IN ('r', 'p', 'v', 'm', 'f') THEN
             classid := p_classid; objid := p_objid;
         ELSIF v_kind IN ('i', 'I') THEN
             SELECT con.conrelid INTO v_oid FROM pg_constraint con
@@ -148,9 +148,13 @@ BEGIN
             classid := p_classid; objid := p_objid;
         ELSIF v_kind = 'm' THEN
             SELECT 'pg_type'::regclass, rg.rngtypid INTO classid, objid FROM pg_range rg WHERE rg.rngmultitypid = p_objid;
-        ELSIF v_kind = 'b' AND v_type <> 0 AND v_len = -1 THEN
+        ELSIF v_kind = 'b' AND v_type <> 0 AND v_len = -1
+              AND EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = v_type AND e.typarray = p_objid) THEN
             SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_type) r;
             RETURN;
+        ELSIF v_kind = 'b' AND p_objid >= 16384 THEN
+            -- a base type made with its own I/O functions (CREATE TYPE name (INPUT = ...))
+            classid := p_classid; objid := p_objid;
         ELSE
             RETURN;
         END IF;
@@ -159,6 +163,14 @@ BEGIN
         SELECT d.refobjid INTO v_oid FROM pg_depend d
          WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'i'
            AND d.refclassid = 'pg_type'::regclass LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
+            RETURN;
+        END IF;
+        -- the input, output, receive and send functions of a base type belong to it (made between
+        -- its shell and its full definition; their signatures name it)
+        SELECT t.oid INTO v_oid FROM pg_proc p JOIN pg_type t ON t.oid IN (p.prorettype, p.proargtypes[0])
+         WHERE p.oid = p_objid AND t.typtype = 'b' AND p_objid IN (t.typinput, t.typoutput, t.typreceive, t.typsend) LIMIT 1;
         IF FOUND THEN
             SELECT r.classid, r.objid INTO classid, objid FROM pggit._root('pg_type'::regclass, v_oid) r;
             RETURN;
@@ -216,6 +228,20 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_operator o WHERE o.oid = p_objid AND o.oprcode <> 0) THEN
             classid := p_classid; objid := p_objid;
         END IF;
+    ELSIF p_classid IN ('pg_opclass'::regclass, 'pg_opfamily'::regclass, 'pg_am'::regclass, 'pg_transform'::regclass,
+                        'pg_ts_parser'::regclass, 'pg_ts_template'::regclass, 'pg_foreign_data_wrapper'::regclass,
+                        'pg_foreign_server'::regclass, 'pg_user_mapping'::regclass, 'pg_subscription'::regclass) THEN
+        classid := p_classid; objid := p_objid;
+    ELSIF p_classid IN ('pg_amop'::regclass, 'pg_amproc'::regclass) THEN
+        -- an operator or function of an operator family belongs to the operator class that made it,
+        -- or (ALTER OPERATOR FAMILY ... ADD) to the family
+        SELECT d.refclassid, d.refobjid INTO v_type, v_oid FROM pg_depend d
+         WHERE d.classid = p_classid AND d.objid = p_objid AND d.refclassid IN ('pg_opclass'::regclass, 'pg_opfamily'::regclass)
+         ORDER BY d.refclassid = 'pg_opclass'::regclass DESC LIMIT 1;
+        IF FOUND THEN
+            SELECT r.classid, r.objid INTO classid, objid FROM pggit._root(v_type, v_oid) r;
+        END IF;
+        RETURN;
     ELSIF p_classid = 'pg_publication'::regclass THEN
         classid := p_classid; objid := p_objid;
     ELSIF p_classid = 'pg_publication_rel'::regclass THEN
@@ -300,6 +326,39 @@ BEGIN
         SELECT d.dictnamespace INTO v_nsp FROM pg_ts_dict d WHERE d.oid = p_objid AND d.oid >= 16384;
     ELSIF p_classid = 'pg_ts_config'::regclass THEN
         SELECT t.cfgnamespace INTO v_nsp FROM pg_ts_config t WHERE t.oid = p_objid AND t.oid >= 16384;
+    ELSIF p_classid = 'pg_ts_parser'::regclass THEN
+        SELECT t.prsnamespace INTO v_nsp FROM pg_ts_parser t WHERE t.oid = p_objid AND t.oid >= 16384;
+    ELSIF p_classid = 'pg_ts_template'::regclass THEN
+        SELECT t.tmplnamespace INTO v_nsp FROM pg_ts_template t WHERE t.oid = p_objid AND t.oid >= 16384;
+    ELSIF p_classid = 'pg_opclass'::regclass THEN
+        SELECT o.opcnamespace INTO v_nsp FROM pg_opclass o WHERE o.oid = p_objid AND o.oid >= 16384;
+    ELSIF p_classid = 'pg_opfamily'::regclass THEN
+        SELECT o.opfnamespace INTO v_nsp FROM pg_opfamily o WHERE o.oid = p_objid AND o.oid >= 16384;
+    ELSIF p_classid = 'pg_transform'::regclass THEN
+        -- (a transform is in no schema: tracked when its type, or else its functions, are in a
+        -- tracked schema)
+        SELECT x.nsp INTO v_nsp FROM pg_transform tr
+         CROSS JOIN LATERAL (SELECT 1, t.typnamespace FROM pg_type t WHERE t.oid = tr.trftype
+                             UNION ALL SELECT 2, p.pronamespace FROM pg_proc p WHERE p.oid IN (tr.trffromsql, tr.trftosql)) x(k, nsp)
+          JOIN pg_namespace n ON n.oid = x.nsp
+         WHERE tr.oid = p_objid AND tr.oid >= 16384 AND n.nspname <> 'pg_catalog'
+         ORDER BY x.k, n.nspname LIMIT 1;
+        IF v_nsp IS NULL THEN
+            -- a transform between built-in types and functions made by a user
+            RETURN p_objid >= 16384
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+        END IF;
+    ELSIF p_classid IN ('pg_am'::regclass, 'pg_foreign_data_wrapper'::regclass, 'pg_foreign_server'::regclass) THEN
+        -- (in no schema: every one made by a user, not by an extension, is tracked)
+        RETURN p_objid >= 16384
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+    ELSIF p_classid = 'pg_user_mapping'::regclass THEN
+        -- (a user mapping goes with its server)
+        RETURN coalesce((SELECT pggit._tracked_oid('pg_foreign_server'::regclass, um.umserver) FROM pg_user_mapping um WHERE um.oid = p_objid), false);
+    ELSIF p_classid = 'pg_subscription'::regclass THEN
+        -- (subscriptions are in no schema and shared by the cluster's catalog: those of this database)
+        RETURN EXISTS (SELECT 1 FROM pg_subscription s JOIN pg_database db ON db.oid = s.subdbid
+                        WHERE s.oid = p_objid AND db.datname = current_database());
     ELSIF p_classid = 'pg_publication'::regclass THEN
         -- (a publication is in no schema: every one made by a user is tracked)
         RETURN EXISTS (SELECT 1 FROM pg_publication p WHERE p.oid = p_objid AND p.oid >= 16384)
@@ -373,7 +432,7 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_classid = 'pg_class'::regclass THEN
         SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
-                              WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'index' END,
+                              WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'index' END,
                pggit._qname(c.relnamespace, c.relname)
           INTO kind, identity FROM pg_class c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_type'::regclass THEN
@@ -412,6 +471,32 @@ BEGIN
           INTO kind, identity FROM pg_cast c WHERE c.oid = p_objid;
     ELSIF p_classid = 'pg_event_trigger'::regclass THEN
         SELECT 'event trigger', quote_ident(e.evtname) INTO kind, identity FROM pg_event_trigger e WHERE e.oid = p_objid;
+    ELSIF p_classid = 'pg_opclass'::regclass THEN
+        SELECT 'operator class', pggit._qname(c.opcnamespace, c.opcname) || ' using ' || quote_ident(a.amname)
+          INTO kind, identity FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_opfamily'::regclass THEN
+        SELECT 'operator family', pggit._qname(f.opfnamespace, f.opfname) || ' using ' || quote_ident(a.amname)
+          INTO kind, identity FROM pg_opfamily f JOIN pg_am a ON a.oid = f.opfmethod WHERE f.oid = p_objid;
+    ELSIF p_classid = 'pg_am'::regclass THEN
+        SELECT 'access method', quote_ident(a.amname) INTO kind, identity FROM pg_am a WHERE a.oid = p_objid;
+    ELSIF p_classid = 'pg_transform'::regclass THEN
+        SELECT 'transform', 'for ' || format_type(t.trftype, NULL) || ' language ' || quote_ident(l.lanname)
+          INTO kind, identity FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_parser'::regclass THEN
+        SELECT 'text search parser', pggit._qname(p.prsnamespace, p.prsname) INTO kind, identity FROM pg_ts_parser p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_ts_template'::regclass THEN
+        SELECT 'text search template', pggit._qname(t.tmplnamespace, t.tmplname) INTO kind, identity FROM pg_ts_template t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_foreign_data_wrapper'::regclass THEN
+        SELECT 'foreign data wrapper', quote_ident(w.fdwname) INTO kind, identity FROM pg_foreign_data_wrapper w WHERE w.oid = p_objid;
+    ELSIF p_classid = 'pg_foreign_server'::regclass THEN
+        SELECT 'server', quote_ident(s.srvname) INTO kind, identity FROM pg_foreign_server s WHERE s.oid = p_objid;
+    ELSIF p_classid = 'pg_user_mapping'::regclass THEN
+        SELECT 'user mapping', 'for ' || CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END || ' server ' || quote_ident(s.srvname)
+          INTO kind, identity
+          FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver LEFT JOIN pg_roles r ON r.oid = um.umuser
+         WHERE um.oid = p_objid;
+    ELSIF p_classid = 'pg_subscription'::regclass THEN
+        SELECT 'subscription', quote_ident(s.subname) INTO kind, identity FROM pg_subscription s WHERE s.oid = p_objid;
     ELSIF p_classid = 'pg_rewrite'::regclass THEN
         SELECT 'rule', quote_ident(r.rulename) || ' on ' || pggit._qname(c.relnamespace, c.relname)
           INTO kind, identity FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = p_objid AND r.rulename <> '_RETURN';

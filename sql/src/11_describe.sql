@@ -64,6 +64,138 @@ LANGUAGE sql IMMUTABLE AS $$
             WHERE c.col ? 'compression') x
 $$;
 
+-- Is an option of a foreign data wrapper, server or user mapping (or a connection string's
+-- keyword) a secret? Those are not stored: password, passwd, secret, token and the like.
+CREATE FUNCTION pggit._secret_option(p_name text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT lower(p_name) ~ '(password|passwd|passphrase|secret|token|credential|api_?key|private_?key)'
+$$;
+
+-- ' OPTIONS (name 'value', ...)' of a generic options array (name=value items), without the
+-- secrets, or ''.
+CREATE FUNCTION pggit._options_sql(p_options text[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(' OPTIONS (' || string_agg(quote_ident(split_part(o, '=', 1)) || ' '
+                                              || quote_literal(substr(o, strpos(o, '=') + 1)), ', ' ORDER BY i) || ')', '')
+      FROM unnest(p_options) WITH ORDINALITY u(o, i)
+     WHERE NOT pggit._secret_option(split_part(o, '=', 1))
+$$;
+
+-- A subscription's connection string without its secrets (password=... in key/value form, the
+-- password of a URI and its password parameter).
+CREATE FUNCTION pggit._conninfo_without_secrets(p_conninfo text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_conninfo ~* '^postgres(ql)?://'
+                THEN regexp_replace(regexp_replace(p_conninfo, '^(postgres(ql)?://[^:@/?]*):[^@/?]*@', '\1@', 'i'),
+                                    '([?&])[a-z_]*(password|passwd|secret|token)[a-z_]*=[^&]*&?', '\1', 'gi')
+                ELSE btrim(regexp_replace(p_conninfo,
+                                          '(^|\s)[a-z_]*(password|passwd|secret|token)[a-z_]*\s*=\s*(''([^''\\]|\\.)*''|\S+)', '', 'gi')) END
+$$;
+
+-- A foreign table's definition: columns (type, column options, collation, default, NOT NULL),
+-- checks, server and options; inherited or partition of another table.
+CREATE FUNCTION pggit._foreign_table_sql(p_objid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT 'CREATE FOREIGN TABLE ' || pggit._qname(c.relnamespace, c.relname)
+           || CASE WHEN c.relispartition THEN
+                  ' PARTITION OF ' || (SELECT pggit._qname(pc.relnamespace, pc.relname) FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                                        WHERE i.inhrelid = c.oid)
+                  || ' ' || pg_get_expr(c.relpartbound, c.oid)
+              ELSE
+                  ' (' || coalesce(E'\n    ' || (
+                      SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                                        || pggit._options_sql(a.attfdwoptions)
+                                        || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN
+                                               ' COLLATE ' || (SELECT pggit._qname(co.collnamespace, co.collname) FROM pg_collation co WHERE co.oid = a.attcollation)
+                                               ELSE '' END
+                                        || coalesce(' DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid), '')
+                                        || CASE WHEN a.attnotnull THEN coalesce(' CONSTRAINT ' || quote_ident(nn.conname), '') || ' NOT NULL' ELSE '' END,
+                                        E',\n    ' ORDER BY a.attnum)
+                        FROM pg_attribute a
+                        JOIN pg_type t ON t.oid = a.atttypid
+                        LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                        LEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey = ARRAY[a.attnum]
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attislocal), '')
+                  || coalesce((SELECT string_agg(E',\n    CONSTRAINT ' || quote_ident(con.conname) || ' ' || pg_get_constraintdef(con.oid), '' ORDER BY con.conname)
+                                 FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c' AND con.conislocal), '')
+                  || E'\n)'
+                  || coalesce(' INHERITS (' || (SELECT string_agg(pggit._qname(pc.relnamespace, pc.relname), ', ' ORDER BY i.inhseqno)
+                                                 FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent WHERE i.inhrelid = c.oid) || ')', '')
+              END
+           || ' SERVER ' || quote_ident(s.srvname) || pggit._options_sql(ft.ftoptions) || ';'
+           -- (a partition's columns are its parent's: their options and defaults come after)
+           || CASE WHEN c.relispartition THEN coalesce((
+                  SELECT string_agg(E'\nALTER FOREIGN TABLE ' || pggit._qname(c.relnamespace, c.relname) || ' ALTER COLUMN ' || quote_ident(a.attname)
+                                    || ' OPTIONS (' || substr(pggit._options_sql(a.attfdwoptions), 11), '' ORDER BY a.attnum)
+                    FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND pggit._options_sql(a.attfdwoptions) <> ''), '')
+              ELSE '' END
+           || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || pggit._qname(c.relnamespace, c.relname) || '.' || quote_ident(a.attname),
+                                                             col_description(a.attrelid, a.attnum)), '' ORDER BY a.attnum)
+                          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+      FROM pg_class c
+      JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+      JOIN pg_foreign_server s ON s.oid = ft.ftserver
+     WHERE c.oid = p_objid
+$$;
+
+-- A base type's definition: its shell, its input, output, receive and send functions (which
+-- belong to it), then the type with every option pg_dump writes.
+CREATE FUNCTION pggit._base_type_sql(p_objid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT 'CREATE TYPE ' || pggit._qname(t.typnamespace, t.typname) || ';'
+           || coalesce((SELECT string_agg(E'\n' || rtrim(pg_get_functiondef(f.f), E'\n ') || ';'
+                                          || pggit._comment_sql('FUNCTION ' || f.f::regprocedure::text, obj_description(f.f, 'pg_proc')),
+                                          '' ORDER BY f.i)
+                          FROM unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::oid[]) WITH ORDINALITY f(f, i)
+                          JOIN pg_proc p ON p.oid = f.f
+                         WHERE f.f <> 0 AND p.oid >= 16384 AND t.oid IN (p.prorettype, p.proargtypes[0])
+                           AND f.i = (SELECT min(g.i) FROM unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::oid[]) WITH ORDINALITY g(f, i)
+                                       WHERE g.f = f.f)), '')
+           || E'\nCREATE TYPE ' || pggit._qname(t.typnamespace, t.typname) || ' ('
+           || 'INTERNALLENGTH = ' || CASE WHEN t.typlen = -1 THEN 'variable' ELSE t.typlen::text END
+           || ', INPUT = ' || t.typinput::regproc::text || ', OUTPUT = ' || t.typoutput::regproc::text
+           || CASE WHEN t.typreceive <> 0 THEN ', RECEIVE = ' || t.typreceive::regproc::text ELSE '' END
+           || CASE WHEN t.typsend <> 0 THEN ', SEND = ' || t.typsend::regproc::text ELSE '' END
+           || CASE WHEN t.typmodin <> 0 THEN ', TYPMOD_IN = ' || t.typmodin::regproc::text ELSE '' END
+           || CASE WHEN t.typmodout <> 0 THEN ', TYPMOD_OUT = ' || t.typmodout::regproc::text ELSE '' END
+           || CASE WHEN t.typanalyze <> 0 THEN ', ANALYZE = ' || t.typanalyze::regproc::text ELSE '' END
+           || CASE WHEN coalesce((j->>'typsubscript')::regproc::oid, 0) <> 0 THEN ', SUBSCRIPT = ' || (j->>'typsubscript')::regproc::text ELSE '' END
+           || CASE WHEN t.typbyval THEN ', PASSEDBYVALUE' ELSE '' END
+           || ', ALIGNMENT = ' || CASE t.typalign WHEN 'c' THEN 'char' WHEN 's' THEN 'int2' WHEN 'i' THEN 'int4' ELSE 'double' END
+           || ', STORAGE = ' || lower(pggit._storage_word(t.typstorage))
+           || CASE WHEN t.typcategory <> 'U' THEN ', CATEGORY = ' || quote_literal(t.typcategory::text) ELSE '' END
+           || CASE WHEN t.typispreferred THEN ', PREFERRED = true' ELSE '' END
+           || coalesce(', DEFAULT = ' || quote_literal(t.typdefault), '')
+           || CASE WHEN t.typelem <> 0 THEN ', ELEMENT = ' || format_type(t.typelem, NULL) ELSE '' END
+           || CASE WHEN t.typdelim <> ',' THEN ', DELIMITER = ' || quote_literal(t.typdelim::text) ELSE '' END
+           || CASE WHEN t.typcollation <> 0 THEN ', COLLATABLE = true' ELSE '' END
+           || ');'
+      FROM pg_type t, to_jsonb(t) j WHERE t.oid = p_objid
+$$;
+
+-- The members of an operator class or family (p_class: those its operator class made, else
+-- those added to the family on their own) as CREATE OPERATOR CLASS / ALTER OPERATOR FAMILY
+-- items: operators by strategy, then functions by number.
+CREATE FUNCTION pggit._opfamily_items(p_classid oid, p_objid oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT string_agg(x.item, ', ' ORDER BY x.k, x.n, x.l, x.r)
+      FROM (
+        SELECT 1 AS k, ao.amopstrategy::int AS n, format_type(ao.amoplefttype, NULL) AS l, format_type(ao.amoprighttype, NULL) AS r,
+               'OPERATOR ' || ao.amopstrategy || ' ' || pggit._operator_name(ao.amopopr)
+               || '(' || format_type(ao.amoplefttype, NULL) || ', ' || format_type(ao.amoprighttype, NULL) || ')'
+               || CASE WHEN ao.amoppurpose = 'o' THEN ' FOR ORDER BY ' || (SELECT pggit._qname(f.opfnamespace, f.opfname) FROM pg_opfamily f WHERE f.oid = ao.amopsortfamily)
+                       ELSE '' END AS item
+          FROM pg_amop ao JOIN pg_depend d ON d.classid = 'pg_amop'::regclass AND d.objid = ao.oid
+                                          AND d.refclassid = p_classid AND d.refobjid = p_objid AND d.deptype IN ('a', 'i')
+        UNION ALL
+        SELECT 2, ap.amprocnum::int, format_type(ap.amproclefttype, NULL), format_type(ap.amprocrighttype, NULL),
+               'FUNCTION ' || ap.amprocnum || ' (' || format_type(ap.amproclefttype, NULL) || ', ' || format_type(ap.amprocrighttype, NULL) || ') '
+               || ap.amproc::regprocedure::text
+          FROM pg_amproc ap JOIN pg_depend d ON d.classid = 'pg_amproc'::regclass AND d.objid = ap.oid
+                                            AND d.refclassid = p_classid AND d.refobjid = p_objid AND d.deptype IN ('a', 'i')
+      ) x
+$$;
+
 -- A table's definition text and its CREATE TABLE statement (without late defaults, kept for
 -- migrations), rendered from its detail alone: describing a table and merging two versions of
 -- one (the union strategy) render the same way.
@@ -78,6 +210,7 @@ DECLARE
     v_inh    text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'inherits') x);
     v_opts   text := (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(p_detail->'options') x);
     v_unlogged text := CASE WHEN p_detail->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END;
+    v_using  text := coalesce(' USING ' || (p_detail->>'access_method'), '');
 BEGIN
     IF p_detail ? 'partition_of' AND (p_detail->>'attached')::boolean THEN
         -- a table made on its own and attached as a partition (its columns differ from what
@@ -85,7 +218,7 @@ BEGIN
         -- again that way, with its own column order, defaults and NOT NULL, then attached
         v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
         v_tail := E'\n)' || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+               || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         SELECT string_agg(pggit._column_sql(c), E',\n    '),
                string_agg(pggit._column_sql(CASE WHEN c ? 'late_default' THEN c - 'default' ELSE c END), E',\n    ')
           INTO v_full, v_create
@@ -97,19 +230,19 @@ BEGIN
         -- a typed table: its columns are the type's; their defaults and NOT NULL come after
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' OF ' || (p_detail->>'of_type')
                  || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+                 || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         v_full := v_create || coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._typed_column_sql(p_detail, false)) x), '');
     ELSIF p_detail ? 'partition_of' THEN
         v_create := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' PARTITION OF ' || (p_detail->>'partition_of')
                  || ' ' || (p_detail->>'bound')
                  || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-                 || coalesce(' WITH (' || v_opts || ')', '') || ';';
+                 || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         v_full := v_create;
     ELSE
         v_head := 'CREATE ' || v_unlogged || 'TABLE ' || v_q || ' (';
         v_tail := E'\n)' || coalesce(' INHERITS (' || v_inh || ')', '')
                || coalesce(' PARTITION BY ' || (p_detail->>'partition_key'), '')
-               || coalesce(' WITH (' || v_opts || ')', '') || ';';
+               || v_using || coalesce(' WITH (' || v_opts || ')', '') || ';';
         SELECT string_agg(pggit._column_sql(c), E',\n    ') INTO v_full
           FROM jsonb_array_elements(p_detail->'columns') c WHERE (c->>'local')::boolean;
         v_create := v_full;
@@ -173,6 +306,8 @@ BEGIN
                                   ELSE coalesce(c.reloptions, '{}') || array(SELECT 'toast.' || x FROM unnest(tc.reloptions) x) END
                         FROM pg_class tc WHERE tc.oid = c.reltoastrelid) END AS reloptions,
            pggit._qname(c.relnamespace, c.relname) AS q,
+           -- (a table access method other than heap: CREATE TABLE ... USING)
+           (SELECT quote_ident(am.amname) FROM pg_am am WHERE am.oid = c.relam AND am.amname <> 'heap') AS am,
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
            (SELECT d.description FROM pg_description d
@@ -294,7 +429,8 @@ BEGIN
         'partition_key', v_rel.partkey,
         'inherits', to_jsonb(v_inh), 'persistence', v_rel.relpersistence::text,
         'options', to_jsonb(v_rel.reloptions), 'rls', v_rel.relrowsecurity, 'force_rls', v_rel.relforcerowsecurity,
-        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps)));
+        'comment', v_rel.comment, 'deps', to_jsonb(v_deps), 'fk_deps', to_jsonb(v_fkdeps), 'late_deps', to_jsonb(v_latedeps),
+        'access_method', v_rel.am));
     v_sql := pggit._table_text(v_detail);
     v_detail := v_detail || jsonb_build_object('create', v_sql[2]);
     RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql[1], v_detail)::pggit.objdesc;
@@ -348,6 +484,7 @@ DECLARE
     v_detail  jsonb := '{}';
     v_r       record;
     v_num     int;
+    v_num_text text;
 BEGIN
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
@@ -548,14 +685,22 @@ BEGIN
               JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
               JOIN pg_type mt ON mt.oid = rg.rngmultitypid
              WHERE rg.rngtypid = p_objid;
+        ELSIF v_r.typtype = 'b' THEN
+            v_sql := pggit._base_type_sql(p_objid);
+            v_detail := jsonb_build_object('base', true);
         ELSE
             RETURN NULL;
         END IF;
         v_deps := pggit._deps(
             ARRAY[p_classid] || CASE WHEN v_r.typrelid <> 0 THEN ARRAY['pg_class'::regclass::oid] ELSE '{}' END
-                || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE contypid = p_objid),
+                || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE contypid = p_objid)
+                -- (a base type's own I/O functions, which belong to it)
+                || array(SELECT 'pg_proc'::regclass::oid FROM unnest(ARRAY[v_r.typinput, v_r.typoutput, v_r.typreceive, v_r.typsend]::oid[]) f
+                          WHERE v_r.typtype = 'b' AND f <> 0),
             ARRAY[p_objid] || CASE WHEN v_r.typrelid <> 0 THEN ARRAY[v_r.typrelid] ELSE '{}' END
-                || array(SELECT oid FROM pg_constraint WHERE contypid = p_objid),
+                || array(SELECT oid FROM pg_constraint WHERE contypid = p_objid)
+                || array(SELECT f FROM unnest(ARRAY[v_r.typinput, v_r.typoutput, v_r.typreceive, v_r.typsend]::oid[]) f
+                          WHERE v_r.typtype = 'b' AND f <> 0),
             v_ident, '{n}');
 
     ELSIF v_kind = 'schema' THEN
@@ -716,6 +861,149 @@ BEGIN
                                               || coalesce(v_r.f1, '{}'),
                               ARRAY[p_objid] || array(SELECT oid FROM pg_publication_rel WHERE prpubid = p_objid) || coalesce(v_r.f2, '{}'),
                               v_ident, '{n,a}');
+
+    ELSIF v_kind = 'foreign table' THEN
+        v_sql := pggit._foreign_table_sql(p_objid);
+        v_comment := obj_description(p_objid, 'pg_class');
+        v_target := 'FOREIGN TABLE ' || v_q;
+        v_deps := pggit._deps(
+            ARRAY[p_classid] || array(SELECT 'pg_attrdef'::regclass::oid FROM pg_attrdef WHERE adrelid = p_objid)
+                || array(SELECT 'pg_constraint'::regclass::oid FROM pg_constraint WHERE conrelid = p_objid),
+            ARRAY[p_objid] || array(SELECT oid FROM pg_attrdef WHERE adrelid = p_objid)
+                || array(SELECT oid FROM pg_constraint WHERE conrelid = p_objid),
+            v_ident, '{n,a}');
+
+    ELSIF v_kind = 'operator family' THEN
+        -- the family, then the operators and functions added to it on their own (those of its
+        -- operator classes are theirs)
+        SELECT pggit._qname(f.opfnamespace, f.opfname) || ' USING ' || quote_ident(a.amname), obj_description(f.oid, 'pg_opfamily')
+          INTO v_target, v_comment
+          FROM pg_opfamily f JOIN pg_am a ON a.oid = f.opfmethod WHERE f.oid = p_objid;
+        v_target := 'OPERATOR FAMILY ' || v_target;
+        v_sql := 'CREATE ' || v_target || ';'
+                 || coalesce(E'\nALTER ' || v_target || ' ADD ' || pggit._opfamily_items('pg_opfamily'::regclass, p_objid) || ';', '');
+        v_deps := pggit._deps(
+            ARRAY[p_classid] || array(SELECT 'pg_amop'::regclass::oid FROM pg_amop WHERE amopfamily = p_objid)
+                || array(SELECT 'pg_amproc'::regclass::oid FROM pg_amproc WHERE amprocfamily = p_objid),
+            ARRAY[p_objid] || array(SELECT oid FROM pg_amop WHERE amopfamily = p_objid)
+                || array(SELECT oid FROM pg_amproc WHERE amprocfamily = p_objid),
+            v_ident, '{n}');
+
+    ELSIF v_kind = 'operator class' THEN
+        -- (FAMILY only when the family has another name: CREATE OPERATOR CLASS uses the family of
+        -- its own name, making it when it does not exist)
+        SELECT 'OPERATOR CLASS ' || pggit._qname(c.opcnamespace, c.opcname) || ' USING ' || quote_ident(a.amname),
+               'CREATE OPERATOR CLASS ' || pggit._qname(c.opcnamespace, c.opcname) || CASE WHEN c.opcdefault THEN ' DEFAULT' ELSE '' END
+               || ' FOR TYPE ' || format_type(c.opcintype, NULL) || ' USING ' || quote_ident(a.amname)
+               || CASE WHEN (f.opfnamespace, f.opfname) IS DISTINCT FROM (c.opcnamespace, c.opcname)
+                       THEN ' FAMILY ' || pggit._qname(f.opfnamespace, f.opfname) ELSE '' END
+               || ' AS ' || concat_ws(', ', CASE WHEN c.opckeytype <> 0 THEN 'STORAGE ' || format_type(c.opckeytype, NULL) END,
+                                      pggit._opfamily_items('pg_opclass'::regclass, c.oid)) || ';',
+               obj_description(c.oid, 'pg_opclass')
+          INTO v_target, v_sql, v_comment
+          FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod JOIN pg_opfamily f ON f.oid = c.opcfamily
+         WHERE c.oid = p_objid;
+        v_deps := pggit._deps(
+            ARRAY[p_classid] || array(SELECT d.classid FROM pg_depend d WHERE d.refclassid = p_classid AND d.refobjid = p_objid
+                                                                          AND d.classid IN ('pg_amop'::regclass, 'pg_amproc'::regclass)),
+            ARRAY[p_objid] || array(SELECT d.objid FROM pg_depend d WHERE d.refclassid = p_classid AND d.refobjid = p_objid
+                                                                        AND d.classid IN ('pg_amop'::regclass, 'pg_amproc'::regclass)),
+            v_ident, '{n,a}');
+
+    ELSIF v_kind = 'access method' THEN
+        SELECT 'CREATE ACCESS METHOD ' || v_q || ' TYPE ' || CASE a.amtype WHEN 't' THEN 'TABLE' ELSE 'INDEX' END
+               || ' HANDLER ' || a.amhandler::regproc::text || ';',
+               obj_description(a.oid, 'pg_am')
+          INTO v_sql, v_comment FROM pg_am a WHERE a.oid = p_objid;
+        v_target := 'ACCESS METHOD ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'transform' THEN
+        SELECT 'TRANSFORM FOR ' || format_type(t.trftype, NULL) || ' LANGUAGE ' || quote_ident(l.lanname),
+               obj_description(t.oid, 'pg_transform'),
+               concat_ws(', ', CASE WHEN t.trffromsql <> 0 THEN 'FROM SQL WITH FUNCTION ' || t.trffromsql::regprocedure::text END,
+                               CASE WHEN t.trftosql <> 0 THEN 'TO SQL WITH FUNCTION ' || t.trftosql::regprocedure::text END)
+          INTO v_target, v_comment, v_sql
+          FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid = p_objid;
+        v_sql := 'CREATE ' || v_target || ' (' || v_sql || ');';
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search parser' THEN
+        SELECT 'CREATE TEXT SEARCH PARSER ' || v_q || ' (START = ' || p.prsstart::regproc::text || ', GETTOKEN = ' || p.prstoken::regproc::text
+               || ', END = ' || p.prsend::regproc::text || ', LEXTYPES = ' || p.prslextype::regproc::text
+               || CASE WHEN p.prsheadline <> 0 THEN ', HEADLINE = ' || p.prsheadline::regproc::text ELSE '' END || ');',
+               obj_description(p.oid, 'pg_ts_parser')
+          INTO v_sql, v_comment FROM pg_ts_parser p WHERE p.oid = p_objid;
+        v_target := 'TEXT SEARCH PARSER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'text search template' THEN
+        SELECT 'CREATE TEXT SEARCH TEMPLATE ' || v_q || ' ('
+               || CASE WHEN t.tmplinit <> 0 THEN 'INIT = ' || t.tmplinit::regproc::text || ', ' ELSE '' END
+               || 'LEXIZE = ' || t.tmpllexize::regproc::text || ');',
+               obj_description(t.oid, 'pg_ts_template')
+          INTO v_sql, v_comment FROM pg_ts_template t WHERE t.oid = p_objid;
+        v_target := 'TEXT SEARCH TEMPLATE ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'foreign data wrapper' THEN
+        -- (options that are secrets are not stored)
+        SELECT 'CREATE FOREIGN DATA WRAPPER ' || v_q
+               || CASE WHEN w.fdwhandler <> 0 THEN ' HANDLER ' || w.fdwhandler::regproc::text ELSE '' END
+               || CASE WHEN w.fdwvalidator <> 0 THEN ' VALIDATOR ' || w.fdwvalidator::regproc::text ELSE '' END
+               || pggit._options_sql(w.fdwoptions) || ';',
+               obj_description(w.oid, 'pg_foreign_data_wrapper')
+          INTO v_sql, v_comment FROM pg_foreign_data_wrapper w WHERE w.oid = p_objid;
+        v_target := 'FOREIGN DATA WRAPPER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'server' THEN
+        SELECT 'CREATE SERVER ' || v_q || coalesce(' TYPE ' || quote_literal(s.srvtype), '') || coalesce(' VERSION ' || quote_literal(s.srvversion), '')
+               || ' FOREIGN DATA WRAPPER ' || quote_ident(w.fdwname) || pggit._options_sql(s.srvoptions) || ';',
+               obj_description(s.oid, 'pg_foreign_server')
+          INTO v_sql, v_comment
+          FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE s.oid = p_objid;
+        v_target := 'SERVER ' || v_q;
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'user mapping' THEN
+        -- (its password and other secrets are not stored)
+        SELECT 'USER MAPPING FOR ' || CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END || ' SERVER ' || quote_ident(s.srvname),
+               pggit._options_sql(um.umoptions)
+          INTO v_target, v_sql
+          FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver LEFT JOIN pg_roles r ON r.oid = um.umuser
+         WHERE um.oid = p_objid;
+        v_sql := 'CREATE ' || v_target || v_sql || ';';
+        v_deps := pggit._deps(ARRAY[p_classid], ARRAY[p_objid], v_ident, '{n}');
+
+    ELSIF v_kind = 'subscription' THEN
+        -- without the connection string's password; made without connecting and disabled
+        -- (connect = false, as pg_dump does): whether it is enabled is not part of its state, so
+        -- that no replay (a checkout, the shadow database) starts replicating. Dropped without
+        -- the publisher: its slot is let go first (slot_name = NONE), and stays on the publisher.
+        -- (Columns read through to_jsonb: they differ between server versions.)
+        SELECT 'CREATE SUBSCRIPTION ' || v_q || ' CONNECTION ' || quote_literal(pggit._conninfo_without_secrets(s.subconninfo))
+               || ' PUBLICATION ' || (SELECT string_agg(quote_ident(p), ', ' ORDER BY i) FROM unnest(s.subpublications) WITH ORDINALITY u(p, i))
+               || ' WITH (connect = false, slot_name = ' || coalesce(quote_literal(s.subslotname::text), 'NONE')
+               || CASE WHEN s.subbinary THEN ', binary = true' ELSE '' END
+               || CASE WHEN j->>'substream' IN ('t', 'true') THEN ', streaming = on' WHEN j->>'substream' = 'p' THEN ', streaming = parallel' ELSE '' END
+               || CASE WHEN j->>'subtwophasestate' <> 'd' THEN ', two_phase = on' ELSE '' END
+               || CASE WHEN (j->>'subdisableonerr')::boolean THEN ', disable_on_error = true' ELSE '' END
+               || CASE WHEN NOT coalesce((j->>'subpasswordrequired')::boolean, true) THEN ', password_required = false' ELSE '' END
+               || CASE WHEN (j->>'subrunasowner')::boolean THEN ', run_as_owner = true' ELSE '' END
+               || CASE WHEN coalesce(j->>'suborigin', 'any') <> 'any' THEN ', origin = ' || quote_literal(j->>'suborigin') ELSE '' END
+               || CASE WHEN (j->>'subfailover')::boolean THEN ', failover = true' ELSE '' END
+               || CASE WHEN s.subsynccommit <> 'off' THEN ', synchronous_commit = ' || quote_literal(s.subsynccommit) ELSE '' END
+               || ');',
+               obj_description(s.oid, 'pg_subscription'),
+               CASE WHEN s.subslotname IS NULL THEN 'DROP SUBSCRIPTION IF EXISTS ' || v_q || ';'
+                    ELSE 'ALTER SUBSCRIPTION ' || v_q || ' DISABLE; ALTER SUBSCRIPTION ' || v_q || ' SET (slot_name = NONE); DROP SUBSCRIPTION '
+                         || v_q || ';' END
+          INTO v_sql, v_comment, v_num_text
+          FROM pg_subscription s, to_jsonb(s) j WHERE s.oid = p_objid;
+        v_detail := jsonb_build_object('drop', v_num_text);
+        v_target := 'SUBSCRIPTION ' || v_q;
+        v_deps := '{}';
     ELSE
         RETURN NULL;
     END IF;
@@ -732,8 +1020,11 @@ LANGUAGE sql STABLE AS $$
     SELECT DISTINCT r.classid, r.objid
       FROM (
         SELECT 'pg_class'::regclass::oid AS c, c.oid AS o FROM pg_class c
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c') AND c.oid >= 16384
-        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typtype IN ('e', 'd', 'r') AND t.oid >= 16384
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c', 'f') AND c.oid >= 16384
+        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t
+         WHERE t.oid >= 16384 AND (t.typtype IN ('e', 'd', 'r')
+                                   -- (base types; not the array types of every type, which belong to theirs)
+                                   OR (t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid)))
         UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p WHERE p.oid >= 16384
         UNION ALL SELECT 'pg_trigger'::regclass, t.oid FROM pg_trigger t WHERE t.oid >= 16384
         UNION ALL SELECT 'pg_policy'::regclass, p.oid FROM pg_policy p
@@ -748,6 +1039,16 @@ LANGUAGE sql STABLE AS $$
         UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.oid >= 16384
         UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.oid >= 16384
         UNION ALL SELECT 'pg_publication'::regclass, p.oid FROM pg_publication p WHERE p.oid >= 16384
+        UNION ALL SELECT 'pg_opfamily'::regclass, f.oid FROM pg_opfamily f WHERE f.oid >= 16384
+        UNION ALL SELECT 'pg_opclass'::regclass, c.oid FROM pg_opclass c WHERE c.oid >= 16384
+        UNION ALL SELECT 'pg_am'::regclass, a.oid FROM pg_am a WHERE a.oid >= 16384
+        UNION ALL SELECT 'pg_transform'::regclass, t.oid FROM pg_transform t WHERE t.oid >= 16384
+        UNION ALL SELECT 'pg_ts_parser'::regclass, p.oid FROM pg_ts_parser p WHERE p.oid >= 16384
+        UNION ALL SELECT 'pg_ts_template'::regclass, t.oid FROM pg_ts_template t WHERE t.oid >= 16384
+        UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, w.oid FROM pg_foreign_data_wrapper w WHERE w.oid >= 16384
+        UNION ALL SELECT 'pg_foreign_server'::regclass, s.oid FROM pg_foreign_server s WHERE s.oid >= 16384
+        UNION ALL SELECT 'pg_user_mapping'::regclass, um.oid FROM pg_user_mapping um WHERE um.oid >= 16384
+        UNION ALL SELECT 'pg_subscription'::regclass, s.oid FROM pg_subscription s WHERE s.oid >= 16384
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL

@@ -482,6 +482,25 @@ BEGIN
         v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
     END IF;
 
+    IF 'pg_type'::regclass = ANY (coalesce(v_raw_cls, '{}')) OR 'pg_opclass'::regclass = ANY (coalesce(v_raw_cls, '{}')) THEN
+        -- a base type made in full takes its I/O functions in (recorded on their own while it was
+        -- a shell): their addresses are touched, so the live map lets them go; an operator class
+        -- can make its family (CREATE OPERATOR CLASS without FAMILY), which no event trigger reports
+        SELECT v_raw_cls || coalesce(array_agg('pg_proc'::regclass::oid), '{}'), v_raw_obj || coalesce(array_agg(f), '{}')
+          INTO v_raw_cls, v_raw_obj
+          FROM unnest(v_raw_cls, v_raw_obj) u(classid, objid)
+          JOIN pg_type t ON t.oid = u.objid AND t.typtype = 'b'
+         CROSS JOIN LATERAL unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::oid[]) f
+         WHERE u.classid = 'pg_type'::regclass AND f <> 0;
+        SELECT coalesce(v_cls, '{}') || coalesce(array_agg(r.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(r.objid), '{}')
+          INTO v_cls, v_obj
+          FROM unnest(v_raw_cls, v_raw_obj) u(classid, objid)
+          JOIN pg_opclass c ON c.oid = u.objid
+         CROSS JOIN LATERAL pggit._root('pg_opfamily'::regclass, c.opcfamily) r
+         WHERE u.classid = 'pg_opclass'::regclass AND r.objid IS NOT NULL;
+        v_cls := nullif(v_cls, '{}'); v_obj := nullif(v_obj, '{}');
+    END IF;
+
     IF v_attnum IS NOT NULL AND v_dropped IS NULL AND v_mode = 'on' THEN
         -- COMMENT ON COLUMN of a table: only that column's comment changed
         v_descs := ARRAY[pggit._describe_column_comment(v_raw_obj[1], v_attnum)];

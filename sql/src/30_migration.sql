@@ -6,6 +6,10 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'collation' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
                        WHEN 'function' THEN 4 WHEN 'procedure' THEN 4 WHEN 'aggregate' THEN 5 WHEN 'cast' THEN 5 WHEN 'operator' THEN 5
                        WHEN 'text search dictionary' THEN 5 WHEN 'text search configuration' THEN 5
+                       WHEN 'access method' THEN 5 WHEN 'text search parser' THEN 5 WHEN 'text search template' THEN 5
+                       WHEN 'transform' THEN 5 WHEN 'operator family' THEN 5 WHEN 'operator class' THEN 5
+                       WHEN 'foreign data wrapper' THEN 5 WHEN 'server' THEN 5 WHEN 'user mapping' THEN 6 WHEN 'foreign table' THEN 7
+                       WHEN 'subscription' THEN 12
                        WHEN 'sequence' THEN 6 WHEN 'table' THEN 7 WHEN 'view' THEN 8
                        WHEN 'materialized view' THEN 9 WHEN 'index' THEN 10 WHEN 'statistics' THEN 10 WHEN 'trigger' THEN 11 WHEN 'rule' THEN 11
                        WHEN 'policy' THEN 12 WHEN 'event trigger' THEN 12 WHEN 'publication' THEN 12 ELSE 13 END
@@ -20,7 +24,15 @@ $$;
 -- DROP statement for an object.
 CREATE FUNCTION pggit._drop_sql(p_kind text, p_detail jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
+    SELECT CASE WHEN p_detail ? 'drop' THEN rtrim(p_detail->>'drop', ';')  -- (subscriptions)
+                -- a base type goes with its I/O functions (which name it)
+                WHEN p_kind = 'type' AND p_detail ? 'base' THEN 'DROP TYPE IF EXISTS ' || substr(pggit._target(p_kind, p_detail), 6) || ' CASCADE'
+                WHEN p_kind IN ('operator class', 'operator family', 'access method', 'transform', 'text search parser', 'text search template',
+                                'foreign data wrapper', 'server', 'user mapping', 'foreign table') THEN
+                    regexp_replace(pggit._target(p_kind, p_detail),
+                                   '^(OPERATOR CLASS|OPERATOR FAMILY|ACCESS METHOD|TRANSFORM|TEXT SEARCH PARSER|TEXT SEARCH TEMPLATE|FOREIGN DATA WRAPPER|SERVER|USER MAPPING|FOREIGN TABLE) ',
+                                   'DROP \1 IF EXISTS ')
+                WHEN p_kind IN ('trigger', 'policy', 'rule') THEN
                     regexp_replace(pggit._target(p_kind, p_detail), '^(TRIGGER|POLICY|RULE) ', 'DROP \1 IF EXISTS ')
                 ELSE regexp_replace(pggit._target(p_kind, p_detail),
                                     '^(MATERIALIZED VIEW|TABLE|INDEX|SEQUENCE|VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|EXTENSION|COLLATION|STATISTICS|EVENT TRIGGER|CAST|OPERATOR|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|PUBLICATION) ',
@@ -249,6 +261,9 @@ BEGIN
                'ALTER TABLE ONLY ' || q || ' ALTER COLUMN ' || quote_ident(c.col->>'name') || ' SET COMPRESSION '
                || coalesce(c.col->>'compression', 'default') || ';' END]) x
      WHERE x IS NOT NULL;
+    IF (o->>'access_method') IS DISTINCT FROM (n->>'access_method') THEN
+        v_out := v_out || ('ALTER TABLE ' || q || ' SET ACCESS METHOD ' || coalesce(n->>'access_method', 'heap') || ';');
+    END IF;
     IF (o->'rls') IS DISTINCT FROM (n->'rls') THEN
         v_out := v_out || ('ALTER TABLE ' || q || CASE WHEN (n->>'rls')::boolean THEN ' ENABLE' ELSE ' DISABLE' END || ' ROW LEVEL SECURITY;');
     END IF;
@@ -733,7 +748,7 @@ BEGIN
             END IF;
         END IF;
     END IF;
-    IF p_self IS NULL AND d->>'comment_on' ~ '^(STATISTICS|OPERATOR|CAST|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION) ' THEN
+    IF p_self IS NULL AND d->>'comment_on' ~ '^(STATISTICS|OPERATOR|CAST|TEXT SEARCH DICTIONARY|TEXT SEARCH CONFIGURATION|TEXT SEARCH PARSER|TEXT SEARCH TEMPLATE|FOREIGN TABLE|TRANSFORM) ' THEN
         -- kinds not renamed themselves whose names (and argument types) name a renamed schema:
         -- dropped under the schema's new name
         FOR v_m IN SELECT ARRAY[substr(r.key, 8), substr(r.value->>'new', 8)] FROM jsonb_each(p_ren) r
@@ -939,7 +954,9 @@ BEGIN
          WHERE (n IS NULL AND (o->>'kind') NOT IN ('function', 'procedure', 'aggregate', 'sequence'))
             OR (o->>'kind') <> (n->>'kind')
             OR (n->>'kind') IN ('view', 'materialized view', 'index', 'trigger', 'policy', 'aggregate', 'rule', 'event trigger', 'cast', 'operator', 'collation',
-                                'text search dictionary', 'text search configuration', 'publication')
+                                'text search dictionary', 'text search configuration', 'publication',
+                                'operator class', 'operator family', 'access method', 'transform', 'text search parser', 'text search template',
+                                'foreign data wrapper', 'server', 'user mapping', 'foreign table', 'subscription')
             OR ((n->>'kind') = 'domain' AND (o->'detail'->'domain'->>'base') IS DISTINCT FROM (n->'detail'->'domain'->>'base'))
             OR ((n->>'kind') = 'type' AND NOT (n->'detail' ? 'enum' AND o->'detail' ? 'enum')
                 AND NOT (n->'detail' ? 'attributes' AND o->'detail' ? 'attributes'))

@@ -303,7 +303,7 @@ BEGIN
     -- table properties: each one three-way
     v_detail := jsonb_build_object('qname', t->'qname', 'columns', v_cols, 'constraints', v_cons);
     FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'attached', 'partition_key', 'inherits', 'persistence',
-                                 'options', 'rls', 'force_rls', 'comment'] LOOP
+                                 'options', 'rls', 'force_rls', 'comment', 'access_method'] LOOP
         IF s->v_key IS NOT DISTINCT FROM t->v_key OR s->v_key IS NOT DISTINCT FROM b->v_key THEN
             v_detail := v_detail || jsonb_build_object(v_key, t->v_key);
         ELSIF t->v_key IS NOT DISTINCT FROM b->v_key THEN

@@ -114,7 +114,18 @@ CREATE FUNCTION pggit._has_rows(p_rel regclass, p_column text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     v_found boolean;
+    v_part  regclass;
 BEGIN
+    IF EXISTS (SELECT 1 FROM pg_partition_tree(p_rel) t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f') THEN
+        -- (the rows of foreign partitions are elsewhere: not lost, and not read)
+        FOR v_part IN SELECT t.relid FROM pg_partition_tree(p_rel) t JOIN pg_class c ON c.oid = t.relid
+                       WHERE t.isleaf AND c.relkind <> 'f' LOOP
+            IF pggit._has_rows(v_part, p_column) THEN
+                RETURN true;
+            END IF;
+        END LOOP;
+        RETURN false;
+    END IF;
     IF p_column IS NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', p_rel) INTO v_found;
     ELSE
@@ -177,6 +188,16 @@ BEGIN
     DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key IN ('absorb_touched', 'absorb_dropped');
     INSERT INTO pggit.tx_state (xid, key) VALUES (pg_current_xact_id(), 'absorb') ON CONFLICT DO NOTHING;
     PERFORM set_config('pggit.capture', 'absorb', true);
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(v_steps, '[]')) x WHERE x->>'kind' = 'subscription') THEN
+        -- CREATE and DROP SUBSCRIPTION lock pg_subscription and pg_replication_origin (shared by
+        -- the cluster) in orders that deadlock two such transactions in different databases: the
+        -- strongest lock is taken first. (A role that may not take it goes on without.)
+        BEGIN
+            LOCK TABLE pg_catalog.pg_subscription IN ACCESS EXCLUSIVE MODE;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+    END IF;
     BEGIN
         FOR v_r IN SELECT * FROM jsonb_to_recordset(coalesce(v_steps, '[]'))
                                  AS m(step int, kind text, identity text, statement text) ORDER BY m.step LOOP

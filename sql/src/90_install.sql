@@ -33,6 +33,8 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_descs   pggit.objdesc[];
     v_changes pggit.change[];
+    v_cls     oid[];
+    v_obj     oid[];
 BEGIN
     PERFORM pggit.flush();
     -- (and the objects of kinds this version tracks for the first time: the live map has none)
@@ -41,10 +43,15 @@ BEGIN
       LEFT JOIN pggit.live_objects l ON l.identity = (s.d).identity
      WHERE (s.d).identity IS NOT NULL AND NOT (s.d).identity = ANY (p_skip)
        AND l.hash IS DISTINCT FROM pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
-    IF v_descs IS NULL THEN
+    -- (objects recorded on their own that now belong to another, such as the I/O functions of a
+    -- base type: their addresses are touched, so they leave the tree)
+    SELECT coalesce(array_agg(l.classid), '{}'), coalesce(array_agg(l.objid), '{}') INTO v_cls, v_obj
+      FROM pggit.live_objects l CROSS JOIN LATERAL pggit._root(l.classid, l.objid) r
+     WHERE NOT l.identity = ANY (p_skip) AND r.objid IS NOT NULL AND (r.classid, r.objid) IS DISTINCT FROM (l.classid, l.objid);
+    IF v_descs IS NULL AND v_cls = '{}' THEN
         RETURN 0;
     END IF;
-    v_changes := pggit._record_changes(v_descs, '{}', '{}', '{}', '{}');
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_cls, v_obj, '{}', '{}');
     IF v_changes IS NULL THEN
         RETURN 0;
     END IF;

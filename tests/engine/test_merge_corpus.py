@@ -52,7 +52,10 @@ def test_corpus_is_complete():
                    "CREATE DOMAIN", "AS RANGE", "CREATE POLICY", "ROW LEVEL SECURITY", "COMMENT ON",
                    "CREATE EXTENSION", "CREATE COLLATION", "CREATE STATISTICS", "CREATE RULE", "CREATE EVENT TRIGGER", "CREATE CAST", "CREATE OPERATOR",
                    "CREATE TEXT SEARCH DICTIONARY", "CREATE TEXT SEARCH CONFIGURATION",
-                   "CREATE PUBLICATION"):
+                   "CREATE PUBLICATION", "CREATE OPERATOR CLASS", "CREATE OPERATOR FAMILY", "ALTER OPERATOR FAMILY",
+                   "CREATE ACCESS METHOD", "CREATE TRANSFORM", "CREATE TYPE bt.label (INPUT", "CREATE TEXT SEARCH PARSER",
+                   "CREATE TEXT SEARCH TEMPLATE", "CREATE FOREIGN DATA WRAPPER", "CREATE SERVER", "CREATE USER MAPPING",
+                   "CREATE FOREIGN TABLE", "CREATE SUBSCRIPTION"):
         assert needle in text, f"the corpus has no {needle}"
 
 
@@ -84,11 +87,21 @@ def fresh(pg_server):
 
 
 def drop_everything(repo: Repo) -> None:
-    """Drop every user schema (CASCADE: with what is in it, extensions included), and every
-    publication (in no schema, and depending on nothing a schema holds when it has no tables)."""
+    """Drop every user schema (CASCADE: with what is in it, extensions included), and what is in
+    no schema: every publication (depending on nothing a schema holds when it has no tables),
+    subscription, foreign data wrapper (with its servers and user mappings) and access method."""
     pgtools.reset_database(repo.conn)
     for (name,) in repo.q("SELECT pubname FROM pg_publication"):
         repo.conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(name)))
+    for (name, slot) in repo.q("SELECT s.subname, s.subslotname IS NOT NULL FROM pg_subscription s"
+                               " JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database()"):
+        if slot:
+            repo.conn.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(sql.Identifier(name)))
+        repo.conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(name)))
+    for (name,) in repo.q("SELECT fdwname FROM pg_foreign_data_wrapper WHERE oid >= 16384"):
+        repo.conn.execute(sql.SQL("DROP FOREIGN DATA WRAPPER {} CASCADE").format(sql.Identifier(name)))
+    for (name,) in repo.q("SELECT amname FROM pg_am WHERE oid >= 16384"):
+        repo.conn.execute(sql.SQL("DROP ACCESS METHOD {} CASCADE").format(sql.Identifier(name)))
 
 
 def table_details(repo: Repo, ref: str) -> dict[str, dict]:

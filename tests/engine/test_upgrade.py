@@ -194,3 +194,33 @@ def test_upgrade_takes_new_descriptions_in_one_commit_and_keeps_real_drift(pg_se
         assert [r[0] for r in conn.execute("SELECT identity FROM pggit.drift()").fetchall()] == ["table public.plain"]
         (definition,) = conn.execute("SELECT definition FROM pggit.tree('main') WHERE identity = 'aggregate public.mycount()'").fetchone()
         assert definition.startswith("CREATE AGGREGATE public.mycount(*)")
+
+
+def test_upgrade_from_0_5_0_records_the_kinds_tracked_since(pg_server, make_db):
+    """0.6.0 tracks base types with their I/O functions (which 0.5.0 recorded as functions of
+    their own), operator classes and families, foreign data wrappers and servers: the upgrade's
+    commit records them and lets the functions go, and nothing shows as drift."""
+    db = make_db()
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        install_release(conn, "0.5.0")
+    with pg_server.connect(db) as conn:
+        for statement in (
+            "CREATE SCHEMA k", "CREATE TYPE k.lbl",
+            "CREATE FUNCTION k.lbl_in(cstring) RETURNS k.lbl LANGUAGE internal IMMUTABLE STRICT AS 'textin'",
+            "CREATE FUNCTION k.lbl_out(k.lbl) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'textout'",
+            "CREATE TYPE k.lbl (INPUT = k.lbl_in, OUTPUT = k.lbl_out, LIKE = text)",
+            "CREATE OPERATOR CLASS k.int_ops FOR TYPE integer USING btree AS OPERATOR 1 <, FUNCTION 1 btint4cmp(integer, integer)",
+            "CREATE FOREIGN DATA WRAPPER k_fdw", "CREATE SERVER k_srv FOREIGN DATA WRAPPER k_fdw",
+        ):
+            conn.execute(statement)
+        before = {r[0] for r in conn.execute("SELECT identity FROM pggit.tree('main')").fetchall()}
+        assert "function k.lbl_in(cstring)" in before and "type k.lbl" not in before
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        pginstall.install(conn)
+    with pg_server.connect(db) as conn:
+        (head,) = conn.execute("SELECT commit_id FROM pggit.log('main', 1)").fetchone()
+        changed = dict(conn.execute("SELECT identity, change FROM pggit.show(%s)", (head,)).fetchall())
+        assert changed == {"type k.lbl": "added", "function k.lbl_in(cstring)": "deleted", "function k.lbl_out(k.lbl)": "deleted",
+                           "operator class k.int_ops using btree": "added", "operator family k.int_ops using btree": "added",
+                           "foreign data wrapper k_fdw": "added", "server k_srv": "added"}
+        assert conn.execute("SELECT identity FROM pggit.drift()").fetchall() == []
