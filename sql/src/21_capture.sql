@@ -785,6 +785,11 @@ DECLARE
     v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
     IF v_mode = 'off' THEN RETURN; END IF;
+    IF tg_tag IN ('GRANT', 'REVOKE') THEN
+        -- (no object addresses: see 12_privileges.sql)
+        PERFORM pggit._capture_acl(v_mode);
+        RETURN;
+    END IF;
     IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on'
        -- (an index on a partitioned table attaches the partitions' matching indexes: not only new)
        AND (tg_tag <> 'CREATE INDEX' OR NOT EXISTS (

@@ -1,0 +1,328 @@
+-- pgGit engine: privileges (GRANT / REVOKE) as part of an object's state.
+--
+-- An object's ACL is described relative to what its owner gets by default (acldefault): a
+-- grantee whose privileges differ from the default is recorded in detail.acl as
+-- {grantee: [privilege, ...]}, privileges sorted, 'SELECT*' for one held WITH GRANT OPTION and
+-- 'UPDATE("col")' for a column privilege. Grantees are 'PUBLIC', 'OWNER' (whoever owns the object)
+-- or the role's quoted name (quote_ident, so a role named "PUBLIC" stays apart). The definition
+-- text ends with the GRANT and REVOKE statements that turn the default into that ACL. Grantors
+-- are not state. Repositories turn this off with pggit.configure_privileges(false).
+
+-- Are privileges part of descriptions here? (meta key 'privileges', 'on' unless set to 'off')
+CREATE FUNCTION pggit._privileges_on() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT m.value FROM pggit.meta m WHERE m.key = 'privileges'), 'on') <> 'off'
+$$;
+
+-- The acldefault object type of a kind with privileges; NULL for kinds without.
+CREATE FUNCTION pggit._acl_objtype(p_kind text) RETURNS "char"
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE p_kind WHEN 'table' THEN 'r' WHEN 'view' THEN 'r' WHEN 'materialized view' THEN 'r'
+                       WHEN 'sequence' THEN 's' WHEN 'function' THEN 'f' WHEN 'procedure' THEN 'f'
+                       WHEN 'aggregate' THEN 'f' WHEN 'type' THEN 'T' WHEN 'domain' THEN 'T'
+                       WHEN 'schema' THEN 'n' END::"char"
+$$;
+
+-- What GRANT names the object by: 'TABLE public.t', 'FUNCTION public.f(integer)', ...
+CREATE FUNCTION pggit._acl_on(p_kind text, p_identity text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_kind IN ('table', 'view', 'materialized view') THEN 'TABLE'
+                WHEN p_kind = 'aggregate' THEN 'FUNCTION'
+                ELSE upper(p_kind) END || ' ' || substr(p_identity, length(p_kind) + 2)
+$$;
+
+-- The privileges a grantee ('OWNER', 'PUBLIC' or a role) holds by default on an object of a kind.
+CREATE FUNCTION pggit._acl_default(p_kind text, p_identity text, p_grantee text) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(d.p ORDER BY d.p COLLATE "C"), '{}')
+      FROM (SELECT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS p
+              FROM aclexplode(acldefault(pggit._acl_objtype(p_kind), 10)) x
+             WHERE x.grantee = CASE p_grantee WHEN 'OWNER' THEN 10 WHEN 'PUBLIC' THEN 0 END
+            -- (the public schema as PostgreSQL makes it: USAGE for everyone, and CREATE before 15)
+            UNION SELECT 'USAGE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
+            UNION SELECT 'CREATE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
+                                    AND current_setting('server_version_num')::int < 150000) d
+$$;
+
+-- The live ACL of an object as recorded in detail.acl; NULL when it is the owner's default (or
+-- privileges are off, or the kind has none).
+CREATE FUNCTION pggit._acl(p_classid oid, p_objid oid, p_kind text, p_identity text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_acl   aclitem[];
+    v_owner oid;
+    v_cols  boolean := false;
+    v_out   jsonb;
+BEGIN
+    IF pggit._acl_objtype(p_kind) IS NULL OR NOT pggit._privileges_on() THEN
+        RETURN NULL;
+    END IF;
+    IF p_classid = 'pg_class'::regclass THEN
+        SELECT c.relacl, c.relowner, c.relkind IN ('r', 'p', 'v', 'm', 'f') INTO v_acl, v_owner, v_cols
+          FROM pg_class c WHERE c.oid = p_objid;
+    ELSIF p_classid = 'pg_proc'::regclass THEN
+        SELECT p.proacl, p.proowner INTO v_acl, v_owner FROM pg_proc p WHERE p.oid = p_objid;
+    ELSIF p_classid = 'pg_type'::regclass THEN
+        SELECT t.typacl, t.typowner INTO v_acl, v_owner FROM pg_type t WHERE t.oid = p_objid;
+    ELSIF p_classid = 'pg_namespace'::regclass THEN
+        SELECT n.nspacl, n.nspowner INTO v_acl, v_owner FROM pg_namespace n WHERE n.oid = p_objid;
+    ELSE
+        RETURN NULL;
+    END IF;
+    IF v_owner IS NULL THEN
+        RETURN NULL;
+    END IF;
+    WITH items AS (
+        SELECT x.grantee, x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS priv
+          FROM aclexplode(coalesce(v_acl, acldefault(pggit._acl_objtype(p_kind), v_owner))) x
+        UNION
+        SELECT x.grantee, x.privilege_type || '(' || quote_ident(a.attname) || ')' || CASE WHEN x.is_grantable THEN '*' ELSE '' END
+          FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) x
+         WHERE v_cols AND a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+    ),
+    per AS (
+        SELECT CASE WHEN i.grantee = 0 THEN 'PUBLIC' WHEN i.grantee = v_owner THEN 'OWNER'
+                    ELSE quote_ident(pg_get_userbyid(i.grantee)) END AS g,
+               array_agg(i.priv ORDER BY i.priv COLLATE "C") AS privs
+          FROM items i GROUP BY 1
+    ),
+    g AS (
+        SELECT d.g FROM (VALUES ('OWNER'), ('PUBLIC')) d(g) UNION SELECT per.g FROM per
+    )
+    SELECT jsonb_object_agg(g.g, to_jsonb(coalesce(per.privs, '{}')))
+      INTO v_out
+      FROM g LEFT JOIN per ON per.g = g.g
+     WHERE coalesce(per.privs, '{}') IS DISTINCT FROM pggit._acl_default(p_kind, p_identity, g.g);
+    RETURN v_out;
+END $$;
+
+-- A privilege list as SQL: 'SELECT, UPDATE ("a b")' (grant options left out).
+CREATE FUNCTION pggit._acl_privs_sql(p_privs text[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(regexp_replace(rtrim(p, '*'), '^([A-Z ]+)\(', '\1 ('), ', ' ORDER BY o)
+      FROM unnest(p_privs) WITH ORDINALITY u(p, o)
+$$;
+
+-- One GRANT or REVOKE of privileges on an object to/from a grantee. The owner is named by what the
+-- catalog says when the statement runs (a DO block): the owner differs between databases.
+CREATE FUNCTION pggit._acl_stmt(p_verb text, p_privs text[], p_on text, p_grantee text, p_grant_option boolean) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_head text := p_verb || ' ' || pggit._acl_privs_sql(p_privs) || ' ON ' || p_on
+                   || CASE WHEN p_verb = 'GRANT' THEN ' TO ' ELSE ' FROM ' END;
+    v_tail text := CASE WHEN p_grant_option THEN ' WITH GRANT OPTION' ELSE '' END || ';';
+    v_kw   text := split_part(p_on, ' ', 1);
+    v_name text := substr(p_on, length(v_kw) + 2);
+BEGIN
+    IF cardinality(p_privs) IS NULL OR cardinality(p_privs) = 0 THEN
+        RETURN '';
+    END IF;
+    IF p_grantee <> 'OWNER' THEN
+        RETURN v_head || p_grantee || v_tail;
+    END IF;
+    RETURN 'DO ' || quote_literal('BEGIN EXECUTE ' || quote_literal(v_head) || ' || quote_ident(('
+           || CASE WHEN v_kw IN ('TABLE', 'SEQUENCE') THEN 'SELECT pg_get_userbyid(relowner) FROM pg_catalog.pg_class WHERE oid = '
+                                                           || quote_literal(v_name) || '::pg_catalog.regclass'
+                   WHEN v_kw IN ('FUNCTION', 'PROCEDURE') THEN 'SELECT pg_get_userbyid(proowner) FROM pg_catalog.pg_proc WHERE oid = '
+                                                               || quote_literal(v_name) || '::pg_catalog.regprocedure'
+                   WHEN v_kw IN ('TYPE', 'DOMAIN') THEN 'SELECT pg_get_userbyid(typowner) FROM pg_catalog.pg_type WHERE oid = '
+                                                        || quote_literal(v_name) || '::pg_catalog.regtype'
+                   ELSE 'SELECT pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE oid = '
+                        || quote_literal(v_name) || '::pg_catalog.regnamespace' END
+           || ')) || ' || quote_literal(v_tail) || '; END') || ';';
+END $$;
+
+-- The statements that turn privileges p_from into p_to on one object (NULL = the owner's
+-- default): per grantee, in name order, the REVOKEs then the GRANTs.
+CREATE FUNCTION pggit._acl_diff_sql(p_kind text, p_identity text, p_from jsonb, p_to jsonb) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(s.stmt ORDER BY s.g COLLATE "C", s.ord) FILTER (WHERE s.stmt <> ''), '{}')
+      FROM (
+        SELECT k.g, d.def,
+               CASE WHEN nullif(p_from, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_from->k.g)) ELSE d.def END AS o,
+               CASE WHEN nullif(p_to, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_to->k.g)) ELSE d.def END AS n
+          FROM (SELECT jsonb_object_keys(coalesce(nullif(p_from, 'null'), '{}')) AS g
+                UNION SELECT jsonb_object_keys(coalesce(nullif(p_to, 'null'), '{}'))) k
+         CROSS JOIN LATERAL (SELECT pggit._acl_default(p_kind, p_identity, k.g) AS def) d
+      ) x
+     CROSS JOIN LATERAL (
+        -- (a privilege kept but with its grant option changed is revoked and granted again)
+        SELECT 1 AS ord, pggit._acl_stmt('REVOKE', array(SELECT p FROM unnest(x.o) p WHERE NOT p = ANY (x.n) ORDER BY p COLLATE "C"),
+                                         pggit._acl_on(p_kind, p_identity), x.g, false) AS stmt, x.g
+        UNION ALL
+        SELECT 2, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p NOT LIKE '%*' ORDER BY p COLLATE "C"),
+                                  pggit._acl_on(p_kind, p_identity), x.g, false), x.g
+        UNION ALL
+        SELECT 3, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p LIKE '%*' ORDER BY p COLLATE "C"),
+                                  pggit._acl_on(p_kind, p_identity), x.g, true), x.g
+     ) s
+$$;
+
+-- The privilege part of a definition: '' for the owner's default.
+CREATE FUNCTION pggit._acl_sql(p_kind text, p_identity text, p_acl jsonb) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_acl IS NULL OR p_acl = 'null' THEN ''
+                ELSE coalesce((SELECT string_agg(E'\n' || s, '') FROM unnest(pggit._acl_diff_sql(p_kind, p_identity, NULL, p_acl)) s), '') END
+$$;
+
+-- A definition without its privilege part (what creates the object).
+CREATE FUNCTION pggit._acl_strip(p_kind text, p_identity text, p_definition text, p_detail jsonb) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_acl text;
+BEGIN
+    IF p_detail->'acl' IS NULL OR p_definition IS NULL THEN
+        RETURN p_definition;
+    END IF;
+    v_acl := pggit._acl_sql(p_kind, p_identity, p_detail->'acl');
+    IF v_acl <> '' AND right(p_definition, length(v_acl)) = v_acl THEN
+        RETURN left(p_definition, length(p_definition) - length(v_acl));
+    END IF;
+    RETURN p_definition;
+END $$;
+
+-- A description with its object's privileges: detail.acl and the GRANT/REVOKE statements at the
+-- end of the definition (any privileges it held replaced by the live ones).
+CREATE FUNCTION pggit._with_acl(p_desc pggit.objdesc) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_acl jsonb;
+BEGIN
+    IF p_desc IS NULL OR p_desc.identity IS NULL OR pggit._acl_objtype(p_desc.kind) IS NULL THEN
+        RETURN p_desc;
+    END IF;
+    p_desc.definition := pggit._acl_strip(p_desc.kind, p_desc.identity, p_desc.definition, p_desc.detail);
+    p_desc.detail := p_desc.detail - 'acl';
+    v_acl := pggit._acl(p_desc.classid, p_desc.objid, p_desc.kind, p_desc.identity);
+    IF v_acl IS NOT NULL THEN
+        p_desc.definition := p_desc.definition || pggit._acl_sql(p_desc.kind, p_desc.identity, v_acl);
+        p_desc.detail := p_desc.detail || jsonb_build_object('acl', v_acl);
+    END IF;
+    RETURN p_desc;
+END $$;
+
+-- GRANT / REVOKE (ddl_command_end reports no object addresses for them): the objects HEAD holds
+-- whose live privileges differ from what HEAD recorded are described again and committed as one
+-- commit (in absorb mode, the engine's own migrations: remembered for _absorb_finish). Costs one
+-- pass over the live map's objects of kinds with privileges.
+CREATE FUNCTION pggit._capture_acl(p_mode text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_cls     oid[];
+    v_obj     oid[];
+    v_descs   pggit.objdesc[];
+    v_changes pggit.change[];
+BEGIN
+    SELECT array_agg(l.classid), array_agg(l.objid) INTO v_cls, v_obj
+      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass)
+       AND pggit._acl_objtype(l.kind) IS NOT NULL
+       AND pggit._acl(l.classid, l.objid, l.kind, l.identity) IS DISTINCT FROM b.detail->'acl';
+    IF v_cls IS NULL THEN
+        RETURN;
+    END IF;
+    IF p_mode = 'absorb' THEN
+        PERFORM pggit._tx_append('absorb_touched', (SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_cls, v_obj) u(c, o)));
+        RETURN;
+    END IF;
+    SELECT array_agg(d.x) INTO v_descs
+      FROM (SELECT pggit._describe(u.c, u.o) AS x FROM unnest(v_cls, v_obj) u(c, o)) d
+     WHERE (d.x).identity IS NOT NULL;
+    -- (no address is passed as touched: an object that no longer describes is not dropped by a GRANT)
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, coalesce(current_query(), ''), v_started);
+END $$;
+
+-- Three-way merge of an object whose privileges changed on both sides (or on one side while the
+-- rest of it changed on the other): the rest must have changed on at most one side (or the same
+-- way on both); privileges merge grantee by grantee and privilege by privilege: the result holds
+-- what the base held and neither side revoked, and what either side granted. The result's hash
+-- (stored as a blob), or NULL when the rest changed on both sides.
+CREATE FUNCTION pggit._merge_acl(p_identity text, p_base text, p_source text, p_target text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    b      pggit.blobs;
+    s      pggit.blobs;
+    t      pggit.blobs;
+    v_rest pggit.blobs;
+    v_acl  jsonb := '{}';
+    v_g    text;
+    v_def  text;
+    v_hash text;
+BEGIN
+    SELECT * INTO b FROM pggit.blobs x WHERE x.hash = p_base;
+    SELECT * INTO s FROM pggit.blobs x WHERE x.hash = p_source;
+    SELECT * INTO t FROM pggit.blobs x WHERE x.hash = p_target;
+    IF b.hash IS NULL OR s.hash IS NULL OR t.hash IS NULL OR s.kind <> b.kind OR t.kind <> b.kind
+       OR pggit._acl_objtype(b.kind) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    b.definition := pggit._acl_strip(b.kind, p_identity, b.definition, b.detail); b.detail := b.detail - 'acl';
+    s.definition := pggit._acl_strip(s.kind, p_identity, s.definition, s.detail); s.detail := s.detail - 'acl';
+    t.definition := pggit._acl_strip(t.kind, p_identity, t.definition, t.detail); t.detail := t.detail - 'acl';
+    IF (s.definition, s.detail) = (b.definition, b.detail) OR (s.definition, s.detail) = (t.definition, t.detail) THEN
+        v_rest := t;
+    ELSIF (t.definition, t.detail) = (b.definition, b.detail) THEN
+        v_rest := s;
+    ELSE
+        RETURN NULL;
+    END IF;
+    -- (detail.acl of the three, read again from the stored blobs)
+    FOR v_g IN SELECT k FROM pggit.blobs x, jsonb_object_keys(coalesce(x.detail->'acl', '{}')) k
+                WHERE x.hash IN (p_base, p_source, p_target) GROUP BY k LOOP
+        DECLARE
+            v_dflt text[] := pggit._acl_default(b.kind, p_identity, v_g);
+            bv text[] := coalesce((SELECT array(SELECT jsonb_array_elements_text(x.detail->'acl'->v_g)) FROM pggit.blobs x
+                                    WHERE x.hash = p_base AND x.detail->'acl' ? v_g), v_dflt);
+            sv text[] := coalesce((SELECT array(SELECT jsonb_array_elements_text(x.detail->'acl'->v_g)) FROM pggit.blobs x
+                                    WHERE x.hash = p_source AND x.detail->'acl' ? v_g), v_dflt);
+            tv text[] := coalesce((SELECT array(SELECT jsonb_array_elements_text(x.detail->'acl'->v_g)) FROM pggit.blobs x
+                                    WHERE x.hash = p_target AND x.detail->'acl' ? v_g), v_dflt);
+            rv text[];
+        BEGIN
+            -- privilege by privilege: what the base had and neither side revoked, and what either granted
+            rv := array(SELECT p FROM (SELECT p FROM unnest(bv) p WHERE p = ANY (sv) AND p = ANY (tv)
+                                       UNION SELECT p FROM unnest(sv) p WHERE NOT p = ANY (bv)
+                                       UNION SELECT p FROM unnest(tv) p WHERE NOT p = ANY (bv)) x
+                         ORDER BY p COLLATE "C");
+            IF rv IS DISTINCT FROM v_dflt THEN
+                v_acl := v_acl || jsonb_build_object(v_g, to_jsonb(rv));
+            END IF;
+        END;
+    END LOOP;
+    IF v_acl = '{}' THEN
+        v_acl := NULL;
+    END IF;
+    v_def := v_rest.definition || pggit._acl_sql(b.kind, p_identity, v_acl);
+    v_rest.detail := v_rest.detail || CASE WHEN v_acl IS NULL THEN '{}' ELSE jsonb_build_object('acl', v_acl) END;
+    v_hash := pggit._sha256(v_def || E'\n' || v_rest.detail::text);
+    INSERT INTO pggit.blobs AS bl (hash, kind, definition, detail) VALUES (v_hash, b.kind, v_def, v_rest.detail)
+    ON CONFLICT ON CONSTRAINT blobs_pkey DO NOTHING;
+    RETURN v_hash;
+END $$;
+
+-- Turn privileges in descriptions on or off for this repository (meta key 'privileges'); the
+-- objects whose description changes take the new form in one commit on HEAD (what had drifted
+-- before stays drift). Returns how many objects changed.
+CREATE FUNCTION pggit.configure_privileges(p_on boolean) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_skip text[];
+BEGIN
+    IF p_on IS NULL THEN
+        RAISE EXCEPTION 'configure_privileges needs true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM pggit.flush();
+    IF pggit._privileges_on() = p_on THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce(array_agg(d.identity), '{}') INTO v_skip FROM pggit.drift() d;
+    INSERT INTO pggit.meta AS m (key, value) VALUES ('privileges', CASE WHEN p_on THEN 'on' ELSE 'off' END)
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
+    RETURN pggit._refresh_descriptions(v_skip, CASE WHEN p_on THEN 'Privileges tracked: objects described with their GRANTs'
+                                                    ELSE 'Privileges not tracked: objects described without their GRANTs' END);
+END $$;
