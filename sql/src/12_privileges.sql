@@ -96,11 +96,15 @@ BEGIN
     RETURN v_out;
 END $$;
 
--- A privilege list as SQL: 'SELECT, UPDATE ("a b")' (grant options left out).
+-- A privilege list as SQL: 'SELECT, UPDATE ("a b", c)' (grant options left out; the column
+-- privileges of one kind together).
 CREATE FUNCTION pggit._acl_privs_sql(p_privs text[]) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT string_agg(regexp_replace(rtrim(p, '*'), '^([A-Z ]+)\(', '\1 ('), ', ' ORDER BY o)
-      FROM unnest(p_privs) WITH ORDINALITY u(p, o)
+    SELECT string_agg(CASE WHEN g.cols IS NULL THEN g.t ELSE g.t || ' (' || g.cols || ')' END, ', ' ORDER BY g.o)
+      FROM (SELECT coalesce(m[1], rtrim(u.p, '*')) AS t, string_agg(m[2], ', ' ORDER BY u.o) AS cols, min(u.o) AS o
+              FROM unnest(p_privs) WITH ORDINALITY u(p, o)
+              LEFT JOIN LATERAL regexp_match(rtrim(u.p, '*'), '^([A-Z ]+)\((.*)\)$') m ON true
+             GROUP BY 1, m[1] IS NULL) g
 $$;
 
 -- One GRANT or REVOKE of privileges on an object to/from a grantee. The owner is named by what the
