@@ -345,6 +345,9 @@ DECLARE
     v_r       record;
     v_num     int;
 BEGIN
+    IF p_classid = 'pg_default_acl'::regclass THEN
+        RETURN pggit._describe_default_acl(p_objid);  -- (10_privileges.sql)
+    END IF;
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
     IF v_kind = 'table' THEN
@@ -719,7 +722,7 @@ BEGIN
     v_sql := v_sql || pggit._comment_sql(v_target, v_comment);
     v_detail := v_detail || jsonb_strip_nulls(jsonb_build_object(
         'deps', to_jsonb(v_deps), 'comment_on', v_target, 'comment', v_comment));
-    -- (and its privileges: 12_privileges.sql)
+    -- (and its privileges: 10_privileges.sql)
     RETURN pggit._with_acl(ROW(p_classid, p_objid, v_kind, v_ident, v_sql, v_detail)::pggit.objdesc);
 END $$;
 
@@ -748,4 +751,5 @@ LANGUAGE sql STABLE AS $$
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
+    UNION ALL SELECT d.classid, d.objid FROM pggit._default_acl_roots() d  -- (10_privileges.sql)
 $$;

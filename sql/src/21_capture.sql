@@ -785,8 +785,8 @@ DECLARE
     v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
     IF v_mode = 'off' THEN RETURN; END IF;
-    IF tg_tag IN ('GRANT', 'REVOKE') THEN
-        -- (no object addresses: see 12_privileges.sql)
+    IF tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+        -- (no object addresses: see 10_privileges.sql)
         PERFORM pggit._capture_acl(v_mode);
         RETURN;
     END IF;

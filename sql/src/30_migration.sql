@@ -902,7 +902,7 @@ BEGIN
     END IF;
 
     -- objects whose only change is their privileges are not altered or rebuilt: they get the
-    -- GRANTs and REVOKEs of the difference at the end (12_privileges.sql)
+    -- GRANTs and REVOKEs of the difference at the end (10_privileges.sql)
     SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('kind', v_new->k->'kind', 'old', v_old->k->'detail'->'acl',
                                                             'new', v_new->k->'detail'->'acl')), '{}')
       INTO v_acl_only
@@ -1167,6 +1167,9 @@ BEGIN
                                  -- column defaults that call it go with it (the tables' new
                                  -- definitions no longer have them)
                                  THEN rtrim(pggit._drop_sql(kind, v_old->v_r.k->'detail'), ';') || ' CASCADE;'
+                                 -- (default privileges go back to PostgreSQL's: 10_privileges.sql)
+                                 WHEN kind = 'default privileges'
+                                 THEN array_to_string(pggit._acl_diff_sql(kind, v_r.k, v_old->v_r.k->'detail'->'acl', NULL), E'\n')
                                  ELSE pggit._drop_sql(kind, v_old->v_r.k->'detail') END;
     END LOOP;
 
@@ -1262,6 +1265,7 @@ BEGIN
                                    || coalesce(quote_literal(v_n->'detail'->>'comment'), 'NULL') || ';');
         END IF;
         FOREACH v_s IN ARRAY v_stmts LOOP
+            CONTINUE WHEN v_s = '';  -- (an object that is only privileges: they come in phase 6)
             o_kind := o_kind || CASE WHEN kind = 'type' AND v_s LIKE 'ALTER TYPE % ADD VALUE %' THEN 'enum value' ELSE kind END;
             o_ident := o_ident || identity; o_stmt := o_stmt || v_s;
         END LOOP;

@@ -530,7 +530,7 @@ BEGIN
      WHERE c.source_hash IS DISTINCT FROM c.target_hash;
 
     IF p_strategy IN ('auto', 'union') THEN
-        -- privileges changed on both sides merge grantee by grantee (12_privileges.sql)
+        -- privileges changed on both sides merge grantee by grantee (10_privileges.sql)
         UPDATE pggit.merge_items i SET result_hash = m.h, resolution = 'auto', auto_resolvable = true
           FROM (SELECT i2.identity, pggit._merge_acl(i2.identity, i2.base_hash, i2.source_hash, i2.target_hash) AS h
                   FROM pggit.merge_items i2

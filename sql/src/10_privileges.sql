@@ -20,15 +20,32 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE p_kind WHEN 'table' THEN 'r' WHEN 'view' THEN 'r' WHEN 'materialized view' THEN 'r'
                        WHEN 'sequence' THEN 's' WHEN 'function' THEN 'f' WHEN 'procedure' THEN 'f'
                        WHEN 'aggregate' THEN 'f' WHEN 'type' THEN 'T' WHEN 'domain' THEN 'T'
-                       WHEN 'schema' THEN 'n' END::"char"
+                       WHEN 'schema' THEN 'n' WHEN 'default privileges' THEN 'D' END::"char"
+$$;
+
+-- The parts of a default privileges identity: role and schema (quoted; schema NULL for all
+-- schemas) and what it is on ('tables', ...).
+CREATE FUNCTION pggit._default_acl_parts(p_identity text, OUT role text, OUT schema text, OUT objs text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT m[1], m[2], m[3]
+      FROM regexp_match(p_identity, '^default privileges for role ("(?:[^"]|"")*"|[^ "]+)(?: in schema ("(?:[^"]|"")*"|[^ "]+))? on ([a-z]+)$') m
+$$;
+
+-- The acldefault object type of a default privileges entry, from its identity.
+CREATE FUNCTION pggit._default_acl_objtype(p_identity text) RETURNS "char"
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE substring(p_identity FROM ' on ([a-z]+)$')
+                WHEN 'tables' THEN 'r' WHEN 'sequences' THEN 's' WHEN 'functions' THEN 'f'
+                WHEN 'types' THEN 'T' WHEN 'schemas' THEN 'n' END::"char"
 $$;
 
 -- What GRANT names the object by: 'TABLE public.t', 'FUNCTION public.f(integer)', ...
 CREATE FUNCTION pggit._acl_on(p_kind text, p_identity text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN p_kind IN ('table', 'view', 'materialized view') THEN 'TABLE'
-                WHEN p_kind = 'aggregate' THEN 'FUNCTION'
-                ELSE upper(p_kind) END || ' ' || substr(p_identity, length(p_kind) + 2)
+    SELECT CASE WHEN p_kind = 'default privileges' THEN p_identity
+                ELSE CASE WHEN p_kind IN ('table', 'view', 'materialized view') THEN 'TABLE'
+                          WHEN p_kind = 'aggregate' THEN 'FUNCTION'
+                          ELSE upper(p_kind) END || ' ' || substr(p_identity, length(p_kind) + 2) END
 $$;
 
 -- The privileges a grantee ('OWNER', 'PUBLIC' or a role) holds by default on an object of a kind.
@@ -36,8 +53,11 @@ CREATE FUNCTION pggit._acl_default(p_kind text, p_identity text, p_grantee text)
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(array_agg(d.p ORDER BY d.p COLLATE "C"), '{}')
       FROM (SELECT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS p
-              FROM aclexplode(acldefault(pggit._acl_objtype(p_kind), 10)) x
+              FROM aclexplode(acldefault(CASE WHEN p_kind = 'default privileges' THEN pggit._default_acl_objtype(p_identity)
+                                              ELSE pggit._acl_objtype(p_kind) END, 10)) x
              WHERE x.grantee = CASE p_grantee WHEN 'OWNER' THEN 10 WHEN 'PUBLIC' THEN 0 END
+               -- (default privileges for one schema only add to those for all schemas)
+               AND NOT (p_kind = 'default privileges' AND (pggit._default_acl_parts(p_identity)).schema IS NOT NULL)
             -- (the public schema as PostgreSQL makes it: USAGE for everyone, and CREATE before 15)
             UNION SELECT 'USAGE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
             UNION SELECT 'CREATE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
@@ -121,6 +141,14 @@ BEGIN
     IF cardinality(p_privs) IS NULL OR cardinality(p_privs) = 0 THEN
         RETURN '';
     END IF;
+    IF p_on LIKE 'default privileges for role %' THEN
+        SELECT 'ALTER DEFAULT PRIVILEGES FOR ROLE ' || x.role || coalesce(' IN SCHEMA ' || x.schema, '') || ' ' || p_verb || ' '
+               || pggit._acl_privs_sql(p_privs) || ' ON ' || upper(x.objs)
+               || CASE WHEN p_verb = 'GRANT' THEN ' TO ' ELSE ' FROM ' END
+               || CASE WHEN p_grantee = 'OWNER' THEN x.role ELSE p_grantee END || v_tail
+          INTO v_head FROM pggit._default_acl_parts(p_on) x;
+        RETURN v_head;
+    END IF;
     IF p_grantee <> 'OWNER' THEN
         RETURN v_head || p_grantee || v_tail;
     END IF;
@@ -175,6 +203,9 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_acl text;
 BEGIN
+    IF p_kind = 'default privileges' THEN
+        RETURN '';  -- (nothing but privileges)
+    END IF;
     IF p_detail->'acl' IS NULL OR p_definition IS NULL THEN
         RETURN p_definition;
     END IF;
@@ -205,16 +236,19 @@ BEGIN
     RETURN p_desc;
 END $$;
 
--- GRANT / REVOKE (ddl_command_end reports no object addresses for them): the objects HEAD holds
--- whose live privileges differ from what HEAD recorded are described again and committed as one
--- commit (in absorb mode, the engine's own migrations: remembered for _absorb_finish). Costs one
--- pass over the live map's objects of kinds with privileges.
+-- GRANT / REVOKE and ALTER DEFAULT PRIVILEGES (ddl_command_end reports no object addresses for
+-- them): the objects HEAD holds whose live privileges differ from what HEAD recorded, and the
+-- default privileges entries that differ (made, changed, gone), are described again and committed
+-- as one commit (in absorb mode, the engine's own migrations: remembered for _absorb_finish).
+-- Costs one pass over the live map's objects of kinds with privileges.
 CREATE FUNCTION pggit._capture_acl(p_mode text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
     v_cls     oid[];
     v_obj     oid[];
+    v_gone_c  oid[];
+    v_gone_o  oid[];
     v_descs   pggit.objdesc[];
     v_changes pggit.change[];
 BEGIN
@@ -223,18 +257,27 @@ BEGIN
      WHERE l.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass)
        AND pggit._acl_objtype(l.kind) IS NOT NULL
        AND pggit._acl(l.classid, l.objid, l.kind, l.identity) IS DISTINCT FROM b.detail->'acl';
-    IF v_cls IS NULL THEN
+    -- default privileges: every entry (few), and the live map's that are gone
+    SELECT coalesce(v_cls, '{}') || coalesce(array_agg(d.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(d.objid), '{}')
+      INTO v_cls, v_obj FROM pggit._default_acl_roots() d;
+    SELECT array_agg(l.classid), array_agg(l.objid) INTO v_gone_c, v_gone_o
+      FROM pggit.live_objects l
+     WHERE l.kind = 'default privileges'
+       AND NOT EXISTS (SELECT 1 FROM pggit._default_acl_roots() d WHERE d.objid = l.objid);
+    IF cardinality(v_cls) = 0 AND v_gone_c IS NULL THEN
         RETURN;
     END IF;
     IF p_mode = 'absorb' THEN
-        PERFORM pggit._tx_append('absorb_touched', (SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_cls, v_obj) u(c, o)));
+        PERFORM pggit._tx_append('absorb_touched', coalesce((SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_cls, v_obj) u(c, o)), ''));
+        PERFORM pggit._tx_append('absorb_dropped', coalesce((SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_gone_c, v_gone_o) u(c, o)), ''));
         RETURN;
     END IF;
     SELECT array_agg(d.x) INTO v_descs
       FROM (SELECT pggit._describe(u.c, u.o) AS x FROM unnest(v_cls, v_obj) u(c, o)) d
      WHERE (d.x).identity IS NOT NULL;
-    -- (no address is passed as touched: an object that no longer describes is not dropped by a GRANT)
-    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', '{}', '{}');
+    -- (only gone default privileges are passed as dropped: an object that no longer describes is
+    -- not dropped by a GRANT)
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', coalesce(v_gone_c, '{}'), coalesce(v_gone_o, '{}'));
     IF v_changes IS NULL THEN
         RETURN;
     END IF;
@@ -302,6 +345,10 @@ BEGIN
         v_acl := NULL;
     END IF;
     v_def := v_rest.definition || pggit._acl_sql(b.kind, p_identity, v_acl);
+    IF b.kind = 'default privileges' THEN
+        v_def := substr(v_def, 2);  -- (as _describe_default_acl writes it: no leading newline)
+        v_acl := coalesce(v_acl, '{}');
+    END IF;
     v_rest.detail := v_rest.detail || CASE WHEN v_acl IS NULL THEN '{}' ELSE jsonb_build_object('acl', v_acl) END;
     v_hash := pggit._sha256(v_def || E'\n' || v_rest.detail::text);
     INSERT INTO pggit.blobs AS bl (hash, kind, definition, detail) VALUES (v_hash, b.kind, v_def, v_rest.detail)
@@ -310,12 +357,18 @@ BEGIN
 END $$;
 
 -- Turn privileges in descriptions on or off for this repository (meta key 'privileges'); the
--- objects whose description changes take the new form in one commit on HEAD (what had drifted
--- before stays drift). Returns how many objects changed.
+-- objects whose description changes take the new form in one commit on HEAD (default privileges
+-- leave HEAD when turned off; what had drifted before stays drift). Returns how many objects
+-- changed.
 CREATE FUNCTION pggit.configure_privileges(p_on boolean) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_skip text[];
+    v_started timestamptz := clock_timestamp();
+    v_skip    text[];
+    v_descs   pggit.objdesc[];
+    v_gone_c  oid[];
+    v_gone_o  oid[];
+    v_changes pggit.change[];
 BEGIN
     IF p_on IS NULL THEN
         RAISE EXCEPTION 'configure_privileges needs true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -327,6 +380,76 @@ BEGIN
     SELECT coalesce(array_agg(d.identity), '{}') INTO v_skip FROM pggit.drift() d;
     INSERT INTO pggit.meta AS m (key, value) VALUES ('privileges', CASE WHEN p_on THEN 'on' ELSE 'off' END)
     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
-    RETURN pggit._refresh_descriptions(v_skip, CASE WHEN p_on THEN 'Privileges tracked: objects described with their GRANTs'
-                                                    ELSE 'Privileges not tracked: objects described without their GRANTs' END);
+    SELECT array_agg(s.d) INTO v_descs
+      FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
+      LEFT JOIN pggit.live_objects l ON l.identity = (s.d).identity
+     WHERE (s.d).identity IS NOT NULL AND NOT (s.d).identity = ANY (v_skip)
+       AND l.hash IS DISTINCT FROM pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text);
+    SELECT array_agg(l.classid), array_agg(l.objid) INTO v_gone_c, v_gone_o
+      FROM pggit.live_objects l
+     WHERE NOT p_on AND l.kind = 'default privileges' AND NOT l.identity = ANY (v_skip);
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', coalesce(v_gone_c, '{}'), coalesce(v_gone_o, '{}'));
+    IF v_changes IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit._commit_live(v_changes, CASE WHEN p_on THEN 'Privileges tracked: objects described with their GRANTs'
+                                               ELSE 'Privileges not tracked: objects described without their GRANTs' END, v_started);
+    RETURN cardinality(v_changes);
+END $$;
+
+-- Default privileges (ALTER DEFAULT PRIVILEGES, pg_default_acl) are objects of their own, kind
+-- 'default privileges', identity 'default privileges for role r [in schema s] on tables' (on
+-- sequences, functions, types, schemas); 'OWNER' is role r. An entry for all schemas is
+-- described relative to PostgreSQL's built-in defaults (acldefault), one for a schema relative to
+-- nothing (it can only add). Their definition is only the ALTER DEFAULT PRIVILEGES statements.
+
+-- The default privileges entries in tracked schemas (or for all schemas), as catalog addresses.
+CREATE FUNCTION pggit._default_acl_roots() RETURNS TABLE (classid oid, objid oid)
+LANGUAGE sql STABLE AS $$
+    SELECT 'pg_default_acl'::regclass::oid, d.oid
+      FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+     WHERE pggit._privileges_on() AND d.defaclobjtype IN ('r', 'S', 'f', 'T', 'n')
+       AND (d.defaclnamespace = 0 OR pggit._tracked_schema(n.nspname))
+$$;
+
+-- Describe one default privileges entry; NULL when it does not exist, is not tracked or
+-- privileges are off.
+CREATE FUNCTION pggit._describe_default_acl(p_objid oid) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_ident text;
+    v_role  oid;
+    v_nsp   text;
+    v_acl   jsonb;
+BEGIN
+    SELECT 'default privileges for role ' || quote_ident(pg_get_userbyid(d.defaclrole))
+           || coalesce(' in schema ' || quote_ident(n.nspname), '') || ' on '
+           || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                   WHEN 'T' THEN 'types' ELSE 'schemas' END,
+           d.defaclrole, n.nspname
+      INTO v_ident, v_role, v_nsp
+      FROM pggit._default_acl_roots() r JOIN pg_default_acl d ON d.oid = r.objid
+      LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+     WHERE r.objid = p_objid;
+    IF v_ident IS NULL THEN
+        RETURN NULL;
+    END IF;
+    WITH per AS (
+        SELECT CASE WHEN x.grantee = 0 THEN 'PUBLIC' WHEN x.grantee = v_role THEN 'OWNER'
+                    ELSE quote_ident(pg_get_userbyid(x.grantee)) END AS g,
+               array_agg(DISTINCT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END) AS privs
+          FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) x
+         WHERE d.oid = p_objid GROUP BY 1
+    ),
+    g AS (SELECT d.g FROM (VALUES ('OWNER'), ('PUBLIC')) d(g) UNION SELECT per.g FROM per)
+    SELECT jsonb_object_agg(g.g, to_jsonb(coalesce((SELECT array_agg(p ORDER BY p COLLATE "C") FROM unnest(per.privs) p), '{}')))
+      INTO v_acl
+      FROM g LEFT JOIN per ON per.g = g.g
+     WHERE coalesce((SELECT array_agg(p ORDER BY p COLLATE "C") FROM unnest(per.privs) p), '{}')
+           IS DISTINCT FROM pggit._acl_default('default privileges', v_ident, g.g);
+    RETURN ROW('pg_default_acl'::regclass, p_objid, 'default privileges', v_ident,
+               substr(pggit._acl_sql('default privileges', v_ident, coalesce(v_acl, '{}')), 2),
+               jsonb_strip_nulls(jsonb_build_object('acl', coalesce(v_acl, '{}'),
+                                                    'deps', CASE WHEN v_nsp IS NOT NULL THEN jsonb_build_array('schema ' || quote_ident(v_nsp)) END))
+              )::pggit.objdesc;
 END $$;
