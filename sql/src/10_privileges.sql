@@ -92,6 +92,11 @@ BEGIN
     IF v_owner IS NULL THEN
         RETURN NULL;
     END IF;
+    -- (the common case, nothing ever granted or revoked: no ACL at all, costs one more probe)
+    IF v_acl IS NULL AND p_identity <> 'schema public'
+       AND NOT (v_cols AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p_objid AND a.attnum > 0 AND a.attacl IS NOT NULL)) THEN
+        RETURN NULL;
+    END IF;
     WITH items AS (
         SELECT x.grantee, x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS priv
           FROM aclexplode(coalesce(v_acl, acldefault(pggit._acl_objtype(p_kind), v_owner))) x
@@ -141,6 +146,16 @@ BEGIN
     IF cardinality(p_privs) IS NULL OR cardinality(p_privs) = 0 THEN
         RETURN '';
     END IF;
+    -- (grantees and privileges come from stored descriptions: only the forms the engine writes)
+    IF p_grantee IS NULL OR p_grantee !~ '^(OWNER|PUBLIC|"([^"]|"")+"|[a-z_][a-z0-9_$]*)$' THEN
+        RAISE EXCEPTION 'not a grantee pgGit writes: %', coalesce(quote_literal(p_grantee), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_privs) p
+                WHERE p IS NULL OR p !~ '^[A-Z]+( [A-Z]+)*(\(("([^"]|"")+"|[a-z_][a-z0-9_$]*)\))?\*?$') THEN
+        RAISE EXCEPTION 'not a privilege pgGit writes: %', (SELECT string_agg(coalesce(quote_literal(p), 'NULL'), ', ') FROM unnest(p_privs) p)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF p_on LIKE 'default privileges for role %' THEN
         SELECT 'ALTER DEFAULT PRIVILEGES FOR ROLE ' || x.role || coalesce(' IN SCHEMA ' || x.schema, '') || ' ' || p_verb || ' '
                || pggit._acl_privs_sql(p_privs) || ' ON ' || upper(x.objs)
@@ -163,6 +178,19 @@ BEGIN
                         || quote_literal(v_name) || '::pg_catalog.regnamespace' END
            || ')) || ' || quote_literal(v_tail) || '; END') || ';';
 END $$;
+
+-- A migration's default privileges statement, run only where the running role may change the
+-- default privileges of the entry's role (a superuser always; the shadow database's role only its
+-- own): elsewhere a notice says it was skipped.
+CREATE FUNCTION pggit._default_acl_guard(p_identity text, p_stmt text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'DO ' || quote_literal(
+               'BEGIN IF pg_catalog.pg_has_role(pg_catalog.to_regrole(' || quote_literal(x.role) || '), ''USAGE'') THEN EXECUTE '
+               || quote_literal(p_stmt) || '; ELSE RAISE NOTICE ''%'', '
+               || quote_literal('pgGit: skipped (the running role may not change the default privileges of ' || x.role || '): ' || p_stmt)
+               || '; END IF; END') || ';'
+      FROM pggit._default_acl_parts(p_identity) x
+$$;
 
 -- The statements that turn privileges p_from into p_to on one object (NULL = the owner's
 -- default): per grantee, in name order, the REVOKEs then the GRANTs.
@@ -188,6 +216,20 @@ LANGUAGE sql STABLE AS $$
         SELECT 3, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p LIKE '%*' ORDER BY p COLLATE "C"),
                                   pggit._acl_on(p_kind, p_identity), x.g, true), x.g
      ) s
+$$;
+
+-- For an object a migration creates while default privileges may be in effect: the statements
+-- that take from each grantee those default privileges name what PostgreSQL gave it beyond the
+-- owner's default (or took from the owner), so that the object starts from the owner's default.
+CREATE FUNCTION pggit._acl_reset_sql(p_kind text, p_identity text, p_grantees text[]) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    -- (everything taken from the others, then each one's default given: PUBLIC's EXECUTE on a
+    -- routine, the owner's rights)
+    SELECT pggit._acl_diff_sql(p_kind, p_identity,
+                               (SELECT jsonb_object_agg(g, to_jsonb(pggit._acl_default(p_kind, p_identity, 'OWNER')))
+                                  FROM unnest(p_grantees) g WHERE g <> 'OWNER'),
+                               (SELECT jsonb_object_agg(g, '[]'::jsonb) FROM unnest(p_grantees) g WHERE g <> 'OWNER'))
+           || pggit._acl_diff_sql(p_kind, p_identity, (SELECT jsonb_object_agg(g, '[]'::jsonb) FROM unnest(p_grantees) g), NULL)
 $$;
 
 -- The privilege part of a definition: '' for the owner's default.

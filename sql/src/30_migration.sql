@@ -858,6 +858,8 @@ DECLARE
     -- identity -> {kind, old, new}: objects whose only change is their privileges (detail.acl)
     v_acl_only jsonb := '{}';
     v_acl     jsonb;
+    -- grantees named by the default privileges of either state (NULL until needed)
+    v_dp_grantees text[];
 BEGIN
     SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
                                                                         'columns', r.columns, 'labels', r.labels)), '{}')
@@ -1169,7 +1171,8 @@ BEGIN
                                  THEN rtrim(pggit._drop_sql(kind, v_old->v_r.k->'detail'), ';') || ' CASCADE;'
                                  -- (default privileges go back to PostgreSQL's: 10_privileges.sql)
                                  WHEN kind = 'default privileges'
-                                 THEN array_to_string(pggit._acl_diff_sql(kind, v_r.k, v_old->v_r.k->'detail'->'acl', NULL), E'\n')
+                                 THEN array_to_string(array(SELECT pggit._default_acl_guard(v_r.k, x)
+                                                              FROM unnest(pggit._acl_diff_sql(kind, v_r.k, v_old->v_r.k->'detail'->'acl', NULL)) x), E'\n')
                                  ELSE pggit._drop_sql(kind, v_old->v_r.k->'detail') END;
     END LOOP;
 
@@ -1327,10 +1330,27 @@ BEGIN
                                                  SELECT quote_ident(c->>'name') FROM jsonb_array_elements(v_new->v_r.k->'detail'->'columns') c)))
               INTO v_acl FROM jsonb_each(v_acl) g;
         END IF;
+        IF v_acl IS NULL AND kind <> 'default privileges' THEN
+            -- a new object got what default privileges in effect grant (or revoke): back to the
+            -- owner's default first
+            IF v_dp_grantees IS NULL THEN
+                SELECT coalesce(array_agg(DISTINCT g ORDER BY g), '{}') INTO v_dp_grantees
+                  FROM (SELECT s.hash FROM pggit._state(p_from) s WHERE s.kind = 'default privileges'
+                        UNION SELECT s.hash FROM pggit._state(coalesce(p_to, 'HEAD')) s WHERE s.kind = 'default privileges') x
+                  JOIN pggit.blobs b ON b.hash = x.hash
+                 CROSS JOIN LATERAL jsonb_object_keys(b.detail->'acl') g;
+            END IF;
+            IF cardinality(v_dp_grantees) > 0 THEN
+                FOREACH v_s IN ARRAY pggit._acl_reset_sql(kind, v_r.k, v_dp_grantees) LOOP
+                    o_kind := o_kind || kind; o_ident := o_ident || v_r.k; o_stmt := o_stmt || v_s;
+                END LOOP;
+            END IF;
+        END IF;
         FOREACH v_s IN ARRAY pggit._acl_diff_sql(kind, v_r.k, v_acl,
                                                  CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->'new'
                                                       ELSE v_new->v_r.k->'detail'->'acl' END) LOOP
-            o_kind := o_kind || kind; o_ident := o_ident || v_r.k; o_stmt := o_stmt || v_s;
+            o_kind := o_kind || kind; o_ident := o_ident || v_r.k;
+            o_stmt := o_stmt || CASE WHEN kind = 'default privileges' THEN pggit._default_acl_guard(v_r.k, v_s) ELSE v_s END;
         END LOOP;
     END LOOP;
 

@@ -339,3 +339,55 @@ def test_privileges_turned_off_leave_default_privileges_out(repo, roles):
     repo.ddl(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "Sch ema" GRANT INSERT ON TABLES TO {bob}')
     assert repo.commits() == before
     assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
+def test_a_merge_verified_in_the_shadow_replays_grants_and_skips_other_roles_default_privileges(pg_server, roles, make_db):
+    """The shadow replays a state's GRANTs as its own role (the roles are the server's); ALTER
+    DEFAULT PRIVILEGES FOR ROLE of another role is skipped there (the shadow role may not), and
+    runs on the live database."""
+    from pggit import Client
+
+    bob, ann = qi(roles["bob"]), qi(roles["ann"])
+    db = make_db()
+    client = Client(pg_server.dsn_for(db))
+    try:
+        client.install()
+        r = Repo(pg_server, db)
+        try:
+            r.ddl(*SCHEMA, f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}')
+            client.create_branch("feature")
+            r.on("feature",
+                 f'GRANT SELECT ON "Sch ema".v TO {ann}',
+                 f'ALTER DEFAULT PRIVILEGES IN SCHEMA "Sch ema" GRANT SELECT ON TABLES TO {bob}',
+                 'REVOKE EXECUTE ON FUNCTION "Sch ema"."f n"(integer) FROM PUBLIC')
+            r.ddl(f'GRANT INSERT ON "Sch ema"."Tab le" TO {ann}')
+            result = client.merge("feature")
+            assert result["status"] == "merged", result
+            assert result["shadow_ms"] is not None
+            assert r.one("SELECT has_table_privilege(%s, '\"Sch ema\".v', 'SELECT')", [roles["ann"]]) is True
+            assert r.one("SELECT has_table_privilege(%s, '\"Sch ema\".\"Tab le\"', 'INSERT')", [roles["ann"]]) is True
+            assert r.one("SELECT has_function_privilege(%s, '\"Sch ema\".\"f n\"(integer)', 'EXECUTE')", [roles["bob"]]) is False
+            assert r.one("SELECT count(*) FROM pg_default_acl") == 1
+            assert r.q("SELECT identity FROM pggit.drift()") == []
+            with pg_server.connect(client.shadow.name) as sh:
+                # grants replayed in the shadow, on the shadow role's objects
+                assert sh.execute("SELECT has_table_privilege(%s, '\"Sch ema\".v', 'SELECT')", [roles["ann"]]).fetchone()[0]
+                assert sh.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = '\"Sch ema\".v'::regclass"
+                                  ).fetchone()[0] == client.shadow.role
+                # the live DSN role's default privileges are not the shadow role's to set
+                assert sh.execute("SELECT count(*) FROM pg_default_acl").fetchone()[0] == 0
+        finally:
+            r.close()
+    finally:
+        if client._shadow is not None:
+            client.drop_shadow()
+        client.close()
+
+
+def test_stored_privileges_are_checked_before_they_become_sql(repo):
+    for grantee, privs in [("bob; DROP TABLE x", ["SELECT"]), ("OWNER", ["SELECT; DROP TABLE x"]),
+                           ('"a" TO "b"', ["SELECT"]), ("PUBLIC", ['SELECT("a") , DELETE'])]:
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            repo.q("SELECT pggit._acl_stmt('GRANT', %s, 'TABLE public.t', %s, false)", [privs, grantee])
+    assert repo.one("SELECT pggit._acl_stmt('GRANT', %s, 'TABLE public.t', %s, true)", [['SELECT("a b")', "UPDATE"], '"x""y"']) == \
+        'GRANT SELECT ("a b"), UPDATE ON TABLE public.t TO "x""y" WITH GRANT OPTION;'
