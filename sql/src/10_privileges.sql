@@ -278,48 +278,60 @@ BEGIN
     RETURN p_desc;
 END $$;
 
+-- The objects HEAD holds whose live privileges differ from what HEAD recorded, and the default
+-- privileges entries (every one: few) and the live map's that are gone. One pass over the live
+-- map; objects without any ACL on either side (the common case) cost a catalog probe each.
+CREATE FUNCTION pggit._acl_changed(OUT classids oid[], OUT objids oid[], OUT gone_classids oid[], OUT gone_objids oid[])
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT array_agg(l.classid), array_agg(l.objid) INTO classids, objids
+      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass)
+       AND pggit._acl_objtype(l.kind) IS NOT NULL
+       AND (b.detail ? 'acl' OR l.identity = 'schema public'
+            OR CASE l.classid
+                   WHEN 'pg_class'::regclass THEN EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid AND c.relacl IS NOT NULL)
+                                                  OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.objid AND a.attnum > 0
+                                                                                           AND a.attacl IS NOT NULL)
+                   WHEN 'pg_proc'::regclass THEN EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = l.objid AND p.proacl IS NOT NULL)
+                   WHEN 'pg_type'::regclass THEN EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = l.objid AND t.typacl IS NOT NULL)
+                   ELSE EXISTS (SELECT 1 FROM pg_namespace n WHERE n.oid = l.objid AND n.nspacl IS NOT NULL) END)
+       AND pggit._acl(l.classid, l.objid, l.kind, l.identity) IS DISTINCT FROM b.detail->'acl';
+    SELECT coalesce(classids, '{}') || coalesce(array_agg(d.classid), '{}'), coalesce(objids, '{}') || coalesce(array_agg(d.objid), '{}')
+      INTO classids, objids FROM pggit._default_acl_roots() d;
+    SELECT array_agg(l.classid), array_agg(l.objid) INTO gone_classids, gone_objids
+      FROM pggit.live_objects l
+     WHERE l.kind = 'default privileges'
+       AND NOT EXISTS (SELECT 1 FROM pggit._default_acl_roots() d WHERE d.objid = l.objid);
+END $$;
+
 -- GRANT / REVOKE and ALTER DEFAULT PRIVILEGES (ddl_command_end reports no object addresses for
--- them): the objects HEAD holds whose live privileges differ from what HEAD recorded, and the
--- default privileges entries that differ (made, changed, gone), are described again and committed
--- as one commit (in absorb mode, the engine's own migrations: remembered for _absorb_finish).
--- Costs one pass over the live map's objects of kinds with privileges.
+-- them): what _acl_changed finds is described again and committed as one commit. In absorb mode
+-- (the engine's own migrations, which can run many GRANTs) only a flag: _absorb_finish looks once.
 CREATE FUNCTION pggit._capture_acl(p_mode text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
-    v_cls     oid[];
-    v_obj     oid[];
-    v_gone_c  oid[];
-    v_gone_o  oid[];
+    v_found   record;
     v_descs   pggit.objdesc[];
     v_changes pggit.change[];
 BEGIN
-    SELECT array_agg(l.classid), array_agg(l.objid) INTO v_cls, v_obj
-      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
-     WHERE l.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass)
-       AND pggit._acl_objtype(l.kind) IS NOT NULL
-       AND pggit._acl(l.classid, l.objid, l.kind, l.identity) IS DISTINCT FROM b.detail->'acl';
-    -- default privileges: every entry (few), and the live map's that are gone
-    SELECT coalesce(v_cls, '{}') || coalesce(array_agg(d.classid), '{}'), coalesce(v_obj, '{}') || coalesce(array_agg(d.objid), '{}')
-      INTO v_cls, v_obj FROM pggit._default_acl_roots() d;
-    SELECT array_agg(l.classid), array_agg(l.objid) INTO v_gone_c, v_gone_o
-      FROM pggit.live_objects l
-     WHERE l.kind = 'default privileges'
-       AND NOT EXISTS (SELECT 1 FROM pggit._default_acl_roots() d WHERE d.objid = l.objid);
-    IF cardinality(v_cls) = 0 AND v_gone_c IS NULL THEN
+    IF p_mode = 'absorb' THEN
+        INSERT INTO pggit.tx_state (xid, key, value) VALUES (pg_current_xact_id(), 'absorb_acl', 'y')
+        ON CONFLICT (xid, key) DO NOTHING;
         RETURN;
     END IF;
-    IF p_mode = 'absorb' THEN
-        PERFORM pggit._tx_append('absorb_touched', coalesce((SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_cls, v_obj) u(c, o)), ''));
-        PERFORM pggit._tx_append('absorb_dropped', coalesce((SELECT string_agg(c || '/' || o, ' ') FROM unnest(v_gone_c, v_gone_o) u(c, o)), ''));
+    v_found := pggit._acl_changed();
+    IF cardinality(v_found.classids) = 0 AND v_found.gone_classids IS NULL THEN
         RETURN;
     END IF;
     SELECT array_agg(d.x) INTO v_descs
-      FROM (SELECT pggit._describe(u.c, u.o) AS x FROM unnest(v_cls, v_obj) u(c, o)) d
+      FROM (SELECT pggit._describe(u.c, u.o) AS x FROM unnest(v_found.classids, v_found.objids) u(c, o)) d
      WHERE (d.x).identity IS NOT NULL;
     -- (only gone default privileges are passed as dropped: an object that no longer describes is
     -- not dropped by a GRANT)
-    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', coalesce(v_gone_c, '{}'), coalesce(v_gone_o, '{}'));
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', coalesce(v_found.gone_classids, '{}'),
+                                       coalesce(v_found.gone_objids, '{}'));
     IF v_changes IS NULL THEN
         RETURN;
     END IF;

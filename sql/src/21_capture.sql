@@ -591,6 +591,12 @@ BEGIN
     -- (event triggers, which no event trigger sees made or dropped: all of them)
     SELECT coalesce(v_t_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_t_obj, '{}') || coalesce(a.objids, '{}')
       INTO v_t_cls, v_t_obj FROM pggit._event_trigger_addresses() a;
+    IF coalesce(pggit._tx_take('absorb_acl'), '') <> '' THEN
+        -- (GRANT / REVOKE / ALTER DEFAULT PRIVILEGES ran: the objects whose privileges changed)
+        SELECT v_t_cls || coalesce(a.classids, '{}'), v_t_obj || coalesce(a.objids, '{}'),
+               coalesce(v_d_cls, '{}') || coalesce(a.gone_classids, '{}'), coalesce(v_d_obj, '{}') || coalesce(a.gone_objids, '{}')
+          INTO v_t_cls, v_t_obj, v_d_cls, v_d_obj FROM pggit._acl_changed() a;
+    END IF;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;

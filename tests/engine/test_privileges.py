@@ -391,3 +391,33 @@ def test_stored_privileges_are_checked_before_they_become_sql(repo):
             repo.q("SELECT pggit._acl_stmt('GRANT', %s, 'TABLE public.t', %s, false)", [privs, grantee])
     assert repo.one("SELECT pggit._acl_stmt('GRANT', %s, 'TABLE public.t', %s, true)", [['SELECT("a b")', "UPDATE"], '"x""y"']) == \
         'GRANT SELECT ("a b"), UPDATE ON TABLE public.t TO "x""y" WITH GRANT OPTION;'
+
+
+def test_upgrade_from_0_5_0_records_privileges_in_one_commit(pg_server, roles, make_db):
+    """0.5.0 did not describe privileges: after the upgrade the objects with grants (and the
+    default privileges, a kind tracked for the first time) take the new form in one commit, and
+    nothing shows as drift."""
+    from pggit import install as pginstall
+    from test_upgrade import install_release
+
+    bob = qi(roles["bob"])
+    db = make_db()
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        install_release(conn, "0.5.0")
+    with pg_server.connect(db) as conn:
+        for statement in [*SCHEMA, f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}',
+                          'REVOKE EXECUTE ON FUNCTION "Sch ema"."f n"(integer) FROM PUBLIC',
+                          f'ALTER DEFAULT PRIVILEGES IN SCHEMA "Sch ema" GRANT SELECT ON TABLES TO {bob}',
+                          "SELECT pggit.flush()"]:
+            conn.execute(statement)
+        head_before = conn.execute("SELECT commit_id FROM pggit.log('main', 1)").fetchone()[0]
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        pginstall.install(conn)
+    with pg_server.connect(db) as conn:
+        head, parents, message = conn.execute("SELECT commit_id, parent_ids, message FROM pggit.log('main', 1)").fetchone()
+        assert parents == [head_before] and message.startswith(f"pgGit {pginstall.current_version()}:")
+        me = conn.execute("SELECT quote_ident(current_user)").fetchone()[0]
+        assert sorted(r[0] for r in conn.execute("SELECT identity FROM pggit.show(%s)", (head,)).fetchall()) == [
+            f'default privileges for role {me} in schema "Sch ema" on tables',
+            'function "Sch ema"."f n"(integer)', 'table "Sch ema"."Tab le"']
+        assert conn.execute("SELECT identity FROM pggit.drift()").fetchall() == []
