@@ -795,6 +795,12 @@ BEGIN
         -- (no object addresses: see 10_privileges.sql)
         PERFORM pggit._capture_acl(v_mode);
         RETURN;
+    ELSIF tg_tag IN ('DROP OWNED', 'REASSIGN OWNED') THEN
+        -- (the privileges it revoked or moved, default privileges included, then the objects it
+        -- dropped: two commits when it did both)
+        PERFORM pggit._capture_acl(v_mode);
+        PERFORM pggit._capture_ddl();
+        RETURN;
     END IF;
     IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on'
        -- (an index on a partitioned table attaches the partitions' matching indexes: not only new)

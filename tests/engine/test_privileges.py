@@ -421,3 +421,16 @@ def test_upgrade_from_0_5_0_records_privileges_in_one_commit(pg_server, roles, m
             f'default privileges for role {me} in schema "Sch ema" on tables',
             'function "Sch ema"."f n"(integer)', 'table "Sch ema"."Tab le"']
         assert conn.execute("SELECT identity FROM pggit.drift()").fetchall() == []
+
+
+def test_drop_owned_records_the_privileges_it_revoked(repo, roles, pg_server):
+    bob = qi(roles["bob"])
+    repo.ddl(*SCHEMA, f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}', f'GRANT USAGE ON SCHEMA "Sch ema" TO {bob}',
+             f'ALTER DEFAULT PRIVILEGES IN SCHEMA "Sch ema" GRANT SELECT ON TABLES TO {bob}')
+    before = repo.commits()
+    repo.ddl(f"DROP OWNED BY {bob}")
+    assert repo.commits() == before + 1
+    me = repo.one("SELECT quote_ident(current_user)")
+    assert sorted(i for (i,) in repo.q("SELECT identity FROM pggit.show(NULL)")) == [
+        f'default privileges for role {me} in schema "Sch ema" on tables', 'schema "Sch ema"', 'table "Sch ema"."Tab le"']
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
