@@ -108,7 +108,9 @@ BEGIN
     per AS (
         SELECT CASE WHEN i.grantee = 0 THEN 'PUBLIC' WHEN i.grantee = v_owner THEN 'OWNER'
                     ELSE quote_ident(pg_get_userbyid(i.grantee)) END AS g,
-               array_agg(i.priv ORDER BY i.priv COLLATE "C") AS privs
+               -- (a privilege held both with and without grant option, from two grantors: with)
+               array_agg(i.priv ORDER BY i.priv COLLATE "C")
+                   FILTER (WHERE NOT EXISTS (SELECT 1 FROM items j WHERE j.grantee = i.grantee AND j.priv = i.priv || '*')) AS privs
           FROM items i GROUP BY 1
     ),
     g AS (
@@ -491,7 +493,10 @@ BEGIN
     WITH per AS (
         SELECT CASE WHEN x.grantee = 0 THEN 'PUBLIC' WHEN x.grantee = v_role THEN 'OWNER'
                     ELSE quote_ident(pg_get_userbyid(x.grantee)) END AS g,
-               array_agg(DISTINCT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END) AS privs
+               array_agg(DISTINCT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END)
+                   FILTER (WHERE x.is_grantable OR NOT EXISTS (SELECT 1 FROM pg_default_acl d2 CROSS JOIN LATERAL aclexplode(d2.defaclacl) y
+                                                               WHERE d2.oid = p_objid AND y.grantee = x.grantee
+                                                                 AND y.privilege_type = x.privilege_type AND y.is_grantable)) AS privs
           FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) x
          WHERE d.oid = p_objid GROUP BY 1
     ),

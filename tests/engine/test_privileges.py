@@ -434,3 +434,20 @@ def test_drop_owned_records_the_privileges_it_revoked(repo, roles, pg_server):
     assert sorted(i for (i,) in repo.q("SELECT identity FROM pggit.show(NULL)")) == [
         f'default privileges for role {me} in schema "Sch ema" on tables', 'schema "Sch ema"', 'table "Sch ema"."Tab le"']
     assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
+def test_a_privilege_granted_by_two_grantors_is_described_once(repo, roles):
+    bob, ann = qi(roles["bob"]), qi(roles["ann"])
+    repo.ddl(*SCHEMA, f'GRANT USAGE ON SCHEMA "Sch ema" TO {ann}',
+             f'GRANT SELECT ON "Sch ema"."Tab le" TO {ann} WITH GRANT OPTION',
+             f"SET ROLE {ann}", f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob} WITH GRANT OPTION', "RESET ROLE")
+    assert repo.one("SELECT author FROM pggit.log(NULL, 1)") == roles["ann"]
+    before = repo.commits()
+    repo.ddl(f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}')  # (held already, with grant option, from ann)
+    assert repo.commits() == before
+    assert repo.one("SELECT count(*) FROM pg_class c, aclexplode(c.relacl) x"
+                    " WHERE c.oid = '\"Sch ema\".\"Tab le\"'::regclass AND x.grantee = to_regrole(%s)", [bob]) == 2
+    detail = repo.one("SELECT b.detail->'acl' FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash"
+                      " WHERE l.identity = 'table \"Sch ema\".\"Tab le\"'")
+    assert detail == {ann: ["SELECT*"], bob: ["SELECT*"]}
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
