@@ -210,7 +210,8 @@ CREATE TABLE pggit.tx_state (
     key   text NOT NULL,
     value text NOT NULL DEFAULT '',
     PRIMARY KEY (xid, key),
-    CONSTRAINT tx_state_key_is_known CHECK (key IN ('dropped', 'absorb', 'absorb_touched', 'absorb_dropped'))
+    -- (absorb_acl: the engine's own migration ran GRANT / REVOKE; since 0.6.0)
+    CONSTRAINT tx_state_key_is_known CHECK (key IN ('dropped', 'absorb', 'absorb_touched', 'absorb_dropped', 'absorb_acl'))
 );
 
 -- Append-only audit trail of every engine operation.

@@ -79,6 +79,11 @@ DECLARE
     v_type oid;
     v_len  int2;
 BEGIN
+    IF p_classid = 'pg_default_acl'::regclass THEN
+        -- (default privileges: 10_privileges.sql)
+        SELECT d.classid, d.objid INTO classid, objid FROM pggit._default_acl_roots() d WHERE d.objid = p_objid;
+        RETURN;
+    END IF;
     -- an object that belongs to an extension stands for its extension
     IF p_classid <> 'pg_extension'::regclass THEN
         SELECT d.refobjid INTO v_oid FROM pg_depend d

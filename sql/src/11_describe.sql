@@ -467,7 +467,7 @@ BEGIN
     v_detail := jsonb_set(v_detail, ARRAY['columns', v_i::text],
                           CASE WHEN v_comment IS NULL THEN (v_detail->'columns'->v_i) - 'comment'
                                ELSE (v_detail->'columns'->v_i) || jsonb_build_object('comment', v_comment) END);
-    RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, (pggit._table_text(v_detail))[1], v_detail)::pggit.objdesc;
+    RETURN pggit._with_acl(ROW('pg_class'::regclass, p_objid, 'table', v_ident, (pggit._table_text(v_detail))[1], v_detail)::pggit.objdesc);
 END $$;
 
 -- Describe any tracked root object; NULL when it does not exist.
@@ -486,10 +486,13 @@ DECLARE
     v_num     int;
     v_num_text text;
 BEGIN
+    IF p_classid = 'pg_default_acl'::regclass THEN
+        RETURN pggit._describe_default_acl(p_objid);  -- (10_privileges.sql)
+    END IF;
     SELECT i.kind, i.identity INTO v_kind, v_ident FROM pggit._ident(p_classid, p_objid) i;
     IF v_ident IS NULL THEN RETURN NULL; END IF;
     IF v_kind = 'table' THEN
-        RETURN pggit._describe_table(p_objid);
+        RETURN pggit._with_acl(pggit._describe_table(p_objid));
     END IF;
     v_q := substr(v_ident, length(v_kind) + 2);
 
@@ -1011,7 +1014,8 @@ BEGIN
     v_sql := v_sql || pggit._comment_sql(v_target, v_comment);
     v_detail := v_detail || jsonb_strip_nulls(jsonb_build_object(
         'deps', to_jsonb(v_deps), 'comment_on', v_target, 'comment', v_comment));
-    RETURN ROW(p_classid, p_objid, v_kind, v_ident, v_sql, v_detail)::pggit.objdesc;
+    -- (and its privileges: 10_privileges.sql)
+    RETURN pggit._with_acl(ROW(p_classid, p_objid, v_kind, v_ident, v_sql, v_detail)::pggit.objdesc);
 END $$;
 
 -- Every tracked root object in the database, as catalog addresses.
@@ -1052,4 +1056,5 @@ LANGUAGE sql STABLE AS $$
       ) a(c, o)
      CROSS JOIN LATERAL pggit._root(a.c, a.o) r
      WHERE r.objid IS NOT NULL
+    UNION ALL SELECT d.classid, d.objid FROM pggit._default_acl_roots() d  -- (10_privileges.sql)
 $$;

@@ -650,6 +650,12 @@ BEGIN
     -- (event triggers, which no event trigger sees made or dropped: all of them)
     SELECT coalesce(v_t_cls, '{}') || coalesce(a.classids, '{}'), coalesce(v_t_obj, '{}') || coalesce(a.objids, '{}')
       INTO v_t_cls, v_t_obj FROM pggit._event_trigger_addresses() a;
+    IF coalesce(pggit._tx_take('absorb_acl'), '') <> '' THEN
+        -- (GRANT / REVOKE / ALTER DEFAULT PRIVILEGES ran: the objects whose privileges changed)
+        SELECT v_t_cls || coalesce(a.classids, '{}'), v_t_obj || coalesce(a.objids, '{}'),
+               coalesce(v_d_cls, '{}') || coalesce(a.gone_classids, '{}'), coalesce(v_d_obj, '{}') || coalesce(a.gone_objids, '{}')
+          INTO v_t_cls, v_t_obj, v_d_cls, v_d_obj FROM pggit._acl_changed() a;
+    END IF;
     SELECT array_agg(r.classid), array_agg(r.objid) INTO v_cls, v_obj
       FROM (SELECT DISTINCT r.classid, r.objid FROM unnest(v_t_cls, v_t_obj) u(classid, objid)
              CROSS JOIN LATERAL pggit._root(u.classid, u.objid) r WHERE r.objid IS NOT NULL) r;
@@ -883,6 +889,17 @@ DECLARE
     v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
     IF v_mode = 'off' THEN RETURN; END IF;
+    IF tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+        -- (no object addresses: see 10_privileges.sql)
+        PERFORM pggit._capture_acl(v_mode);
+        RETURN;
+    ELSIF tg_tag IN ('DROP OWNED', 'REASSIGN OWNED') THEN
+        -- (the privileges it revoked or moved, default privileges included, then the objects it
+        -- dropped: two commits when it did both)
+        PERFORM pggit._capture_acl(v_mode);
+        PERFORM pggit._capture_ddl();
+        RETURN;
+    END IF;
     IF pggit._queued_tag(tg_tag) AND coalesce(current_setting('pggit.group', true), '') = '' AND v_mode = 'on'
        -- (an index on a partitioned table attaches the partitions' matching indexes: not only new)
        AND (tg_tag <> 'CREATE INDEX' OR NOT EXISTS (

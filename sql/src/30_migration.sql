@@ -870,6 +870,11 @@ DECLARE
     -- old state is then read under the new names; the renames run first)
     v_ren     jsonb;
     v_why     jsonb;
+    -- identity -> {kind, old, new}: objects whose only change is their privileges (detail.acl)
+    v_acl_only jsonb := '{}';
+    v_acl     jsonb;
+    -- grantees named by the default privileges of either state (NULL until needed)
+    v_dp_grantees text[];
 BEGIN
     SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
                                                                         'columns', r.columns, 'labels', r.labels)), '{}')
@@ -911,6 +916,23 @@ BEGIN
       INTO v_new FROM jsonb_each(v_changed) c JOIN pggit.blobs b ON b.hash = c.value->>3;
     IF v_ren <> '{}' THEN
         v_old := pggit._renamed_state(v_old, v_new, v_ren);
+    END IF;
+
+    -- objects whose only change is their privileges are not altered or rebuilt: they get the
+    -- GRANTs and REVOKEs of the difference at the end (10_privileges.sql)
+    SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('kind', v_new->k->'kind', 'old', v_old->k->'detail'->'acl',
+                                                            'new', v_new->k->'detail'->'acl')), '{}')
+      INTO v_acl_only
+      FROM jsonb_object_keys(v_new) k JOIN pggit.blobs ob ON ob.hash = v_old->k->>'hash'
+     WHERE pggit._acl_objtype(v_new->k->>'kind') IS NOT NULL AND (v_old->k->>'kind') = (v_new->k->>'kind')
+       AND (v_old->k->'detail'->'acl') IS DISTINCT FROM (v_new->k->'detail'->'acl')
+       AND ((v_old->k->'detail') - 'acl') = ((v_new->k->'detail') - 'acl')
+       AND pggit._acl_strip(ob.kind, k, ob.definition, ob.detail)
+           = pggit._acl_strip(v_new->k->>'kind', k, v_new->k->>'def', v_new->k->'detail');
+    IF v_acl_only <> '{}' THEN
+        v_changed := v_changed - array(SELECT jsonb_object_keys(v_acl_only));
+        v_old := v_old - array(SELECT jsonb_object_keys(v_acl_only));
+        v_new := v_new - array(SELECT jsonb_object_keys(v_acl_only));
     END IF;
 
     -- Enums whose labels change. Added labels go in with ALTER TYPE ... ADD VALUE, unless the
@@ -1026,6 +1048,11 @@ BEGIN
     END IF;
     v_old := v_old || v_o;
     v_new := v_new || v_n;
+    -- (what creates an object is its definition without its privileges: those come at the end)
+    SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN e.value->'detail' ? 'acl'
+                                                 THEN jsonb_set(e.value, '{def}', to_jsonb(pggit._acl_strip(e.value->>'kind', e.key, e.value->>'def', e.value->'detail')))
+                                                 ELSE e.value END), '{}')
+      INTO v_new FROM jsonb_each(v_new) e;
 
     -- the new parents of the tables attached as partitions (ATTACH wants their CHECK constraints)
     IF EXISTS (SELECT 1 FROM jsonb_each(v_new) t
@@ -1159,6 +1186,10 @@ BEGIN
                                  -- column defaults that call it go with it (the tables' new
                                  -- definitions no longer have them)
                                  THEN rtrim(pggit._drop_sql(kind, v_old->v_r.k->'detail'), ';') || ' CASCADE;'
+                                 -- (default privileges go back to PostgreSQL's: 10_privileges.sql)
+                                 WHEN kind = 'default privileges'
+                                 THEN array_to_string(array(SELECT pggit._default_acl_guard(v_r.k, x)
+                                                              FROM unnest(pggit._acl_diff_sql(kind, v_r.k, v_old->v_r.k->'detail'->'acl', NULL)) x), E'\n')
                                  ELSE pggit._drop_sql(kind, v_old->v_r.k->'detail') END;
     END LOOP;
 
@@ -1254,6 +1285,7 @@ BEGIN
                                    || coalesce(quote_literal(v_n->'detail'->>'comment'), 'NULL') || ';');
         END IF;
         FOREACH v_s IN ARRAY v_stmts LOOP
+            CONTINUE WHEN v_s = '';  -- (an object that is only privileges: they come in phase 6)
             o_kind := o_kind || CASE WHEN kind = 'type' AND v_s LIKE 'ALTER TYPE % ADD VALUE %' THEN 'enum value' ELSE kind END;
             o_ident := o_ident || identity; o_stmt := o_stmt || v_s;
         END LOOP;
@@ -1298,6 +1330,47 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- phase 6: privileges. Objects created (or rebuilt) get theirs from the owner's default, the
+    -- others the difference; column privileges of columns that are gone went with them
+    FOR v_r IN
+        SELECT x.k FROM (SELECT y AS k FROM unnest(v_emit) y UNION SELECT jsonb_object_keys(v_acl_only)) x
+         ORDER BY x.k COLLATE "C"
+    LOOP
+        kind := coalesce(v_new->v_r.k->>'kind', v_acl_only->v_r.k->>'kind');
+        CONTINUE WHEN pggit._acl_objtype(kind) IS NULL;
+        v_acl := CASE WHEN v_r.k = ANY (v_recreate) OR NOT (v_old ? v_r.k OR v_acl_only ? v_r.k) THEN NULL
+                      WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->'old'
+                      ELSE v_old->v_r.k->'detail'->'acl' END;
+        IF kind = 'table' AND v_acl IS NOT NULL AND v_new ? v_r.k THEN
+            SELECT jsonb_object_agg(g.key, (SELECT coalesce(jsonb_agg(p), '[]') FROM jsonb_array_elements_text(g.value) p
+                                             WHERE p NOT LIKE '%(%' OR substring(rtrim(p, '*') FROM '^[A-Z ]+\((.*)\)$') IN (
+                                                 SELECT quote_ident(c->>'name') FROM jsonb_array_elements(v_new->v_r.k->'detail'->'columns') c)))
+              INTO v_acl FROM jsonb_each(v_acl) g;
+        END IF;
+        IF v_acl IS NULL AND kind <> 'default privileges' THEN
+            -- a new object got what default privileges in effect grant (or revoke): back to the
+            -- owner's default first
+            IF v_dp_grantees IS NULL THEN
+                SELECT coalesce(array_agg(DISTINCT g ORDER BY g), '{}') INTO v_dp_grantees
+                  FROM (SELECT s.hash FROM pggit._state(p_from) s WHERE s.kind = 'default privileges'
+                        UNION SELECT s.hash FROM pggit._state(coalesce(p_to, 'HEAD')) s WHERE s.kind = 'default privileges') x
+                  JOIN pggit.blobs b ON b.hash = x.hash
+                 CROSS JOIN LATERAL jsonb_object_keys(b.detail->'acl') g;
+            END IF;
+            IF cardinality(v_dp_grantees) > 0 THEN
+                FOREACH v_s IN ARRAY pggit._acl_reset_sql(kind, v_r.k, v_dp_grantees) LOOP
+                    o_kind := o_kind || kind; o_ident := o_ident || v_r.k; o_stmt := o_stmt || v_s;
+                END LOOP;
+            END IF;
+        END IF;
+        FOREACH v_s IN ARRAY pggit._acl_diff_sql(kind, v_r.k, v_acl,
+                                                 CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->'new'
+                                                      ELSE v_new->v_r.k->'detail'->'acl' END) LOOP
+            o_kind := o_kind || kind; o_ident := o_ident || v_r.k;
+            o_stmt := o_stmt || CASE WHEN kind = 'default privileges' THEN pggit._default_acl_guard(v_r.k, v_s) ELSE v_s END;
+        END LOOP;
+    END LOOP;
+
     -- Output. New enum labels come first: PostgreSQL refuses to use a label in the transaction
     -- that added it, so a caller runs the leading 'enum value' steps and commits them first.
     IF cardinality(o_stmt) = 0 THEN
@@ -1320,6 +1393,7 @@ BEGIN
                              ELSE 'changes in a way that needs it out of the way' END
             WHEN v_r.i = ANY (v_recreate) AND v_old ? v_r.i AND v_new ? v_r.i THEN 'rebuilt: it changed in a way no ALTER can make'
             WHEN v_r.i IS NULL THEN NULL
+            WHEN v_acl_only ? v_r.i THEN 'privileges changed'
             WHEN NOT v_old ? v_r.i THEN 'added'
             WHEN NOT v_new ? v_r.i THEN 'dropped'
             ELSE 'changed' END;

@@ -303,7 +303,7 @@ BEGIN
     -- table properties: each one three-way
     v_detail := jsonb_build_object('qname', t->'qname', 'columns', v_cols, 'constraints', v_cons);
     FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'attached', 'partition_key', 'inherits', 'persistence',
-                                 'options', 'rls', 'force_rls', 'comment', 'access_method'] LOOP
+                                 'options', 'rls', 'force_rls', 'comment', 'access_method', 'acl'] LOOP
         IF s->v_key IS NOT DISTINCT FROM t->v_key OR s->v_key IS NOT DISTINCT FROM b->v_key THEN
             v_detail := v_detail || jsonb_build_object(v_key, t->v_key);
         ELSIF t->v_key IS NOT DISTINCT FROM b->v_key THEN
@@ -335,6 +335,7 @@ BEGIN
     END IF;
     v_detail := jsonb_strip_nulls(v_detail);
     v_text := pggit._table_text(v_detail);
+    v_text[1] := v_text[1] || pggit._acl_sql('table', 'table ' || (v_detail->>'qname'), v_detail->'acl');
     v_detail := v_detail || jsonb_build_object('create', v_text[2]);
     hash := pggit._sha256(v_text[1] || E'\n' || v_detail::text);
     INSERT INTO pggit.blobs AS bl (hash, kind, definition, detail) VALUES (_union_table.hash, 'table', v_text[1], v_detail)
@@ -527,6 +528,15 @@ BEGIN
                 WHEN p_strategy = 'target_wins' THEN 'target' END
       FROM pggit._classify(v_base, v_src, v_tgt) c
      WHERE c.source_hash IS DISTINCT FROM c.target_hash;
+
+    IF p_strategy IN ('auto', 'union') THEN
+        -- privileges changed on both sides merge grantee by grantee (10_privileges.sql)
+        UPDATE pggit.merge_items i SET result_hash = m.h, resolution = 'auto', auto_resolvable = true
+          FROM (SELECT i2.identity, pggit._merge_acl(i2.identity, i2.base_hash, i2.source_hash, i2.target_hash) AS h
+                  FROM pggit.merge_items i2
+                 WHERE i2.merge_id = v_id AND i2.conflict_type = 'BOTH_MODIFIED' AND i2.resolution IS NULL) m
+         WHERE i.merge_id = v_id AND i.identity = m.identity AND m.h IS NOT NULL;
+    END IF;
 
     IF p_strategy = 'union' THEN
         FOR v_item IN SELECT i.* FROM pggit.merge_items i

@@ -70,6 +70,8 @@ SCENARIOS = {
     "41_typed_tables.after.sql": [],
     "42_partitioned_index_on_only.before.sql": [],
     "42_partitioned_index_on_only.after.sql": [],
+    "43_privileges.before.sql": [],
+    "43_privileges.after.sql": [],
 }
 
 
