@@ -103,7 +103,8 @@ BEGIN
             classid := p_classid; objid := p_objid;
         ELSIF v_kind IN ('i', 'I') THEN
             SELECT con.conrelid INTO v_oid FROM pg_constraint con
-             WHERE con.conindid = p_objid AND con.contype IN ('p', 'u', 'x') AND con.conrelid <> 0
+             WHERE con.conrelid = (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = p_objid)  -- (pg_constraint has no index on conindid)
+               AND con.conindid = p_objid AND con.contype IN ('p', 'u', 'x') AND con.conrelid <> 0
              LIMIT 1;
             IF FOUND THEN
                 classid := p_classid; objid := v_oid;

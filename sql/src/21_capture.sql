@@ -250,12 +250,16 @@ BEGIN
         -- nothing changed, but an object can keep its identity under a new address (ALTER COLUMN
         -- TYPE to the same type rebuilds indexes): the live map must follow, or dropping it later
         -- would go unrecorded
+        -- (each condition on its own index: an OR of them scanned the whole live map)
         DELETE FROM pggit.live_objects l
-         WHERE (l.identity, l.classid, l.objid) IN (
+         USING (SELECT l2.identity, l2.classid, l2.objid
+                     FROM unnest(v_d) u JOIN pggit.live_objects l2 ON l2.identity = u.identity
+                    WHERE (l2.classid, l2.objid) IS DISTINCT FROM (u.classid, u.objid)
+                   UNION
                    SELECT l2.identity, l2.classid, l2.objid
-                     FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i)
-                     JOIN pggit.live_objects l2 ON l2.identity = u.identity OR (l2.classid = u.classid AND l2.objid = u.objid)
-                    WHERE (l2.identity, l2.classid, l2.objid) IS DISTINCT FROM (u.identity, u.classid, u.objid));
+                     FROM unnest(v_d) u JOIN pggit.live_objects l2 ON l2.classid = u.classid AND l2.objid = u.objid
+                    WHERE l2.identity IS DISTINCT FROM u.identity) x
+         WHERE l.identity = x.identity AND l.classid = x.classid AND l.objid = x.objid;
         IF FOUND THEN
             INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
             SELECT u.identity, u.kind, v_h[u.i], u.classid, u.objid
@@ -272,10 +276,10 @@ BEGIN
     ON CONFLICT (hash) DO NOTHING;
 
     -- (an object can keep its identity under a new address: ALTER COLUMN TYPE rebuilds indexes)
+    -- (each condition on its own index: an OR of them scanned the whole live map)
     DELETE FROM pggit.live_objects l
-     WHERE l.identity IN (SELECT c.identity FROM unnest(v_changes) c)
-        OR l.identity IN (SELECT u.identity FROM unnest(v_d) u)
-        OR (l.classid, l.objid) IN (SELECT u.classid, u.objid FROM unnest(v_d) u);
+     WHERE l.identity = ANY (array(SELECT c.identity FROM unnest(v_changes) c UNION SELECT u.identity FROM unnest(v_d) u));
+    DELETE FROM pggit.live_objects l USING unnest(v_d) u WHERE l.classid = u.classid AND l.objid = u.objid;
     INSERT INTO pggit.live_objects (identity, kind, hash, classid, objid)
     SELECT u.identity, u.kind, v_h[u.i], u.classid, u.objid
       FROM unnest(v_d) WITH ORDINALITY u(classid, objid, kind, identity, definition, detail, i);
@@ -359,10 +363,13 @@ BEGIN
            SELECT 1 FROM jsonb_array_elements(p_desc.detail->'columns') n WHERE n->>'name' = ANY (v_lost))) THEN
         RETURN false;
     END IF;
+    -- (a lookup by identity per index, in the identity's collation: a join on the computed name,
+    -- whose collation is the "C" of pg_class.relname, scanned the whole live map)
     RETURN NOT EXISTS (
         SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-          JOIN pggit.live_objects l ON l.identity = 'index ' || pggit._qname(ic.relnamespace, ic.relname)
-         WHERE i.indrelid = p_desc.objid AND l.objid <> i.indexrelid);
+         WHERE i.indrelid = p_desc.objid
+           AND (SELECT l.objid FROM pggit.live_objects l  -- (the identity is the key: one row at most)
+                 WHERE l.identity = ('index ' || pggit._qname(ic.relnamespace, ic.relname)) COLLATE "default") <> i.indexrelid);
 END $$;
 
 -- The roots of the indexes of the partitions among these objects that are attached to a
@@ -554,7 +561,8 @@ BEGIN
                         JOIN pg_index i ON i.indrelid = t.objid
                         JOIN pggit.live_objects l ON l.classid = 'pg_class'::regclass AND l.objid = i.indexrelid
                        WHERE t.classid = 'pg_class'::regclass
-                         AND EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))) THEN
+                         AND EXISTS (SELECT 1 FROM pg_constraint con  -- (by conrelid: pg_constraint has no index on conindid)
+                                      WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))) THEN
         -- an index that became part of another object (ADD PRIMARY KEY / UNIQUE USING INDEX, a
         -- partition's index attached to its parent's by ATTACH PARTITION, ALTER INDEX ... ATTACH
         -- PARTITION or CREATE INDEX on the parent) no longer stands for itself: its address is
@@ -573,7 +581,8 @@ BEGIN
           JOIN pg_class ic ON ic.oid = i.indexrelid
           JOIN pggit.live_objects l ON l.classid = 'pg_class'::regclass AND l.objid = i.indexrelid
          CROSS JOIN LATERAL pggit._root(l.classid, l.objid) r
-         WHERE (ic.relispartition OR EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))
+         WHERE (ic.relispartition OR EXISTS (SELECT 1 FROM pg_constraint con
+                                              WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')))
            AND r.objid IS DISTINCT FROM l.objid
         HAVING count(*) > 0;
     END IF;
