@@ -73,12 +73,21 @@ def console_role(make_role):
 
 
 def give_console_role(dsn: str, role: str) -> None:
-    """Let ``role`` change the schema: CREATE on schema public, ownership of its tables."""
+    """Let ``role`` change the schema: CREATE on schema public, ownership of its tables.
+
+    Part of the repository's setup: the GRANT is a commit on HEAD (privileges are state), so the
+    branches that were at HEAD's head move with it, as if the setup had come before them."""
     with psycopg.connect(dsn, autocommit=True) as conn:
+        before = conn.execute("SELECT pggit.resolve('HEAD')").fetchone()[0]
         conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
         for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
             conn.execute(sql.SQL("ALTER TABLE public.{} OWNER TO {}").format(sql.Identifier(table),
                                                                                 sql.Identifier(role)))
+        after = conn.execute("SELECT pggit.resolve('HEAD')").fetchone()[0]
+        assert after != before, "the GRANT on schema public is recorded on HEAD"
+        for (name,) in conn.execute("SELECT name FROM pggit.list_branches() WHERE head = %s AND NOT is_head",
+                                    (before,)).fetchall():
+            conn.execute("SELECT pggit.reset_branch(%s, %s)", (name, after))
 
 
 @pytest.fixture
