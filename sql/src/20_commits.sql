@@ -17,6 +17,32 @@ BEGIN
     INSERT INTO pggit.audit_log (at, role_name, operation, args, outcome, detail, duration_ms)
     VALUES (coalesce(p_at, clock_timestamp()), coalesce(p_role, pggit._author()), p_operation, coalesce(p_args, '{}'),
             p_outcome, p_detail, extract(epoch FROM clock_timestamp() - p_started) * 1000);
+    PERFORM pggit._notify();
+END $$;
+
+-- Wake listeners (the web app's event listener): one NOTIFY on channel 'pggit' per transaction
+-- that wrote history or queued a capture, sent when that transaction commits (none if it rolls
+-- back). The payload is empty: listeners read pggit.audit_log. Off with
+-- pggit.configure_notify(false) (a transaction that ran NOTIFY cannot be PREPAREd for 2PC);
+-- listeners then find new rows by polling the log.
+CREATE FUNCTION pggit._notify() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.meta WHERE key = 'notify' AND value = 'off') THEN
+        PERFORM pg_notify('pggit', '');
+    END IF;
+END $$;
+
+-- Turn the NOTIFY of pggit._notify on or off (on by default); returns the setting.
+CREATE FUNCTION pggit.configure_notify(p_enabled boolean) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_enabled IS NULL THEN
+        RAISE EXCEPTION 'configure_notify needs true or false' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO pggit.meta (key, value) VALUES ('notify', CASE WHEN p_enabled THEN 'on' ELSE 'off' END)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    RETURN p_enabled;
 END $$;
 
 -- The branch HEAD points at.

@@ -315,6 +315,7 @@ BEGIN
         -- (its time is now, with the lock: commits follow the order sessions took it)
         VALUES (pggit._author(), clock_timestamp(), p_message, '{}', '{}', p_changes,
                 extract(epoch FROM clock_timestamp() - p_started) * 1000);
+        PERFORM pggit._notify();
         RETURN NULL;
     END IF;
     v_id := pggit._make_commit(v_branch, ARRAY[v_head], pggit._author(), p_message, p_changes);
@@ -919,6 +920,9 @@ BEGIN
           FROM pg_event_trigger_ddl_commands() c
          WHERE NOT c.in_extension AND coalesce(c.schema_name, '') <> 'pggit' AND coalesce(c.schema_name, '') NOT LIKE 'pg\_temp%'
         HAVING count(*) > 0;
+        IF FOUND THEN
+            PERFORM pggit._notify();
+        END IF;
         RETURN;
     END IF;
     PERFORM pggit._capture_ddl();

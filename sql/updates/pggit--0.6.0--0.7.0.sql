@@ -1,0 +1,4 @@
+-- pgGit 0.6.0 -> 0.7.0. The installer re-creates the functions from the sources after this
+-- script; table, index, type and trigger changes of 0.7.0 are below.
+-- Engine events: pggit._notify() sends NOTIFY pggit from capture and from every audit row
+-- (pggit.configure_notify(false) turns it off; the setting is the row 'notify' of pggit.meta).
