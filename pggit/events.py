@@ -61,20 +61,25 @@ class EngineEvents:
         """(rows, next position): the audit rows from ``position`` on, oldest first, after writing
         queued captures. With ``position`` None (never read), no rows and the current horizon."""
         self.conn.execute("SELECT pggit.flush()")
+        if position is None:
+            return [], self.conn.execute("SELECT pggit.audit_start() AS p").fetchone()["p"]
         rows: list[dict] = []
+        horizon = None
         with self.conn.transaction():
-            # one snapshot for the horizon and every page
+            # one snapshot for every page: the first page's horizon holds for all of them
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            horizon = self.conn.execute("SELECT pggit.audit_horizon() AS h").fetchone()["h"]
-            if position is None:
-                return [], horizon
             at = position
             while True:
                 page = self.conn.execute(
-                    "SELECT id, at, role_name, operation, args, outcome, detail, duration_ms"
+                    "SELECT id, at, role_name, operation, args, outcome, detail, duration_ms, horizon"
                     "  FROM pggit.audit_since(%s, %s)", (at, PAGE)).fetchall()
                 rows.extend(page)
                 if len(page) < PAGE:
                     break
                 at = page[-1]["id"] + 1
+            if rows:
+                horizon = rows[0]["horizon"]
+            else:  # nothing new: the horizon of this same snapshot
+                horizon = self.conn.execute(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576 AS h").fetchone()["h"]
         return rows, max(position, horizon)

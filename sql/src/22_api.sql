@@ -332,9 +332,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      LIMIT greatest(least(p_limit, 10000), 1)
 $$;
 
--- Where pggit.audit_since's reader starts when it has never read: the current horizon (the
--- rows written from now on).
-CREATE FUNCTION pggit.audit_horizon() RETURNS bigint
+-- Where a reader of pggit.audit_since starts when it has never read: the rows of transactions
+-- that start from now on (the next transaction id, as a position).
+CREATE FUNCTION pggit.audit_start() RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576
+    SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint * 1048576
 $$;
