@@ -193,3 +193,6 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE
+
+
+AlertState = Alert.State  # (a module-level name: settings.SPECTACULAR_SETTINGS names it)
