@@ -46,7 +46,7 @@ class AlertList(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(reads.alerts(repo, reads.Filters.parse(request.query_params)), request,
                                            view=self)
-        return paginator.get_paginatedResponse(s.AlertSerializer(page, many=True).data)
+        return paginator.get_paginated_response(s.AlertSerializer(page, many=True).data)
 
 
 class AlertStats(APIView):
