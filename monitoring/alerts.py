@@ -190,9 +190,9 @@ HANDLERS = {
 
 
 def on_event(event: Event) -> None:
-    """The alert rules' hook (``monitoring.fanout.HOOKS``). Called again for the same event after
-    a failed delivery, it finds the alert it opened active and counts nothing new only if that
-    delivery's transaction committed, which it did not: a failed delivery rolls back its alerts."""
+    """The alert rules' hook (``monitoring.fanout.HOOKS``), inside the event's delivery
+    transaction. A delivery that fails rolls back the alerts and tasks this made, so the retry
+    makes them once; ``alert.*`` events are not looked at (no alert about an alert)."""
     if event.repository_id is None:
         return
     handler = HANDLERS.get(event.kind)
