@@ -3,8 +3,8 @@
 Set-up: a scratch database holds the repository (the engine, a table, branch ``feature`` with a
 change and a merge request from it into ``main``, which needs 1 approval); Django's tables live in
 a scratch database of their own (migrated here). Everything runs as in production, each in a
-process of its own: the app under ``uvicorn`` (one worker, ``--ws websockets``; static files
-through Django's ASGIStaticFilesHandler, bench/_asgi_static.py), ``manage.py pggit_listener``
+process of its own: the app under ``uvicorn`` (one worker, ``--ws websockets-sansio`` as runapp;
+``pggit_web.asgi:debug_application``, which serves the static files too), ``manage.py pggit_listener``
 (LISTENs on the repository database; woken by the engine's NOTIFY) and ``manage.py pggit_worker``
 (django-tasks-db, woken by NOTIFY pggit_tasks), with Redis as the channel layer (REDIS_URL,
 default redis://127.0.0.1:6379/0, under a channel prefix of its own). Poll intervals are the
@@ -110,8 +110,8 @@ def start_processes(port: int, env: dict[str, str]) -> list[subprocess.Popen]:
     full = {**os.environ, **env}
     quiet = ["--verbosity", "0"]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "uvicorn", "_asgi_static:application", "--app-dir", str(BENCH),
-                          "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets", "--workers", "1",
+        subprocess.Popen([sys.executable, "-m", "uvicorn", "pggit_web.asgi:debug_application",
+                          "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--workers", "1",
                           "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=full),
         subprocess.Popen([sys.executable, "manage.py", "pggit_listener", *quiet], cwd=ROOT, env=full,
                          stdout=subprocess.DEVNULL),

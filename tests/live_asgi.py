@@ -1,6 +1,7 @@
-"""The app served over ASGI with websockets, in the test process: ``pggit_web.asgi.application``
-(static files through ``ASGIStaticFilesHandler``) under uvicorn on a free port, the worker that
-delivers events and the listener that turns engine audit rows into events, each in a thread.
+"""The app served over ASGI with websockets, in the test process: ``pggit_web.asgi``'s
+``debug_application`` (the app, with static files served as runserver does) under uvicorn on a
+free port, the worker that delivers events and the listener that turns engine audit rows into
+events, each in a thread (as ``runapp`` runs them in one process).
 
 pytest-django's ``live_server`` is WSGI (no websockets); this is what the live pages' browser tests
 use instead. The threads use Django's configured database, which in a test is the test database:
@@ -28,14 +29,13 @@ class LiveAsgiServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None):
         import uvicorn
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        from pggit_web.asgi import application
+        from pggit_web.asgi import debug_application
 
         self.host = host
         self.port = port or free_port()
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(ASGIStaticFilesHandler(application), host=host, port=self.port, ws="websockets",
+        config = uvicorn.Config(debug_application, host=host, port=self.port, ws="websockets-sansio",
                                 lifespan="off", log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)

@@ -4,6 +4,8 @@
      <section id="merge-box" data-live-region>...</section>         a part of the page kept current
      data-live-kinds="merge_request. comment."                      (on the socket element, optional)
                                                                     only events whose kind starts so
+   A page may declare several sockets (a merge request's page listens to its request, and to the
+   repository's commits: its conversation tab reconciles the request with a moved source).
 
    On an event the page's own URL is fetched again (after a short pause that gathers a burst of
    events into one fetch) and every live region is replaced by the element with the same id in the
@@ -12,9 +14,10 @@
    people type in are kept outside regions. The socket reconnects with backoff and the page is
    fetched again after a reconnection (events sent while it was down are not replayed).
 
-   Every event is also dispatched on document as a "pggit:event" CustomEvent (detail: the message,
-   monitoring/fanout.py message()). The socket element's data-live-state is "connecting", "open" or
-   "closed".
+   Every event a socket wants is also dispatched on document, once whichever socket brought it, as
+   a "pggit:event" CustomEvent (detail: the message, monitoring/fanout.py message()); each redraw
+   is followed by "pggit:refreshed". Each socket element's data-live-state is "connecting", "open"
+   or "closed".
 */
 (function () {
   "use strict";
@@ -24,23 +27,29 @@
   var BACKOFF_MAX_MS = 15000;
   var FORBIDDEN = 4403;  // monitoring/consumers.py: the reader lost their role
 
-  var declared = document.querySelector("[data-live-socket]");
-  if (!declared || !window.WebSocket) {
+  var sockets = document.querySelectorAll("[data-live-socket]");
+  if (!sockets.length || !window.WebSocket) {
     return;
   }
-  var path = declared.getAttribute("data-live-socket");
-  var kinds = (declared.getAttribute("data-live-kinds") || "").split(/\s+/).filter(Boolean);
-  var backoff = BACKOFF_MIN_MS;
   var timer = null;
   var fetching = false;
   var again = false;
   var waitingForBlur = false;
 
-  function setState(state) {
-    declared.setAttribute("data-live-state", state);
+  var seen = [];  // the last events' ids: an event sent to two of the page's sockets counts once
+
+  function seenBefore(id) {
+    if (seen.indexOf(id) !== -1) {
+      return true;
+    }
+    seen.push(id);
+    if (seen.length > 100) {
+      seen.shift();
+    }
+    return false;
   }
 
-  function wanted(kind) {
+  function wanted(kinds, kind) {
     return !kinds.length || kinds.some(function (prefix) { return kind.indexOf(prefix) === 0; });
   }
 
@@ -120,13 +129,21 @@
     }
   });
 
-  function connect(reconnecting) {
+  function Live(declared) {
+    this.declared = declared;
+    this.path = declared.getAttribute("data-live-socket");
+    this.kinds = (declared.getAttribute("data-live-kinds") || "").split(/\s+/).filter(Boolean);
+    this.backoff = BACKOFF_MIN_MS;
+  }
+
+  Live.prototype.connect = function (reconnecting) {
+    var live = this;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + path);
-    setState("connecting");
+    var socket = new WebSocket(scheme + window.location.host + live.path);
+    live.declared.setAttribute("data-live-state", "connecting");
     socket.addEventListener("open", function () {
-      backoff = BACKOFF_MIN_MS;
-      setState("open");
+      live.backoff = BACKOFF_MIN_MS;
+      live.declared.setAttribute("data-live-state", "open");
       if (reconnecting) {
         schedule();  // what happened while the socket was down
       }
@@ -138,23 +155,22 @@
       } catch (e) {
         return;
       }
-      if (!event || event.kind === "hello" || event.kind === "pong") {
+      if (!event || event.kind === "hello" || event.kind === "pong" || !wanted(live.kinds, event.kind) ||
+          seenBefore(event.id)) {
         return;
       }
       document.dispatchEvent(new CustomEvent("pggit:event", {detail: event}));
-      if (wanted(event.kind)) {
-        schedule();
-      }
+      schedule();
     });
     socket.addEventListener("close", function (closed) {
-      setState("closed");
+      live.declared.setAttribute("data-live-state", "closed");
       if (closed.code === FORBIDDEN) {
         return;  // no longer a member: the page says so on the next reload
       }
-      window.setTimeout(function () { connect(true); }, backoff);
-      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      window.setTimeout(function () { live.connect(true); }, live.backoff);
+      live.backoff = Math.min(live.backoff * 2, BACKOFF_MAX_MS);
     });
-  }
+  };
 
-  connect(false);
+  sockets.forEach(function (declared) { new Live(declared).connect(false); });
 })();

@@ -134,6 +134,39 @@ def test_author_page_shows_reviewers_approval_and_comment_without_reload(people,
     assert mr.state == "approved"
 
 
+def test_a_new_commit_on_the_source_dismisses_the_approval_on_the_open_page(people, snap, live_app, repo, author,
+                                                                           reviewer):
+    """A commit on the source from outside the app (the engine, as psql or the CLI would) reaches
+    the open conversation tab through the repository's socket; the page's own fetch reconciles
+    the request (actions.sync), which dismisses the approval and tells the request's socket."""
+    from merges import actions
+    from merges.models import Review
+
+    from pggit.client import Client
+
+    with Client(repo.dsn) as client:
+        client.apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN colour text")
+    mr = actions.open_merge_request(author, repo, source="feature-colors", target="main", title="Colours")
+    actions.approve(reviewer, mr, "fine")
+    ada = people.open(author)
+    ada.goto(f"/repos/{repo.slug}/merge-requests/{mr.number}/")
+    live_app.wait_for_listener(repo)
+    expect(ada.locator("#mb-approvals")).to_contain_text("1 of 1 required approval")
+    expect(ada.locator("#commit-count")).to_have_text("1")
+    mark_and_wait_for_socket(ada)
+    expect(ada.locator("#live-socket-repo")).to_have_attribute("data-live-state", "open")
+
+    with Client(repo.dsn) as client:
+        client.apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN size integer")
+
+    expect(ada.locator("#commit-count")).to_have_text("2", timeout=LIVE_MS)
+    expect(ada.locator("#mb-approvals")).to_contain_text("0 of 1 required approval", timeout=LIVE_MS)
+    expect(ada.locator("#timeline .dismissed-note")).to_contain_text("new commits on the source")
+    assert_not_reloaded(ada)
+    snap(ada, "approval-dismissed-by-a-new-commit")
+    assert Review.objects.get(merge_request=mr, reviewer=reviewer).dismissed
+
+
 def test_create_table_from_psql_appears_on_an_open_commit_log(people, snap, live_app, repo, author):
     ada = people.open(author)
     ada.goto(f"/repos/{repo.slug}/commits/")
