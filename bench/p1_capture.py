@@ -28,8 +28,8 @@ within the workload's target, 1.15x for CREATE TABLE).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
-import threading
 import time
 from contextlib import contextmanager
 from typing import Callable
@@ -144,33 +144,36 @@ def measure(plain: psycopg.Connection, engine: psycopg.Connection, label: str, s
     return engine_ms, plain_ms
 
 
+def _drain(dsn: str, ready, stop, received) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("LISTEN pggit")
+        ready.set()
+        while not stop.is_set():
+            for _ in conn.notifies(timeout=0.2):
+                with received.get_lock():
+                    received.value += 1
+
+
 @contextmanager
 def notify_setting(engine: psycopg.Connection, engine_dsn: str, on: bool):
-    """NOTIFY on or off for what runs inside; while on, a listener drains the notifications."""
+    """NOTIFY on or off for what runs inside; while on, a listener drains the notifications, in a
+    process of its own as the web app's listener is (a thread here would take turns with the
+    statements for the interpreter)."""
     engine.execute("SELECT pggit.configure_notify(%s)", (on,))
     if not on:
         yield
         return
-    stop = threading.Event()
-    received = [0]
-    ready = threading.Event()
-
-    def drain():
-        with psycopg.connect(engine_dsn, autocommit=True) as conn:
-            conn.execute("LISTEN pggit")
-            ready.set()
-            while not stop.is_set():
-                for _ in conn.notifies(timeout=0.2):
-                    received[0] += 1
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
-    ready.wait(10)
+    ready, stop, received = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Value("i", 0)
+    listener = multiprocessing.Process(target=_drain, args=(engine_dsn, ready, stop, received), daemon=True)
+    listener.start()
+    ready.wait(30)
     try:
         yield
     finally:
+        time.sleep(0.5)  # the last notifications
         stop.set()
-        thread.join(5)
-        print(f"  NOTIFY on: the listener received {received[0]} notifications")
+        listener.join(10)
+        print(f"  NOTIFY on: the listener received {received.value} notifications")
 
 
 def compare_notify(label: str, results: dict[bool, tuple[float, float]]) -> None:

@@ -287,8 +287,9 @@ def main() -> None:
     server = server_dsn()
     with psycopg.connect(server, autocommit=True) as admin:
         server_version = admin.execute("SHOW server_version").fetchone()[0]
-    print(f"P9 event to browser: PostgreSQL {server_version}, Redis {args.redis}, {os.cpu_count()} CPUs; "
-          "uvicorn (1 worker), pggit_listener and pggit_worker as processes; headless Chromium")
+    print(f"P9 event to browser: PostgreSQL {server_version}, Redis {args.redis}, {os.cpu_count()} CPUs "
+          f"(load average {os.getloadavg()[0]:.1f}); uvicorn (1 worker), pggit_listener and pggit_worker as "
+          "processes; headless Chromium")
     os.environ["REDIS_URL"] = args.redis
     os.environ["CHANNEL_LAYER_PREFIX"] = f"pggit-p9-{uuid.uuid4().hex[:8]}"
     with scratch_db(server, "pggit_p9") as engine_dsn, scratch_db(server, "pggit_p9_django") as django_dsn:
@@ -331,6 +332,7 @@ def main() -> None:
                 reviewer_page = open_page(contexts["p9_reviewer"], url)
                 approvals = approval_latencies(author_page, reviewer_page, args.events, args.warmup)
                 browser.close()
+            print(f"P9 measured with the machine's load average at {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             summary("DDL commit (psycopg, as psql) -> websocket message in the browser", ddl,
                     "COMMIT sent -> event row (engine NOTIFY, listener reads the audit trail)")
             summary("approval in one browser -> websocket message in the other", approvals,
@@ -341,7 +343,8 @@ def main() -> None:
     if not args.skip_p1:
         print("P1 with the engine's NOTIFY off and on (bench/p1_capture.py --only create --notify both):", flush=True)
         subprocess.run([sys.executable, str(BENCH / "p1_capture.py"), "--only", "create", "--notify", "both",
-                        "--statements", str(args.p1_statements)], check=True)
+                        "--statements", str(args.p1_statements)], check=True,
+                       env={**os.environ, "PGGIT_BENCH_DSN": server})  # DATABASE_URL is Django's scratch one now
 
 
 if __name__ == "__main__":
