@@ -172,6 +172,32 @@ def test_api_tokens_open_sockets_and_a_removed_member_stops_receiving(repo, auth
     asyncio.run(scenario())
 
 
+def test_a_socket_ends_with_the_session_or_token_that_opened_it(repo, author, viewer, client):
+    """Signed in through the login page's session cookie: signing out ends the socket at the next
+    event; an expired JWT is refused."""
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client.force_login(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    expired = AccessToken.for_user(viewer)
+    expired.set_exp(lifetime=-timedelta(seconds=1))
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", headers=[(b"cookie", cookie)])
+        assert connected  # the session's user, found by AuthMiddlewareStack
+        await sync_to_async(client.logout)()
+        await sync_to_async(_open_request)(author, repo)
+        await sync_to_async(run_tasks)()
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        _, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", origin=None,
+                                         headers=[(b"authorization", f"Bearer {expired}".encode())])
+        assert not connected
+
+    asyncio.run(scenario())
+
+
 # the listener ----------------------------------------------------------------------------------
 
 def _listen(repo):
