@@ -47,4 +47,5 @@ urlpatterns = [
 if find_spec("merges.api") is not None and hasattr(import_module("merges.api"), "urlpatterns"):
     urlpatterns.append(path("", include("merges.api")))
 
+urlpatterns.append(path("", include("monitoring.notification_api")))  # notifications (docs/api.md)
 urlpatterns.append(re_path(r"^[\s\S]*$", errors.not_found))  # [\s\S]: also a path with a newline

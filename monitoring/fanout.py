@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 MESSAGE_TYPE = "pggit.event"
 
 HOOKS: list[str] = [
+    "monitoring.notifications.on_event",
     "monitoring.fanout.to_channel_groups",
 ]
 
