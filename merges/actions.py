@@ -471,7 +471,9 @@ def _requested_reviewer(mr: MergeRequest, username: str):
     author). An unknown user and one who cannot see the repository are the same 404."""
     from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    user = None
+    if "\x00" not in username:  # PostgreSQL text holds no NUL: no user has one in their name
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None or not has_role(user, mr.repository, Role.VIEWER):
         raise NotFound(f"{mr.repository.name} has no member {username!r}", code="user_not_found")
     if user.pk == mr.author_id:
@@ -499,10 +501,11 @@ def request_review(user, mr: MergeRequest, username: str) -> ReviewRequest:
 def remove_review_request(user, mr: MergeRequest, username: str) -> None:
     """Withdraw the request for ``username``'s review (404 when there is none)."""
     check_can_request_review(user, mr)
-    deleted, _ = ReviewRequest.objects.filter(merge_request=mr, reviewer__username=username).delete()
+    deleted = 0
+    if "\x00" not in username:  # PostgreSQL text holds no NUL: no user has one in their name
+        deleted, _ = ReviewRequest.objects.filter(merge_request=mr, reviewer__username=username).delete()
     if not deleted:
         raise NotFound(f"no review was requested from {username!r} on !{mr.number}", code="review_request_not_found")
-
 
 
 # merging -----------------------------------------------------------------------------------

@@ -317,7 +317,7 @@ class Reviewer(APIView):
         """Withdraw the request for this member's review (the author or a maintainer)."""
         mr = _mr(request, slug, number)
         actions.check_can_request_review(request.user, mr)
-        actions.remove_review_request(request.user, mr, username.replace("\x00", ""))
+        actions.remove_review_request(request.user, mr, username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
