@@ -48,13 +48,29 @@ def message(event) -> dict:
     }
 
 
+_server_loop = None
+
+
+def use_server_loop(loop) -> None:
+    """The worker runs as a thread of the ASGI server's process (``runapp`` with one process):
+    send through that process's event loop, where the in-memory channel layer's consumers wait
+    (its queues are not safe to fill from another thread's loop)."""
+    global _server_loop
+    _server_loop = loop
+
+
 def send_to_groups(groups: list[str], data: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    send = async_to_sync(layer.group_send)
     for group in groups:
-        send(group, {"type": MESSAGE_TYPE, "event": data})
+        message = {"type": MESSAGE_TYPE, "event": data}
+        if _server_loop is not None and _server_loop.is_running():
+            import asyncio
+
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _server_loop).result(timeout=10)
+        else:
+            async_to_sync(layer.group_send)(group, message)
 
 
 def to_channel_groups(event) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from branches.models import Repository
 from monitoring.events import enqueue_delivery
@@ -150,6 +150,7 @@ class RepositoryListener(threading.Thread):
                 backoff = min(backoff * 2, 10.0)
             finally:
                 source.close()
+        connection.close()  # this thread's connection to the app's database
 
 
 class Listener:
@@ -194,6 +195,7 @@ class Listener:
                 self.stop_event.wait(self.refresh)
         finally:
             self.stop()
+            connection.close()
 
     def start(self) -> "Listener":
         """Run in a background thread (tests, ``runapp``); ``stop()`` ends it."""

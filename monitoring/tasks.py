@@ -41,3 +41,16 @@ def redeliver_stale(older_than: timedelta = timedelta(seconds=30), limit: int = 
     ids = list(Event.objects.filter(delivered_at__isnull=True, created_at__lt=cutoff)
                .order_by("id").values_list("pk", flat=True)[:limit])
     return sum(1 for pk in ids if deliver_event(pk) == "delivered")
+
+
+def prune_task_results(successful_after: timedelta = timedelta(days=1),
+                       failed_after: timedelta = timedelta(days=14)) -> int:
+    """Delete the worker's finished task rows: successful ones after a day, failed ones (kept to
+    look into) after two weeks. Events themselves are kept. Returns how many were deleted."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    done = DBTaskResult.objects.finished()
+    deleted, _ = done.filter(status="SUCCESSFUL", finished_at__lte=now - successful_after).delete()
+    failed, _ = done.filter(status="FAILED", finished_at__lte=now - failed_after).delete()
+    return deleted + failed

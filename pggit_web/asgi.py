@@ -22,3 +22,14 @@ application = ProtocolTypeRouter({
     "http": django_application,
     "websocket": OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
 })
+
+
+def _debug_application():
+    """With DEBUG (``python3 dev.py run``), static files are served too, as runserver does."""
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ProtocolTypeRouter({"http": ASGIStaticFilesHandler(django_application),
+                               "websocket": application.application_mapping["websocket"]})
+
+
+debug_application = _debug_application()

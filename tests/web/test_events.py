@@ -77,6 +77,36 @@ def test_each_event_is_delivered_once(repo, author):
     assert event.delivered_at == delivered
 
 
+def test_stale_events_are_delivered_again_and_old_task_rows_pruned(repo, author):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from monitoring.models import Event
+    from monitoring.tasks import prune_task_results, redeliver_stale
+
+    _open_request(author, repo)
+    DBTaskResult.objects.all().delete()  # its task was lost with a worker
+    event = Event.objects.get(repository=repo)
+    assert redeliver_stale() == 0  # too recent: its task may still run
+    Event.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert redeliver_stale() == 1
+    event.refresh_from_db()
+    assert event.delivered_at is not None
+    assert redeliver_stale() == 0
+
+    from monitoring.events import record
+
+    record("merge_request.updated", repo, actor=author)
+    run_tasks()
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 1
+    assert prune_task_results() == 0
+    DBTaskResult.objects.update(finished_at=timezone.now() - timedelta(days=2))
+    assert prune_task_results() == 1
+    assert not DBTaskResult.objects.exists()
+
+
 def test_merge_request_socket_receives_approval_through_redis(repo, author, reviewer):
     from merges import actions
 

@@ -57,5 +57,12 @@ class Command(db_worker.Command):
         parser.set_defaults(interval=settings.PGGIT_WORKER_POLL_SECONDS, reload=False)
 
     def handle(self, *args, **options):
-        db_worker.time = Waker(Schedule())
+        install_waker()
         return super().handle(*args, **options)
+
+
+def install_waker() -> Waker:
+    """Make django-tasks-db's worker loop wait for NOTIFY pggit_tasks instead of sleeping."""
+    if not isinstance(db_worker.time, Waker):
+        db_worker.time = Waker(Schedule())
+    return db_worker.time
