@@ -48,18 +48,34 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     def _groups(self):
         user = self._fresh_user()
-        if user is None or not user.is_authenticated or not self._token_alive():
+        if user is None or not user.is_authenticated or not self._credentials_alive(user):
             return None
         return self.allowed_groups()
 
-    def _token_alive(self) -> bool:
-        token = self.scope.get("pggit_token")
-        if token is None:
-            return True
-        from api.models import PersonalAccessToken
+    def _credentials_alive(self, user) -> bool:
+        """What let the socket in still holds: the personal access token exists and has not
+        expired, the JWT has not expired, the session has not ended (sign-out) nor changed user."""
+        import time
 
-        current = PersonalAccessToken.objects.filter(pk=token.pk).first()
-        return current is not None and not current.is_expired
+        token = self.scope.get("pggit_token")
+        if token is not None:
+            from api.models import PersonalAccessToken
+
+            current = PersonalAccessToken.objects.filter(pk=token.pk).first()
+            return current is not None and not current.is_expired
+        expires = getattr(user, "pggit_jwt_expires", None)
+        if expires is not None:
+            return time.time() < expires
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            from importlib import import_module
+
+            from django.conf import settings
+            from django.contrib.auth import SESSION_KEY
+
+            fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.session_key)
+            return str(fresh.get(SESSION_KEY)) == str(user.pk)
+        return True
 
     async def disconnect(self, code):
         for group in self.joined:
@@ -70,7 +86,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"kind": "pong"})
 
     async def pggit_event(self, message):
-        if not await database_sync_to_async(self._groups)():
+        # (in a thread of its own, not the one thread that serves the pages' views: an event
+        # does not wait behind page renders)
+        if not await database_sync_to_async(self._groups, thread_sensitive=False)():
             await self.close(code=FORBIDDEN)
             return
         await self.send_json(message["event"])

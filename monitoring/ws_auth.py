@@ -49,9 +49,11 @@ def authenticate_token(raw: str):
         return user, token
     auth = JWTAuthentication()
     try:
-        user = auth.get_user(auth.get_validated_token(raw.encode()))
+        validated = auth.get_validated_token(raw.encode())
+        user = auth.get_user(validated)
     except (InvalidToken, TokenError, exceptions.AuthenticationFailed):
         return None, None
+    user.pggit_jwt_expires = validated.get("exp")  # the socket closes when the token would
     return user, None
 
 

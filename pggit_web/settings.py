@@ -217,9 +217,18 @@ else:
 # database backend: a task row is written in the transaction that enqueues it, and a worker
 # (`manage.py pggit_worker`, started by `runapp`) claims each row in a transaction of its own.
 CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "pggit")
+
+
+def redis_channel_layer(url: str, prefix: str) -> dict:
+    # A socket waits for its messages with BZPOPMIN for 5 s; redis-py's default read timeout is
+    # also 5 s, so on a busy machine an idle socket's wait would fail (and close the websocket).
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5}],
+                       "prefix": prefix}}
+
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX}}}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, CHANNEL_LAYER_PREFIX)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

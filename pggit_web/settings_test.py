@@ -15,5 +15,4 @@ CHANNEL_LAYER_PREFIX = f"pggit-test-{_os.environ.get('PYTEST_XDIST_WORKER', 'mai
 # The tests use the real Redis that `.ci/run` starts (PGGIT_TEST_REDIS_URL, else REDIS_URL, else
 # the local default) as the channel layer: websockets and the worker's fan-out go through it.
 TEST_REDIS_URL = _os.environ.get("PGGIT_TEST_REDIS_URL") or REDIS_URL or "redis://127.0.0.1:6379/0"  # noqa: F405
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                              "CONFIG": {"hosts": [TEST_REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX}}}
+CHANNEL_LAYERS = {"default": redis_channel_layer(TEST_REDIS_URL, CHANNEL_LAYER_PREFIX)}  # noqa: F405

@@ -172,6 +172,32 @@ def test_api_tokens_open_sockets_and_a_removed_member_stops_receiving(repo, auth
     asyncio.run(scenario())
 
 
+def test_a_socket_ends_with_the_session_or_token_that_opened_it(repo, author, viewer, client):
+    """Signed in through the login page's session cookie: signing out ends the socket at the next
+    event; an expired JWT is refused."""
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client.force_login(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    expired = AccessToken.for_user(viewer)
+    expired.set_exp(lifetime=-timedelta(seconds=1))
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", headers=[(b"cookie", cookie)])
+        assert connected  # the session's user, found by AuthMiddlewareStack
+        await sync_to_async(client.logout)()
+        await sync_to_async(_open_request)(author, repo)
+        await sync_to_async(run_tasks)()
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        _, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", origin=None,
+                                         headers=[(b"authorization", f"Bearer {expired}".encode())])
+        assert not connected
+
+    asyncio.run(scenario())
+
+
 # the listener ----------------------------------------------------------------------------------
 
 def _listen(repo):
@@ -232,3 +258,86 @@ def test_listener_catches_up_after_its_connection_is_killed(repo):
         assert catch_up(repo, source) == []
     finally:
         source.close()
+
+
+def test_every_event_kind_reaches_the_repository_socket(repo, author, reviewer, maintainer):
+    """A real run through every kind the app and the engine report: each arrives on the
+    repository's socket, the merge request's kinds on its own socket too, in order."""
+    from merges import actions
+    from merges.models import MergeRequest
+    from monitoring.listener import catch_up
+    from monitoring.models import EventKind
+    from pggit.client import Client
+    from pggit.events import EngineEvents
+
+    source = EngineEvents(repo.dsn).connect()
+    catch_up(repo, source)
+    client = Client(repo.dsn)
+
+    def live(sql):
+        with psycopg.connect(repo.dsn, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def act():
+        # a merge request through its life: comment, reviews, new commits, conflicts, a refused
+        # merge, a forced merge; and a second one closed and reopened
+        live("INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+        client.apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+        live("CREATE TABLE public.gadgets (id integer)")  # captured from "psql": commit.captured
+        mr = _open_request(author, repo)
+        actions.edit(author, mr, description="Drops the weight")
+        actions.add_comment(reviewer, mr, "why?")
+        actions.review(reviewer, mr, "comment", "a note")
+        actions.request_changes(reviewer, mr, "keep it?")
+        actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+        client.apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
+        actions.sync(MergeRequest.objects.get(pk=mr.pk))  # new commits: updated, approval dismissed
+        live("ALTER TABLE public.widgets ADD COLUMN shade integer")
+        open_items, _ = actions.open_conflicts(author, MergeRequest.objects.get(pk=mr.pk))
+        mr = MergeRequest.objects.get(pk=mr.pk)
+        actions.resolve(author, mr, open_items[0]["identity"], None, choice="source")
+        actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+        refused = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+        assert refused.status == "refused"
+        merged = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk), force=True)
+        assert merged.status == "merged", merged
+        client.create_branch("other")
+        client.apply("other", "CREATE TABLE public.other_things (id int)")
+        second = actions.open_merge_request(author, repo, source="other", target="main", title="Other")
+        actions.close(author, second)
+        actions.reopen(author, MergeRequest.objects.get(pk=second.pk))
+        # the engine from psql or the CLI
+        client.create_branch("scratch")
+        client.reset_branch("scratch", "main~1")
+        client.delete_branch("scratch", force=True)
+        head = client.resolve("main")
+        client.revert(head, "main", force=True)
+        client.switch_branch("other", force=True)
+        catch_up(repo, source)
+        run_tasks()
+        return mr
+
+    async def scenario():
+        repo_socket, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", maintainer)
+        assert connected
+        mr = await sync_to_async(act)()
+        count = await sync_to_async(lambda: len(_kinds(repo)))()
+        received = [await repo_socket.receive_json(timeout=10) for _ in range(count)]
+        assert await repo_socket.nothing(0.5)  # and nothing more
+        await repo_socket.disconnect()
+        return mr, received
+
+    try:
+        mr, received = asyncio.run(scenario())
+    finally:
+        source.close()
+    kinds = [m["kind"] for m in received]
+    assert kinds == _kinds(repo)  # everything recorded arrived, once, in order
+    expected = set(EventKind.values) - {
+        EventKind.MR_REVIEW_REQUESTED,  # (reviewer requests: tests/web/test_notifications.py)
+        EventKind.DRIFT_FOUND, EventKind.ALERT_RAISED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED,
+    }
+    assert expected <= set(kinds), sorted(expected - set(kinds))
+    mr_messages = [m for m in received if m["merge_request"] == mr.number]
+    assert mr_messages[0]["kind"] == "merge_request.opened"
+    assert mr_messages[-1]["kind"] == "merge_request.merged"
