@@ -49,4 +49,5 @@ if find_spec("merges.api") is not None and hasattr(import_module("merges.api"), 
 if find_spec("monitoring.api") is not None:
     urlpatterns.append(path("", include("monitoring.api")))
 
+urlpatterns.append(path("", include("monitoring.notification_api")))  # notifications (docs/api.md)
 urlpatterns.append(re_path(r"^[\s\S]*$", errors.not_found))  # [\s\S]: also a path with a newline

@@ -25,7 +25,7 @@ from django.utils import timezone
 from branches.access import check_role, has_role, merge_role_for
 from branches.actions import client_for
 from branches.models import Repository, Role
-from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest, Review
+from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest, Review, ReviewRequest
 from merges.risk import Warning, risky_steps
 from monitoring.events import record_merge_request
 from monitoring.models import EventKind
@@ -457,6 +457,55 @@ def approve(user, mr: MergeRequest, body: str = "") -> Review:
 
 def request_changes(user, mr: MergeRequest, body: str) -> Review:
     return review(user, mr, Review.Verdict.REQUEST_CHANGES, body)
+
+
+# reviewer requests -------------------------------------------------------------------------
+
+def check_can_request_review(user, mr: MergeRequest) -> None:
+    """The author (a developer) or a maintainer asks members for a review."""
+    check_can_edit(user, mr)
+
+
+def _requested_reviewer(mr: MergeRequest, username: str):
+    """The member ``username`` if they may review ``mr`` (the reviewer role or above, not its
+    author). An unknown user and one who cannot see the repository are the same 404."""
+    from django.contrib.auth import get_user_model
+
+    user = None
+    if "\x00" not in username:  # PostgreSQL text holds no NUL: no user has one in their name
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None or not has_role(user, mr.repository, Role.VIEWER):
+        raise NotFound(f"{mr.repository.name} has no member {username!r}", code="user_not_found")
+    if user.pk == mr.author_id:
+        raise ActionError("the author cannot review their own merge request", code="author_cannot_review")
+    if not has_role(user, mr.repository, Role.REVIEWER):
+        raise ActionError(f"{username} cannot review: that needs the reviewer role or above", code="not_a_reviewer")
+    return user
+
+
+def request_review(user, mr: MergeRequest, username: str) -> ReviewRequest:
+    """Ask ``username`` for a review; asking again is a no-op (no second event, no second
+    notification). Records ``merge_request.review_requested`` naming the reviewer."""
+    check_can_request_review(user, mr)
+    _check_open(mr)
+    reviewer = _requested_reviewer(mr, username)
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+        rr, created = ReviewRequest.objects.get_or_create(merge_request=mr, reviewer=reviewer,
+                                                          defaults={"requested_by": user})
+        if created:
+            record_merge_request(EventKind.MR_REVIEW_REQUESTED, mr, user, reviewer=reviewer.get_username())
+    return rr
+
+
+def remove_review_request(user, mr: MergeRequest, username: str) -> None:
+    """Withdraw the request for ``username``'s review (404 when there is none)."""
+    check_can_request_review(user, mr)
+    deleted = 0
+    if "\x00" not in username:  # PostgreSQL text holds no NUL: no user has one in their name
+        deleted, _ = ReviewRequest.objects.filter(merge_request=mr, reviewer__username=username).delete()
+    if not deleted:
+        raise NotFound(f"no review was requested from {username!r} on !{mr.number}", code="review_request_not_found")
 
 
 # merging -----------------------------------------------------------------------------------

@@ -291,6 +291,36 @@ class Reviews(APIView):
                         status=status.HTTP_201_CREATED)
 
 
+class Reviewers(APIView):
+    @extend_schema(operation_id="merge_requests_reviewers_list", responses=s.ReviewRequestSerializer(many=True))
+    def get(self, request, slug, number):
+        """Who was asked for a review, in the order they were asked."""
+        mr = _mr(request, slug, number)
+        return Response(s.ReviewRequestSerializer(reads.review_requests(mr), many=True).data)
+
+    @extend_schema(operation_id="merge_requests_reviewers_create", request=s.ReviewRequestCreateSerializer,
+                   responses={201: s.ReviewRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request, slug, number):
+        """Ask a member for a review (the author or a maintainer); they are notified. Asking again
+        changes nothing."""
+        mr = _mr(request, slug, number)
+        actions.check_can_request_review(request.user, mr)
+        data = _valid(s.ReviewRequestCreateSerializer, request)
+        review_request = actions.request_review(request.user, mr, data["username"])
+        return Response(s.ReviewRequestSerializer(review_request).data, status=status.HTTP_201_CREATED)
+
+
+class Reviewer(APIView):
+    @extend_schema(operation_id="merge_requests_reviewers_destroy", request=None,
+                   responses={204: None, 403: ERROR, 404: ERROR})
+    def delete(self, request, slug, number, username):
+        """Withdraw the request for this member's review (the author or a maintainer)."""
+        mr = _mr(request, slug, number)
+        actions.check_can_request_review(request.user, mr)
+        actions.remove_review_request(request.user, mr, username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class Comments(APIView):
     pagination_class = OldestFirstCursorPagination
 

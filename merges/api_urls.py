@@ -4,7 +4,8 @@
 from django.urls import path
 
 from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
-                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, Reviews)
+                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, Reviewer, Reviewers,
+                        Reviews)
 
 LIST = "repositories/<slug:slug>/merge-requests/"
 MR = LIST + "<int:number>/"
@@ -20,6 +21,8 @@ urlpatterns = [
     path(MR + "changes/", Changes.as_view(), name="merge_request_changes"),
     path(MR + "migration/", Migration.as_view(), name="merge_request_migration"),
     path(MR + "reviews/", Reviews.as_view(), name="merge_request_reviews"),
+    path(MR + "reviewers/", Reviewers.as_view(), name="merge_request_reviewers"),
+    path(MR + "reviewers/<str:username>/", Reviewer.as_view(), name="merge_request_reviewer"),
     path(MR + "comments/", Comments.as_view(), name="merge_request_comments"),
     path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),

@@ -125,3 +125,21 @@ class ConflictResolution(models.Model):
 
     def __str__(self):
         return f"{self.object_identity}: {self.resolution}"
+
+
+class ReviewRequest(models.Model):
+    """A member asked to review a merge request (by its author or a maintainer)."""
+
+    merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="review_requests")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merge_request", "reviewer"], name="review_request_once_per_reviewer"),
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} on !{self.merge_request.number}"

@@ -248,6 +248,11 @@ def comments(mr: MergeRequest, object_identity: str | None = None) -> QuerySet:
     return qs.order_by("created_at", "id")
 
 
+def review_requests(mr: MergeRequest) -> QuerySet:
+    """Who was asked for a review, in the order they were asked."""
+    return mr.review_requests.select_related("reviewer", "requested_by").order_by("created_at", "id")
+
+
 def reviews(mr: MergeRequest) -> QuerySet:
     return mr.reviews.select_related("reviewer").order_by("created_at", "id")
 
@@ -516,8 +521,20 @@ def opened_conflicts(user, mr: MergeRequest, identity: str = "") -> Conflicts:
     return _conflicts(mr, found, identity)
 
 
+def reviewer_candidates(mr: MergeRequest) -> list:
+    """Members who may be asked for a review and have not been yet (the page's choices)."""
+    from django.contrib.auth import get_user_model
+
+    asked = set(mr.review_requests.values_list("reviewer_id", flat=True))
+    users = get_user_model().objects.filter(
+        is_active=True, groups__repository_role__repository=mr.repository,
+        groups__repository_role__role__gte=Role.REVIEWER).exclude(pk=mr.author_id).distinct().order_by("username")
+    return [u for u in users if u.pk not in asked]
+
+
 __all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
            "open_merge_requests", "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
-           "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "MergeBox",
+           "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "review_requests", "reviewer_candidates", "MergeBox",
            "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
            "MigrationTab", "migration", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]
+

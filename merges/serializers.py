@@ -207,6 +207,16 @@ class ReviewCreateSerializer(serializers.Serializer):
                                  help_text="Required to request changes, and for a plain comment.")
 
 
+class ReviewRequestSerializer(serializers.Serializer):
+    reviewer = UsernameField(help_text="Who was asked for a review.")
+    requested_by = UsernameField(help_text="Who asked (null when that account is gone).")
+    created_at = serializers.DateTimeField()
+
+
+class ReviewRequestCreateSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=150, help_text="A member with the reviewer role or above, not the author.")
+
+
 class CommentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     author = UsernameField()

@@ -173,6 +173,8 @@ def detail(request, slug, number):
         can_review=box.can_review,
         can_approve=box.can_approve,
         can_edit=box.can_edit,
+        review_requests=reads.review_requests(mr),
+        reviewer_candidates=reads.reviewer_candidates(mr) if box.can_edit and not mr.is_closed else [],
         has_merge_role=box.has_merge_role,
         merge_role=box.merge_role,
         can_resolve=box.can_resolve,
@@ -354,6 +356,23 @@ def draft(request, slug, number):
     to_draft = request.POST.get("draft") == "1"
     return _run(request, mr, lambda: actions.edit(request.user, mr, draft=to_draft),
                 "Marked as draft." if to_draft else "Marked as ready for review.")
+
+
+@require_POST
+def request_review(request, slug, number):
+    """Ask a member for a review (the author or a maintainer)."""
+    mr = _get(request, slug, number)
+    username = request.POST.get("username", "").strip()
+    return _run(request, mr, lambda: actions.request_review(request.user, mr, username),
+                f"Asked {username} for a review.")
+
+
+@require_POST
+def remove_review_request(request, slug, number):
+    mr = _get(request, slug, number)
+    username = request.POST.get("username", "").strip()
+    return _run(request, mr, lambda: actions.remove_review_request(request.user, mr, username),
+                f"{username} is no longer asked for a review.")
 
 
 @require_POST

@@ -19,6 +19,7 @@ MESSAGE_TYPE = "pggit.event"
 
 HOOKS: list[str] = [
     "monitoring.alerts.on_event",
+    "monitoring.notifications.on_event",
     "monitoring.fanout.to_channel_groups",
 ]
 

@@ -196,3 +196,61 @@ class Alert(models.Model):
 
 
 AlertState = Alert.State  # (a module-level name: settings.SPECTACULAR_SETTINGS names it)
+class NotificationReason(models.TextChoices):
+    REVIEW_REQUESTED = "review_requested", "review requested of you"
+    REVIEW_SUBMITTED = "review_submitted", "review of your merge request"
+    MERGED = "merged", "your merge request merged"
+    CLOSED = "closed", "your merge request closed"
+    MENTIONED = "mentioned", "you were mentioned"
+    ALERT = "alert", "alert on a repository you maintain"
+
+
+class Notification(models.Model):
+    """What one user is told about one event (``monitoring.notifications.on_event``): at most one
+    per event and user, so a delivery run again makes no second one. ``emailed_at`` is set by the
+    mail task in the transaction that sends it (never a second mail)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=30, choices=NotificationReason.choices)
+    repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    merge_request = models.ForeignKey("merges.MergeRequest", null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="+")
+    title = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "read_at", "-id"], name="notification_user_unread")]
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="notification_once_per_event_user")]
+
+    def __str__(self):
+        return f"{self.user}: {self.title}"
+
+    def get_absolute_url(self):
+        if self.merge_request_id:
+            return self.merge_request.get_absolute_url()
+        if self.repository_id:
+            return self.repository.get_absolute_url()
+        return ""
+
+
+class NotificationPreference(models.Model):
+    """Which notifications a user also gets by email (all of them without a row)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preference")
+    email_review_requested = models.BooleanField(default=True)
+    email_review_submitted = models.BooleanField(default=True)
+    email_merged = models.BooleanField(default=True, help_text="Your merge request was merged.")
+    email_closed = models.BooleanField(default=True, help_text="Your merge request was closed.")
+    email_mentioned = models.BooleanField(default=True)
+    email_alert = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"{self.user}'s notification preferences"
+
+    def wants_email(self, reason: str) -> bool:
+        return bool(getattr(self, f"email_{reason}", False))

@@ -240,6 +240,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PGGIT_LISTENER_POLL_SECONDS = float(env_str("PGGIT_LISTENER_POLL_SECONDS", "5"))
 PGGIT_WORKER_POLL_SECONDS = float(env_str("PGGIT_WORKER_POLL_SECONDS", "2"))
 
+# Notification emails link to pages under this address (e.g. https://pggit.example.com); without
+# it they carry the pages' paths only.
+PGGIT_SITE_URL = (env_str("PGGIT_SITE_URL", "") or "").rstrip("/")
+
 # A CREATE INDEX without CONCURRENTLY on a live table with at least this many rows is a risky step.
 PGGIT_LARGE_TABLE_ROWS = env_int("PGGIT_LARGE_TABLE_ROWS", 100_000)
 

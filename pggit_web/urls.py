@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/tokens/", api_pages.tokens_page, name="api_tokens"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.urls")),
+    path("notifications/", include("monitoring.urls_notifications")),
     path("health/", api_views.Health.as_view(), name="health"),
     path("health/deep/", api_views.DeepHealth.as_view(), name="health_deep"),
     path("", include("merges.urls")),
