@@ -303,7 +303,7 @@ BEGIN
     -- table properties: each one three-way
     v_detail := jsonb_build_object('qname', t->'qname', 'columns', v_cols, 'constraints', v_cons);
     FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'attached', 'partition_key', 'inherits', 'persistence',
-                                 'options', 'rls', 'force_rls', 'comment', 'access_method', 'acl'] LOOP
+                                 'options', 'rls', 'force_rls', 'comment', 'access_method', 'owner', 'acl'] LOOP
         IF s->v_key IS NOT DISTINCT FROM t->v_key OR s->v_key IS NOT DISTINCT FROM b->v_key THEN
             v_detail := v_detail || jsonb_build_object(v_key, t->v_key);
         ELSIF t->v_key IS NOT DISTINCT FROM b->v_key THEN
@@ -335,7 +335,7 @@ BEGIN
     END IF;
     v_detail := jsonb_strip_nulls(v_detail);
     v_text := pggit._table_text(v_detail);
-    v_text[1] := v_text[1] || pggit._acl_sql('table', 'table ' || (v_detail->>'qname'), v_detail->'acl');
+    v_text[1] := v_text[1] || pggit._owner_sql('table', v_detail) || pggit._acl_sql('table', 'table ' || (v_detail->>'qname'), v_detail->'acl');
     v_detail := v_detail || jsonb_build_object('create', v_text[2]);
     hash := pggit._sha256(v_text[1] || E'\n' || v_detail::text);
     INSERT INTO pggit.blobs AS bl (hash, kind, definition, detail) VALUES (_union_table.hash, 'table', v_text[1], v_detail)
