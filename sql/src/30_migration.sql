@@ -1398,8 +1398,8 @@ BEGIN
             IF v_r.k = ANY (v_recreate) OR NOT (v_old ? v_r.k OR v_acl_only ? v_r.k) THEN
                 v_s := CASE WHEN v_od ? 'owner' THEN pggit._owner_stmt(kind, v_od, v_od->>'owner')
                             WHEN v_not_dbo THEN pggit._owner_reset_stmt(kind, v_od) END;
-            ELSIF (CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->'old_owner' ELSE v_old->v_r.k->'detail'->'owner' END)
-                  IS DISTINCT FROM v_od->'owner' THEN
+            ELSIF (CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->>'old_owner' ELSE v_old->v_r.k->'detail'->>'owner' END)
+                  IS DISTINCT FROM v_od->>'owner' THEN
                 v_s := CASE WHEN v_od ? 'owner' THEN pggit._owner_stmt(kind, v_od, v_od->>'owner')
                             ELSE pggit._owner_reset_stmt(kind, v_od) END;
             ELSE

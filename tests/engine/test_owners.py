@@ -328,3 +328,41 @@ def test_upgrade_from_0_6_0_records_owners_in_one_commit(pg_server, roles, make_
             'function "Sch ema"."f n"(integer)', 'table "Sch ema"."Tab le"']
         assert conn.execute("SELECT count(*) FROM pggit.drift()").fetchone()[0] == 0
         conn.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(sql.Identifier(roles["bob"])))
+
+
+def test_a_custom_resolution_described_in_the_shadow_keeps_the_owner_a_side_gave(pg_server, roles, make_db):
+    """A custom definition is described by the shadow's engine, which records no owner: the
+    resolution takes the owner the sides give the object (here the one side that changed it)."""
+    from pggit import Client
+
+    bob = qi(roles["bob"])
+    db = make_db()
+    client = Client(pg_server.dsn_for(db))
+    r = None
+    try:
+        client.install()
+        r = Repo(pg_server, db)
+        r.ddl(*SCHEMA)
+        client.create_branch("side")
+        r.on("side", 'CREATE OR REPLACE FUNCTION "Sch ema"."f n"(x integer) RETURNS integer LANGUAGE sql AS $$SELECT x + 1$$')
+        r.ddl('CREATE OR REPLACE FUNCTION "Sch ema"."f n"(x integer) RETURNS integer LANGUAGE sql AS $$SELECT x + 2$$',
+              f'ALTER FUNCTION "Sch ema"."f n"(integer) OWNER TO {bob}')
+        opened = client.open_merge("side")
+        assert opened["status"] == "conflicts", opened
+        identity = 'function "Sch ema"."f n"(integer)'
+        result = client.resolve_conflict(
+            opened["merge_id"], identity, "custom",
+            'CREATE OR REPLACE FUNCTION "Sch ema"."f n"(x integer) RETURNS integer LANGUAGE sql AS $$SELECT x + 3$$')
+        assert result["status"] == "merged", result
+        assert recorded_owner(r, identity) == roles["bob"]
+        assert owners(r)['"Sch ema"."f n"(integer)'] == roles["bob"]
+        assert r.one('SELECT "Sch ema"."f n"(1)') == 4
+        assert r.q("SELECT identity FROM pggit.drift()") == []
+    finally:
+        if r is not None:
+            for n in roles.values():
+                r.q(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(sql.Identifier(n)))
+            r.close()
+        if client._shadow is not None:
+            client.drop_shadow()
+        client.close()
