@@ -255,6 +255,43 @@ def ensure_chromium(args):
             return
 
 
+def _redis_answers(host, port, timeout=1.0):
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_redis(environ):
+    """The tests use a real Redis as the channel layer (PGGIT_TEST_REDIS_URL, else REDIS_URL,
+    else redis://127.0.0.1:6379/0). When that is the local default and nothing answers there,
+    start redis-server (if installed) on it, in memory only; otherwise the tests of live
+    events fail and say so."""
+    if environ.get("PGGIT_TEST_REDIS_URL") or environ.get("REDIS_URL"):
+        return
+    if _redis_answers("127.0.0.1", 6379):
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        log("no Redis answers on 127.0.0.1:6379 and redis-server is not installed: the live event "
+            "tests will fail (install it with `sudo apt-get install redis-server`, or set PGGIT_TEST_REDIS_URL)")
+        return
+    log("starting redis-server on 127.0.0.1:6379 for the tests (in memory only)")
+    subprocess.call([server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
+                     "--appendonly", "no", "--dir", "/tmp"])
+    for _ in range(50):
+        if _redis_answers("127.0.0.1", 6379):
+            return
+        import time
+
+        time.sleep(0.1)
+    log("redis-server did not start: the live event tests will fail")
+
+
 def _chooses_workers(args):
     """Whether pytest ``args`` already say how to distribute, or need a single process."""
     for i, arg in enumerate(args):
@@ -293,6 +330,7 @@ def pytest_command(python, args, environ):
 def test(args):
     python = ensure_venv()
     ensure_chromium(args)
+    ensure_redis(os.environ)
     code = call(pytest_command(python, args, os.environ))
     if code == PYTEST_NO_TESTS_COLLECTED:
         log("pytest collected no tests: failing the run")

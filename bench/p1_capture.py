@@ -17,13 +17,21 @@ by the capture trigger and described when pggit.flush() runs (before any reader 
 statement that changes an existing object); every other statement is described at once and its
 commit is written by the next pggit.flush(). What is still queued at the end is flushed and timed
 (the cost a reader pays once, per statement).
+
+``--notify on|off|both`` (default on, the engine's default): the engine's NOTIFY to listeners
+(``pggit.configure_notify``), with a connection LISTENing and draining while it is on, as the web
+app's listener does. ``both`` runs each workload with NOTIFY off and then on, on the same
+databases, and prints both ratios and how much NOTIFY adds (goal: the ratio with NOTIFY stays
+within the workload's target, 1.15x for CREATE TABLE).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 from _common import scratch_db, server_dsn
@@ -136,26 +144,84 @@ def measure(plain: psycopg.Connection, engine: psycopg.Connection, label: str, s
     return engine_ms, plain_ms
 
 
+def _drain(dsn: str, ready, stop, received) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("LISTEN pggit")
+        ready.set()
+        while not stop.is_set():
+            for _ in conn.notifies(timeout=0.2):
+                with received.get_lock():
+                    received.value += 1
+
+
+@contextmanager
+def notify_setting(engine: psycopg.Connection, engine_dsn: str, on: bool):
+    """NOTIFY on or off for what runs inside; while on, a listener drains the notifications, in a
+    process of its own as the web app's listener is (a thread here would take turns with the
+    statements for the interpreter)."""
+    engine.execute("SELECT pggit.configure_notify(%s)", (on,))
+    if not on:
+        yield
+        return
+    ready, stop, received = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Value("i", 0)
+    listener = multiprocessing.Process(target=_drain, args=(engine_dsn, ready, stop, received), daemon=True)
+    listener.start()
+    ready.wait(30)
+    try:
+        yield
+    finally:
+        time.sleep(0.5)  # the last notifications
+        stop.set()
+        listener.join(10)
+        print(f"  NOTIFY on: the listener received {received.value} notifications")
+
+
+def compare_notify(label: str, results: dict[bool, tuple[float, float]]) -> None:
+    if len(results) < 2:
+        return
+    r_off = results[False][0] / results[False][1]
+    r_on = results[True][0] / results[True][1]
+    print(f"P1 {label}, NOTIFY off vs on: ratio {r_off:.3f}x without NOTIFY, {r_on:.3f}x with NOTIFY "
+          f"(NOTIFY adds {results[True][0] - results[False][0]:+.3f} ms/statement, "
+          f"{r_on / r_off:.3f}x the ratio without it)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--statements", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--wide-statements", type=int, default=300)
     ap.add_argument("--only", choices=["create", "mixed", "wide"], action="append")
+    ap.add_argument("--notify", choices=["on", "off", "both"], default="on",
+                    help="the engine's NOTIFY to listeners (pggit.configure_notify); both: off, then on")
     args = ap.parse_args()
     only = set(args.only or ["create", "mixed", "wide"])
+    settings = {"on": [True], "off": [False], "both": [False, True]}[args.notify]
     dsn = server_dsn()
     with scratch_db(dsn) as plain_dsn, scratch_db(dsn) as engine_dsn:
         Client(engine_dsn).install()
         with psycopg.connect(plain_dsn, autocommit=True) as plain, psycopg.connect(engine_dsn, autocommit=True) as engine:
+            def notify_label(on: bool) -> str:
+                return f", NOTIFY {'on' if on else 'off'}" if args.notify == "both" else ""
+
             if "create" in only:
-                measure(plain, engine, "CREATE TABLE", statements(create_table, args.statements), args.rounds, 1.15, 0.5)
+                results = {}
+                for n, on in enumerate(settings):
+                    with notify_setting(engine, engine_dsn, on):
+                        stmts = [s.replace("CREATE TABLE t_", f"CREATE TABLE t{n}_")
+                                 for s in statements(create_table, args.statements)]
+                        results[on] = measure(plain, engine, "CREATE TABLE" + notify_label(on), stmts, args.rounds, 1.15, 0.5)
+                compare_notify("CREATE TABLE", results)
             if "mixed" in only:
                 for conn in (plain, engine):
                     for s in MIXED_SETUP:
                         conn.execute(s)
-                measure(plain, engine, "mixed DDL (ALTER TABLE, indexes, views, functions, comments, drops)",
-                        statements(mixed_cycle, args.statements), args.rounds, 1.3, 0.5)
+                results = {}
+                for on in settings:
+                    with notify_setting(engine, engine_dsn, on):
+                        results[on] = measure(plain, engine, "mixed DDL (ALTER TABLE, indexes, views, functions, comments, drops)"
+                                              + notify_label(on), statements(mixed_cycle, args.statements), args.rounds, 1.3, 0.5)
+                compare_notify("mixed DDL", results)
             if "wide" in only:
                 for conn in (plain, engine):
                     for s in WIDE_SETUP:

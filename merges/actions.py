@@ -27,6 +27,8 @@ from branches.actions import client_for
 from branches.models import Repository, Role
 from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest, Review
 from merges.risk import Warning, risky_steps
+from monitoring.events import record_merge_request
+from monitoring.models import EventKind
 from pggit import errors as pe
 from pggit_web.errors import ActionError, Conflict, NotFound, engine_errors
 
@@ -164,10 +166,20 @@ def sync(mr: MergeRequest, client=None) -> MergeRequest:
             mr.engine_merge_id = None
         if head != mr.source_head:
             rule = mr.repository.protection_for(mr.target)
+            dismissed = 0
             if mr.source_head and (rule is None or rule.dismiss_stale_approvals):
-                mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).exclude(
+                dismissed = mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).exclude(
                     source_head=head).update(dismissed=True, dismissed_reason="new commits on the source")
+            moved = bool(mr.source_head)
             mr.source_head = head
+            mr.save()
+            _refresh_state(mr)
+            if moved:
+                record_merge_request(EventKind.MR_UPDATED, mr, None, reason="new commits on the source")
+            if dismissed:
+                record_merge_request(EventKind.MR_DISMISSED, mr, None, reason="new commits on the source",
+                                     dismissed=dismissed)
+            return mr
         mr.save()
         _refresh_state(mr)
     return mr
@@ -268,9 +280,11 @@ def open_merge_request(user, repo: Repository, *, source: str, target: str, titl
         if MergeRequest.objects.filter(repository=repo, source=source, target=target, state__in=OPEN_STATES).exists():
             raise Conflict(f"a merge request from {source} into {target} is open already", code="duplicate")
         number = (MergeRequest.objects.filter(repository=repo).aggregate(n=Max("number"))["n"] or 0) + 1
-        return MergeRequest.objects.create(repository=repo, number=number, title=title, description=description,
-                                           source=source, target=target, author=user, draft=draft,
-                                           strategy=strategy, source_head=head)
+        mr = MergeRequest.objects.create(repository=repo, number=number, title=title, description=description,
+                                         source=source, target=target, author=user, draft=draft,
+                                         strategy=strategy, source_head=head)
+        record_merge_request(EventKind.MR_OPENED, mr, user)
+        return mr
 
 
 def _check_strategy(strategy: str) -> None:
@@ -332,7 +346,9 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
     if strategy is not None:
         _check_strategy(strategy)
         mr.strategy = strategy
-    mr.save()
+    with transaction.atomic():
+        mr.save()
+        record_merge_request(EventKind.MR_UPDATED, mr, user)
     return mr
 
 
@@ -346,6 +362,7 @@ def close(user, mr: MergeRequest) -> MergeRequest:
             _abort_engine_merge(mr)
         mr.state, mr.closed_at, mr.auto_merge = State.CLOSED, timezone.now(), False
         mr.save()
+        record_merge_request(EventKind.MR_CLOSED, mr, user)
     return mr
 
 
@@ -360,6 +377,7 @@ def reopen(user, mr: MergeRequest) -> MergeRequest:
             raise Conflict(f"another merge request from {mr.source} into {mr.target} is open", code="duplicate")
         mr.state, mr.closed_at = State.OPEN, None
         mr.save()
+        record_merge_request(EventKind.MR_REOPENED, mr, user)
     return sync(mr)
 
 
@@ -370,8 +388,24 @@ def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "") ->
     check_role(user, mr.repository, Role.VIEWER)
     if not body or not body.strip():
         raise ActionError("a comment needs some text", code="empty_comment")
-    return Comment.objects.create(merge_request=mr, author=user, body=body.strip(),
-                                  object_identity=(object_identity or "").strip())
+    with transaction.atomic():
+        comment = Comment.objects.create(merge_request=mr, author=user, body=body.strip(),
+                                         object_identity=(object_identity or "").strip())
+        record_merge_request(EventKind.COMMENT, mr, user, comment=_comment_payload(comment))
+    return comment
+
+
+def _comment_payload(comment: Comment) -> dict:
+    from merges.serializers import CommentSerializer
+
+    return dict(CommentSerializer(comment).data)
+
+
+_VERDICT_EVENTS = {
+    Review.Verdict.APPROVE: EventKind.MR_APPROVED,
+    Review.Verdict.REQUEST_CHANGES: EventKind.MR_CHANGES_REQUESTED,
+    Review.Verdict.COMMENT: EventKind.MR_REVIEWED,
+}
 
 
 def check_can_review(user, mr: MergeRequest, verdict: str) -> None:
@@ -406,6 +440,9 @@ def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
         rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=(body or "").strip(),
                                     source_head=mr.source_head)
         _refresh_state(mr)
+        from merges.serializers import ReviewSerializer
+
+        record_merge_request(_VERDICT_EVENTS[verdict], mr, user, review=dict(ReviewSerializer(rev).data))
     if mr.state == State.APPROVED and mr.auto_merge and mr.auto_merge_by_id:
         try:
             merge(mr.auto_merge_by, mr, strategy=mr.strategy)
@@ -446,7 +483,9 @@ def set_auto_merge(user, mr: MergeRequest, enabled: bool, strategy: str | None =
         _check_strategy(strategy)
         mr.strategy = strategy
     mr.auto_merge, mr.auto_merge_by = enabled, (user if enabled else None)
-    mr.save()
+    with transaction.atomic():
+        mr.save()
+        record_merge_request(EventKind.MR_UPDATED, mr, user, auto_merge=enabled)
     if enabled and mr.state == State.APPROVED and not mr.draft:
         merge(user, mr, strategy=mr.strategy)
     return mr
@@ -461,6 +500,7 @@ def _mark_merged(mr: MergeRequest, commit: str, user) -> None:
     mr.merged_by = user or mr.merged_by
     mr.engine_merge_id, mr.merge_error, mr.auto_merge = None, "", False
     mr.save()
+    record_merge_request(EventKind.MR_MERGED, mr, user or mr.merged_by)
 
 
 def _abort_engine_merge(mr: MergeRequest) -> None:
@@ -486,16 +526,26 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
     check_can_merge(user, mr)
     if strategy is not None:
         _check_strategy(strategy)
-    with transaction.atomic():
-        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
-        _check_open(mr)
-        if strategy and strategy != mr.strategy and not mr.engine_merge_id:
-            mr.strategy = strategy
-        with engine_errors(), client_for(mr.repository) as client:
-            outcome = _merge_locked(client, user, mr, force)
-        mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
-        mr.save()
-        return outcome
+    try:
+        with transaction.atomic():
+            mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
+            _check_open(mr)
+            if strategy and strategy != mr.strategy and not mr.engine_merge_id:
+                mr.strategy = strategy
+            with engine_errors(), client_for(mr.repository) as client:
+                outcome = _merge_locked(client, user, mr, force)
+            mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
+            mr.save()
+            if outcome.status == "conflicts":
+                record_merge_request(EventKind.CONFLICT_FOUND, mr, user, conflicts=len(outcome.conflicts or []))
+            elif outcome.status == "refused":
+                record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
+            return outcome
+    except ActionError as exc:
+        if getattr(exc, "code", "") not in ("not_open",):
+            record_merge_request(EventKind.MERGE_FAILED, MergeRequest.objects.get(pk=mr.pk), user, error=str(exc),
+                                 forced=force)
+        raise
 
 
 def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
@@ -663,6 +713,7 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
             ConflictResolution.objects.create(merge_request=mr, engine_merge_id=mr.engine_merge_id,
                                               object_identity=identity, resolution=choice,
                                               definition=canonical, resolved_by=user)
+            record_merge_request(EventKind.CONFLICT_RESOLVED, mr, user, identity=identity, resolution=choice)
             if row["status"] == "ready" and not may_finish:
                 outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
                                        message="every conflict is resolved: the merge completes when it is merged")

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "channels",
+    "django_tasks_db",
     "api",
     "branches",
     "merges",
@@ -208,6 +210,33 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Live events (docs/events.md). The channel layer carries events to the websockets of every ASGI
+# worker: Redis when REDIS_URL is set, else the in-memory layer (one process only). Background work
+# (fanning events out, mail, periodic checks) is Django's tasks framework on django-tasks-db's
+# database backend: a task row is written in the transaction that enqueues it, and a worker
+# (`manage.py pggit_worker`, started by `runapp`) claims each row in a transaction of its own.
+CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "pggit")
+
+
+def redis_channel_layer(url: str, prefix: str) -> dict:
+    # A socket waits for its messages with BZPOPMIN for 5 s; redis-py's default read timeout is
+    # also 5 s, so on a busy machine an idle socket's wait would fail (and close the websocket).
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5}],
+                       "prefix": prefix}}
+
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, CHANNEL_LAYER_PREFIX)}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How often the listener reads every repository's audit trail even without a NOTIFY (seconds; the
+# engine's NOTIFY can be off for two-phase commit), and how long the worker sleeps between polls
+# when no NOTIFY wakes it.
+PGGIT_LISTENER_POLL_SECONDS = float(env_str("PGGIT_LISTENER_POLL_SECONDS", "5"))
+PGGIT_WORKER_POLL_SECONDS = float(env_str("PGGIT_WORKER_POLL_SECONDS", "2"))
 
 # A CREATE INDEX without CONCURRENTLY on a live table with at least this many rows is a risky step.
 PGGIT_LARGE_TABLE_ROWS = env_int("PGGIT_LARGE_TABLE_ROWS", 100_000)

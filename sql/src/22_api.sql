@@ -311,3 +311,30 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY a.id DESC
      OFFSET greatest(p_offset, 0) LIMIT greatest(least(p_limit, 1000), 0)
 $$;
+
+-- The audit trail from a position on, oldest first, for readers that must see every row once
+-- (the web app's event listener), with the read's horizon. Audit ids are per transaction
+-- (pggit._xact_key: the writer's xid * 1048576 + n), so a row can become visible after rows with
+-- higher ids. horizon is the oldest transaction still running when this read's snapshot was taken,
+-- as a position: every row below it is visible now, and rows that appear later have ids at or
+-- above it. A reader pages on with the last id + 1 and, once through, keeps the first page's
+-- horizon as where to start next time (rows from there on come again: it keeps the ids it has
+-- seen). Write queued captures first (pggit.flush()) to see their rows.
+CREATE FUNCTION pggit.audit_since(p_position bigint, p_limit integer DEFAULT 1000)
+RETURNS TABLE (id bigint, at timestamptz, role_name text, operation text, args jsonb, outcome text, detail text,
+               duration_ms double precision, horizon bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms,
+           pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576
+      FROM pggit.audit_log a
+     WHERE a.id >= coalesce(p_position, 0)
+     ORDER BY a.id
+     LIMIT greatest(least(p_limit, 10000), 1)
+$$;
+
+-- Where a reader of pggit.audit_since starts when it has never read: the rows of transactions
+-- that start from now on (the next transaction id, as a position).
+CREATE FUNCTION pggit.audit_start() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint * 1048576
+$$;

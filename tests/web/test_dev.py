@@ -127,3 +127,21 @@ def test_run_starts_the_server_with_that_environment(dev, monkeypatch):
     monkeypatch.setenv("DEBUG", "off")
     dev.run([])
     assert started[-1][1]["DEBUG"] == "off"
+
+
+def test_redis_is_found_by_its_answer_to_ping(dev):
+    import socket
+
+    assert dev._redis_answers("127.0.0.1", 6379)  # the Redis the tests use (.ci/run starts it)
+    with socket.socket() as idle:  # something listening that is not Redis
+        idle.bind(("127.0.0.1", 0))
+        idle.listen()
+        assert not dev._redis_answers("127.0.0.1", idle.getsockname()[1], timeout=0.3)
+
+
+def test_ensure_redis_leaves_a_configured_redis_alone(dev, monkeypatch):
+    started = []
+    monkeypatch.setattr(dev.subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    dev.ensure_redis({"PGGIT_TEST_REDIS_URL": "redis://elsewhere:6379/3"})
+    dev.ensure_redis({})  # the local default answers already
+    assert started == []

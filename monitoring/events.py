@@ -1,0 +1,63 @@
+"""Recording events: one ``Event`` row and its delivery task, in the caller's transaction.
+
+Actions call ``record(kind, repository, ...)`` inside the transaction that makes the change
+(``transaction.atomic``), so the event exists exactly when the change does. The row's delivery
+task (``monitoring.tasks.deliver``) is enqueued in the same transaction (django-tasks-db writes it
+as a row), and ``NOTIFY pggit_tasks`` wakes the worker when that transaction commits.
+
+Payloads are built here from the REST API's serializers (what ``/api/v1/`` shows of the same
+objects), so every consumer (live pages, notifications, alerts, webhooks) reads one shape.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from monitoring.models import Event, EventKind
+
+WAKE_CHANNEL = "pggit_tasks"
+
+
+def _wake_worker() -> None:
+    """Ask the worker to look for tasks when this transaction commits (nothing if it rolls back)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+
+
+def enqueue_delivery(events: list[Event]) -> None:
+    from monitoring.tasks import deliver
+
+    for event in events:
+        deliver.enqueue(event.pk)
+    if events:
+        _wake_worker()
+
+
+def record(kind: str, repository=None, *, actor=None, merge_request=None, payload: dict | None = None,
+           actor_name: str = "") -> Event:
+    """Write an event of ``kind`` (an ``EventKind`` value) and its delivery task in the current
+    transaction (one of its own in autocommit)."""
+    if kind not in EventKind.values:
+        raise ValueError(f"unknown event kind {kind!r}")
+    if merge_request is not None and repository is None:
+        repository = merge_request.repository
+    name = actor_name or (actor.get_username() if actor is not None else "")
+    with transaction.atomic():
+        event = Event.objects.create(kind=kind, repository=repository, merge_request=merge_request, actor=actor,
+                                     actor_name=name[:200], payload=payload or {})
+        enqueue_delivery([event])
+    return event
+
+
+def merge_request_payload(mr, **extra) -> dict:
+    """The merge request as the API lists it, plus ``extra`` (a review, a comment, ...)."""
+    from merges.serializers import MergeRequestSerializer
+
+    data = {"merge_request": dict(MergeRequestSerializer(mr).data)}
+    data.update(extra)
+    return data
+
+
+def record_merge_request(kind: str, mr, actor, **extra) -> Event:
+    """An event about merge request ``mr`` with its API representation in the payload."""
+    return record(kind, mr.repository, actor=actor, merge_request=mr, payload=merge_request_payload(mr, **extra))

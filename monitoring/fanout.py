@@ -1,0 +1,89 @@
+"""Fanning an event out: the hooks a delivered event goes through, and the Channels groups.
+
+``HOOKS`` are dotted paths of functions ``hook(event)``, called in order inside the delivery's
+transaction (``monitoring.tasks.deliver``); each must tolerate being called again for the same
+event after a failure (delivery is at least once; a hook that must act once keys its rows by
+the event). The Channels groups come last: what a page is sent has been committed with them.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils.module_loading import import_string
+
+# the type of the Channels message a consumer receives (``LiveConsumer.pggit_event``)
+MESSAGE_TYPE = "pggit.event"
+
+HOOKS: list[str] = [
+    "monitoring.fanout.to_channel_groups",
+]
+
+
+def repository_group(repository_id: int) -> str:
+    return f"repo-{repository_id}"
+
+
+def merge_request_group(merge_request_id: int) -> str:
+    return f"mr-{merge_request_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def message(event) -> dict:
+    """What a websocket receives for ``event`` (JSON)."""
+    mr = event.merge_request
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "source": event.source,
+        "repository": event.repository.slug if event.repository_id else None,
+        "merge_request": mr.number if mr is not None else None,
+        "actor": event.actor_name or None,
+        "at": event.created_at.isoformat(),
+        "payload": event.payload,
+    }
+
+
+_server_loop = None
+
+
+def use_server_loop(loop) -> None:
+    """The worker runs as a thread of the ASGI server's process (``runapp`` with one process):
+    send through that process's event loop, where the in-memory channel layer's consumers wait
+    (its queues are not safe to fill from another thread's loop)."""
+    global _server_loop
+    _server_loop = loop
+
+
+def send_to_groups(groups: list[str], data: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        message = {"type": MESSAGE_TYPE, "event": data}
+        if _server_loop is not None and _server_loop.is_running():
+            import asyncio
+
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _server_loop).result(timeout=10)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+
+
+def to_channel_groups(event) -> None:
+    """The repository's group (dashboard, commit log, branch list) and, for a merge request's
+    event, the request's group (its page)."""
+    groups = []
+    if event.repository_id:
+        groups.append(repository_group(event.repository_id))
+    if event.merge_request_id:
+        groups.append(merge_request_group(event.merge_request_id))
+    if groups:
+        send_to_groups(groups, message(event))
+
+
+def fan_out(event) -> None:
+    for path in HOOKS:
+        import_string(path)(event)

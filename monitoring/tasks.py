@@ -1,0 +1,56 @@
+"""Background tasks (Django's tasks framework, django-tasks-db backend; run by ``pggit_worker``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from monitoring.fanout import fan_out
+from monitoring.models import Event
+
+
+def deliver_event(event_id: int) -> str:
+    """Fan event ``event_id`` out once: the row is locked while its hooks run and marked
+    delivered in the same transaction; a second call finds it delivered and does nothing."""
+    with transaction.atomic():
+        event = (Event.objects.select_for_update(skip_locked=True, of=("self",))
+                 .select_related("repository", "merge_request").filter(pk=event_id).first())
+        if event is None:
+            return "busy or gone"
+        if event.delivered_at is not None:
+            return "already delivered"
+        fan_out(event)
+        event.delivered_at = timezone.now()
+        event.save(update_fields=["delivered_at"])
+    return "delivered"
+
+
+@task()
+def deliver(event_id: int) -> str:
+    return deliver_event(event_id)
+
+
+def redeliver_stale(older_than: timedelta = timedelta(seconds=30), limit: int = 100) -> int:
+    """Deliver events that are still undelivered ``older_than`` after they were recorded (their
+    task failed, or was lost with a worker): the worker calls this now and then. Returns how many
+    it delivered."""
+    cutoff = timezone.now() - older_than
+    ids = list(Event.objects.filter(delivered_at__isnull=True, created_at__lt=cutoff)
+               .order_by("id").values_list("pk", flat=True)[:limit])
+    return sum(1 for pk in ids if deliver_event(pk) == "delivered")
+
+
+def prune_task_results(successful_after: timedelta = timedelta(days=1),
+                       failed_after: timedelta = timedelta(days=14)) -> int:
+    """Delete the worker's finished task rows: successful ones after a day, failed ones (kept to
+    look into) after two weeks. Events themselves are kept. Returns how many were deleted."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    done = DBTaskResult.objects.finished()
+    deleted, _ = done.filter(status="SUCCESSFUL", finished_at__lte=now - successful_after).delete()
+    failed, _ = done.filter(status="FAILED", finished_at__lte=now - failed_after).delete()
+    return deleted + failed
