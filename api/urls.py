@@ -46,5 +46,7 @@ urlpatterns = [
 # merges/api.py adds the merge-request endpoints by defining ``urlpatterns`` (relative to /api/v1/).
 if find_spec("merges.api") is not None and hasattr(import_module("merges.api"), "urlpatterns"):
     urlpatterns.append(path("", include("merges.api")))
+if find_spec("monitoring.api") is not None:
+    urlpatterns.append(path("", include("monitoring.api")))
 
 urlpatterns.append(re_path(r"^[\s\S]*$", errors.not_found))  # [\s\S]: also a path with a newline

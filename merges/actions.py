@@ -495,12 +495,12 @@ def _message(mr: MergeRequest, user) -> str:
     return f"Merge request !{mr.number}: {mr.title}\n\nMerge {mr.source} into {mr.target}\nMerged-by: {user.get_username()}"
 
 
-def _mark_merged(mr: MergeRequest, commit: str, user) -> None:
+def _mark_merged(mr: MergeRequest, commit: str, user, **extra) -> None:
     mr.state, mr.merge_commit, mr.merged_at = State.MERGED, commit, timezone.now()
     mr.merged_by = user or mr.merged_by
     mr.engine_merge_id, mr.merge_error, mr.auto_merge = None, "", False
     mr.save()
-    record_merge_request(EventKind.MR_MERGED, mr, user or mr.merged_by)
+    record_merge_request(EventKind.MR_MERGED, mr, user or mr.merged_by, **extra)
 
 
 def _abort_engine_merge(mr: MergeRequest) -> None:
@@ -533,7 +533,8 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
             if strategy and strategy != mr.strategy and not mr.engine_merge_id:
                 mr.strategy = strategy
             with engine_errors(), client_for(mr.repository) as client:
-                outcome = _merge_locked(client, user, mr, force)
+                merged_extra = _forced_extra(client, mr) if force else {}
+                outcome = _merge_locked(client, user, mr, force, merged_extra)
             mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
             mr.save()
             if outcome.status == "conflicts":
@@ -548,7 +549,18 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
         raise
 
 
-def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
+def _forced_extra(client, mr: MergeRequest) -> dict:
+    """For the merged event of a merge with ``force``: the tables whose rows its migration drops
+    (the preview's data-loss warnings, read before it runs; alerts act on them)."""
+    try:
+        found = preview(mr, client)
+    except ActionError:
+        found = None
+    lost = sorted({w.table for w in found.warnings if w.loses_data}) if found else []
+    return {"forced": True, "data_loss": lost}
+
+
+def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dict | None = None) -> MergeOutcome:
     if mr.engine_merge_id:
         info = client.merge_info(mr.engine_merge_id)
         stale = (info is None or info["status"] not in ("conflicts", "ready")
@@ -565,7 +577,7 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
                 row = client.finish_merge(mr.engine_merge_id, force)
             except pe.DataLossRefused as exc:
                 return MergeOutcome("refused", merge_id=mr.engine_merge_id, message=exc.message)
-            return _outcome_from_row(client, user, mr, row)
+            return _outcome_from_row(client, user, mr, row, merged_extra)
     try:
         row = client.merge(mr.source, mr.target, mr.strategy, _message(mr, user), verify=True, force=force)
     except pe.DataLossRefused as exc:  # a fast-forward into HEAD that would lose data
@@ -576,13 +588,13 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool) -> MergeOutcome:
         row = client.merge_status(mr.engine_merge_id)
         if row["status"] == "ready" and not row.get("error"):
             row = client.finish_merge(mr.engine_merge_id, force)
-    return _outcome_from_row(client, user, mr, row)
+    return _outcome_from_row(client, user, mr, row, merged_extra)
 
 
-def _outcome_from_row(client, user, mr: MergeRequest, row: dict) -> MergeOutcome:
+def _outcome_from_row(client, user, mr: MergeRequest, row: dict, merged_extra: dict | None = None) -> MergeOutcome:
     status = row["status"]
     if status in ("merged", "fast_forward"):
-        _mark_merged(mr, row["commit_id"], user)
+        _mark_merged(mr, row["commit_id"], user, **(merged_extra or {}))
         return MergeOutcome("merged", commit=row["commit_id"], merge_id=row["merge_id"])
     if status == "up_to_date":
         return MergeOutcome("up_to_date", merge_id=row["merge_id"],

@@ -86,7 +86,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"kind": "pong"})
 
     async def pggit_event(self, message):
-        if not await database_sync_to_async(self._groups)():
+        # (in a thread of its own, not the one thread that serves the pages' views: an event
+        # does not wait behind page renders)
+        if not await database_sync_to_async(self._groups, thread_sensitive=False)():
             await self.close(code=FORBIDDEN)
             return
         await self.send_json(message["event"])

@@ -8,7 +8,9 @@ the event). The Channels groups come last: what a page is sent has been committe
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
+import asyncio
+import threading
+
 from channels.layers import get_channel_layer
 from django.utils.module_loading import import_string
 
@@ -16,6 +18,7 @@ from django.utils.module_loading import import_string
 MESSAGE_TYPE = "pggit.event"
 
 HOOKS: list[str] = [
+    "monitoring.alerts.on_event",
     "monitoring.fanout.to_channel_groups",
 ]
 
@@ -58,18 +61,36 @@ def use_server_loop(loop) -> None:
     _server_loop = loop
 
 
+_sender_loop = None
+_sender_lock = threading.Lock()
+
+
+def _loop():
+    """The event loop that sends: the server's (one process, in-memory layer), else one of this
+    process's own, kept running in a thread so that the channel layer's Redis connections are
+    kept from one event to the next (``async_to_sync`` would make a new loop, and new
+    connections, for every send)."""
+    global _sender_loop
+    if _server_loop is not None and _server_loop.is_running():
+        return _server_loop
+    with _sender_lock:
+        if _sender_loop is None or not _sender_loop.is_running():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="pggit-channel-sender", daemon=True).start()
+            _sender_loop = loop
+        return _sender_loop
+
+
 def send_to_groups(groups: list[str], data: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
-        message = {"type": MESSAGE_TYPE, "event": data}
-        if _server_loop is not None and _server_loop.is_running():
-            import asyncio
 
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _server_loop).result(timeout=10)
-        else:
-            async_to_sync(layer.group_send)(group, message)
+    async def send_all():
+        for group in groups:
+            await layer.group_send(group, {"type": MESSAGE_TYPE, "event": data})
+
+    asyncio.run_coroutine_threadsafe(send_all(), _loop()).result(timeout=30)
 
 
 def to_channel_groups(event) -> None:

@@ -87,3 +87,112 @@ class ListenerCursor(models.Model):
 
     def __str__(self):
         return f"{self.repository}: {self.position}"
+
+
+# alerts ------------------------------------------------------------------------------------
+
+class Severity(models.TextChoices):
+    INFO = "info", "info"
+    WARNING = "warning", "warning"
+    CRITICAL = "critical", "critical"
+
+
+class AlertKind(models.TextChoices):
+    """What an alert rule watches (one rule of each kind per repository)."""
+
+    DRIFT = "drift", "drift found"
+    MERGE_FAILED = "merge_failed", "merge failed"
+    DATA_LOSS_FORCED = "data_loss_forced", "data loss forced through"
+    CAPTURE_OFF = "capture_off", "capture turned off"
+    STALE_REVIEW = "stale_review", "merge request waiting for review"
+
+
+class AlertRule(models.Model):
+    """Whether a kind of alert is raised for a repository, how severe it is, and its threshold
+    (minutes between periodic checks for drift and capture; hours a merge request may wait for a
+    review). Made with the defaults (``monitoring.alerts.DEFAULTS``) the first time a
+    repository's rules are read (``monitoring.alerts.rules_for``); maintainers edit them."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    enabled = models.BooleanField(default=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    threshold = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="drift, capture off: minutes between periodic checks; stale review: hours without a review.")
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="When the periodic check of this rule was last claimed.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["repository", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "kind"], name="one_alert_rule_per_kind"),
+            models.CheckConstraint(condition=models.Q(threshold__isnull=True) | models.Q(threshold__gte=1),
+                                   name="alert_rule_threshold_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.repository.slug}: {self.kind}"
+
+
+class Alert(models.Model):
+    """A condition someone should look at. ``dedup_key`` names the condition (``drift``,
+    ``merge_failed:main``, ``stale_review:mr:7``): while an alert with that key is open or
+    acknowledged, the condition raises no second one (a unique index, so two workers raising it at
+    once make one row); seeing it again counts ``occurrences``."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+        RESOLVED = "resolved", "resolved"
+
+    ACTIVE = (State.OPEN, State.ACKNOWLEDGED)
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    title = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True)
+    dedup_key = models.CharField(max_length=300)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts",
+                              help_text="The event that raised it (none for a periodic check's finding).")
+    merge_request = models.ForeignKey("merges.MergeRequest", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="alerts")
+    occurrences = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True,
+                                  help_text="Why it was resolved (a person, or the condition cleared).")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["repository", "state", "-id"], name="alert_repository_state")]
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "dedup_key"],
+                                    condition=models.Q(state__in=["open", "acknowledged"]),
+                                    name="one_active_alert_per_condition"),
+            models.CheckConstraint(condition=models.Q(state__in=["open", "acknowledged", "resolved"]),
+                                   name="alert_state_valid"),
+            models.CheckConstraint(condition=models.Q(severity__in=["info", "warning", "critical"]),
+                                   name="alert_severity_valid"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+
+AlertState = Alert.State  # (a module-level name: settings.SPECTACULAR_SETTINGS names it)

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 JOBS: list[tuple[str, float]] = [
     ("monitoring.tasks.redeliver_stale", 30.0),
     ("monitoring.tasks.prune_task_results", 3600.0),
+    ("monitoring.alerts.run_checks", 60.0),
 ]
 
 

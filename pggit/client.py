@@ -440,6 +440,40 @@ class Client:
         added/modified/deleted, head_definition, live_definition): DDL the engine did not capture."""
         return self._rows("SELECT * FROM pggit.drift()")
 
+    # the engine's own event triggers (90_install.sql): capture runs through them
+    CAPTURE_TRIGGERS = ("pggit_ddl_start", "pggit_ddl_end", "pggit_sql_drop")
+
+    def capture_off(self) -> list[dict]:
+        """Why DDL on this database may go uncaptured, as the catalogs say now (``reason``,
+        ``detail``); empty when capture is on for every new session. Reasons: ``trigger_missing``
+        / ``trigger_disabled`` (one of the engine's event triggers dropped, or ``ALTER EVENT
+        TRIGGER ... DISABLE``), ``setting`` (``ALTER DATABASE|ROLE ... SET pggit.capture = off``
+        or ``SET event_triggers = off`` for this database or every database). A session's own
+        ``SET pggit.capture = off`` leaves no trace here: what it does shows as drift."""
+        rows = self._rows(
+            "SELECT t.name AS trigger, e.evtenabled::text AS enabled"
+            "  FROM unnest(%s::text[]) AS t(name) LEFT JOIN pg_event_trigger e ON e.evtname = t.name"
+            " ORDER BY t.name", (list(self.CAPTURE_TRIGGERS),))
+        found = []
+        for r in rows:
+            if r["enabled"] is None:
+                found.append({"reason": "trigger_missing", "detail": f"event trigger {r['trigger']} is missing"})
+            elif r["enabled"] == "D":
+                found.append({"reason": "trigger_disabled", "detail": f"event trigger {r['trigger']} is disabled"})
+        settings = self._rows(
+            "SELECT coalesce(r.rolname, '') AS role, s.setdatabase <> 0 AS this_database, c.setting"
+            "  FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole,"
+            "       LATERAL unnest(s.setconfig) AS c(setting)"
+            " WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))"
+            "   AND lower(replace(c.setting, ' ', '')) IN ('pggit.capture=off', 'event_triggers=off',"
+            "                                              'event_triggers=false', 'event_triggers=0')"
+            " ORDER BY 1, 2, 3")
+        for s in settings:
+            where = ("this database" if s["this_database"] else "every database") + (
+                f", role {s['role']}" if s["role"] else "")
+            found.append({"reason": "setting", "detail": f"{s['setting']} is set for {where}"})
+        return found
+
     def data_loss_steps(self, from_ref: str | None, to_ref: str | None) -> list[dict]:
         return self._rows("SELECT * FROM pggit.data_loss_steps(%s, %s)", (from_ref, to_ref))
 

@@ -181,7 +181,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "branches.serializers.ROLE_LABELS"},
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "branches.serializers.ROLE_LABELS", "AlertKindEnum": "monitoring.models.AlertKind",
+                            "AlertStateEnum": "monitoring.models.AlertState", "SeverityEnum": "monitoring.models.Severity",
+                            "StateEnum": "merges.models.MergeRequest.State"},
 }
 
 # A request body larger than this is refused (413) before it is parsed.

@@ -19,5 +19,6 @@ urlpatterns = [
     path("health/", api_views.Health.as_view(), name="health"),
     path("health/deep/", api_views.DeepHealth.as_view(), name="health_deep"),
     path("", include("merges.urls")),
+    path("", include("monitoring.urls")),
     path("", include("branches.urls")),
 ]

@@ -26,6 +26,8 @@ import psycopg
 import pytest
 
 from merges import actions as merge_actions
+from monitoring.alerts import raise_alert
+from monitoring.models import Alert
 from pggit.client import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,7 +58,7 @@ def st_command() -> list[str]:
 def fuzzed_repo(repo, author, settings):
     """The web tests' repository with a merge request !1 whose source and target both changed
     ``public.widgets`` (a conflict to list, open, resolve and abort), rows on the live table (data
-    loss to refuse), and a budget of requests that the run does not exhaust."""
+    loss to refuse), an alert (to acknowledge and resolve), and a budget of requests that the run does not exhaust."""
     settings.PGGIT_API_THROTTLE_RATE = settings.PGGIT_API_ANON_THROTTLE_RATE = "1000000/min"
     with Client(repo.dsn) as client:
         client.apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text", "Shades")
@@ -66,6 +68,8 @@ def fuzzed_repo(repo, author, settings):
         conn.execute("INSERT INTO public.widgets VALUES (1, 'bolt', 12, 3)")
     mr = merge_actions.open_merge_request(author, repo, source="feature-colors", target="main",
                                           title="Shades", description="Widgets get a shade")
+    raise_alert(repo, "merge_failed", "merge_failed:main", "Merge of feature-colors into main failed",
+                merge_request=mr)
     return repo, mr
 
 
@@ -89,6 +93,8 @@ def test_api_has_no_server_error_and_no_response_outside_its_schema(live_server,
         f"number = {mr.number}\n"
         f"commit_id = {json.dumps(head)}\n"
         'name = "scratch"\n'
+        f"alert_id = {Alert.objects.get(repository=repo).pk}\n"
+        'kind = "drift"\n'
         'pattern = "main"\n'
         + "".join(f'"{where}" = {refs}\n' for where in (
             "query.from", "query.to", "query.ref", "body.from_ref", "body.source", "body.target", "body.branch"))
