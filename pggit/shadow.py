@@ -64,6 +64,28 @@ ROLE_PREFIX = "pggit_sh_"
 _ROLE_ATTRIBUTES = ("rolsuper", "rolcreatedb", "rolcreaterole", "rolreplication", "rolbypassrls")
 
 
+def without_owner_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A migration's rows without its ``owner`` steps (``ALTER ... OWNER TO``): the shadow role
+    owns everything it makes in the shadow and may not give it away; owners are not verified
+    there (as PostgreSQL's rights relative to the owner, they do not change what is made)."""
+    return [r for r in rows if r["kind"] != "owner"]
+
+
+_OWNER_OR_PRIVILEGE_LINE = re.compile(r"^(ALTER .* OWNER TO .*|GRANT .*|REVOKE .*|DO .*);$")
+
+
+def creates_as_defined(statement: str, definition: str) -> bool:
+    """Whether a migration step is what creates the object of a definition: the definition
+    itself, or the definition without its trailing owner and privilege lines (a migration gives
+    those after every object is made)."""
+    statement, definition = statement.strip(), definition.strip()
+    if statement == definition:
+        return True
+    if not definition.startswith(statement + "\n"):
+        return False
+    return all(_OWNER_OR_PRIVILEGE_LINE.match(line) for line in definition[len(statement) + 1:].split("\n"))
+
+
 def shadow_role_name(shadow_db: str) -> str:
     """The unprivileged role that owns the shadow database ``shadow_db``: ``pggit_sh_`` and 16
     hex digits of the sha256 of its name."""
@@ -377,7 +399,7 @@ class Shadow:
         PostgreSQL rejects raises ``ShadowReplayError`` with its message, step, identity and
         statement.
         """
-        rows = sorted(statements, key=lambda r: r["step"])
+        rows = without_owner_steps(sorted(statements, key=lambda r: r["step"]))
         started = time.perf_counter()
         with self.locked():
             try:
@@ -447,7 +469,7 @@ class Shadow:
                         WHERE t.identity = ANY (%s) AND NOT l.lanpltrusted""",
                     (list(funcs),)).fetchall()
             out |= {funcs[f["identity"]]["step"] for f in found
-                    if funcs[f["identity"]]["statement"].strip() == f["definition"].strip()}
+                    if creates_as_defined(funcs[f["identity"]]["statement"], f["definition"])}
         # kinds only a superuser (or the owner of what only a superuser makes) can create or drop:
         # made privileged when the step is HEAD's very definition (read from the catalog, where a
         # privileged role made it); a step that is exactly the drop of such an object counts too
@@ -459,13 +481,13 @@ class Shadow:
                 found = cur.execute(
                     """SELECT t.identity, t.kind, b.definition FROM pggit.tree('HEAD') t JOIN pggit.blobs b ON b.hash = t.hash
                         WHERE t.identity = ANY (%s)""", (list(kept),)).fetchall()
-            heads = {f["identity"]: f["definition"].strip() for f in found}
+            heads = {f["identity"]: f["definition"] for f in found}
             for r in rows:
                 if r["kind"] not in PRIVILEGED_KINDS or not r.get("identity"):
                     continue
                 statement = r["statement"].strip()
                 # (of types, base types only: made from their shell, CREATE TYPE name;)
-                if statement == heads.get(r["identity"]) and (
+                if creates_as_defined(statement, heads.get(r["identity"], "")) and (
                         r["kind"] != "type" or statement.startswith(f"CREATE TYPE {r['identity'][len('type '):]};\n")):
                     out.add(r["step"])
                 elif statement in privileged_drops(r["kind"], r["identity"]):
@@ -603,7 +625,11 @@ class Shadow:
         Returns the time taken in milliseconds (``last_replay_ms``); ``last_mode`` says how it
         ran, ``last_statements`` how many statements, ``last_fallback`` why not incrementally.
         """
-        migration = migration or self._migration
+        given = migration or self._migration
+
+        def migration(from_ref: str | None, to_ref: str) -> list[dict[str, Any]]:
+            return without_owner_steps(given(from_ref, to_ref))
+
         started = time.perf_counter()
         self.last_fallback = None
         with self.locked():
@@ -703,6 +729,10 @@ class Shadow:
             self.replay(statements)  # no ref: no marker until the engine is in
             with self.connect() as conn:  # the engine is the privileged role's: its history cannot be forged
                 _install.install(conn)
+                # (the shadow role owns what it made there, the live DSN's role what ran
+                # privileged: owners are not described, the branch keeps its own, see
+                # pggit.commit_objects)
+                conn.execute("SELECT pggit.configure_owners(false)")
                 self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
             self.record_state(ref)
         return self.baseline
@@ -727,7 +757,7 @@ class Shadow:
             if not self._still_names_same_state(words[0]):
                 self.last_fallback = f"the marker {words[0]!r} names no known state"
                 return False
-            rows = self._migration(words[0], ref)
+            rows = without_owner_steps(self._migration(words[0], ref))
             if any(r["kind"] == "enum value" for r in rows) or self._elevated_steps(rows):
                 self.last_fallback = "the migration adds enum labels or has steps that run privileged"
                 return False

@@ -241,7 +241,8 @@ LANGUAGE sql STABLE AS $$
                 ELSE coalesce((SELECT string_agg(E'\n' || s, '') FROM unnest(pggit._acl_diff_sql(p_kind, p_identity, NULL, p_acl)) s), '') END
 $$;
 
--- A definition without its privilege part (what creates the object).
+-- A definition without its privilege part and its owner (what creates the object): the owner
+-- line (10_owners.sql) comes before the privileges.
 CREATE FUNCTION pggit._acl_strip(p_kind text, p_identity text, p_definition text, p_detail jsonb) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -250,28 +251,44 @@ BEGIN
     IF p_kind = 'default privileges' THEN
         RETURN '';  -- (nothing but privileges)
     END IF;
-    IF p_detail->'acl' IS NULL OR p_definition IS NULL THEN
+    IF (p_detail->'acl' IS NULL AND p_detail->'owner' IS NULL) OR p_definition IS NULL THEN
         RETURN p_definition;
     END IF;
-    v_acl := pggit._acl_sql(p_kind, p_identity, p_detail->'acl');
-    IF v_acl <> '' AND right(p_definition, length(v_acl)) = v_acl THEN
-        RETURN left(p_definition, length(p_definition) - length(v_acl));
+    IF p_detail->'acl' IS NOT NULL THEN
+        v_acl := pggit._acl_sql(p_kind, p_identity, p_detail->'acl');
+        IF v_acl <> '' AND right(p_definition, length(v_acl)) = v_acl THEN
+            p_definition := left(p_definition, length(p_definition) - length(v_acl));
+        END IF;
+    END IF;
+    IF p_detail->'owner' IS NOT NULL THEN
+        v_acl := pggit._owner_sql(p_kind, p_detail);
+        IF v_acl <> '' AND right(p_definition, length(v_acl)) = v_acl THEN
+            p_definition := left(p_definition, length(p_definition) - length(v_acl));
+        END IF;
     END IF;
     RETURN p_definition;
 END $$;
 
--- A description with its object's privileges: detail.acl and the GRANT/REVOKE statements at the
--- end of the definition (any privileges it held replaced by the live ones).
+-- A description with its object's owner and privileges: detail.owner (10_owners.sql) and
+-- detail.acl, and the ALTER ... OWNER TO and GRANT/REVOKE statements at the end of the definition
+-- (any owner and privileges it held replaced by the live ones).
 CREATE FUNCTION pggit._with_acl(p_desc pggit.objdesc) RETURNS pggit.objdesc
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_acl jsonb;
+    v_acl   jsonb;
+    v_owner text;
 BEGIN
-    IF p_desc IS NULL OR p_desc.identity IS NULL OR pggit._acl_objtype(p_desc.kind) IS NULL THEN
+    IF p_desc IS NULL OR p_desc.identity IS NULL
+       OR (pggit._acl_objtype(p_desc.kind) IS NULL AND NOT pggit._owner_kind(p_desc.kind)) THEN
         RETURN p_desc;
     END IF;
     p_desc.definition := pggit._acl_strip(p_desc.kind, p_desc.identity, p_desc.definition, p_desc.detail);
-    p_desc.detail := p_desc.detail - 'acl';
+    p_desc.detail := p_desc.detail - 'acl' - 'owner';
+    v_owner := pggit._owner(p_desc.classid, p_desc.objid, p_desc.kind);
+    IF v_owner IS NOT NULL THEN
+        p_desc.detail := p_desc.detail || jsonb_build_object('owner', v_owner);
+        p_desc.definition := p_desc.definition || pggit._owner_sql(p_desc.kind, p_desc.detail);
+    END IF;
     v_acl := pggit._acl(p_desc.classid, p_desc.objid, p_desc.kind, p_desc.identity);
     IF v_acl IS NOT NULL THEN
         p_desc.definition := p_desc.definition || pggit._acl_sql(p_desc.kind, p_desc.identity, v_acl);
@@ -310,7 +327,8 @@ END $$;
 -- GRANT / REVOKE and ALTER DEFAULT PRIVILEGES (ddl_command_end reports no object addresses for
 -- them): what _acl_changed finds is described again and committed as one commit. In absorb mode
 -- (the engine's own migrations, which can run many GRANTs) only a flag: _absorb_finish looks once.
-CREATE FUNCTION pggit._capture_acl(p_mode text) RETURNS void
+-- p_owners (REASSIGN OWNED): the objects whose owner changed too (10_owners.sql).
+CREATE FUNCTION pggit._capture_acl(p_mode text, p_owners boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
@@ -324,11 +342,15 @@ BEGIN
         RETURN;
     END IF;
     v_found := pggit._acl_changed();
+    IF p_owners THEN
+        SELECT v_found.classids || o.classids, v_found.objids || o.objids INTO v_found.classids, v_found.objids
+          FROM pggit._owner_changed() o;
+    END IF;
     IF cardinality(v_found.classids) = 0 AND v_found.gone_classids IS NULL THEN
         RETURN;
     END IF;
     SELECT array_agg(d.x) INTO v_descs
-      FROM (SELECT pggit._describe(u.c, u.o) AS x FROM unnest(v_found.classids, v_found.objids) u(c, o)) d
+      FROM (SELECT DISTINCT ON (u.c, u.o) pggit._describe(u.c, u.o) AS x FROM unnest(v_found.classids, v_found.objids) u(c, o)) d
      WHERE (d.x).identity IS NOT NULL;
     -- (only gone default privileges are passed as dropped: an object that no longer describes is
     -- not dropped by a GRANT)
@@ -344,7 +366,8 @@ END $$;
 -- rest of it changed on the other): the rest must have changed on at most one side (or the same
 -- way on both); privileges merge grantee by grantee and privilege by privilege: the result holds
 -- what the base held and neither side revoked, and what either side granted. The result's hash
--- (stored as a blob), or NULL when the rest changed on both sides.
+-- (stored as a blob), or NULL when the rest changed on both sides. The owner (10_owners.sql)
+-- merges as one attribute: changed on one side (or the same way on both), or it is a conflict.
 CREATE FUNCTION pggit._merge_acl(p_identity text, p_base text, p_source text, p_target text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -356,17 +379,25 @@ DECLARE
     v_g    text;
     v_def  text;
     v_hash text;
+    v_owner text;
 BEGIN
     SELECT * INTO b FROM pggit.blobs x WHERE x.hash = p_base;
     SELECT * INTO s FROM pggit.blobs x WHERE x.hash = p_source;
     SELECT * INTO t FROM pggit.blobs x WHERE x.hash = p_target;
     IF b.hash IS NULL OR s.hash IS NULL OR t.hash IS NULL OR s.kind <> b.kind OR t.kind <> b.kind
-       OR pggit._acl_objtype(b.kind) IS NULL THEN
+       OR (pggit._acl_objtype(b.kind) IS NULL AND NOT pggit._owner_kind(b.kind)) THEN
         RETURN NULL;
     END IF;
-    b.definition := pggit._acl_strip(b.kind, p_identity, b.definition, b.detail); b.detail := b.detail - 'acl';
-    s.definition := pggit._acl_strip(s.kind, p_identity, s.definition, s.detail); s.detail := s.detail - 'acl';
-    t.definition := pggit._acl_strip(t.kind, p_identity, t.definition, t.detail); t.detail := t.detail - 'acl';
+    IF s.detail->'owner' IS NOT DISTINCT FROM b.detail->'owner' OR s.detail->'owner' IS NOT DISTINCT FROM t.detail->'owner' THEN
+        v_owner := t.detail->>'owner';
+    ELSIF t.detail->'owner' IS NOT DISTINCT FROM b.detail->'owner' THEN
+        v_owner := s.detail->>'owner';
+    ELSE
+        RETURN NULL;  -- (the owner changed two ways)
+    END IF;
+    b.definition := pggit._acl_strip(b.kind, p_identity, b.definition, b.detail); b.detail := b.detail - 'acl' - 'owner';
+    s.definition := pggit._acl_strip(s.kind, p_identity, s.definition, s.detail); s.detail := s.detail - 'acl' - 'owner';
+    t.definition := pggit._acl_strip(t.kind, p_identity, t.definition, t.detail); t.detail := t.detail - 'acl' - 'owner';
     IF (s.definition, s.detail) = (b.definition, b.detail) OR (s.definition, s.detail) = (t.definition, t.detail) THEN
         v_rest := t;
     ELSIF (t.definition, t.detail) = (b.definition, b.detail) THEN
@@ -400,7 +431,10 @@ BEGIN
     IF v_acl = '{}' THEN
         v_acl := NULL;
     END IF;
-    v_def := v_rest.definition || pggit._acl_sql(b.kind, p_identity, v_acl);
+    IF v_owner IS NOT NULL THEN
+        v_rest.detail := v_rest.detail || jsonb_build_object('owner', v_owner);
+    END IF;
+    v_def := v_rest.definition || pggit._owner_sql(b.kind, v_rest.detail) || pggit._acl_sql(b.kind, p_identity, v_acl);
     IF b.kind = 'default privileges' THEN
         v_def := substr(v_def, 2);  -- (as _describe_default_acl writes it: no leading newline)
         v_acl := coalesce(v_acl, '{}');

@@ -904,9 +904,9 @@ BEGIN
         PERFORM pggit._capture_acl(v_mode);
         RETURN;
     ELSIF tg_tag IN ('DROP OWNED', 'REASSIGN OWNED') THEN
-        -- (the privileges it revoked or moved, default privileges included, then the objects it
-        -- dropped: two commits when it did both)
-        PERFORM pggit._capture_acl(v_mode);
+        -- (the privileges it revoked or moved, default privileges included, and the owners
+        -- REASSIGN OWNED moved, then the objects it dropped: two commits when it did both)
+        PERFORM pggit._capture_acl(v_mode, tg_tag = 'REASSIGN OWNED');
         PERFORM pggit._capture_ddl();
         RETURN;
     END IF;

@@ -875,6 +875,8 @@ DECLARE
     v_acl     jsonb;
     -- grantees named by the default privileges of either state (NULL until needed)
     v_dp_grantees text[];
+    -- the role writing the migration is not the database's owner (10_owners.sql)
+    v_not_dbo boolean;
 BEGIN
     SELECT coalesce(jsonb_object_agg(r.old_identity, jsonb_build_object('new', r.new_identity, 'kind', r.kind,
                                                                         'columns', r.columns, 'labels', r.labels)), '{}')
@@ -920,13 +922,18 @@ BEGIN
 
     -- objects whose only change is their privileges are not altered or rebuilt: they get the
     -- GRANTs and REVOKEs of the difference at the end (10_privileges.sql)
+    -- (and so are objects whose only change is their owner: 10_owners.sql)
     SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('kind', v_new->k->'kind', 'old', v_old->k->'detail'->'acl',
-                                                            'new', v_new->k->'detail'->'acl')), '{}')
+                                                            'new', v_new->k->'detail'->'acl',
+                                                            'old_owner', v_old->k->'detail'->'owner',
+                                                            'detail', v_new->k->'detail')), '{}')
       INTO v_acl_only
       FROM jsonb_object_keys(v_new) k JOIN pggit.blobs ob ON ob.hash = v_old->k->>'hash'
-     WHERE pggit._acl_objtype(v_new->k->>'kind') IS NOT NULL AND (v_old->k->>'kind') = (v_new->k->>'kind')
-       AND (v_old->k->'detail'->'acl') IS DISTINCT FROM (v_new->k->'detail'->'acl')
-       AND ((v_old->k->'detail') - 'acl') = ((v_new->k->'detail') - 'acl')
+     WHERE (pggit._acl_objtype(v_new->k->>'kind') IS NOT NULL OR pggit._owner_kind(v_new->k->>'kind'))
+       AND (v_old->k->>'kind') = (v_new->k->>'kind')
+       AND ((v_old->k->'detail'->'acl') IS DISTINCT FROM (v_new->k->'detail'->'acl')
+            OR (v_old->k->'detail'->'owner') IS DISTINCT FROM (v_new->k->'detail'->'owner'))
+       AND ((v_old->k->'detail') - 'acl' - 'owner') = ((v_new->k->'detail') - 'acl' - 'owner')
        AND pggit._acl_strip(ob.kind, k, ob.definition, ob.detail)
            = pggit._acl_strip(v_new->k->>'kind', k, v_new->k->>'def', v_new->k->'detail');
     IF v_acl_only <> '{}' THEN
@@ -1048,8 +1055,8 @@ BEGIN
     END IF;
     v_old := v_old || v_o;
     v_new := v_new || v_n;
-    -- (what creates an object is its definition without its privileges: those come at the end)
-    SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN e.value->'detail' ? 'acl'
+    -- (what creates an object is its definition without its owner and privileges: those come at the end)
+    SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN e.value->'detail' ? 'acl' OR e.value->'detail' ? 'owner'
                                                  THEN jsonb_set(e.value, '{def}', to_jsonb(pggit._acl_strip(e.value->>'kind', e.key, e.value->>'def', e.value->'detail')))
                                                  ELSE e.value END), '{}')
       INTO v_new FROM jsonb_each(v_new) e;
@@ -1371,6 +1378,39 @@ BEGIN
         END LOOP;
     END LOOP;
 
+    -- phase 7: owners (10_owners.sql), after the privileges, which are relative to the owner
+    -- (ALTER ... OWNER TO moves the owner's rights with it). An object a migration creates belongs
+    -- to the role that runs it: it is given the owner its state records, or, when none is
+    -- recorded (the database's owner) and the role writing the migration is not the database's
+    -- owner, given to the database's owner. Kept objects get their new owner. Steps of kind
+    -- 'owner' (a shadow database's replay leaves them out: its role owns everything there).
+    IF pggit._owners_on() THEN
+        SELECT d.datdba <> current_user::regrole INTO v_not_dbo FROM pg_database d WHERE d.datname = current_database();
+        FOR v_r IN
+            SELECT x.k FROM (SELECT y AS k FROM unnest(v_emit) y UNION SELECT jsonb_object_keys(v_acl_only)) x
+             ORDER BY x.k COLLATE "C"
+        LOOP
+            -- (an object whose only change is its owner or privileges may still be rebuilt for
+            -- another's sake, from the old state's description: its new one is in v_acl_only)
+            v_od := CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->'detail' ELSE v_new->v_r.k->'detail' END;
+            kind := coalesce(v_acl_only->v_r.k->>'kind', v_new->v_r.k->>'kind');
+            CONTINUE WHEN NOT pggit._owner_kind(kind);
+            IF v_r.k = ANY (v_recreate) OR NOT (v_old ? v_r.k OR v_acl_only ? v_r.k) THEN
+                v_s := CASE WHEN v_od ? 'owner' THEN pggit._owner_stmt(kind, v_od, v_od->>'owner')
+                            WHEN v_not_dbo THEN pggit._owner_reset_stmt(kind, v_od) END;
+            ELSIF (CASE WHEN v_acl_only ? v_r.k THEN v_acl_only->v_r.k->>'old_owner' ELSE v_old->v_r.k->'detail'->>'owner' END)
+                  IS DISTINCT FROM v_od->>'owner' THEN
+                v_s := CASE WHEN v_od ? 'owner' THEN pggit._owner_stmt(kind, v_od, v_od->>'owner')
+                            ELSE pggit._owner_reset_stmt(kind, v_od) END;
+            ELSE
+                v_s := NULL;
+            END IF;
+            IF v_s IS NOT NULL THEN
+                o_kind := o_kind || 'owner'::text; o_ident := o_ident || v_r.k; o_stmt := o_stmt || v_s;
+            END IF;
+        END LOOP;
+    END IF;
+
     -- Output. New enum labels come first: PostgreSQL refuses to use a label in the transaction
     -- that added it, so a caller runs the leading 'enum value' steps and commits them first.
     IF cardinality(o_stmt) = 0 THEN
@@ -1385,6 +1425,8 @@ BEGIN
         -- why the step is there: what changed, or what it is rebuilt for
         reason := CASE
             WHEN v_r.k = 'enum value' THEN 'label added'
+            WHEN v_r.k = 'owner' THEN CASE WHEN v_old ? v_r.i AND NOT v_r.i = ANY (v_recreate) OR v_acl_only ? v_r.i
+                                           THEN 'owner changed' ELSE 'owner set' END
             WHEN v_r.s ~ '^ALTER [A-Z ]+ RENAME (TO|COLUMN|VALUE) ' OR v_r.s ~ ' SET SCHEMA [^;]*;$' THEN 'renamed'
             WHEN v_r.i = ANY (v_recreate) AND v_why ? v_r.i
                 THEN 'rebuilt: it depends on ' || (v_why->>v_r.i) || ', which '

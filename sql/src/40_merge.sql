@@ -303,7 +303,7 @@ BEGIN
     -- table properties: each one three-way
     v_detail := jsonb_build_object('qname', t->'qname', 'columns', v_cols, 'constraints', v_cons);
     FOREACH v_key IN ARRAY ARRAY['owned', 'partition_of', 'bound', 'attached', 'partition_key', 'inherits', 'persistence',
-                                 'options', 'rls', 'force_rls', 'comment', 'access_method', 'acl'] LOOP
+                                 'options', 'rls', 'force_rls', 'comment', 'access_method', 'owner', 'acl'] LOOP
         IF s->v_key IS NOT DISTINCT FROM t->v_key OR s->v_key IS NOT DISTINCT FROM b->v_key THEN
             v_detail := v_detail || jsonb_build_object(v_key, t->v_key);
         ELSIF t->v_key IS NOT DISTINCT FROM b->v_key THEN
@@ -335,7 +335,7 @@ BEGIN
     END IF;
     v_detail := jsonb_strip_nulls(v_detail);
     v_text := pggit._table_text(v_detail);
-    v_text[1] := v_text[1] || pggit._acl_sql('table', 'table ' || (v_detail->>'qname'), v_detail->'acl');
+    v_text[1] := v_text[1] || pggit._owner_sql('table', v_detail) || pggit._acl_sql('table', 'table ' || (v_detail->>'qname'), v_detail->'acl');
     v_detail := v_detail || jsonb_build_object('create', v_text[2]);
     hash := pggit._sha256(v_text[1] || E'\n' || v_detail::text);
     INSERT INTO pggit.blobs AS bl (hash, kind, definition, detail) VALUES (_union_table.hash, 'table', v_text[1], v_detail)
@@ -584,6 +584,7 @@ DECLARE
     v_item    record;
     v_hash    text;
     v_detail  jsonb;
+    v_owner   jsonb;
     v_status  text;
 BEGIN
     v_m := pggit._lock_open_merge(p_merge_id);
@@ -612,6 +613,20 @@ BEGIN
             SELECT b.detail INTO v_detail FROM pggit.blobs b
              WHERE b.hash = coalesce(v_item.target_hash, v_item.source_hash, v_item.base_hash);
             v_detail := coalesce(v_detail, '{}') || jsonb_build_object('custom', true);
+        ELSIF NOT v_detail ? 'owner' AND pggit._owner_kind(v_item.kind) AND pggit._owners_on() THEN
+            -- (described by the shadow database's engine, which records no owners: the owner the
+            -- sides give it, three-way; 10_owners.sql)
+            SELECT CASE WHEN s.o IS NOT DISTINCT FROM b.o THEN t.o WHEN t.o IS NOT DISTINCT FROM b.o THEN s.o ELSE t.o END
+              INTO v_owner
+              FROM (SELECT (SELECT x.detail->'owner' FROM pggit.blobs x WHERE x.hash = v_item.base_hash) AS o) b,
+                   (SELECT (SELECT x.detail->'owner' FROM pggit.blobs x WHERE x.hash = v_item.source_hash) AS o) s,
+                   (SELECT (SELECT x.detail->'owner' FROM pggit.blobs x WHERE x.hash = v_item.target_hash) AS o) t;
+            IF v_owner IS NOT NULL THEN
+                p_definition := pggit._acl_strip(v_item.kind, p_identity, p_definition, v_detail)
+                                || pggit._owner_sql(v_item.kind, v_detail || jsonb_build_object('owner', v_owner))
+                                || pggit._acl_sql(v_item.kind, p_identity, v_detail->'acl');
+                v_detail := v_detail || jsonb_build_object('owner', v_owner);
+            END IF;
         END IF;
         v_hash := pggit._sha256(p_definition || E'\n' || v_detail::text);
         INSERT INTO pggit.blobs (hash, kind, definition, detail) VALUES (v_hash, v_item.kind, p_definition, v_detail)

@@ -375,10 +375,29 @@ BEGIN
         RAISE EXCEPTION 'objects must be a JSON array of {identity, kind, definition, detail} or {identity, deleted: true}'
             USING ERRCODE = 'PGG07';
     END IF;
-    WITH o AS (
+    WITH o0 AS (
         SELECT e->>'identity' AS identity, e->>'kind' AS kind, e->>'definition' AS definition, e->'detail' AS detail,
                coalesce((e->>'deleted')::boolean, false) AS deleted
           FROM jsonb_array_elements(p_objects) e
+    ),
+    -- (a shadow database's engine describes no owners: an object described without one keeps
+    -- the owner the branch records for it, 10_owners.sql)
+    ho AS (
+        SELECT t.identity, b.kind, b.detail->'owner' AS owner
+          FROM pggit._tree_rows(v_head) t JOIN pggit.blobs b ON b.hash = t.hash
+         WHERE t.identity IN (SELECT o0.identity FROM o0) AND b.detail ? 'owner' AND pggit._owners_on()
+    ),
+    o AS (
+        SELECT o0.identity, o0.kind,
+               CASE WHEN hb.owner IS NULL THEN o0.definition
+                    ELSE pggit._acl_strip(o0.kind, o0.identity, o0.definition, o0.detail)
+                         || pggit._owner_sql(o0.kind, o0.detail || jsonb_build_object('owner', hb.owner))
+                         || pggit._acl_sql(o0.kind, o0.identity, o0.detail->'acl') END AS definition,
+               CASE WHEN hb.owner IS NULL THEN o0.detail ELSE o0.detail || jsonb_build_object('owner', hb.owner) END AS detail,
+               o0.deleted
+          FROM o0
+          LEFT JOIN ho hb ON hb.identity = o0.identity AND hb.kind = o0.kind AND NOT o0.deleted
+                         AND NOT coalesce(o0.detail ? 'owner', true)
     ),
     h AS (
         SELECT o.*, CASE WHEN NOT o.deleted THEN pggit._sha256(o.definition || E'\n' || o.detail::text) END AS hash FROM o

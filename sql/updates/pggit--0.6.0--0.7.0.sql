@@ -2,3 +2,6 @@
 -- script; table, index, type and trigger changes of 0.7.0 are below.
 -- Engine events: pggit._notify() sends NOTIFY pggit from capture and from every audit row
 -- (pggit.configure_notify(false) turns it off; the setting is the row 'notify' of pggit.meta).
+-- Owners as state (10_owners.sql): no table change. The setting is the row 'owners' of
+-- pggit.meta ('on' unless 'off'); the installer's refresh after this script records the owners
+-- of objects the database's owner does not own in one commit on HEAD.
