@@ -103,8 +103,9 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(E'\n' || pggit._owner_stmt(p_kind, p_detail, p_detail->>'owner'), '')
 $$;
 
--- The objects of the live map whose live owner differs from the one HEAD recorded (REASSIGN
--- OWNED, which reports no object addresses). One catalog probe per object of a kind with owners.
+-- The objects of the live map whose live owner differs from the one HEAD recorded (for REASSIGN
+-- OWNED, which would report no object addresses; PostgreSQL 14-18 fire no event trigger for it).
+-- One catalog probe per object of a kind with owners.
 CREATE FUNCTION pggit._owner_changed(OUT classids oid[], OUT objids oid[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(array_agg(l.classid), '{}'), coalesce(array_agg(l.objid), '{}')

