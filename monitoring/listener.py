@@ -27,6 +27,9 @@ from pggit.events import EngineEvents
 
 log = logging.getLogger(__name__)
 
+# how long to wait before reading again while captured statements are still queued
+PENDING_WAIT = 0.05
+
 # audit operations whose 'ok' rows are events (merge rows are read by _merge_kind)
 _OK_KINDS = {
     "capture": EventKind.COMMIT,
@@ -136,7 +139,9 @@ class RepositoryListener(threading.Thread):
                     close_old_connections()
                     catch_up(self.repository, source)
                     self.reads += 1
-                    source.wait(self.poll)
+                    # statements captured while it flushed sent no NOTIFY (pggit._notify_capture):
+                    # read again soon while the queue holds some
+                    source.wait(min(self.poll, PENDING_WAIT) if source.pending else self.poll)
             except Exception as e:  # noqa: BLE001 - any failure: log, wait, connect again
                 if self.stop_event.is_set():
                     break

@@ -24,6 +24,7 @@ class EngineEvents:
         self.dsn = dsn
         self.connect_timeout = connect_timeout
         self.conn: psycopg.Connection | None = None
+        self.pending = False  # captured statements still queued after the last read
 
     def connect(self) -> "EngineEvents":
         self.close()
@@ -62,6 +63,7 @@ class EngineEvents:
         queued captures. With ``position`` None (never read), no rows and the current horizon."""
         self.conn.execute("SELECT pggit.flush()")
         if position is None:
+            self.pending = False
             return [], self.conn.execute("SELECT pggit.audit_start() AS p").fetchone()["p"]
         rows: list[dict] = []
         horizon = None
@@ -82,4 +84,6 @@ class EngineEvents:
             else:  # nothing new: the horizon of this same snapshot
                 horizon = self.conn.execute(
                     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576 AS h").fetchone()["h"]
+        # statements queued while this read flushed notified nobody (pggit._notify_capture)
+        self.pending = self.conn.execute("SELECT pggit.capture_pending() AS p").fetchone()["p"]
         return rows, max(position, horizon)

@@ -33,6 +33,27 @@ BEGIN
     END IF;
 END $$;
 
+-- The NOTIFY of a queued capture: sent only when the queue holds no row of another transaction.
+-- Such a row's transaction notified already, and whoever flushes it (the listener) looks at the
+-- queue again after its flush (pggit.capture_pending()): a burst of statements wakes the listener
+-- once, not once per statement.
+CREATE FUNCTION pggit._notify_capture() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_base bigint := pg_current_xact_id()::text::bigint * 1048576;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_queue q WHERE q.seq < v_base)
+       AND NOT EXISTS (SELECT 1 FROM pggit.capture_queue q WHERE q.seq >= v_base + 1048576) THEN
+        PERFORM pggit._notify();
+    END IF;
+END $$;
+
+-- Whether captured statements wait in the queue for pggit.flush() (listeners read it after a flush).
+CREATE FUNCTION pggit.capture_pending() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM pggit.capture_queue)
+$$;
+
 -- Turn the NOTIFY of pggit._notify on or off (on by default); returns the setting.
 CREATE FUNCTION pggit.configure_notify(p_enabled boolean) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

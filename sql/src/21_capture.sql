@@ -315,7 +315,7 @@ BEGIN
         -- (its time is now, with the lock: commits follow the order sessions took it)
         VALUES (pggit._author(), clock_timestamp(), p_message, '{}', '{}', p_changes,
                 extract(epoch FROM clock_timestamp() - p_started) * 1000);
-        PERFORM pggit._notify();
+        PERFORM pggit._notify_capture();
         RETURN NULL;
     END IF;
     v_id := pggit._make_commit(v_branch, ARRAY[v_head], pggit._author(), p_message, p_changes);
@@ -922,7 +922,7 @@ BEGIN
          WHERE NOT c.in_extension AND coalesce(c.schema_name, '') <> 'pggit' AND coalesce(c.schema_name, '') NOT LIKE 'pg\_temp%'
         HAVING count(*) > 0;
         IF FOUND THEN
-            PERFORM pggit._notify();
+            PERFORM pggit._notify_capture();
         END IF;
         RETURN;
     END IF;

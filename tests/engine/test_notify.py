@@ -26,9 +26,18 @@ def test_captured_statement_notifies_when_it_commits(repo):
             assert _received(listener, 0.3) == []  # not before the commit
             conn.commit()
         assert _received(listener) == ["pggit"]
-        # one statement that changes an existing object (described at once) notifies too
         with psycopg.connect(server.dsn_for(db), autocommit=True) as conn:
+            # while that statement waits in the queue, the next ones wake nobody again: whoever
+            # flushes the queue looks at it again afterwards
             conn.execute("ALTER TABLE notified ADD COLUMN b text")
+            conn.execute("COMMENT ON TABLE notified IS 'x'")
+            assert _received(listener) == []
+            assert conn.execute("SELECT pggit.capture_pending()").fetchone()[0] is True
+            conn.execute("SELECT pggit.flush()")
+            assert conn.execute("SELECT pggit.capture_pending()").fetchone()[0] is False
+            assert _received(listener) == ["pggit"]  # the flush wrote their commits' audit rows
+            # once flushed, a statement that changes an existing object (described at once) notifies
+            conn.execute("ALTER TABLE notified ADD COLUMN c text")
         assert _received(listener) == ["pggit"]
     finally:
         listener.close()
@@ -72,6 +81,8 @@ def test_notify_can_be_turned_off_for_two_phase_commit(repo):
             conn.execute("SELECT pggit.flush()")
             assert _received(listener) == []
             assert conn.execute("SELECT pggit.configure_notify(true)").fetchone()[0] is True
+            _received(listener, 0.2)
+            conn.execute("SELECT pggit.flush()")  # (quiet's row: see above)
             _received(listener, 0.2)
             conn.execute("CREATE TABLE loud (a int)")
             assert _received(listener) == ["pggit"]
