@@ -106,7 +106,8 @@ def position_of(repository: Repository) -> int | None:
 
 def catch_up(repository: Repository, source: EngineEvents) -> list[Event]:
     """Read the repository's audit trail from its position and store what is new. A repository
-    read for the first time starts at the current horizon (no events for its past)."""
+    read for the first time starts at the next transaction (``pggit.audit_start()``: no events
+    for its past)."""
     rows, position = source.read(position_of(repository))
     try:
         return store(repository, rows, position)

@@ -14,7 +14,7 @@ from events_support import Socket, run_tasks
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _open_request(author, repo, client_for_repo=None):
+def _open_request(author, repo):
     from merges import actions
 
     return actions.open_merge_request(author, repo, source="feature-colors", target="main", title="Colors")
