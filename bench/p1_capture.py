@@ -20,9 +20,9 @@ commit is written by the next pggit.flush(). What is still queued at the end is 
 
 ``--notify on|off|both`` (default on, the engine's default): the engine's NOTIFY to listeners
 (``pggit.configure_notify``), with a connection LISTENing and draining while it is on, as the web
-app's listener does. ``both`` runs each workload with NOTIFY off and then on, on the same
-databases, and prints both ratios and how much NOTIFY adds (goal: the ratio with NOTIFY stays
-within the workload's target, 1.15x for CREATE TABLE).
+app's listener does. ``both`` installs the engine in two databases, NOTIFY off in one and on in the
+other, runs every round on the plain database and both of them in rotating order, and prints both
+ratios and how much NOTIFY adds (goal: within 1.15x of the ratio without it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import argparse
 import multiprocessing
 import statistics
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Callable
 
 from _common import scratch_db, server_dsn
@@ -108,40 +108,47 @@ def run_round(conn: psycopg.Connection, stmts: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def measure(plain: psycopg.Connection, engine: psycopg.Connection, label: str, stmts: list[str], rounds: int,
-            ratio_goal: float | None, added_goal: float | None) -> tuple[float, float]:
+def measure(plain: psycopg.Connection, engines: dict[str, psycopg.Connection], label: str, stmts: list[str],
+            rounds: int, ratio_goal: float | None, added_goal: float | None) -> dict[str, tuple[float, float]]:
+    """Run `stmts` in `rounds` chunks on the plain database and on each engine database, the order
+    rotating every round so that drift in the machine (and the catalogs growing) hits all alike.
+    Returns {engine label: (engine ms/statement, plain ms/statement)}."""
     per_round = len(stmts) // rounds
-    plain_times, engine_times = [], []
-    engine.execute("SELECT pggit.flush()")
-    commits0 = engine.execute("SELECT count(*) FROM pggit.commits").fetchone()[0]
+    conns = [("", plain)] + list(engines.items())
+    times: dict[str, list[float]] = {name: [] for name, _ in conns}
+    commits0 = {}
+    for name, engine in engines.items():
+        engine.execute("SELECT pggit.flush()")
+        commits0[name] = engine.execute("SELECT count(*) FROM pggit.commits").fetchone()[0]
     for r in range(rounds):
         chunk = stmts[r * per_round:(r + 1) * per_round]
-        # alternate which database goes first so drift in the machine hits both alike
-        order = [(plain, plain_times), (engine, engine_times)]
-        if r % 2:
-            order.reverse()
-        for conn, times in order:
-            times.append(run_round(conn, chunk))
-    queued = engine.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0]
-    # the deferred part: describing the queued statements, paid by the first reader
-    t0 = time.perf_counter()
-    engine.execute("SELECT pggit.flush()")
-    flush_s = time.perf_counter() - t0
-    commits = engine.execute("SELECT count(*) FROM pggit.commits").fetchone()[0] - commits0
+        shift = r % len(conns)
+        for name, conn in conns[shift:] + conns[:shift]:
+            times[name].append(run_round(conn, chunk))
     n = per_round * rounds
-    plain_ms = sum(plain_times) / n * 1000
-    engine_ms = sum(engine_times) / n * 1000
-    ratio, added = engine_ms / plain_ms, engine_ms - plain_ms
+    plain_ms = sum(times[""]) / n * 1000
     print(f"P1 capture, {label}: {n} statements, {rounds} interleaved rounds")
-    print(f"  without engine: {plain_ms:.3f} ms/statement (median round {statistics.median(plain_times) / per_round * 1000:.3f})")
-    print(f"  with engine:    {engine_ms:.3f} ms/statement (median round {statistics.median(engine_times) / per_round * 1000:.3f})")
-    print(f"  ratio: {ratio:.3f}x" + (f" (target <= {ratio_goal}x)" if ratio_goal else ""))
-    print(f"  added: {added:.3f} ms/statement" + (f" (target <= {added_goal} ms)" if added_goal else ""))
-    print(f"  deferred flush: {queued} still queued after the run, pggit.flush() recorded them in {flush_s * 1000:.0f} ms "
-          f"({flush_s / max(queued, 1) * 1000:.3f} ms each, paid once by the first reader); "
-          f"queued creates flushed earlier by a later statement are in the figures above")
-    print(f"  commits recorded: {commits}")
-    return engine_ms, plain_ms
+    print(f"  without engine: {plain_ms:.3f} ms/statement (median round {statistics.median(times['']) / per_round * 1000:.3f})")
+    out = {}
+    for name, engine in engines.items():
+        queued = engine.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0]
+        # the deferred part: describing the queued statements, paid by the first reader
+        t0 = time.perf_counter()
+        engine.execute("SELECT pggit.flush()")
+        flush_s = time.perf_counter() - t0
+        commits = engine.execute("SELECT count(*) FROM pggit.commits").fetchone()[0] - commits0[name]
+        engine_ms = sum(times[name]) / n * 1000
+        ratio, added = engine_ms / plain_ms, engine_ms - plain_ms
+        tag = f" ({name})" if name else ""
+        print(f"  with engine{tag}: {engine_ms:.3f} ms/statement (median round {statistics.median(times[name]) / per_round * 1000:.3f})")
+        print(f"    ratio: {ratio:.3f}x" + (f" (target <= {ratio_goal}x)" if ratio_goal else ""))
+        print(f"    added: {added:.3f} ms/statement" + (f" (target <= {added_goal} ms)" if added_goal else ""))
+        print(f"    deferred flush: {queued} still queued after the run, pggit.flush() recorded them in {flush_s * 1000:.0f} ms "
+              f"({flush_s / max(queued, 1) * 1000:.3f} ms each, paid once by the first reader); "
+              f"queued creates flushed earlier by a later statement are in the figures above")
+        print(f"    commits recorded: {commits}")
+        out[name] = (engine_ms, plain_ms)
+    return out
 
 
 def _drain(dsn: str, ready, stop, received) -> None:
@@ -155,14 +162,10 @@ def _drain(dsn: str, ready, stop, received) -> None:
 
 
 @contextmanager
-def notify_setting(engine: psycopg.Connection, engine_dsn: str, on: bool):
-    """NOTIFY on or off for what runs inside; while on, a listener drains the notifications, in a
-    process of its own as the web app's listener is (a thread here would take turns with the
-    statements for the interpreter)."""
-    engine.execute("SELECT pggit.configure_notify(%s)", (on,))
-    if not on:
-        yield
-        return
+def listening(engine_dsn: str):
+    """A connection LISTENing and draining the engine's notifications, in a process of its own as
+    the web app's listener is (a thread here would take turns with the statements for the
+    interpreter)."""
     ready, stop, received = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Value("i", 0)
     listener = multiprocessing.Process(target=_drain, args=(engine_dsn, ready, stop, received), daemon=True)
     listener.start()
@@ -176,14 +179,14 @@ def notify_setting(engine: psycopg.Connection, engine_dsn: str, on: bool):
         print(f"  NOTIFY on: the listener received {received.value} notifications")
 
 
-def compare_notify(label: str, results: dict[bool, tuple[float, float]]) -> None:
+def compare_notify(label: str, results: dict[str, tuple[float, float]]) -> None:
     if len(results) < 2:
         return
-    r_off = results[False][0] / results[False][1]
-    r_on = results[True][0] / results[True][1]
-    print(f"P1 {label}, NOTIFY off vs on: ratio {r_off:.3f}x without NOTIFY, {r_on:.3f}x with NOTIFY "
-          f"(NOTIFY adds {results[True][0] - results[False][0]:+.3f} ms/statement, "
-          f"{r_on / r_off:.3f}x the ratio without it)")
+    (off_ms, off_plain), (on_ms, on_plain) = results["NOTIFY off"], results["NOTIFY on"]
+    r_off, r_on = off_ms / off_plain, on_ms / on_plain
+    print(f"P1 {label}, NOTIFY off vs on (same rounds, rotating order): ratio {r_off:.3f}x without NOTIFY, "
+          f"{r_on:.3f}x with NOTIFY (NOTIFY adds {on_ms - off_ms:+.3f} ms/statement, "
+          f"{r_on / r_off:.3f}x the ratio without it; goal <= 1.15x)")
 
 
 def main() -> None:
@@ -193,47 +196,47 @@ def main() -> None:
     ap.add_argument("--wide-statements", type=int, default=300)
     ap.add_argument("--only", choices=["create", "mixed", "wide"], action="append")
     ap.add_argument("--notify", choices=["on", "off", "both"], default="on",
-                    help="the engine's NOTIFY to listeners (pggit.configure_notify); both: off, then on")
+                    help="the engine's NOTIFY to listeners (pggit.configure_notify); both: two engine "
+                         "databases, one with NOTIFY off and one with it on, measured in the same rounds")
     args = ap.parse_args()
     only = set(args.only or ["create", "mixed", "wide"])
     settings = {"on": [True], "off": [False], "both": [False, True]}[args.notify]
     dsn = server_dsn()
-    with scratch_db(dsn) as plain_dsn, scratch_db(dsn) as engine_dsn:
-        Client(engine_dsn).install()
-        with psycopg.connect(plain_dsn, autocommit=True) as plain, psycopg.connect(engine_dsn, autocommit=True) as engine:
-            def notify_label(on: bool) -> str:
-                return f", NOTIFY {'on' if on else 'off'}" if args.notify == "both" else ""
-
-            if "create" in only:
-                results = {}
-                for n, on in enumerate(settings):
-                    with notify_setting(engine, engine_dsn, on):
-                        stmts = [s.replace("CREATE TABLE t_", f"CREATE TABLE t{n}_")
-                                 for s in statements(create_table, args.statements)]
-                        results[on] = measure(plain, engine, "CREATE TABLE" + notify_label(on), stmts, args.rounds, 1.15, 0.5)
-                compare_notify("CREATE TABLE", results)
-            if "mixed" in only:
-                for conn in (plain, engine):
-                    for s in MIXED_SETUP:
-                        conn.execute(s)
-                results = {}
-                for on in settings:
-                    with notify_setting(engine, engine_dsn, on):
-                        results[on] = measure(plain, engine, "mixed DDL (ALTER TABLE, indexes, views, functions, comments, drops)"
-                                              + notify_label(on), statements(mixed_cycle, args.statements), args.rounds, 1.3, 0.5)
-                compare_notify("mixed DDL", results)
-            if "wide" in only:
-                for conn in (plain, engine):
-                    for s in WIDE_SETUP:
-                        conn.execute(s)
-                res = {}
-                for table, label in (("w_narrow", "10 columns"), ("w_wide", "1,000 columns + 200 dropped")):
-                    res[table] = measure(plain, engine, f"COMMENT ON COLUMN on a table of {label}",
-                                         statements(wide(table), args.wide_statements), 10, None, None)
-                added_narrow = res["w_narrow"][0] - res["w_narrow"][1]
-                added_wide = res["w_wide"][0] - res["w_wide"][1]
-                print(f"P1 wide: added per COMMENT ON COLUMN {added_narrow:.3f} ms at 10 columns, "
-                      f"{added_wide:.3f} ms at 1,000 columns ({added_wide / max(added_narrow, 1e-9):.1f}x)")
+    with ExitStack() as stack:
+        plain = stack.enter_context(psycopg.connect(stack.enter_context(scratch_db(dsn)), autocommit=True))
+        engines: dict[str, psycopg.Connection] = {}
+        for on in settings:
+            engine_dsn = stack.enter_context(scratch_db(dsn))
+            Client(engine_dsn).install()
+            engine = stack.enter_context(psycopg.connect(engine_dsn, autocommit=True))
+            engine.execute("SELECT pggit.configure_notify(%s)", (on,))
+            if on:
+                stack.enter_context(listening(engine_dsn))
+            engines[f"NOTIFY {'on' if on else 'off'}" if len(settings) > 1 else ""] = engine
+        every = [plain, *engines.values()]
+        if "create" in only:
+            results = measure(plain, engines, "CREATE TABLE", statements(create_table, args.statements), args.rounds, 1.15, 0.5)
+            compare_notify("CREATE TABLE", results)
+        if "mixed" in only:
+            for conn in every:
+                for s in MIXED_SETUP:
+                    conn.execute(s)
+            results = measure(plain, engines, "mixed DDL (ALTER TABLE, indexes, views, functions, comments, drops)",
+                              statements(mixed_cycle, args.statements), args.rounds, 1.3, 0.5)
+            compare_notify("mixed DDL", results)
+        if "wide" in only:
+            for conn in every:
+                for s in WIDE_SETUP:
+                    conn.execute(s)
+            res = {}
+            for table, label in (("w_narrow", "10 columns"), ("w_wide", "1,000 columns + 200 dropped")):
+                res[table] = measure(plain, engines, f"COMMENT ON COLUMN on a table of {label}",
+                                     statements(wide(table), args.wide_statements), 10, None, None)
+            for name in engines:
+                added_narrow = res["w_narrow"][name][0] - res["w_narrow"][name][1]
+                added_wide = res["w_wide"][name][0] - res["w_wide"][name][1]
+                print(f"P1 wide{' (' + name + ')' if name else ''}: added per COMMENT ON COLUMN {added_narrow:.3f} ms "
+                      f"at 10 columns, {added_wide:.3f} ms at 1,000 columns ({added_wide / max(added_narrow, 1e-9):.1f}x)")
 
 
 if __name__ == "__main__":
