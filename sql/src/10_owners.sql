@@ -12,9 +12,12 @@
 
 -- Are owners part of descriptions here? (meta key 'owners', 'on' unless set to 'off')
 CREATE FUNCTION pggit._owners_on() RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT m.value FROM pggit.meta m WHERE m.key = 'owners'), 'on') <> 'off'
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- (PL/pgSQL, not SQL: called once per description, and an SQL function with a sub-select is
+    -- planned again at every call)
+    RETURN NOT EXISTS (SELECT 1 FROM pggit.meta m WHERE m.key = 'owners' AND m.value = 'off');
+END $$;
 
 -- Does a kind of object have an owner the engine records?
 CREATE FUNCTION pggit._owner_kind(p_kind text) RETURNS boolean
@@ -65,12 +68,21 @@ END $$;
 -- owner, or pg_database_owner (the role that stands for it: schema public's owner since
 -- PostgreSQL 15), or owners are off, or the kind has no owner: then NULL.
 CREATE FUNCTION pggit._owner(p_classid oid, p_objid oid, p_kind text) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT pg_get_userbyid(o.o)
-      FROM (SELECT pggit._owner_oid(p_classid, p_objid) AS o WHERE pggit._owner_kind(p_kind) AND pggit._owners_on()) o
-     WHERE o.o IS NOT NULL AND o.o <> (SELECT d.datdba FROM pg_database d WHERE d.datname = current_database())
-       AND o.o <> 'pg_database_owner'::regrole
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_owner oid;
+BEGIN
+    -- (PL/pgSQL with kept plans: runs in every description)
+    IF NOT pggit._owner_kind(p_kind) OR NOT pggit._owners_on() THEN
+        RETURN NULL;
+    END IF;
+    v_owner := pggit._owner_oid(p_classid, p_objid);
+    IF v_owner IS NULL OR v_owner = 'pg_database_owner'::regrole
+       OR v_owner = (SELECT d.datdba FROM pg_database d WHERE d.datname = current_database()) THEN
+        RETURN NULL;
+    END IF;
+    RETURN pg_get_userbyid(v_owner);
+END $$;
 
 -- What ALTER ... OWNER TO names an object by ('TABLE public.t', 'FUNCTION public.f(integer)'):
 -- a table by its qualified name, any other kind as COMMENT ON names it (detail.comment_on).

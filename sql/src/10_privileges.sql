@@ -10,9 +10,11 @@
 
 -- Are privileges part of descriptions here? (meta key 'privileges', 'on' unless set to 'off')
 CREATE FUNCTION pggit._privileges_on() RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT m.value FROM pggit.meta m WHERE m.key = 'privileges'), 'on') <> 'off'
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- (PL/pgSQL: an SQL function with a sub-select is planned again at every call)
+    RETURN NOT EXISTS (SELECT 1 FROM pggit.meta m WHERE m.key = 'privileges' AND m.value = 'off');
+END $$;
 
 -- The acldefault object type of a kind with privileges; NULL for kinds without.
 CREATE FUNCTION pggit._acl_objtype(p_kind text) RETURNS "char"

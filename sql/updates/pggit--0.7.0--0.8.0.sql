@@ -1,0 +1,4 @@
+-- pgGit 0.7.0 -> 0.8.0. The installer re-creates the functions from the sources after this
+-- script; table, index, type and trigger changes of 0.8.0 are below.
+-- Capture speed: helpers that run in every description (_owner, _owners_on, _privileges_on) are
+-- PL/pgSQL with kept plans instead of SQL functions planned at every call. No table change.
