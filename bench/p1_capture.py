@@ -8,6 +8,9 @@ Three workloads:
   drop, alter column: default, NOT NULL, type; add and drop CHECK, UNIQUE and FOREIGN KEY
   constraints), CREATE/DROP INDEX, views, functions, COMMENT ON, drops, on tables that hold a
   few indexes, a view and foreign keys. Target: ratio <= 1.3 and <= 0.5 ms added per statement.
+* grant: `GRANT` / `REVOKE` on one table in a database of --grant-tables tables, and `GRANT ... ON
+  ALL TABLES IN SCHEMA`: GRANT reports no object addresses, so what capture compares must not grow
+  with the objects HEAD holds.
 * wide: `COMMENT ON COLUMN` on a 10-column table and on a 1,000-column table (with 200 dropped
   columns): describing a table must cost what changed, so the two must cost alike.
 
@@ -23,6 +26,10 @@ commit is written by the next pggit.flush(). What is still queued at the end is 
 app's listener does. ``both`` installs the engine in two databases, NOTIFY off in one and on in the
 other, runs every round on the plain database and both of them in rotating order, and prints both
 ratios and how much NOTIFY adds (goal: within 1.15x of the ratio without it).
+
+``--release VERSION`` (repeatable) installs a kept release (``sql/releases``) in one more database,
+measured in the same rounds: a change's effect against the engine before it, on one machine at one
+time.
 """
 
 from __future__ import annotations
@@ -92,6 +99,11 @@ def wide(table: str) -> Callable[[int], list[str]]:
     return lambda i: [f"COMMENT ON COLUMN {table}.c{i % 10} IS 'comment {i}'"]
 
 
+def grant_cycle(tables: int) -> Callable[[int], list[str]]:
+    """GRANT and REVOKE on one table of many (the tables of GRANT_SETUP)."""
+    return lambda i: [f"GRANT SELECT ON g_{(i * 37) % tables} TO PUBLIC", f"REVOKE SELECT ON g_{(i * 37) % tables} FROM PUBLIC"]
+
+
 def statements(cycle: Callable[[int], list[str]], count: int) -> list[str]:
     out: list[str] = []
     i = 0
@@ -114,8 +126,8 @@ def measure(plain: psycopg.Connection, engines: dict[str, psycopg.Connection], l
     rotating every round so that drift in the machine (and the catalogs growing) hits all alike.
     Returns {engine label: (engine ms/statement, plain ms/statement)}."""
     per_round = len(stmts) // rounds
-    conns = [("", plain)] + list(engines.items())
-    times: dict[str, list[float]] = {name: [] for name, _ in conns}
+    conns = [(None, plain)] + list(engines.items())
+    times: dict[str | None, list[float]] = {name: [] for name, _ in conns}
     commits0 = {}
     for name, engine in engines.items():
         engine.execute("SELECT pggit.flush()")
@@ -126,9 +138,9 @@ def measure(plain: psycopg.Connection, engines: dict[str, psycopg.Connection], l
         for name, conn in conns[shift:] + conns[:shift]:
             times[name].append(run_round(conn, chunk))
     n = per_round * rounds
-    plain_ms = sum(times[""]) / n * 1000
+    plain_ms = sum(times[None]) / n * 1000
     print(f"P1 capture, {label}: {n} statements, {rounds} interleaved rounds")
-    print(f"  without engine: {plain_ms:.3f} ms/statement (median round {statistics.median(times['']) / per_round * 1000:.3f})")
+    print(f"  without engine: {plain_ms:.3f} ms/statement (median round {statistics.median(times[None]) / per_round * 1000:.3f})")
     out = {}
     for name, engine in engines.items():
         queued = engine.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0]
@@ -180,7 +192,12 @@ def listening(engine_dsn: str):
 
 
 def compare_notify(label: str, results: dict[str, tuple[float, float]]) -> None:
-    if len(results) < 2:
+    for name, (ms, plain_ms) in results.items():
+        if name.startswith("release "):
+            this = results.get("this tree") or results.get("NOTIFY on") or results.get("NOTIFY off")
+            print(f"P1 {label}, this tree against {name}: {this[0] - this[1]:.3f} against {ms - plain_ms:.3f} ms added "
+                  f"per statement ({(this[0] - this[1]) / (ms - plain_ms):.2f}x)")
+    if "NOTIFY off" not in results or "NOTIFY on" not in results:
         return
     (off_ms, off_plain), (on_ms, on_plain) = results["NOTIFY off"], results["NOTIFY on"]
     r_off, r_on = off_ms / off_plain, on_ms / on_plain
@@ -189,17 +206,37 @@ def compare_notify(label: str, results: dict[str, tuple[float, float]]) -> None:
           f"{r_on / r_off:.3f}x the ratio without it; goal <= 1.15x)")
 
 
+def install_release(conn: psycopg.Connection, version: str) -> None:
+    """Install a kept release script as its installer did (a full script, then the initial import)."""
+    from pggit import install as pginstall
+
+    script = pginstall.release_script(version).read_text()
+    conn.execute("SELECT set_config('pggit.capture', 'off', false)")
+    with conn.transaction():
+        conn.execute("SET LOCAL check_function_bodies = off")
+        conn.execute(script.encode())
+        conn.execute("INSERT INTO pggit.meta (key, value) VALUES ('version', %s),"
+                     " ('installed_server_version', current_setting('server_version_num'))", (version,))
+    conn.execute("SELECT set_config('pggit.capture', '', false)")
+    conn.execute("SELECT pggit._initial_import()")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--statements", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--wide-statements", type=int, default=300)
-    ap.add_argument("--only", choices=["create", "mixed", "wide"], action="append")
+    ap.add_argument("--grant-tables", type=int, default=1500, help="tables in the database for the grant workload")
+    ap.add_argument("--grant-statements", type=int, default=400)
+    ap.add_argument("--only", choices=["create", "mixed", "wide", "grant"], action="append")
+    ap.add_argument("--release", action="append", default=[], metavar="VERSION",
+                    help="also measure a kept release (sql/releases/pggit--VERSION.sql) in a database of its own, "
+                         "in the same rounds: the engine before a change as the baseline of the change")
     ap.add_argument("--notify", choices=["on", "off", "both"], default="on",
                     help="the engine's NOTIFY to listeners (pggit.configure_notify); both: two engine "
                          "databases, one with NOTIFY off and one with it on, measured in the same rounds")
     args = ap.parse_args()
-    only = set(args.only or ["create", "mixed", "wide"])
+    only = set(args.only or ["create", "mixed", "wide", "grant"])
     settings = {"on": [True], "off": [False], "both": [False, True]}[args.notify]
     dsn = server_dsn()
     with ExitStack() as stack:
@@ -212,7 +249,13 @@ def main() -> None:
             engine.execute("SELECT pggit.configure_notify(%s)", (on,))
             if on:
                 stack.enter_context(listening(engine_dsn))
-            engines[f"NOTIFY {'on' if on else 'off'}" if len(settings) > 1 else ""] = engine
+            engines[f"NOTIFY {'on' if on else 'off'}" if len(settings) > 1 else ("this tree" if args.release else "")] = engine
+        for version in args.release:
+            release_dsn = stack.enter_context(scratch_db(dsn))
+            engine = stack.enter_context(psycopg.connect(release_dsn, autocommit=True))
+            install_release(engine, version)
+            engine.execute("SELECT pggit.configure_notify(%s)", (settings[-1],))
+            engines[f"release {version}"] = engine
         every = [plain, *engines.values()]
         if "create" in only:
             results = measure(plain, engines, "CREATE TABLE", statements(create_table, args.statements), args.rounds, 1.15, 0.5)
@@ -224,6 +267,19 @@ def main() -> None:
             results = measure(plain, engines, "mixed DDL (ALTER TABLE, indexes, views, functions, comments, drops)",
                               statements(mixed_cycle, args.statements), args.rounds, 1.3, 0.5)
             compare_notify("mixed DDL", results)
+        if "grant" in only:
+            for conn in every:
+                for i in range(args.grant_tables):
+                    conn.execute(f"CREATE TABLE g_{i} (id bigint PRIMARY KEY, note text)")
+            for engine in engines.values():
+                engine.execute("SELECT pggit.flush()")
+            results = measure(plain, engines, f"GRANT / REVOKE on one table of {args.grant_tables}",
+                              statements(grant_cycle(args.grant_tables), args.grant_statements), 20, None, None)
+            compare_notify("GRANT / REVOKE", results)
+            results = measure(plain, engines, f"GRANT / REVOKE ... ON ALL TABLES IN SCHEMA ({args.grant_tables} tables)",
+                              ["GRANT INSERT ON ALL TABLES IN SCHEMA public TO PUBLIC",
+                               "REVOKE INSERT ON ALL TABLES IN SCHEMA public FROM PUBLIC"] * 2, 4, None, None)
+            compare_notify("ON ALL TABLES", results)
         if "wide" in only:
             for conn in every:
                 for s in WIDE_SETUP:

@@ -52,19 +52,23 @@ $$;
 
 -- The privileges a grantee ('OWNER', 'PUBLIC' or a role) holds by default on an object of a kind.
 CREATE FUNCTION pggit._acl_default(p_kind text, p_identity text, p_grantee text) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(d.p ORDER BY d.p COLLATE "C"), '{}')
-      FROM (SELECT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS p
-              FROM aclexplode(acldefault(CASE WHEN p_kind = 'default privileges' THEN pggit._default_acl_objtype(p_identity)
-                                              ELSE pggit._acl_objtype(p_kind) END, 10)) x
-             WHERE x.grantee = CASE p_grantee WHEN 'OWNER' THEN 10 WHEN 'PUBLIC' THEN 0 END
-               -- (default privileges for one schema only add to those for all schemas)
-               AND NOT (p_kind = 'default privileges' AND (pggit._default_acl_parts(p_identity)).schema IS NOT NULL)
-            -- (the public schema as PostgreSQL makes it: USAGE for everyone, and CREATE before 15)
-            UNION SELECT 'USAGE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
-            UNION SELECT 'CREATE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
-                                    AND current_setting('server_version_num')::int < 150000) d
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- (PL/pgSQL with a kept plan: an SQL function this complex is planned again at every
+    -- call, and a description with privileges calls it per grantee)
+    RETURN (
+        SELECT coalesce(array_agg(d.p ORDER BY d.p COLLATE "C"), '{}')
+          FROM (SELECT x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS p
+                  FROM aclexplode(acldefault(CASE WHEN p_kind = 'default privileges' THEN pggit._default_acl_objtype(p_identity)
+                                                  ELSE pggit._acl_objtype(p_kind) END, 10)) x
+                 WHERE x.grantee = CASE p_grantee WHEN 'OWNER' THEN 10 WHEN 'PUBLIC' THEN 0 END
+                   -- (default privileges for one schema only add to those for all schemas)
+                   AND NOT (p_kind = 'default privileges' AND (pggit._default_acl_parts(p_identity)).schema IS NOT NULL)
+                -- (the public schema as PostgreSQL makes it: USAGE for everyone, and CREATE before 15)
+                UNION SELECT 'USAGE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
+                UNION SELECT 'CREATE' WHERE p_identity = 'schema public' AND p_grantee = 'PUBLIC'
+                                        AND current_setting('server_version_num')::int < 150000) d);
+END $$;
 
 -- The live ACL of an object as recorded in detail.acl; NULL when it is the owner's default (or
 -- privileges are off, or the kind has none).
@@ -128,13 +132,17 @@ END $$;
 -- A privilege list as SQL: 'SELECT, UPDATE ("a b", c)' (grant options left out; the column
 -- privileges of one kind together).
 CREATE FUNCTION pggit._acl_privs_sql(p_privs text[]) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT string_agg(CASE WHEN g.cols IS NULL THEN g.t ELSE g.t || ' (' || g.cols || ')' END, ', ' ORDER BY g.o)
-      FROM (SELECT coalesce(m[1], rtrim(u.p, '*')) AS t, string_agg(m[2], ', ' ORDER BY u.o) AS cols, min(u.o) AS o
-              FROM unnest(p_privs) WITH ORDINALITY u(p, o)
-              LEFT JOIN LATERAL regexp_match(rtrim(u.p, '*'), '^([A-Z ]+)\((.*)\)$') m ON true
-             GROUP BY 1, m[1] IS NULL) g
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    -- (PL/pgSQL with a kept plan: an SQL function this complex is planned again at every
+    -- call, and a description with privileges calls it per grantee)
+    RETURN (
+        SELECT string_agg(CASE WHEN g.cols IS NULL THEN g.t ELSE g.t || ' (' || g.cols || ')' END, ', ' ORDER BY g.o)
+          FROM (SELECT coalesce(m[1], rtrim(u.p, '*')) AS t, string_agg(m[2], ', ' ORDER BY u.o) AS cols, min(u.o) AS o
+                  FROM unnest(p_privs) WITH ORDINALITY u(p, o)
+                  LEFT JOIN LATERAL regexp_match(rtrim(u.p, '*'), '^([A-Z ]+)\((.*)\)$') m ON true
+                 GROUP BY 1, m[1] IS NULL) g);
+END $$;
 
 -- One GRANT or REVOKE of privileges on an object to/from a grantee. The owner is named by what the
 -- catalog says when the statement runs (a DO block): the owner differs between databases.
@@ -199,28 +207,32 @@ $$;
 -- The statements that turn privileges p_from into p_to on one object (NULL = the owner's
 -- default): per grantee, in name order, the REVOKEs then the GRANTs.
 CREATE FUNCTION pggit._acl_diff_sql(p_kind text, p_identity text, p_from jsonb, p_to jsonb) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(s.stmt ORDER BY s.g COLLATE "C", s.ord) FILTER (WHERE s.stmt <> ''), '{}')
-      FROM (
-        SELECT k.g, d.def,
-               CASE WHEN nullif(p_from, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_from->k.g)) ELSE d.def END AS o,
-               CASE WHEN nullif(p_to, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_to->k.g)) ELSE d.def END AS n
-          FROM (SELECT jsonb_object_keys(coalesce(nullif(p_from, 'null'), '{}')) AS g
-                UNION SELECT jsonb_object_keys(coalesce(nullif(p_to, 'null'), '{}'))) k
-         CROSS JOIN LATERAL (SELECT pggit._acl_default(p_kind, p_identity, k.g) AS def) d
-      ) x
-     CROSS JOIN LATERAL (
-        -- (a privilege kept but with its grant option changed is revoked and granted again)
-        SELECT 1 AS ord, pggit._acl_stmt('REVOKE', array(SELECT p FROM unnest(x.o) p WHERE NOT p = ANY (x.n) ORDER BY p COLLATE "C"),
-                                         pggit._acl_on(p_kind, p_identity), x.g, false) AS stmt, x.g
-        UNION ALL
-        SELECT 2, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p NOT LIKE '%*' ORDER BY p COLLATE "C"),
-                                  pggit._acl_on(p_kind, p_identity), x.g, false), x.g
-        UNION ALL
-        SELECT 3, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p LIKE '%*' ORDER BY p COLLATE "C"),
-                                  pggit._acl_on(p_kind, p_identity), x.g, true), x.g
-     ) s
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- (PL/pgSQL with a kept plan: an SQL function this complex is planned again at every
+    -- call, and a description with privileges calls it per grantee)
+    RETURN (
+        SELECT coalesce(array_agg(s.stmt ORDER BY s.g COLLATE "C", s.ord) FILTER (WHERE s.stmt <> ''), '{}')
+          FROM (
+            SELECT k.g, d.def,
+                   CASE WHEN nullif(p_from, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_from->k.g)) ELSE d.def END AS o,
+                   CASE WHEN nullif(p_to, 'null') ? k.g THEN array(SELECT jsonb_array_elements_text(p_to->k.g)) ELSE d.def END AS n
+              FROM (SELECT jsonb_object_keys(coalesce(nullif(p_from, 'null'), '{}')) AS g
+                    UNION SELECT jsonb_object_keys(coalesce(nullif(p_to, 'null'), '{}'))) k
+             CROSS JOIN LATERAL (SELECT pggit._acl_default(p_kind, p_identity, k.g) AS def) d
+          ) x
+         CROSS JOIN LATERAL (
+            -- (a privilege kept but with its grant option changed is revoked and granted again)
+            SELECT 1 AS ord, pggit._acl_stmt('REVOKE', array(SELECT p FROM unnest(x.o) p WHERE NOT p = ANY (x.n) ORDER BY p COLLATE "C"),
+                                             pggit._acl_on(p_kind, p_identity), x.g, false) AS stmt, x.g
+            UNION ALL
+            SELECT 2, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p NOT LIKE '%*' ORDER BY p COLLATE "C"),
+                                      pggit._acl_on(p_kind, p_identity), x.g, false), x.g
+            UNION ALL
+            SELECT 3, pggit._acl_stmt('GRANT', array(SELECT p FROM unnest(x.n) p WHERE NOT p = ANY (x.o) AND p LIKE '%*' ORDER BY p COLLATE "C"),
+                                      pggit._acl_on(p_kind, p_identity), x.g, true), x.g
+         ) s);
+END $$;
 
 -- For an object a migration creates while default privileges may be in effect: the statements
 -- that take from each grantee those default privileges name what PostgreSQL gave it beyond the
@@ -300,23 +312,25 @@ BEGIN
 END $$;
 
 -- The objects HEAD holds whose live privileges differ from what HEAD recorded, and the default
--- privileges entries (every one: few) and the live map's that are gone. One pass over the live
--- map; objects without any ACL on either side (the common case) cost a catalog probe each.
+-- privileges entries (every one: few) and the live map's that are gone. GRANT and REVOKE report no
+-- object addresses, but the catalog rows they write carry this transaction's id or one of its
+-- subtransactions' (which come after it): age(xmin) <= 0. So one pass over each catalog with
+-- privileges finds the candidates (rows of transactions that started later and committed are
+-- found too, and compared like the rest), and only those are compared with the live map: the
+-- cost does not grow with the objects HEAD holds. Drift of privileges made earlier, behind the
+-- engine's back, stays drift (pggit.drift()) and is not recorded with this statement.
 CREATE FUNCTION pggit._acl_changed(OUT classids oid[], OUT objids oid[], OUT gone_classids oid[], OUT gone_objids oid[])
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET enable_seqscan = on AS $$
 BEGIN
     SELECT array_agg(l.classid), array_agg(l.objid) INTO classids, objids
-      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
-     WHERE l.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass)
-       AND pggit._acl_objtype(l.kind) IS NOT NULL
-       AND (b.detail ? 'acl' OR l.identity = 'schema public'
-            OR CASE l.classid
-                   WHEN 'pg_class'::regclass THEN EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.objid AND c.relacl IS NOT NULL)
-                                                  OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = l.objid AND a.attnum > 0
-                                                                                           AND a.attacl IS NOT NULL)
-                   WHEN 'pg_proc'::regclass THEN EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = l.objid AND p.proacl IS NOT NULL)
-                   WHEN 'pg_type'::regclass THEN EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = l.objid AND t.typacl IS NOT NULL)
-                   ELSE EXISTS (SELECT 1 FROM pg_namespace n WHERE n.oid = l.objid AND n.nspacl IS NOT NULL) END)
+      FROM (SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid FROM pg_class c WHERE age(c.xmin) <= 0
+            UNION SELECT 'pg_class'::regclass::oid, a.attrelid FROM pg_attribute a WHERE age(a.xmin) <= 0  -- (column privileges)
+            UNION SELECT 'pg_proc'::regclass::oid, p.oid FROM pg_proc p WHERE age(p.xmin) <= 0
+            UNION SELECT 'pg_type'::regclass::oid, t.oid FROM pg_type t WHERE age(t.xmin) <= 0
+            UNION SELECT 'pg_namespace'::regclass::oid, n.oid FROM pg_namespace n WHERE age(n.xmin) <= 0) w
+      JOIN pggit.live_objects l ON l.classid = w.classid AND l.objid = w.objid
+      JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE pggit._acl_objtype(l.kind) IS NOT NULL
        AND pggit._acl(l.classid, l.objid, l.kind, l.identity) IS DISTINCT FROM b.detail->'acl';
     SELECT coalesce(classids, '{}') || coalesce(array_agg(d.classid), '{}'), coalesce(objids, '{}') || coalesce(array_agg(d.objid), '{}')
       INTO classids, objids FROM pggit._default_acl_roots() d;
@@ -326,8 +340,32 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM pggit._default_acl_roots() d WHERE d.objid = l.objid);
 END $$;
 
+-- An object of the live map whose privileges (or owner) changed and nothing else: its recorded
+-- description with the live owner and privileges in place of the recorded ones (_with_acl), which
+-- costs far less than describing it again. Described in full when the live map does not hold it
+-- (a new default privileges entry), its identity changed, or the recorded definition does not end
+-- with the privileges and owner its detail records.
+CREATE FUNCTION pggit._describe_acl_change(p_classid oid, p_objid oid) RETURNS pggit.objdesc
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_d pggit.objdesc;
+BEGIN
+    SELECT l.classid, l.objid, l.kind, l.identity, b.definition, b.detail
+      INTO v_d.classid, v_d.objid, v_d.kind, v_d.identity, v_d.definition, v_d.detail
+      FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+     WHERE l.classid = p_classid AND l.objid = p_objid;
+    IF NOT FOUND OR v_d.kind = 'default privileges'
+       OR (SELECT i.identity FROM pggit._ident(p_classid, p_objid) i) IS DISTINCT FROM v_d.identity
+       OR ((v_d.detail ? 'acl' OR v_d.detail ? 'owner')
+           AND pggit._acl_strip(v_d.kind, v_d.identity, v_d.definition, v_d.detail) = v_d.definition) THEN
+        RETURN pggit._describe(p_classid, p_objid);
+    END IF;
+    RETURN pggit._with_acl(v_d);
+END $$;
+
 -- GRANT / REVOKE and ALTER DEFAULT PRIVILEGES (ddl_command_end reports no object addresses for
--- them): what _acl_changed finds is described again and committed as one commit. In absorb mode
+-- them): what _acl_changed finds takes its live privileges (_describe_acl_change) and is committed
+-- as one commit. In absorb mode
 -- (the engine's own migrations, which can run many GRANTs) only a flag: _absorb_finish looks once.
 -- p_owners (REASSIGN OWNED): the objects whose owner changed too (10_owners.sql).
 CREATE FUNCTION pggit._capture_acl(p_mode text, p_owners boolean DEFAULT false) RETURNS void
@@ -352,7 +390,8 @@ BEGIN
         RETURN;
     END IF;
     SELECT array_agg(d.x) INTO v_descs
-      FROM (SELECT DISTINCT ON (u.c, u.o) pggit._describe(u.c, u.o) AS x FROM unnest(v_found.classids, v_found.objids) u(c, o)) d
+      FROM (SELECT DISTINCT ON (u.c, u.o) CASE WHEN p_owners THEN pggit._describe(u.c, u.o) ELSE pggit._describe_acl_change(u.c, u.o) END AS x
+              FROM unnest(v_found.classids, v_found.objids) u(c, o)) d
      WHERE (d.x).identity IS NOT NULL;
     -- (only gone default privileges are passed as dropped: an object that no longer describes is
     -- not dropped by a GRANT)

@@ -451,3 +451,78 @@ def test_a_privilege_granted_by_two_grantors_is_described_once(repo, roles):
                       " WHERE l.identity = 'table \"Sch ema\".\"Tab le\"'")
     assert detail == {ann: ["SELECT*"], bob: ["SELECT*"]}
     assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
+def test_a_grant_in_a_subtransaction_or_a_function_is_captured(repo, roles):
+    """GRANT reports no object addresses: capture finds the catalog rows its transaction wrote,
+    which a savepoint or a function's exception block writes under a subtransaction's id."""
+    bob, ann = qi(roles["bob"]), qi(roles["ann"])
+    repo.ddl(*SCHEMA)
+    before = repo.commits()
+    with repo.conn.transaction():
+        repo.q("SAVEPOINT s1")
+        repo.ddl(f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}')
+        repo.q("RELEASE SAVEPOINT s1")
+    assert repo.commits() == before + 1
+    assert repo.q("SELECT identity, change FROM pggit.show(NULL)") == [('table "Sch ema"."Tab le"', "modified")]
+    repo.ddl(f"""DO $$ BEGIN
+                   BEGIN
+                       GRANT UPDATE ("a b") ON "Sch ema"."Tab le" TO {ann.replace("'", "''")};
+                   EXCEPTION WHEN others THEN RAISE;
+                   END;
+                 END $$""")
+    assert repo.commits() == before + 2
+    acl = repo.one("SELECT b.detail->'acl' FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash"
+                   " WHERE l.identity = 'table \"Sch ema\".\"Tab le\"'")
+    assert acl[bob] == ["SELECT"] and acl[ann] == ['UPDATE("a b")'], acl
+    # a savepoint rolled back leaves no commit
+    with repo.conn.transaction():
+        repo.q("SAVEPOINT s2")
+        repo.ddl(f'GRANT DELETE ON "Sch ema"."Tab le" TO {bob}')
+        repo.q("ROLLBACK TO SAVEPOINT s2")
+    assert repo.commits() == before + 2
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+
+
+def test_a_grant_compares_only_the_objects_it_touched(repo, roles):
+    """A GRANT reads again only the objects whose catalog rows it wrote, and takes their new
+    privileges into their recorded descriptions instead of describing them anew (the calls are
+    counted in pg_stat_xact_user_functions); the result is what describing anew gives."""
+    bob = qi(roles["bob"])
+    repo.ddl(*[f"CREATE TABLE many_{i} (id int PRIMARY KEY, note text)" for i in range(200)])
+    repo.commits()  # (flush: the creates are described before the timed statement)
+    repo.q("SET track_functions = 'all'")
+    with repo.conn.transaction():
+        repo.ddl(f"GRANT SELECT ON many_7 TO {bob}")
+        calls = dict(repo.q("SELECT funcname, calls FROM pg_stat_xact_user_functions"
+                            " WHERE schemaname = 'pggit' AND funcname IN ('_acl', '_describe', '_describe_table')"))
+    assert calls.get("_acl", 0) <= 3, calls
+    assert calls.get("_describe_table", 0) == 0, calls  # (the recorded description took the new privileges)
+    assert repo.q("SELECT identity, change FROM pggit.show(NULL)") == [("table public.many_7", "modified")]
+    assert repo.one("SELECT b.detail->'acl' FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash"
+                    " WHERE l.identity = 'table public.many_7'")[bob] == ["SELECT"]
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    # GRANT ... ON ALL TABLES: one commit of every table, each with its privileges
+    repo.ddl(f"GRANT INSERT ON ALL TABLES IN SCHEMA public TO {bob}")
+    assert len(repo.q("SELECT identity FROM pggit.show(NULL)")) == 200
+    assert repo.q("SELECT identity FROM pggit.drift()") == []
+    fresh = repo.one("SELECT pggit._describe('pg_class'::regclass, 'many_7'::regclass)::text")
+    recorded = repo.one("SELECT ROW(l.classid, l.objid, l.kind, l.identity, b.definition, b.detail)::pggit.objdesc::text"
+                        " FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash WHERE l.identity = 'table public.many_7'")
+    assert recorded == fresh  # (the patched description is what describing anew gives)
+
+
+def test_a_grant_does_not_record_earlier_drift_of_its_object(repo, roles):
+    """A change made with capture off is drift; a later GRANT on the object records the privileges
+    it granted, and the drift stays drift until someone records or reverts it."""
+    bob = qi(roles["bob"])
+    repo.ddl(*SCHEMA)
+    with repo.conn.transaction():
+        repo.q("SELECT set_config('pggit.capture', 'off', true)")
+        repo.ddl('ALTER TABLE "Sch ema"."Tab le" ADD COLUMN unrecorded int')
+    assert repo.q("SELECT identity FROM pggit.drift()") == [('table "Sch ema"."Tab le"',)]
+    repo.ddl(f'GRANT SELECT ON "Sch ema"."Tab le" TO {bob}')
+    definition = repo.tree()['table "Sch ema"."Tab le"']
+    assert f'GRANT SELECT ON TABLE "Sch ema"."Tab le" TO {bob};' in definition
+    assert "unrecorded" not in definition
+    assert repo.q("SELECT identity FROM pggit.drift()") == [('table "Sch ema"."Tab le"',)]
