@@ -33,6 +33,12 @@ transaction when the marker is usable (the shadow has no engine, and the marker 
 same state on the live database: a commit that resolves, a merge that is closed), else it
 recreates the shadow and replays the whole state (``replay``). Replays without a ref, and the
 shadow materialized with an engine, carry no marker, so the next verification recreates it.
+
+Cold starts (no shadow, or no usable marker) begin from a kept state when there is one: after a
+cold start the state the shadow holds (a recorded state no person's SQL touched) is copied into a
+database of the privileged role that nobody may connect to (``_keep_state``), and the next cold
+start copies the nearest such state with CREATE DATABASE ... TEMPLATE and migrates from there
+(``_start_from_template``); see docs/merge.md, "Kept states".
 """
 
 from __future__ import annotations
@@ -813,6 +819,10 @@ class Shadow:
         if row["schema_ok"] is False or row["table_ok"] is False:
             raise ShadowUnavailable(f"schema {MARKER_SCHEMA!r} in the shadow database belongs to another role",
                                     hint="the shadow database is recreated by the next full replay")
+        if row["schema_ok"] and row["table_ok"]:
+            # (no DDL when both are there: in a shadow with an engine every DDL statement, the
+            # REVOKE below included, is captured, which costs a scan of the catalogs at 10k objects)
+            return
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.state (ref text NOT NULL, engine boolean NOT NULL)")
                      .format(schema))
