@@ -216,8 +216,10 @@ class Shadow:
     TEMPLATE_SLOTS_MAX = 8  # slots looked at when dropping (TEMPLATES_KEPT may have been larger)
     TEMPLATE_REFRESH_STEPS = 200  # a cold start that migrated this many steps from a kept state keeps its own
     # CREATE DATABASE ... STRATEGY on PostgreSQL 15+ (14 always copies files): 'file_copy' or 'wal_log'
-    # (None: the server's default, wal_log). bench/p3_cold_shadow.py --strategy measures both.
-    template_strategy: str | None = "file_copy"
+    # (None: the server's default, wal_log). bench/p3_cold_shadow.py --strategy measures both: at
+    # 10k objects (~12,500 relation files, ~100 MB) WAL_LOG took 1.4-9 s on PostgreSQL 15 here,
+    # FILE_COPY (two checkpoints, an fsync per file) 8-38 s.
+    template_strategy: str | None = "wal_log"
 
     def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False,
                  purpose: str = "verify"):
