@@ -349,3 +349,25 @@ def test_concurrent_cold_shadows_of_two_databases_copy_at_once(repo, make_db):
     finally:
         other.drop_shadow()
         other.close()
+
+
+def test_privileged_shadow_keeps_states_of_its_own(repo, pg_server):
+    """A ``privileged_shadow`` client (everything as the DSN's role) keeps and uses kept states
+    too, and does not use those an unprivileged client kept (their objects are the shadow role's)."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    client.shadow.verify(c1)
+    assert client.shadow.last_kept
+    privileged = Client(server.dsn_for(db), privileged_shadow=True)
+    try:
+        privileged.shadow.drop()
+        privileged.shadow.verify(c1)
+        assert privileged.shadow.last_mode == "full"  # the unprivileged client's kept state is not for it
+        assert [t["trusted"] for t in privileged.shadow.templates()] == [True]
+        privileged.shadow.drop()
+        privileged.shadow.verify(c1)
+        assert privileged.shadow.last_mode == "template"
+        assert database(server, db, privileged.shadow.name)[2] == server.connect(db).info.user
+    finally:
+        privileged.drop_shadow()
+        privileged.close()
