@@ -524,10 +524,13 @@ class Shadow:
             if not usable:
                 return False
             if len(usable) > 1:
-                def distance(t: dict[str, Any]) -> int:
-                    with self.live_conn.transaction():
-                        return self.live_conn.cursor(row_factory=dict_row).execute(
-                            "SELECT count(*) AS n FROM pggit.diff(%s, %s)", (t["ref"].split()[0], ref)).fetchone()["n"]
+                def distance(t: dict[str, Any]) -> float:
+                    try:
+                        with self.live_conn.transaction():
+                            return self.live_conn.cursor(row_factory=dict_row).execute(
+                                "SELECT count(*) AS n FROM pggit.diff(%s, %s)", (t["ref"].split()[0], ref)).fetchone()["n"]
+                    except psycopg.Error:
+                        return float("inf")
                 usable.sort(key=distance)
             chosen = usable[0]
             self.check_privileges()

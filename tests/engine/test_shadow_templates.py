@@ -199,6 +199,10 @@ def test_templates_are_bounded_and_pruned(repo, monkeypatch):
     kept = shadow.templates()
     assert len(kept) == Shadow.TEMPLATES_KEPT == 2
     assert [t["ref"] for t in kept] == [refs[2], refs[1]]  # the least recently used one gave way
+    shadow.drop()
+    shadow.verify(refs[1])  # the nearest kept state is copied, not the most recent one
+    assert shadow.last_mode == "template" and shadow.last_statements == 0
+    assert shadow.last_template == next(t["name"] for t in kept if t["ref"] == refs[1])
 
     # a state that only a deleted branch reached is dropped when the next state is kept
     client.create_branch("gone")
