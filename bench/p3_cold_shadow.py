@@ -1,16 +1,18 @@
-"""P3 (shadow warmth): a merge verification and an ``apply`` at 10,000 objects, cold (no usable
-shadow state) against warm (the state the last operation left).
+"""P3 (shadow warmth): a merge verification and an ``apply`` at 10,000 objects, cold against warm.
 
 The base is P3's (bench/p3_merge.py): --tables tables with an index each, views and functions,
 4 x 2,500 = 10,000 objects by default, captured on main; branch ``feat`` gets a table per apply.
 
 Timed (min and median of --runs runs), each against its baseline measured in the same run:
-  * verification of feat's head: cold (no shadow: a full replay, what every verification after an
-    apply did before apply had a shadow of its own) and after an apply (the verification shadow
-    is untouched by it: incremental)
-  * apply on feat: cold (no apply shadow: replay, install the shadow engine, its initial import)
-    and the next one (the apply shadow migrates from the commit the last apply made)
-Goal: under 1 s at 10k objects.
+  * verification of feat's head: with no shadow and no kept state (a full replay, then the state
+    is kept: the baseline), cold (no shadow, but the repository has history: the shadow is copied
+    from the state kept a few commits back and migrated from there), and after an apply (the
+    verification shadow is untouched by it: incremental)
+  * apply on feat: with no apply shadow and no kept state (replay, install the shadow engine, its
+    initial import; the state is kept: the baseline), cold (copied from the kept state one commit
+    back), and the next one (the apply shadow migrates from the commit the last apply made)
+--strategy picks CREATE DATABASE's STRATEGY for the copies (PostgreSQL 15+): file_copy, wal_log,
+or both (each measured in its own rounds). Goal: under 1 s at 10k objects.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from p3_merge import Schema, grouped_commit
 
 import psycopg
 from pggit import Client
+from pggit.shadow import Shadow
 
 
 def timed(fn) -> float:
@@ -45,9 +48,16 @@ def main() -> None:
     ap.add_argument("--schemas", type=int, default=4)
     ap.add_argument("--group", type=int, default=250)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline-runs", type=int, default=1,
+                    help="runs of the cases without a kept state (a cold apply without one takes minutes)")
+    ap.add_argument("--strategy", choices=["file_copy", "wal_log", "both"], default="both",
+                    help="both: WAL_LOG rounds first (the baseline is measured with them), then FILE_COPY")
     args = ap.parse_args()
     schema = Schema(args.tables, args.views, args.functions, args.schemas)
+    strategies = ["wal_log", "file_copy"] if args.strategy == "both" else [args.strategy]
     dsn = server_dsn()
+    figures: dict[str, dict[str, list[float]]] = {s: {} for s in strategies}
+    modes: set[str] = set()
     with scratch_db(dsn, "pggit_p3c") as engine_dsn, psycopg.connect(engine_dsn, autocommit=True) as conn:
         client = Client(engine_dsn)
         client.install()
@@ -58,28 +68,49 @@ def main() -> None:
         objects = conn.execute("SELECT count(*) FROM pggit.tree('main')").fetchone()[0]
         log(f"  {objects} objects in {time.perf_counter() - t0:.1f} s")
         client.create_branch("feat")
-        client.apply("feat", "CREATE TABLE public.feat_0 (id int)")  # (fills the caches once, untimed)
-        shadow = client.shadow
-        feat = client.resolve("feat")
-
-        apply_shadow = client.apply_shadow
-        cold_verify, warm_verify, cold_apply, warm_apply, modes = [], [], [], [], []
+        shadow, apply_shadow = client.shadow, client.apply_shadow
         n = 0
-        for _ in range(args.runs):
-            shadow.drop()
-            cold_verify.append(timed(lambda: shadow.verify(feat)))  # no shadow: full replay
-            modes.append(("cold verification", shadow.last_mode))
-            apply_shadow.drop()
+
+        def apply_one() -> None:
+            nonlocal n
             n += 1
-            cold_apply.append(timed(lambda: client.apply("feat", f"CREATE TABLE public.feat_{n} (id int)")))
-            modes.append(("cold apply", apply_shadow.last_mode))
-            n += 1
-            warm_apply.append(timed(lambda: client.apply("feat", f"CREATE TABLE public.feat_{n} (id int)")))
-            modes.append(("next apply", apply_shadow.last_mode))
-            feat = client.resolve("feat")
-            warm_verify.append(timed(lambda: shadow.verify(feat)))  # after the applies: from its own state
-            modes.append(("verification after apply", shadow.last_mode))
-        made = {f"table public.feat_{i}" for i in range(n + 1)}
+            client.apply("feat", f"CREATE TABLE public.feat_{n} (id int)")
+
+        def note(label: str, s: Shadow) -> None:
+            modes.add(f"{label}: {s.last_mode}")
+
+        for strategy in strategies:
+            Shadow.template_strategy = strategy
+            f = figures[strategy]
+            for run in range(max(args.runs, args.baseline_runs)):
+                log(f"{strategy}, run {run + 1}")
+                if run < args.baseline_runs and strategy == strategies[0]:  # (the copies differ, not the replay)
+                    apply_shadow.drop_templates()
+                    apply_shadow.drop()
+                    f.setdefault("full_apply", []).append(timed(apply_one))  # replay + engine; kept
+                    note("apply without a kept state", apply_shadow)
+                    shadow.drop_templates()
+                    shadow.drop()
+                    feat = client.resolve("feat")
+                    f.setdefault("full_verify", []).append(timed(lambda: shadow.verify(feat)))  # full; kept
+                    note("verification without a kept state", shadow)
+                if run >= args.runs:
+                    continue
+                apply_one()  # (the kept verification state is now a few commits behind)
+                apply_shadow.drop()
+                f.setdefault("cold_apply", []).append(timed(apply_one))  # from the kept state
+                note("cold apply", apply_shadow)
+                f.setdefault("warm_apply", []).append(timed(apply_one))
+                note("next apply", apply_shadow)
+                feat = client.resolve("feat")
+                shadow.drop()
+                f.setdefault("cold_verify", []).append(timed(lambda: shadow.verify(feat)))
+                note("cold verification", shadow)
+                apply_one()
+                feat = client.resolve("feat")
+                f.setdefault("warm_verify", []).append(timed(lambda: shadow.verify(feat)))
+                note("verification after an apply", shadow)
+        made = {f"table public.feat_{i}" for i in range(1, n + 1)}
         assert {r["identity"] for r in client.tree("feat")} >= made, "an apply lost a table"
         major = conn.info.server_version // 10000
         client.drop_shadow()
@@ -88,14 +119,19 @@ def main() -> None:
     def line(label, xs, base):
         ratio = statistics.median(xs) / statistics.median(base)
         goal = "met" if statistics.median(xs) < 1 else "NOT met"
-        print(f"  {label:<42}{fmt(xs)}   ratio {ratio:.3f}  (goal < 1 s: {goal})")
+        print(f"  {label:<46}{fmt(xs)}   ratio {ratio:.3f}  (goal < 1 s: {goal})")
 
     print(f"P3 shadow warmth, PostgreSQL {major}: {objects} objects")
-    print(f"  cold verification (full replay, baseline) {fmt(cold_verify)}")
-    line("verification after an apply", warm_verify, cold_verify)
-    print(f"  cold apply (baseline)                     {fmt(cold_apply)}")
-    line("next apply (incremental)", warm_apply, cold_apply)
-    print("  modes: " + ", ".join(sorted({f"{k}: {v}" for k, v in modes})))
+    for strategy, f in figures.items():
+        print(f" copies with STRATEGY {strategy.upper()}" + (" (ignored before 15)" if major < 15 else ""))
+        base = figures[strategies[0]]
+        print(f"  verification, no kept state (baseline)       {fmt(base['full_verify'])}")
+        line("cold verification (from a kept state)", f["cold_verify"], base["full_verify"])
+        line("verification after an apply", f["warm_verify"], base["full_verify"])
+        print(f"  apply, no kept state (baseline)              {fmt(base['full_apply'])}")
+        line("cold apply (from a kept state)", f["cold_apply"], base["full_apply"])
+        line("next apply (incremental)", f["warm_apply"], base["full_apply"])
+    print("  modes: " + ", ".join(sorted(modes)))
 
 
 if __name__ == "__main__":

@@ -184,7 +184,10 @@ class Client:
         return self._apply_shadow
 
     def drop_shadow(self) -> None:
-        """Drop both shadow databases and their role (all are recreated when needed)."""
+        """Drop both shadow databases, their kept states and their role (all are recreated when
+        needed)."""
+        self.apply_shadow.drop_templates()
+        self.shadow.drop_templates()
         self.apply_shadow.drop()
         self.shadow.drop()
 
@@ -283,6 +286,8 @@ class Client:
             row = self._one("SELECT * FROM pggit.merge_semantic_error(%s, %s, %s)", (merge_id, exc.identity, error))
         else:
             row = self._one("SELECT * FROM pggit.complete_merge(%s, %s)", (merge_id, force))
+            if row.get("status") == "merged":
+                self.shadow.keep_pending()  # a cold verification's state, now named for good
         row["shadow_ms"] = self.shadow.last_replay_ms
         return row
 

@@ -33,11 +33,18 @@ transaction when the marker is usable (the shadow has no engine, and the marker 
 same state on the live database: a commit that resolves, a merge that is closed), else it
 recreates the shadow and replays the whole state (``replay``). Replays without a ref, and the
 shadow materialized with an engine, carry no marker, so the next verification recreates it.
+
+Cold starts (no shadow, or no usable marker) begin from a kept state when there is one: after a
+cold start the state the shadow holds (a recorded state no person's SQL touched) is copied into a
+database of the privileged role that nobody may connect to (``_keep_state``), and the next cold
+start copies the nearest such state with CREATE DATABASE ... TEMPLATE and migrates from there
+(``_start_from_template``); see docs/merge.md, "Kept states".
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -116,6 +123,50 @@ def shadow_name(live_db: str) -> str:
     return derived_name(live_db, SUFFIX)
 
 
+# Kept states (templates): a shadow's state, copied once it holds a recorded state that no
+# person's SQL touched, into a database that nobody may connect to, from which a cold shadow is
+# made with CREATE DATABASE ... TEMPLATE (see Shadow._start_from_template). Named
+# ``<live_db>__t<v|a><slot>__pggit_shadow`` (v: the verification shadow's, a: the apply
+# shadow's); what state each holds is in its comment (TEMPLATE_KIND, see Shadow._keep_state).
+TEMPLATE_KIND = "pggit shadow template"
+
+
+def template_name(live_db: str, purpose: str, slot: int) -> str:
+    """The name of slot ``slot`` of the kept states of ``live_db``'s ``purpose`` shadow."""
+    return derived_name(live_db, f"__t{purpose[0]}{slot}{SUFFIX}")
+
+
+def template_meta(comment: str | None) -> dict[str, Any] | None:
+    """The metadata a kept state's comment holds, or None when it is not one."""
+    try:
+        meta = json.loads(comment) if comment else None
+    except ValueError:
+        return None
+    if not isinstance(meta, dict) or meta.get("pggit") != TEMPLATE_KIND or not isinstance(meta.get("ref"), str):
+        return None
+    return meta
+
+
+def drop_templates(conn: psycopg.Connection, live_db: str, purpose: str | None = None) -> list[str]:
+    """Drop the kept states of ``live_db`` (of one ``purpose``'s shadow, or of both) on the
+    autocommit connection ``conn``: those in its slots and those whose comment names it.
+    Returns the names dropped."""
+    purposes = [purpose] if purpose else ["verify", "apply"]
+    slots = [template_name(live_db, p, i) for p in purposes for i in range(Shadow.TEMPLATE_SLOTS_MAX)]
+    rows = conn.execute(
+        "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
+        " WHERE datname = ANY(%s) OR shobj_description(oid, 'pg_database') LIKE %s",
+        (slots, '{"pggit": "' + TEMPLATE_KIND + '"%')).fetchall()
+    dropped = []
+    for r in rows:
+        name, comment = (r["datname"], r["comment"]) if isinstance(r, dict) else r
+        meta = template_meta(comment)
+        if name in slots or (meta and meta.get("live") == live_db and meta.get("purpose") in purposes):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            dropped.append(name)
+    return dropped
+
+
 def _pg_error(exc: psycopg.Error) -> tuple[str, str | None, str | None, str | None]:
     """(primary message, sqlstate, detail, hint) of a PostgreSQL error."""
     diag = getattr(exc, "diag", None)
@@ -160,6 +211,16 @@ class Shadow:
     connection parameters (host, port, user, password) and the shadow's name.
     """
 
+    # Kept states (see _start_from_template and _keep_state)
+    TEMPLATES_KEPT = 2  # per shadow: the least recently used one gives way to a new one
+    TEMPLATE_SLOTS_MAX = 8  # slots looked at when dropping (TEMPLATES_KEPT may have been larger)
+    TEMPLATE_REFRESH_STEPS = 200  # a cold start that migrated this many steps from a kept state keeps its own
+    # CREATE DATABASE ... STRATEGY on PostgreSQL 15+ (14 always copies files): 'file_copy' or 'wal_log'
+    # (None: the server's default, wal_log). bench/p3_cold_shadow.py --strategy measures both: at
+    # 10k objects (~12,500 relation files, ~100 MB) WAL_LOG took 1.4-9 s on PostgreSQL 15 here,
+    # FILE_COPY (two checkpoints, an fsync per file) 8-38 s.
+    template_strategy: str | None = "wal_log"
+
     def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False,
                  purpose: str = "verify"):
         self.live_conn = live_conn
@@ -180,6 +241,9 @@ class Shadow:
         self.last_statements: int | None = None  # statements run by it
         self.last_fallback: str | None = None  # why the last verify did not run incrementally
         self.baseline: str | None = None  # the shadow engine's initial commit after materialize_with_engine
+        self.last_template: str | None = None  # the kept state the last cold start was made from
+        self.last_kept: str | None = None  # the kept state the last operation made (None: none made)
+        self._keep_pending: str | None = None  # a state to keep once its ref names it for good (keep_pending)
 
     # connections ----------------------------------------------------------------------------
     @property
@@ -336,7 +400,8 @@ class Shadow:
                 conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(ident))
 
     def drop(self) -> None:
-        """Drop the shadow database if it exists (its sessions are disconnected)."""
+        """Drop the shadow database if it exists (its sessions are disconnected). Its kept states
+        stay (``drop_templates``), and so does its role while they exist."""
         with self.locked():
             conn = self._admin_conn()
             self._drop_subscriptions()
@@ -383,6 +448,211 @@ class Shadow:
                 with shadow.transaction():  # the marker's place, the privileged role's before anything else runs
                     self._create_marker_table(shadow)
             self.baseline = None
+
+    # kept states (templates) ---------------------------------------------------------------
+    def _strategy(self) -> sql.Composable:
+        if self.template_strategy is None or self._admin_conn().info.server_version < 150000:
+            return sql.SQL("")
+        if self.template_strategy.lower() not in ("file_copy", "wal_log"):
+            raise ValueError(f"unknown CREATE DATABASE strategy {self.template_strategy!r}")
+        return sql.SQL(" STRATEGY {}").format(sql.SQL(self.template_strategy.upper()))
+
+    def templates(self) -> list[dict[str, Any]]:
+        """The kept states of this shadow: ``{name, ref, used, trusted, why}``, most recently used
+        first; ``why`` says why one is not trusted (it is then never copied)."""
+        admin = self._admin_conn()
+        slots = [template_name(self.live_db, self.purpose, i) for i in range(self.TEMPLATE_SLOTS_MAX)]
+        rows = admin.execute(
+            """SELECT d.oid, d.datname, d.datallowconn, d.datistemplate,
+                      d.datdba = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user) AS mine,
+                      shobj_description(d.oid, 'pg_database') AS comment,
+                      array(SELECT DISTINCT r.rolname::text FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
+                             WHERE s.dbid = d.oid AND s.deptype = 'o') AS owners
+                 FROM pg_database d WHERE d.datname = ANY(%s)""", (slots,)).fetchall()
+        allowed = {self._current_user()} | (set() if self.privileged else {self.role})
+        out = []
+        for r in rows:
+            meta = template_meta(r["comment"]) or {}
+            why = None
+            if not r["mine"]:
+                why = "owned by another role"
+            elif r["datallowconn"] or r["datistemplate"]:
+                why = "it accepts connections or is marked as a template"
+            elif not meta:
+                why = "no description of its state"
+            elif (meta.get("live"), meta.get("purpose"), meta.get("role")) != (
+                    self.live_db, self.purpose, None if self.privileged else self.role):
+                why = "made for another database, shadow or role"
+            elif set(r["owners"]) - allowed:
+                why = f"objects in it belong to {', '.join(sorted(set(r['owners']) - allowed))}"
+            elif self.purpose == "apply" and meta["ref"].split()[1:] != [_install.current_version()]:
+                why = "made with another engine version"
+            out.append({"name": r["datname"], "ref": meta.get("ref"), "used": meta.get("used") or 0,
+                        "trusted": why is None, "why": why, "mine": r["mine"], "slot": slots.index(r["datname"])})
+        return sorted(out, key=lambda t: -t["used"])
+
+    def _current_user(self) -> str:
+        return self._admin_conn().execute("SELECT current_user AS u").fetchone()["u"]
+
+    def _drop_template(self, name: str) -> None:
+        self._admin_conn().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def drop_templates(self) -> list[str]:
+        """Drop this shadow's kept states; returns their names."""
+        with self.locked():
+            return drop_templates(self._admin_conn(), self.live_db, self.purpose)
+
+    def _usable_templates(self) -> list[dict[str, Any]]:
+        """The trusted kept states whose ref still names the state they hold; the others that are
+        ours are dropped (a stale or tampered one is never copied)."""
+        usable = []
+        for t in self.templates():
+            if t["trusted"] and self._still_names_same_state(t["ref"].split()[0]):
+                usable.append(t)
+            elif t["mine"]:
+                self._drop_template(t["name"])
+        return usable
+
+    def _start_from_template(self, ref: str) -> bool:
+        """Make the shadow a copy of the kept state nearest to ``ref`` (fewest objects differ),
+        ready for the incremental path to migrate from there; False (the shadow may then be
+        gone) when there is none or the copy fails. The copy's own marker must name the state
+        the template's description does, else the template is dropped."""
+        self.last_template = None
+        try:
+            usable = self._usable_templates()
+            if not usable:
+                return False
+            if len(usable) > 1:
+                def distance(t: dict[str, Any]) -> float:
+                    try:
+                        with self.live_conn.transaction():
+                            return self.live_conn.cursor(row_factory=dict_row).execute(
+                                "SELECT count(*) AS n FROM pggit.diff(%s, %s)", (t["ref"].split()[0], ref)).fetchone()["n"]
+                    except psycopg.Error:
+                        return float("inf")
+                usable.sort(key=distance)
+            chosen = usable[0]
+            self.check_privileges()
+            admin = self._admin_conn()
+            self._drop_subscriptions()
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
+            admin.execute(sql.SQL("CREATE DATABASE {}{} TEMPLATE {}{}").format(
+                sql.Identifier(self.name), owner, sql.Identifier(chosen["name"]), self._strategy()))
+            admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
+            with self.connect() as conn:
+                marker = self._read_marker(conn)
+            if marker is None or marker["ref"] != chosen["ref"]:
+                self._drop_template(chosen["name"])
+                self.last_fallback = f"the kept state {chosen['name']!r} does not hold what it says"
+                return False
+            self._describe_template(chosen["name"], chosen["ref"])  # (its last use)
+        except psycopg.Error as exc:
+            self.last_fallback = f"no copy of a kept state: {_pg_error(exc)[0]}"
+            return False
+        self.last_template = chosen["name"]
+        return True
+
+    def _describe_template(self, name: str, ref: str) -> None:
+        meta = {"pggit": TEMPLATE_KIND, "live": self.live_db, "purpose": self.purpose, "ref": ref,
+                "role": None if self.privileged else self.role, "used": time.time()}
+        self._admin_conn().execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name), sql.Literal(json.dumps(meta))))
+
+    def _keep_after_cold(self, ref: str, steps: int | None) -> None:
+        """After a cold start (``steps``: how many steps the copy of a kept state was migrated;
+        None after a full replay): keep the shadow's state when no kept state was used or the one
+        used is far from it. A ref that does not name its state for good yet (an open merge) is
+        kept once it does (``keep_pending``)."""
+        self._keep_pending = None
+        if steps is not None and steps < self.TEMPLATE_REFRESH_STEPS:
+            return
+        if self._still_names_same_state(ref):
+            self._keep_state()
+        elif ref.startswith("merge:"):
+            self._keep_pending = ref
+
+    def keep_pending(self) -> None:
+        """Keep the state a cold verification left for later (an open merge's) now that its ref
+        names it for good (the merge completed), if the shadow still holds it."""
+        ref, self._keep_pending = self._keep_pending, None
+        if ref is None:
+            return
+        with self.locked():
+            if self.exists() and (self.marker() or {}).get("ref") == ref and self._still_names_same_state(ref):
+                self._keep_state()
+
+    def _keep_state(self) -> None:
+        """Copy the shadow (holding the recorded state its marker names, touched by no person's
+        SQL) into a kept state: a database owned by the DSN's role that nobody may connect to
+        (ALLOW_CONNECTIONS false, CONNECT revoked from PUBLIC), described by its comment. At most
+        TEMPLATES_KEPT are kept; the least recently used one gives way, and kept states whose
+        commit no branch reaches any longer (a branch deleted or reset, a merge aborted) or whose
+        database is gone are dropped first. Best effort: a failure keeps nothing."""
+        self.last_kept = None
+        admin = self._admin_conn()
+        try:
+            with self.connect() as conn:
+                marker = self._read_marker(conn)
+            has_subscriptions = admin.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
+                " WHERE d.datname = %s) AS x", (self.name,)).fetchone()["x"]
+            if marker is None or has_subscriptions:  # (subscriptions are not copied with a database)
+                return
+            self._prune_templates()
+            usable = self._usable_templates()
+            for t in usable:
+                if t["ref"] == marker["ref"]:
+                    self._describe_template(t["name"], t["ref"])
+                    return
+            taken = {t["slot"] for t in self.templates()}
+            free = [i for i in range(self.TEMPLATES_KEPT) if i not in taken]
+            if free:
+                slot = free[0]
+            else:
+                oldest = min(usable or self.templates(), key=lambda t: t["used"])
+                slot = oldest["slot"]
+                self._drop_template(oldest["name"])
+            name = template_name(self.live_db, self.purpose, slot)
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} ALLOW_CONNECTIONS false{}").format(
+                sql.Identifier(name), sql.Identifier(self.name), self._strategy()))
+            admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+            self._describe_template(name, marker["ref"])
+        except psycopg.Error:
+            return
+        self.last_kept = name
+
+    def _prune_templates(self) -> None:
+        """Drop kept states whose commit no branch reaches (deleted or reset branches, aborted
+        merges), and kept states of any database that no longer exists."""
+        admin = self._admin_conn()
+        for r in admin.execute(
+                "SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d"
+                " WHERE d.datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+                "   AND shobj_description(d.oid, 'pg_database') LIKE %s", ('{"pggit": "' + TEMPLATE_KIND + '"%',)):
+            meta = template_meta(r["comment"])
+            if meta and not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (meta.get("live"),)).fetchone():
+                self._drop_template(r["datname"])
+        templates = [t for t in self.templates() if t["trusted"]]
+        if not templates:
+            return
+        with self.live_conn.transaction():
+            cur = self.live_conn.cursor(row_factory=dict_row)
+            heads = [r["head"] for r in cur.execute("SELECT head FROM pggit.list_branches()").fetchall()]
+            for t in templates:
+                ref = t["ref"].split()[0]
+                m = re.fullmatch(r"merge:([0-9]{1,18})", ref)
+                if m:
+                    row = cur.execute("SELECT result_commit FROM pggit.merges WHERE merge_id = %s AND status = 'merged'",
+                                      (int(m.group(1)),)).fetchone()
+                    ref = row and row["result_commit"]
+                reached = ref is not None and any(
+                    h == ref or cur.execute("SELECT pggit.find_merge_base(%s, %s) AS b", (ref, h)).fetchone()["b"] == ref
+                    for h in heads)
+                if not reached:
+                    self._drop_template(t["name"])
 
     # operations -----------------------------------------------------------------------------
     def replay(self, statements: Iterable[dict[str, Any]], ref: str | None = None) -> float:
@@ -554,6 +824,10 @@ class Shadow:
         if row["schema_ok"] is False or row["table_ok"] is False:
             raise ShadowUnavailable(f"schema {MARKER_SCHEMA!r} in the shadow database belongs to another role",
                                     hint="the shadow database is recreated by the next full replay")
+        if row["schema_ok"] and row["table_ok"]:
+            # (no DDL when both are there: in a shadow with an engine every DDL statement, the
+            # REVOKE below included, is captured, which costs a scan of the catalogs at 10k objects)
+            return
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.state (ref text NOT NULL, engine boolean NOT NULL)")
                      .format(schema))
@@ -631,11 +905,17 @@ class Shadow:
             return without_owner_steps(given(from_ref, to_ref))
 
         started = time.perf_counter()
-        self.last_fallback = None
+        self.last_fallback = self.last_kept = self.last_template = None
         with self.locked():
             try:
                 if not self._verify_incremental(ref, migration):
-                    self._replay(sorted(migration(None, ref), key=lambda r: r["step"]), ref)
+                    why = self.last_fallback
+                    if self._start_from_template(ref) and self._verify_incremental(ref, migration):
+                        self.last_mode, self.last_fallback = "template", why
+                        self._keep_after_cold(ref, self.last_statements)
+                    else:
+                        self._replay(sorted(migration(None, ref), key=lambda r: r["step"]), ref)
+                        self._keep_after_cold(ref, None)
             finally:
                 self.last_replay_ms = (time.perf_counter() - started) * 1000
         return self.last_replay_ms
@@ -719,8 +999,15 @@ class Shadow:
         unknown state, steps that run privileged or add enum labels, a step failing) the shadow
         is recreated, the state replayed (``statements``, else read from the live database) and
         the engine installed; its initial import describes every object."""
+        self.last_kept = self.last_template = None
         with self.locked():
+            self._keep_pending = None
             if self._materialize_incremental(ref):
+                return self.baseline
+            why = self.last_fallback
+            if self._start_from_template(ref) and self._materialize_incremental(ref):
+                self.last_mode, self.last_fallback = "template", why
+                self._keep_after_cold(ref, self.last_statements)
                 return self.baseline
             if statements is None:
                 statements = self.live_conn.execute(
@@ -735,6 +1022,8 @@ class Shadow:
                 conn.execute("SELECT pggit.configure_owners(false)")
                 self.baseline = conn.execute("SELECT pggit.resolve('HEAD') AS c").fetchone()["c"]
             self.record_state(ref)
+            self._keep_after_cold(ref, None)
+            self._keep_pending = None  # (the apply shadow keeps only what it held before a person's SQL)
         return self.baseline
 
     def record_state(self, ref: str) -> None:

@@ -229,11 +229,12 @@ def drop_database(server: PgServer, dbname: str) -> None:
             )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)) + force)
         # and its shadow database with the shadow's role, if a test left them (roles are server-wide)
-        from pggit.shadow import APPLY_SUFFIX, derived_name, shadow_name, shadow_role_name
+        from pggit.shadow import APPLY_SUFFIX, derived_name, drop_templates, shadow_name, shadow_role_name
 
         shadow = shadow_name(dbname)
         for name in (shadow, derived_name(dbname, APPLY_SUFFIX)):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
+        drop_templates(conn, dbname)  # (their objects belong to the shadow role too)
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(shadow_role_name(shadow))))
 
 

@@ -15,11 +15,12 @@ from pgtools import worker_tag  # gwN_ under pytest-xdist: names are random, the
 def drop_database(server: dict, dbname: str) -> None:
     """Drop ``dbname`` and the shadow databases the engine made beside it (verification and
     apply) with the shadow's role, which would otherwise be left on the server after the test."""
-    from pggit.shadow import APPLY_SUFFIX, derived_name, shadow_name, shadow_role_name
+    from pggit.shadow import APPLY_SUFFIX, derived_name, drop_templates, shadow_name, shadow_role_name
 
     with psycopg.connect(**connect_kwargs(server, "postgres"), autocommit=True) as conn:
         for name in (dbname, shadow_name(dbname), derived_name(dbname, APPLY_SUFFIX)):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_templates(conn, dbname)  # (the kept states of its shadows)
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(shadow_role_name(shadow_name(dbname)))))
 
 

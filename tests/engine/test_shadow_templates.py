@@ -1,0 +1,377 @@
+"""Kept states of the shadow databases (issue 11, the cold shadow): a shadow that holds a
+recorded state after a cold start is copied into a template database that nobody may connect
+to; the next cold start (no shadow, or no usable marker) is made from the nearest kept state with
+CREATE DATABASE ... TEMPLATE and migrated from there. Real servers, schema dumps compared."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import pgtools
+from pggit import Client
+from pggit.shadow import MARKER_SCHEMA, Shadow, template_name
+
+
+def run(server, db, *statements):
+    with server.connect(db) as conn:
+        for s in statements:
+            conn.execute(s)
+
+
+def dump(server, dbname: str) -> str:
+    proc = subprocess.run(
+        [str(server.pg_dump_path), "--schema-only", "--no-owner", "--no-privileges", "--exclude-schema=pggit",
+         f"--exclude-schema={MARKER_SCHEMA}", "-d", server.dsn_for(dbname)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return pgtools.normalize_dump(proc.stdout)
+
+
+def fresh_replay_dump(server, make_db, client: Client, ref: str) -> str:
+    db = make_db()
+    with server.connect(db) as conn, conn.transaction():
+        for r in client._state_rows(ref):
+            conn.execute(r["statement"].encode())
+    return dump(server, db)
+
+
+def database(server, db, name):
+    with server.connect(db) as conn:
+        return conn.execute(
+            "SELECT d.datallowconn, d.datistemplate, pg_get_userbyid(d.datdba) AS owner, d.datacl::text AS acl,"
+            " shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d WHERE d.datname = %s",
+            (name,)).fetchone()
+
+
+def commits_on_main(server, db, client, *statements):
+    run(server, db, *statements)
+    return client.resolve("main")
+
+
+def test_cold_verification_starts_from_the_kept_state(repo, make_db):
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY, a int)",
+                         "CREATE VIEW items_v AS SELECT id, a FROM items")
+    shadow = client.shadow
+    shadow.verify(c1)
+    assert shadow.last_mode == "full"
+    kept = template_name(db, "verify", 0)
+    assert shadow.last_kept == kept
+    [t] = shadow.templates()
+    assert t["name"] == kept and t["ref"] == c1 and t["trusted"], t
+    # nobody may connect to it; it belongs to the DSN's role and is no template for anyone else
+    allowconn, istemplate, owner, acl, comment = database(server, db, kept)
+    assert (allowconn, istemplate, owner) == (False, False, server.connect(db).info.user)
+    assert "=c" not in (acl or "") and json.loads(comment)["ref"] == c1
+
+    c2 = commits_on_main(server, db, client, "ALTER TABLE items ADD COLUMN b text", "CREATE TABLE more (id int)")
+    shadow.drop()
+    shadow.verify(c2)
+    assert shadow.last_mode == "template" and shadow.last_template == kept, shadow.last_fallback
+    assert shadow.last_statements < len(client._state_rows(c2))
+    assert shadow.marker() == {"ref": c2, "engine": False}
+    pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, c2), dump(server, shadow.name),
+                             "fresh replay", "shadow made from the kept state")
+    # the copy is the shadow role's, as a shadow made empty is
+    assert database(server, db, shadow.name)[2] == shadow.role
+    assert shadow.last_kept is None  # (near enough: nothing new kept)
+
+
+def test_cold_apply_starts_from_the_kept_state(repo):
+    server, db, client = repo
+    run(server, db, "CREATE TABLE items (id int PRIMARY KEY, a int)")
+    client.create_branch("feat")
+    first = client.apply("feat", "CREATE TABLE one (id int)")
+    shadow = client.apply_shadow
+    assert shadow.last_mode == "full" and shadow.last_kept == template_name(db, "apply", 0)
+    [t] = shadow.templates()
+    assert t["trusted"] and t["ref"].split()[0] == client.resolve("main")  # feat's head before the SQL ran
+
+    shadow.drop()
+    second = client.apply("feat", "ALTER TABLE one ADD COLUMN label text; CREATE TABLE two (id int)")
+    assert shadow.last_mode == "template", shadow.last_fallback
+    changed = {c["identity"]: c["change"] for c in client.diff(first, second)}
+    assert changed == {"table public.one": "modified", "table public.two": "added"}
+    assert shadow.marker()["ref"].split()[0] == second
+    next_one = client.apply("feat", "CREATE TABLE three (id int)")
+    assert shadow.last_mode == "incremental"
+    assert {c["identity"] for c in client.diff(second, next_one)} == {"table public.three"}
+
+
+def test_template_that_accepts_connections_is_not_trusted_and_is_rebuilt(repo, make_db):
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    kept = shadow.last_kept
+    run(server, db, sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(kept)))
+    run(server, kept, "CREATE TABLE public.planted (secret text)")
+    assert [t["trusted"] for t in shadow.templates()] == [False]
+
+    shadow.drop()
+    shadow.verify(c1)
+    assert shadow.last_mode == "full" and shadow.last_template is None
+    shadow_dump = dump(server, shadow.name)
+    assert "planted" not in shadow_dump
+    pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, c1), shadow_dump)
+    [t] = shadow.templates()  # rebuilt from the fresh replay
+    assert t["trusted"] and database(server, db, t["name"])[0] is False
+    shadow.drop()
+    shadow.verify(c1)
+    assert shadow.last_mode == "template" and "planted" not in dump(server, shadow.name)
+
+
+def test_template_holding_objects_of_another_role_is_not_trusted(repo, pg_server):
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    kept = shadow.last_kept
+    other = f"pggit_t_other_{db[-8:]}"
+    run(server, db, sql.SQL("CREATE ROLE {}").format(sql.Identifier(other)),
+        sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(kept)))
+    try:
+        run(server, kept, "CREATE TABLE public.planted (id int)",
+            sql.SQL("ALTER TABLE public.planted OWNER TO {}").format(sql.Identifier(other)))
+        run(server, db, sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(sql.Identifier(kept)))
+        [t] = shadow.templates()
+        assert not t["trusted"] and other in t["why"]
+        shadow.drop()
+        shadow.verify(c1)
+        assert shadow.last_mode == "full" and "planted" not in dump(server, shadow.name)
+    finally:
+        client.drop_shadow()
+        run(server, db, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(other)))
+
+
+def test_template_whose_description_names_another_state_is_dropped(repo, make_db):
+    """A kept state described as a state it does not hold (its comment rewritten) is not used:
+    the copy's own marker, which only the DSN's role writes, disagrees, and the template goes."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    kept = shadow.last_kept
+    c2 = commits_on_main(server, db, client, "CREATE TABLE newer (id int)")
+    meta = json.loads(database(server, db, kept)[4])
+    meta["ref"] = c2
+    run(server, db, sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(kept), sql.Literal(json.dumps(meta))))
+
+    shadow.drop()
+    shadow.verify(c2)
+    assert shadow.last_mode == "full" and "does not hold" in shadow.last_fallback
+    pgtools.assert_same_dump(fresh_replay_dump(server, make_db, client, c2), dump(server, shadow.name))
+    assert [t["ref"] for t in shadow.templates()] == [c2]  # the false one dropped, the fresh state kept
+
+
+def test_stale_template_of_an_unknown_state_is_dropped(repo):
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    kept = shadow.last_kept
+    meta = json.loads(database(server, db, kept)[4])
+    meta["ref"] = "0" * 40  # a commit the live database does not have (a re-initialized repository, say)
+    run(server, db, sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(kept), sql.Literal(json.dumps(meta))))
+    shadow.drop()
+    shadow.verify(c1)
+    assert shadow.last_mode == "full" and shadow.last_template is None
+    assert [t["ref"] for t in shadow.templates()] == [c1]
+
+
+def test_templates_are_bounded_and_pruned(repo, monkeypatch):
+    server, db, client = repo
+    monkeypatch.setattr(Shadow, "TEMPLATE_REFRESH_STEPS", 0)  # every cold start keeps its state
+    shadow = client.shadow
+    refs = []
+    for i in range(3):
+        refs.append(commits_on_main(server, db, client, f"CREATE TABLE t{i} (id int)"))
+        shadow.drop()
+        shadow.verify(refs[-1])
+        assert shadow.last_kept is not None
+    kept = shadow.templates()
+    assert len(kept) == Shadow.TEMPLATES_KEPT == 2
+    assert [t["ref"] for t in kept] == [refs[2], refs[1]]  # the least recently used one gave way
+    shadow.drop()
+    shadow.verify(refs[1])  # the nearest kept state is copied, not the most recent one
+    assert shadow.last_mode == "template" and shadow.last_statements == 0
+    assert shadow.last_template == next(t["name"] for t in kept if t["ref"] == refs[1])
+
+    # a state that only a deleted branch reached is dropped when the next state is kept
+    client.create_branch("gone")
+    gone = client.apply("gone", "CREATE TABLE only_on_gone (id int)")
+    shadow.drop()
+    shadow.verify(gone)
+    assert gone in [t["ref"] for t in shadow.templates()]
+    client.delete_branch("gone", True)
+    newest = commits_on_main(server, db, client, "CREATE TABLE t9 (id int)")
+    shadow.drop()
+    shadow.verify(newest)
+    assert gone not in [t["ref"] for t in shadow.templates()]
+    assert newest in [t["ref"] for t in shadow.templates()]
+
+    # dropping the shadows drops every kept state, and then their role
+    assert client.apply_shadow.templates()
+    client.drop_shadow()
+    with server.connect(db) as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (db + "%",)).fetchall()
+        assert [r[0] for r in left] == [db]
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (shadow.role,)).fetchone()[0] == 0
+
+
+def test_templates_of_a_database_that_is_gone_are_dropped(repo, make_db, pg_server):
+    server, db, client = repo
+    other_db = make_db()
+    other = Client(server.dsn_for(other_db))
+    try:
+        other.install()
+        run(server, other_db, "CREATE TABLE x (id int)")
+        other.shadow.verify(other.resolve("main"))
+        orphan = other.shadow.last_kept
+        assert orphan
+        other.shadow.drop()
+    finally:
+        other.close()
+    with psycopg.connect(server.admin_dsn, autocommit=True) as admin:  # the repository goes away
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(other_db)))
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    client.shadow.verify(c1)  # keeping a state prunes what is left of other databases
+    with server.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (orphan,)).fetchone()[0] == 0
+
+
+def test_shadow_role_cannot_connect_to_a_template(repo):
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    kept = shadow.last_kept
+    # even with LOGIN and a password, the shadow role cannot reach the kept state
+    with server.connect(db) as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD 'pw-for-the-test'").format(sql.Identifier(shadow.role)))
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(server.dsn_for(kept))
+        params.update(user=shadow.role, password="pw-for-the-test")
+        with pytest.raises(psycopg.OperationalError, match="not currently accepting connections|permission denied"):
+            psycopg.connect(psycopg.conninfo.make_conninfo(**params)).close()
+    finally:
+        with server.connect(db) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL").format(sql.Identifier(shadow.role)))
+    # and what it does in its own shadow does not reach the kept state
+    shadow.run("CREATE TABLE public.scribble (id int)")
+    shadow.drop()
+    shadow.verify(c1)
+    assert shadow.last_mode == "template" and "scribble" not in dump(server, shadow.name)
+
+
+def test_cold_verification_of_a_merge_keeps_its_state_once_merged(repo):
+    server, db, client = repo
+    run(server, db, "CREATE TABLE items (id int PRIMARY KEY, a int)")
+    client.create_branch("feat")
+    client.apply("feat", "CREATE TABLE f (id int)")
+    run(server, db, "CREATE TABLE on_main (id int)")
+    client.create_branch("target")
+    client.shadow.drop()
+    result = client.merge("feat", target="target")
+    assert result["status"] == "merged", result
+    assert client.shadow.last_mode == "full"
+    assert [t["ref"] for t in client.shadow.templates()] == [f"merge:{result['merge_id']}"]
+
+
+def test_concurrent_cold_shadows_both_succeed(repo, make_db):
+    """Two clients of one database start cold at once with a kept state present: both verify
+    (one after the other, under the shadow's lock), from the kept state, with no error."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    client.shadow.verify(c1)
+    c2 = commits_on_main(server, db, client, "CREATE TABLE more (id int)")
+    client.shadow.drop()
+    clients = [Client(server.dsn_for(db)) for _ in range(2)]
+    results, errors = {}, []
+
+    def work(i, ref):
+        try:
+            shadow = clients[i].shadow
+            shadow.verify(ref)
+            results[i] = (shadow.last_mode, shadow.marker())
+        except BaseException as exc:  # (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, ref)) for i, ref in enumerate((c1, c2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.close()
+    assert not errors, errors
+    assert {results[0][1]["ref"], results[1][1]["ref"]} <= {c1, c2} and len(results) == 2
+    assert "template" in {results[0][0], results[1][0]}
+    assert len(client.shadow.templates()) <= Shadow.TEMPLATES_KEPT
+
+
+def test_concurrent_cold_shadows_of_two_databases_copy_at_once(repo, make_db):
+    """Cold starts of two repositories at the same time, each from its own kept state."""
+    server, db, client = repo
+    other_db = make_db()
+    other = Client(server.dsn_for(other_db))
+    other.install()
+    clients = [client, other]
+    refs = []
+    for c, d in zip(clients, (db, other_db)):
+        run(server, d, "CREATE TABLE items (id int)")
+        c.shadow.verify(c.resolve("main"))
+        run(server, d, "CREATE TABLE more (id int)")
+        refs.append(c.resolve("main"))
+        c.shadow.drop()
+    errors, modes = [], {}
+
+    def work(i):
+        try:
+            conn_client = Client(clients[i].dsn)
+            conn_client.shadow.verify(refs[i])
+            modes[i] = conn_client.shadow.last_mode
+            conn_client.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors, errors
+        assert modes == {0: "template", 1: "template"}
+    finally:
+        other.drop_shadow()
+        other.close()
+
+
+def test_privileged_shadow_keeps_states_of_its_own(repo, pg_server):
+    """A ``privileged_shadow`` client (everything as the DSN's role) keeps and uses kept states
+    too, and does not use those an unprivileged client kept (their objects are the shadow role's)."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    client.shadow.verify(c1)
+    assert client.shadow.last_kept
+    privileged = Client(server.dsn_for(db), privileged_shadow=True)
+    try:
+        privileged.shadow.drop()
+        privileged.shadow.verify(c1)
+        assert privileged.shadow.last_mode == "full"  # the unprivileged client's kept state is not for it
+        assert [t["trusted"] for t in privileged.shadow.templates()] == [True]
+        privileged.shadow.drop()
+        privileged.shadow.verify(c1)
+        assert privileged.shadow.last_mode == "template"
+        assert database(server, db, privileged.shadow.name)[2] == server.connect(db).info.user
+    finally:
+        privileged.drop_shadow()
+        privileged.close()
