@@ -110,6 +110,37 @@ def test_periodic_drift_check_raises_one_alert_then_clears_it(repo):
     assert kinds(repo) == ["drift.found", "alert.raised", "alert.resolved"]
 
 
+def test_the_dashboards_drift_box_key_changes_when_drift_may_have_changed(repo, as_user, author):
+    """The drift box loads itself after the page; a live dashboard loads it again only when its
+    key (data-live-key) changes: on drift found or cleared, a checkout or a merge, not on a commit."""
+    import re
+
+    from monitoring.alerts import check_repository_now
+    from monitoring.events import record
+
+    page = as_user(author)
+
+    def key():
+        html = page.get(reverse("branches:dashboard", kwargs={"slug": repo.slug})).content.decode()
+        return re.search(r'id="drift" data-live-region data-live-key="(\d+)"', html).group(1)
+
+    first = key()
+    record("commit.captured", repo, actor_name="psql")
+    assert key() == first
+    behind_the_engines_back(repo, "CREATE TABLE public.sneaky (id integer)")
+    check_repository_now(repo.pk, ["drift"])  # drift.found, alert.raised
+    found = key()
+    assert found != first
+    check_repository_now(repo.pk, ["drift"])  # the same drift again: no event
+    assert key() == found
+    behind_the_engines_back(repo, "DROP TABLE public.sneaky")
+    check_repository_now(repo.pk, ["drift"])  # alert.resolved
+    cleared = key()
+    assert cleared != found
+    record("checkout", repo, actor_name="psql")
+    assert key() != cleared
+
+
 def test_two_workers_checking_the_same_drift_at_once_raise_it_once(repo):
     from django.db import connections
 
