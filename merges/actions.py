@@ -600,7 +600,10 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
 
 def _forced_extra(client, mr: MergeRequest) -> dict:
     """For the merged event of a merge with ``force``: the tables whose rows its migration drops
-    (the preview's data-loss warnings, read before it runs; alerts act on them)."""
+    (the preview's data-loss warnings, read before it runs; alerts act on them). Every forced
+    completion calls it just before the engine completes the merge: ``merge`` (a fresh merge, an
+    open one finished, or one whose earlier resolutions were applied again) and ``resolve`` (the
+    last conflict resolved with force)."""
     try:
         found = preview(mr, client)
     except ActionError:
@@ -636,6 +639,8 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dic
         _reapply_resolutions(client, user, mr)
         row = client.merge_status(mr.engine_merge_id)
         if row["status"] == "ready" and not row.get("error"):
+            if force:  # what it loses is the merge with the resolutions applied again, not as it opened
+                merged_extra = _forced_extra(client, mr)
             row = client.finish_merge(mr.engine_merge_id, force)
     return _outcome_from_row(client, user, mr, row, merged_extra)
 
@@ -766,8 +771,10 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                 raise ActionError(f"unknown resolution {choice!r}", code="invalid_resolution")
             may_finish = has_role(user, mr.repository, merge_role_for(mr.repository, mr.target)) and approvals(mr).met \
                 and not mr.draft
+            # with force, the merge is finished below, once what it loses has been read
             row = client.resolve_conflict(mr.engine_merge_id, identity, choice,
-                                          result if choice == "custom" else None, force=force, complete=may_finish)
+                                          result if choice == "custom" else None, force=force,
+                                          complete=may_finish and not force)
             canonical = ""
             if choice == "custom":  # what is kept is the definition the engine recorded, not the typed text
                 canonical = client.resolution_definition(mr.engine_merge_id, identity) or ""
@@ -775,11 +782,15 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                                               object_identity=identity, resolution=choice,
                                               definition=canonical, resolved_by=user)
             record_merge_request(EventKind.CONFLICT_RESOLVED, mr, user, identity=identity, resolution=choice)
+            merged_extra = None
+            if force and may_finish and row["status"] == "ready":
+                merged_extra = _forced_extra(client, mr)
+                row = client.finish_merge(mr.engine_merge_id, force)
             if row["status"] == "ready" and not may_finish:
                 outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
                                        message="every conflict is resolved: the merge completes when it is merged")
             else:
-                outcome = _outcome_from_row(client, user, mr, row)
+                outcome = _outcome_from_row(client, user, mr, row, merged_extra)
         mr.save()
         return outcome
 

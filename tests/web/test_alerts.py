@@ -277,6 +277,133 @@ def test_a_forced_merge_that_drops_a_column_with_data_raises_a_critical_alert(re
                             "AND attname = 'weight_grams' AND NOT attisdropped").fetchone()[0] == 0
 
 
+def conflicting_request(repo, author, reviewer, *, approve=True):
+    """!1 with a conflict on public.widgets (both sides add ``shade``); the source also drops
+    ``weight_grams``, which holds data on main (HEAD): taking the source's side loses it."""
+    from pggit.client import Client
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams; "
+                                             "ALTER TABLE public.widgets ADD COLUMN shade text")
+    live(repo, "ALTER TABLE public.widgets ADD COLUMN shade integer")
+    mr = open_request(repo, author)
+    if approve:
+        from merges import actions
+
+        actions.approve(reviewer, mr)
+    return mr
+
+
+def assert_forced_loss_alerted(repo, mr):
+    """The request is merged, its merged event names what was lost, and the critical alert is up."""
+    from merges.models import MergeRequest
+    from monitoring.models import Event
+
+    assert MergeRequest.objects.get(pk=mr.pk).state == "merged"
+    merged = Event.objects.get(repository=repo, kind="merge_request.merged")
+    assert merged.payload["forced"] is True and merged.payload["data_loss"] == ["public.widgets"], merged.payload
+    run_tasks()
+    [alert] = alerts(repo, kind="data_loss_forced")
+    assert (alert.severity, alert.state, alert.merge_request, alert.event) == ("critical", "open", mr, merged)
+    assert alert.detail["lost"] == ["public.widgets"]
+    with psycopg.connect(repo.dsn) as conn:  # the column and its data are really gone
+        assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.widgets'::regclass "
+                            "AND attname = 'weight_grams' AND NOT attisdropped").fetchone()[0] == 0
+
+
+def test_the_last_conflict_resolved_with_force_raises_the_data_loss_alert(repo, author, reviewer, maintainer):
+    """The conflicts page's path: the last resolution completes the merge, with force."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    outcome = actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None, choice="source", force=True)
+    assert outcome.status == "merged", outcome
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_forcing_a_merge_whose_conflicts_were_resolved_raises_the_data_loss_alert(repo, author, reviewer, maintainer):
+    """Resolved first (refused by the data-loss guard), then merged with force from the merge box."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    assert actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None,
+                           choice="source").status == "refused"
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_forcing_a_merge_that_applies_earlier_resolutions_again_raises_the_data_loss_alert(repo, author, reviewer,
+                                                                                           maintainer):
+    """Resolved before the approval, the engine merge aborted: the forced merge opens a new one and
+    applies the stored resolution again; what it lost is the merge as resolved, not as opened."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer, approve=False)
+    actions.open_conflicts(author, mr)
+    assert actions.resolve(author, MergeRequest_(mr), "table public.widgets", None, choice="source").status == "ready"
+    actions.abort(author, MergeRequest_(mr))
+    actions.approve(reviewer, MergeRequest_(mr))
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_a_forced_merge_whose_resolutions_keep_the_data_raises_no_data_loss_alert(repo, author, reviewer, maintainer):
+    """The same request resolved with the target's side (main's table, its column kept): forced or
+    not, nothing is lost, and the merged event says so."""
+    from merges import actions
+    from monitoring.models import Event
+
+    mr = conflicting_request(repo, author, reviewer, approve=False)
+    actions.open_conflicts(author, mr)
+    assert actions.resolve(author, MergeRequest_(mr), "table public.widgets", None, choice="target").status == "ready"
+    actions.abort(author, MergeRequest_(mr))
+    actions.approve(reviewer, MergeRequest_(mr))
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    merged = Event.objects.get(repository=repo, kind="merge_request.merged")
+    assert merged.payload["forced"] is True and merged.payload["data_loss"] == [], merged.payload
+    run_tasks()
+    assert alerts(repo, kind="data_loss_forced") == []
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT weight_grams FROM public.widgets").fetchall() == [(12,)]
+
+
+def test_resolving_with_force_on_the_conflicts_page_raises_the_data_loss_alert(repo, author, reviewer, maintainer,
+                                                                              as_user):
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    page = as_user(maintainer)
+    url = reverse("merges:resolve", kwargs={"slug": repo.slug, "number": mr.number})
+    response = page.post(url, {"object": "table public.widgets", "choice": "source", "result": "", "force": "on"})
+    assert response.status_code == 302
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_merging_with_force_from_the_merge_box_raises_the_data_loss_alert(repo, author, reviewer, maintainer,
+                                                                           as_user):
+    from merges import actions
+    from pggit.client import Client
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    page = as_user(maintainer)
+    url = reverse("merges:merge", kwargs={"slug": repo.slug, "number": mr.number})
+    assert page.post(url, {"force": "on"}).status_code == 302
+    assert_forced_loss_alerted(repo, mr)
+
+
+def MergeRequest_(mr):
+    """The request as it is now (actions take the row, and some read its engine merge)."""
+    from merges.models import MergeRequest
+
+    return MergeRequest.objects.get(pk=mr.pk)
+
+
 def test_a_merge_without_force_raises_no_data_loss_alert(repo, author, reviewer, maintainer):
     from merges import actions
     from pggit.client import Client
