@@ -29,6 +29,7 @@ from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest,
 from merges.risk import Warning, risky_steps
 from monitoring.events import record_merge_request
 from monitoring.models import EventKind
+from monitoring.notifications import added_mentions
 from pggit import errors as pe
 from pggit_web.errors import ActionError, Conflict, NotFound, engine_errors
 
@@ -331,9 +332,12 @@ def _check_open(mr: MergeRequest) -> None:
 
 def edit(user, mr: MergeRequest, *, title: str | None = None, description: str | None = None,
          draft: bool | None = None, strategy: str | None = None) -> MergeRequest:
-    """The author (or a maintainer) edits title, description, draft flag or strategy."""
+    """The author (or a maintainer) edits title, description, draft flag or strategy. The
+    ``merge_request.updated`` event names the users a new description mentions that the one it
+    replaces did not (``mentioned``: they are notified, monitoring.notifications)."""
     check_can_edit(user, mr)
     _check_open(mr)
+    previous_description = mr.description
     if title is not None:
         title = title.strip()
         if not title or len(title) > MAX_TITLE:
@@ -346,9 +350,10 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
     if strategy is not None:
         _check_strategy(strategy)
         mr.strategy = strategy
+    added = added_mentions(previous_description, mr.description)
     with transaction.atomic():
         mr.save()
-        record_merge_request(EventKind.MR_UPDATED, mr, user)
+        record_merge_request(EventKind.MR_UPDATED, mr, user, **({"mentioned": added} if added else {}))
     return mr
 
 
