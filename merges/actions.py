@@ -796,6 +796,9 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                                        message="every conflict is resolved: the merge completes when it is merged")
             else:
                 outcome = _outcome_from_row(client, user, mr, row, merged_extra)
+            if outcome.status == "refused":  # the data-loss guard stopped it, as a merge would be
+                mr.merge_error = outcome.message
+                record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
         mr.save()
         return outcome
 

@@ -322,6 +322,27 @@ def test_the_last_conflict_resolved_with_force_raises_the_data_loss_alert(repo, 
     assert_forced_loss_alerted(repo, mr)
 
 
+def test_the_last_conflict_resolved_into_a_refused_merge_records_merge_failed_on_the_request(repo, author, reviewer,
+                                                                                              maintainer):
+    """The conflicts page's last resolution stopped by the data-loss guard is a failed merge of the
+    request, as the merge box's would be: merge.failed (app) with the request, its merge_error,
+    one merge_failed alert about it (the engine's audit row of the same refusal counts on it)."""
+    from merges import actions
+    from monitoring.models import Event
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    refused = actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None, choice="source")
+    assert refused.status == "refused" and "weight_grams" in refused.message
+    assert "weight_grams" in MergeRequest_(mr).merge_error
+    [failed] = Event.objects.filter(repository=repo, kind="merge.failed", source="app")
+    assert failed.merge_request == mr and failed.payload["forced"] is False
+    run_tasks()
+    [alert] = alerts(repo, kind="merge_failed")
+    assert (alert.merge_request, alert.event, alert.state) == (mr, failed, "open")
+    assert alerts(repo, kind="data_loss_forced") == []
+
+
 def test_forcing_a_merge_whose_conflicts_were_resolved_raises_the_data_loss_alert(repo, author, reviewer, maintainer):
     """Resolved first (refused by the data-loss guard), then merged with force from the merge box."""
     from merges import actions
