@@ -29,6 +29,7 @@ from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest,
 from merges.risk import Warning, risky_steps
 from monitoring.events import record_merge_request
 from monitoring.models import EventKind
+from monitoring.notifications import added_mentions
 from pggit import errors as pe
 from pggit_web.errors import ActionError, Conflict, NotFound, engine_errors
 
@@ -331,9 +332,12 @@ def _check_open(mr: MergeRequest) -> None:
 
 def edit(user, mr: MergeRequest, *, title: str | None = None, description: str | None = None,
          draft: bool | None = None, strategy: str | None = None) -> MergeRequest:
-    """The author (or a maintainer) edits title, description, draft flag or strategy."""
+    """The author (or a maintainer) edits title, description, draft flag or strategy. The
+    ``merge_request.updated`` event names the users a new description mentions that the one it
+    replaces did not (``mentioned``: they are notified, monitoring.notifications)."""
     check_can_edit(user, mr)
     _check_open(mr)
+    previous_description = mr.description
     if title is not None:
         title = title.strip()
         if not title or len(title) > MAX_TITLE:
@@ -346,9 +350,10 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
     if strategy is not None:
         _check_strategy(strategy)
         mr.strategy = strategy
+    added = added_mentions(previous_description, mr.description)
     with transaction.atomic():
         mr.save()
-        record_merge_request(EventKind.MR_UPDATED, mr, user)
+        record_merge_request(EventKind.MR_UPDATED, mr, user, **({"mentioned": added} if added else {}))
     return mr
 
 
@@ -600,7 +605,10 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
 
 def _forced_extra(client, mr: MergeRequest) -> dict:
     """For the merged event of a merge with ``force``: the tables whose rows its migration drops
-    (the preview's data-loss warnings, read before it runs; alerts act on them)."""
+    (the preview's data-loss warnings, read before it runs; alerts act on them). Every forced
+    completion calls it just before the engine completes the merge: ``merge`` (a fresh merge, an
+    open one finished, or one whose earlier resolutions were applied again) and ``resolve`` (the
+    last conflict resolved with force)."""
     try:
         found = preview(mr, client)
     except ActionError:
@@ -636,6 +644,8 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dic
         _reapply_resolutions(client, user, mr)
         row = client.merge_status(mr.engine_merge_id)
         if row["status"] == "ready" and not row.get("error"):
+            if force:  # what it loses is the merge with the resolutions applied again, not as it opened
+                merged_extra = _forced_extra(client, mr)
             row = client.finish_merge(mr.engine_merge_id, force)
     return _outcome_from_row(client, user, mr, row, merged_extra)
 
@@ -766,8 +776,10 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                 raise ActionError(f"unknown resolution {choice!r}", code="invalid_resolution")
             may_finish = has_role(user, mr.repository, merge_role_for(mr.repository, mr.target)) and approvals(mr).met \
                 and not mr.draft
+            # with force, the merge is finished below, once what it loses has been read
             row = client.resolve_conflict(mr.engine_merge_id, identity, choice,
-                                          result if choice == "custom" else None, force=force, complete=may_finish)
+                                          result if choice == "custom" else None, force=force,
+                                          complete=may_finish and not force)
             canonical = ""
             if choice == "custom":  # what is kept is the definition the engine recorded, not the typed text
                 canonical = client.resolution_definition(mr.engine_merge_id, identity) or ""
@@ -775,11 +787,18 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
                                               object_identity=identity, resolution=choice,
                                               definition=canonical, resolved_by=user)
             record_merge_request(EventKind.CONFLICT_RESOLVED, mr, user, identity=identity, resolution=choice)
+            merged_extra = None
+            if force and may_finish and row["status"] == "ready":
+                merged_extra = _forced_extra(client, mr)
+                row = client.finish_merge(mr.engine_merge_id, force)
             if row["status"] == "ready" and not may_finish:
                 outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
                                        message="every conflict is resolved: the merge completes when it is merged")
             else:
-                outcome = _outcome_from_row(client, user, mr, row)
+                outcome = _outcome_from_row(client, user, mr, row, merged_extra)
+            if outcome.status == "refused":  # the data-loss guard stopped it, as a merge would be
+                mr.merge_error = outcome.message
+                record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
         mr.save()
         return outcome
 

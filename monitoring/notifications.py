@@ -7,7 +7,9 @@ Reasons (``NotificationReason``):
   reviewer named in the payload);
 - ``review_submitted``: my merge request was approved, sent back or commented in a review;
 - ``merged`` / ``closed``: my merge request was merged or closed;
-- ``mentioned``: ``@username`` in a comment, a review or the description of a new merge request;
+- ``mentioned``: ``@username`` in a comment, a review or the description of a new merge request,
+  or added to the description by an edit (``merge_request.updated``; not those told of an earlier
+  text of the description);
 - ``alert``: an alert was raised on a repository I maintain (``alert.raised``).
 
 Never the actor of the event, and only users who can see the repository now (a mention of an
@@ -58,6 +60,12 @@ def mentioned_usernames(text: str | None) -> list[str]:
         if len(seen) >= MAX_MENTIONS:
             break
     return list(seen)
+
+
+def added_mentions(before: str | None, after: str | None) -> list[str]:
+    """The user names ``after`` mentions that ``before`` did not (an edited description)."""
+    earlier = set(mentioned_usernames(before))
+    return [name for name in mentioned_usernames(after) if name not in earlier]
 
 
 def _event_repository(event) -> Repository | None:
@@ -134,10 +142,27 @@ def recipients(event) -> dict[int, tuple[object, str]]:
                                              groups__repository_role__role=Role.MAINTAINER).order_by("pk"):
                 add(user, Reason.ALERT)
     names = [n for text in _mention_texts(event) for n in mentioned_usernames(text)]
+    if event.kind == EventKind.MR_UPDATED and mr is not None:
+        names = _newly_mentioned(event, mr)
     if names:
         for user in User.objects.filter(username__in=names).order_by("pk"):
             add(user, Reason.MENTIONED)
     return found
+
+
+def _newly_mentioned(event, mr) -> list[str]:
+    """An edited description: the names it added (``mentioned`` in the payload, set by
+    ``merges.actions.edit``), less those a description of this request mentioned before and who
+    were told then (a mention taken out and put back in is not news)."""
+    added = (event.payload or {}).get("mentioned")
+    if not isinstance(added, list):
+        return []
+    names = [n for n in added if isinstance(n, str)][:MAX_MENTIONS]
+    told = (Notification.objects.filter(merge_request=mr, reason=Reason.MENTIONED, user__username__in=names,
+                                        event__kind__in=(EventKind.MR_OPENED, EventKind.MR_UPDATED))
+            .exclude(event=event).values_list("user__username", flat=True))
+    told = set(told)
+    return [n for n in names if n not in told]
 
 
 def _may_know(user, repo: Repository | None, reason: str) -> bool:

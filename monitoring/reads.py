@@ -1,13 +1,14 @@
-"""What the alerts page and the REST API show: the list with its filters, and the counts."""
+"""What the alerts page and the REST API show: the list with its filters, and the counts; and the
+dashboard's drift box key (``drift_key``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from branches.models import Repository
-from monitoring.models import Alert, AlertKind, Severity
+from monitoring.models import Alert, AlertKind, Event, EventKind, Severity
 
 # the state filter: active (open and acknowledged; the default), one state, or all
 STATE_FILTERS = {
@@ -77,3 +78,19 @@ def stats(repo: Repository) -> Stats:
     for row in active.values("kind").annotate(n=Count("id")):
         by_kind[row["kind"]] = row["n"]
     return Stats(total=sum(by_state.values()), by_state=by_state, by_severity=by_severity, by_kind=by_kind)
+
+
+# events after which the live schema may compare differently with HEAD
+DRIFT_EVENTS = (EventKind.CHECKOUT, EventKind.MERGE_COMPLETED, EventKind.MR_MERGED, EventKind.BRANCH_MOVED,
+                EventKind.REVERT, EventKind.DRIFT_FOUND)
+
+
+def drift_key(repo: Repository) -> int:
+    """The id of the repository's newest event that may change what ``pggit.drift()`` says: a
+    checkout, merge, reset or revert, drift found, or a drift alert raised or resolved (the drift
+    check found it gone). The dashboard's drift box, which loads itself after the page, is loaded
+    again on a live page when this changes (``data-live-key``, static/js/live.js)."""
+    drift_alert = Q(kind__in=(EventKind.ALERT_RAISED, EventKind.ALERT_RESOLVED), payload__alert__kind=AlertKind.DRIFT)
+    newest = (Event.objects.filter(repository=repo).filter(Q(kind__in=DRIFT_EVENTS) | drift_alert)
+              .order_by("-id").values_list("id", flat=True).first())
+    return newest or 0

@@ -4,6 +4,8 @@
      <section id="merge-box" data-live-region>...</section>         a part of the page kept current
      data-live-kinds="merge_request. comment."                      (on the socket element, optional)
                                                                     only events whose kind starts so
+     <div id="drift" data-live-region data-live-key="42" hx-get=...> a region that loads itself after
+                                                                    the page: redrawn when its key changes
    A page may declare several sockets (a merge request's page listens to its request, and to the
    repository's commits: its conversation tab reconciles the request with a moved source).
 
@@ -63,10 +65,21 @@
       active.type !== "submit" && active.type !== "button") || active.isContentEditable;
   }
 
+  // A region whose content loads itself after the page (hx-trigger="load": the dashboard's drift
+  // box) cannot be compared with the fresh page's, which holds the placeholder: it carries
+  // data-live-key instead, and is replaced (and loads itself again) only when the key changed.
+  function unchanged(region, replacement) {
+    var key = region.getAttribute("data-live-key");
+    if (key !== null) {
+      return key === replacement.getAttribute("data-live-key");
+    }
+    return replacement.outerHTML === region.outerHTML;
+  }
+
   function swap(fresh) {
     document.querySelectorAll("[data-live-region]").forEach(function (region) {
       var replacement = region.id && fresh.getElementById(region.id);
-      if (!replacement || replacement.outerHTML === region.outerHTML) {
+      if (!replacement || unchanged(region, replacement)) {
         return;
       }
       if (isTyping(region)) {

@@ -153,3 +153,59 @@ def test_a_drift_check_through_the_worker_shows_in_the_api(as_api, repo, viewer)
     [alert] = as_api(viewer).get(f"{BASE}/alerts/", {"kind": "drift"}).json()["results"]
     assert alert["detail"]["objects"] == [{"identity": "table public.widgets", "kind": "table", "change": "modified"}]
     assert alert["event"] is not None and alert["state"] == "open"
+
+
+# forced merges through the API: each path records what was lost, and the alert is raised --------
+
+def _losing_request(repo, author, reviewer, *, conflict: bool):
+    """!1 whose source drops public.widgets.weight_grams (a row holds a value in it on main, HEAD);
+    with ``conflict`` both sides also add ``shade``, so the table is a conflict to resolve."""
+    from merges import actions
+    from pggit.client import Client
+
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams"
+                           + ("; ALTER TABLE public.widgets ADD COLUMN shade text" if conflict else ""))
+    if conflict:
+        with psycopg.connect(repo.dsn, autocommit=True) as conn:
+            conn.execute("ALTER TABLE public.widgets ADD COLUMN shade integer")
+    mr = actions.open_merge_request(author, repo, source="feature-colors", target="main", title="Slimmer")
+    actions.approve(reviewer, mr)
+    return mr
+
+
+def _assert_data_loss_alert(as_api, viewer, mr):
+    from monitoring.models import Event
+
+    merged = Event.objects.get(merge_request=mr, kind="merge_request.merged")
+    assert merged.payload["forced"] is True and merged.payload["data_loss"] == ["public.widgets"], merged.payload
+    run_tasks()
+    [alert] = as_api(viewer).get(f"{BASE}/alerts/", {"kind": "data_loss_forced"}).json()["results"]
+    assert (alert["severity"], alert["state"], alert["merge_request"]) == ("critical", "open", mr.number)
+    assert alert["detail"]["lost"] == ["public.widgets"] and alert["event"] == merged.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merge_forced_through_the_api_raises_the_data_loss_alert(as_api, repo, author, reviewer, maintainer, viewer):
+    mr = _losing_request(repo, author, reviewer, conflict=False)
+    url = f"{BASE}/merge-requests/{mr.number}/merge/"
+    response = as_api(maintainer).post(url, {}, format="json")
+    assert response.status_code == 409 and error_of(response)["code"] == "data_loss_refused"
+    response = as_api(maintainer).post(url, {"force": True}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "merged"
+    _assert_data_loss_alert(as_api, viewer, mr)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_conflict_resolved_with_force_through_the_api_raises_the_data_loss_alert(as_api, repo, author,
+                                                                                          reviewer, maintainer,
+                                                                                          viewer):
+    mr = _losing_request(repo, author, reviewer, conflict=True)
+    client = as_api(maintainer)
+    response = client.post(f"{BASE}/merge-requests/{mr.number}/merge/", {}, format="json")
+    assert response.status_code == 409 and error_of(response)["code"] == "merge_conflicts"
+    response = client.post(f"{BASE}/merge-requests/{mr.number}/conflicts/resolve/",
+                           {"identity": "table public.widgets", "choice": "source", "force": True}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "merged", response.json()
+    _assert_data_loss_alert(as_api, viewer, mr)

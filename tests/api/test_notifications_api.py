@@ -153,3 +153,18 @@ def test_withdrawing_a_review_request(as_api, repo, mr, author, reviewer, viewer
     assert ReviewRequest.objects.count() == 0
     response = as_api(author).delete(url)
     assert response.status_code == 404 and error_of(response)["code"] == "review_request_not_found"
+
+
+def test_a_description_edited_through_the_api_notifies_the_newly_mentioned(as_api, repo, mr, author, reviewer,
+                                                                           maintainer):
+    url = f"/api/v1/repositories/{repo.slug}/merge-requests/{mr.number}/"
+    response = as_api(author).patch(url, {"description": "over to @rex_reviewer"}, format="json")
+    assert response.status_code == 200 and response.json()["description"] == "over to @rex_reviewer"
+    response = as_api(author).patch(url, {"description": "over to @rex_reviewer and @mia_maintainer"}, format="json")
+    assert response.status_code == 200
+    run_tasks()
+    [told] = as_api(reviewer).get(NOTIFICATIONS).json()["results"]
+    assert (told["reason"], told["kind"], told["actor"]) == ("mentioned", "merge_request.updated", "ada_author")
+    [told] = as_api(maintainer).get(NOTIFICATIONS).json()["results"]
+    assert (told["reason"], told["kind"]) == ("mentioned", "merge_request.updated")
+    assert Notification.objects.filter(user=reviewer).count() == 1

@@ -188,6 +188,49 @@ def test_create_table_from_psql_appears_on_an_open_commit_log(people, snap, live
     snap(ada, "log-after-create-table")
 
 
+def test_a_checkout_from_the_cli_and_drift_found_update_the_open_dashboard(people, snap, live_app, repo, maintainer):
+    """A checkout run with the CLI (not the page) moves HEAD on the open dashboard: the heading, the
+    About box and the checkout box's selection; the drift box, which loads itself after the page,
+    loads again when the drift check finds DDL run behind the engine's back."""
+    import subprocess
+    import sys
+
+    from monitoring.alerts import run_checks
+    from monitoring.models import AlertRule
+
+    mia = people.open(maintainer)
+    mia.goto(f"/repos/{repo.slug}/")
+    live_app.wait_for_listener(repo)
+    expect(mia.locator("#about-head")).to_have_text("main")
+    expect(mia.locator("#checkout-branch")).to_have_value("main")
+    expect(mia.locator("#drift")).to_contain_text("None: the live schema matches HEAD")
+    mark_and_wait_for_socket(mia)
+    snap(mia, "dashboard-on-main")
+
+    cli = subprocess.run([sys.executable, "-m", "pggit", "--dsn", repo.dsn, "checkout", "feature-colors"],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+
+    expect(mia.locator("#current-branch")).to_have_text("feature-colors", timeout=LIVE_MS)
+    expect(mia.locator("#about-head")).to_have_text("feature-colors", timeout=LIVE_MS)
+    expect(mia.locator("#checkout-branch")).to_have_value("feature-colors", timeout=LIVE_MS)
+    expect(mia.locator("#drift")).to_contain_text("None: the live schema matches HEAD")
+    assert_not_reloaded(mia)
+    snap(mia, "dashboard-after-cli-checkout")
+
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:  # DDL behind the engine's back: drift
+        conn.execute("SET pggit.capture = 'off'")
+        conn.execute("CREATE TABLE public.sneaky (id integer)")
+    AlertRule.objects.filter(repository=repo).update(checked_at=None)  # the periodic check is due
+    assert run_checks() == 1  # the worker's periodic job; the worker thread runs the check it enqueues
+
+    expect(mia.locator("#drift .drift-found")).to_contain_text("1 object changed", timeout=LIVE_MS)
+    expect(mia.locator("#drift")).to_contain_text("table public.sneaky")
+    assert_not_reloaded(mia)
+    snap(mia, "dashboard-drift-found")
+    assert repo.events.filter(kind="drift.found").count() == 1
+
+
 def test_a_rolled_back_statement_leaves_the_open_commit_log_alone(people, live_app, repo, author):
     ada = people.open(author)
     ada.goto(f"/repos/{repo.slug}/commits/")

@@ -110,6 +110,37 @@ def test_periodic_drift_check_raises_one_alert_then_clears_it(repo):
     assert kinds(repo) == ["drift.found", "alert.raised", "alert.resolved"]
 
 
+def test_the_dashboards_drift_box_key_changes_when_drift_may_have_changed(repo, as_user, author):
+    """The drift box loads itself after the page; a live dashboard loads it again only when its
+    key (data-live-key) changes: on drift found or cleared, a checkout or a merge, not on a commit."""
+    import re
+
+    from monitoring.alerts import check_repository_now
+    from monitoring.events import record
+
+    page = as_user(author)
+
+    def key():
+        html = page.get(reverse("branches:dashboard", kwargs={"slug": repo.slug})).content.decode()
+        return re.search(r'id="drift" data-live-region data-live-key="(\d+)"', html).group(1)
+
+    first = key()
+    record("commit.captured", repo, actor_name="psql")
+    assert key() == first
+    behind_the_engines_back(repo, "CREATE TABLE public.sneaky (id integer)")
+    check_repository_now(repo.pk, ["drift"])  # drift.found, alert.raised
+    found = key()
+    assert found != first
+    check_repository_now(repo.pk, ["drift"])  # the same drift again: no event
+    assert key() == found
+    behind_the_engines_back(repo, "DROP TABLE public.sneaky")
+    check_repository_now(repo.pk, ["drift"])  # alert.resolved
+    cleared = key()
+    assert cleared != found
+    record("checkout", repo, actor_name="psql")
+    assert key() != cleared
+
+
 def test_two_workers_checking_the_same_drift_at_once_raise_it_once(repo):
     from django.db import connections
 
@@ -244,6 +275,154 @@ def test_a_forced_merge_that_drops_a_column_with_data_raises_a_critical_alert(re
     with psycopg.connect(repo.dsn) as conn:  # the column is really gone
         assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.widgets'::regclass "
                             "AND attname = 'weight_grams' AND NOT attisdropped").fetchone()[0] == 0
+
+
+def conflicting_request(repo, author, reviewer, *, approve=True):
+    """!1 with a conflict on public.widgets (both sides add ``shade``); the source also drops
+    ``weight_grams``, which holds data on main (HEAD): taking the source's side loses it."""
+    from pggit.client import Client
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams; "
+                                             "ALTER TABLE public.widgets ADD COLUMN shade text")
+    live(repo, "ALTER TABLE public.widgets ADD COLUMN shade integer")
+    mr = open_request(repo, author)
+    if approve:
+        from merges import actions
+
+        actions.approve(reviewer, mr)
+    return mr
+
+
+def assert_forced_loss_alerted(repo, mr):
+    """The request is merged, its merged event names what was lost, and the critical alert is up."""
+    from merges.models import MergeRequest
+    from monitoring.models import Event
+
+    assert MergeRequest.objects.get(pk=mr.pk).state == "merged"
+    merged = Event.objects.get(repository=repo, kind="merge_request.merged")
+    assert merged.payload["forced"] is True and merged.payload["data_loss"] == ["public.widgets"], merged.payload
+    run_tasks()
+    [alert] = alerts(repo, kind="data_loss_forced")
+    assert (alert.severity, alert.state, alert.merge_request, alert.event) == ("critical", "open", mr, merged)
+    assert alert.detail["lost"] == ["public.widgets"]
+    with psycopg.connect(repo.dsn) as conn:  # the column and its data are really gone
+        assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.widgets'::regclass "
+                            "AND attname = 'weight_grams' AND NOT attisdropped").fetchone()[0] == 0
+
+
+def test_the_last_conflict_resolved_with_force_raises_the_data_loss_alert(repo, author, reviewer, maintainer):
+    """The conflicts page's path: the last resolution completes the merge, with force."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    outcome = actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None, choice="source", force=True)
+    assert outcome.status == "merged", outcome
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_the_last_conflict_resolved_into_a_refused_merge_records_merge_failed_on_the_request(repo, author, reviewer,
+                                                                                              maintainer):
+    """The conflicts page's last resolution stopped by the data-loss guard is a failed merge of the
+    request, as the merge box's would be: merge.failed (app) with the request, its merge_error,
+    one merge_failed alert about it (the engine's audit row of the same refusal counts on it)."""
+    from merges import actions
+    from monitoring.models import Event
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    refused = actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None, choice="source")
+    assert refused.status == "refused" and "weight_grams" in refused.message
+    assert "weight_grams" in MergeRequest_(mr).merge_error
+    [failed] = Event.objects.filter(repository=repo, kind="merge.failed", source="app")
+    assert failed.merge_request == mr and failed.payload["forced"] is False
+    run_tasks()
+    [alert] = alerts(repo, kind="merge_failed")
+    assert (alert.merge_request, alert.event, alert.state) == (mr, failed, "open")
+    assert alerts(repo, kind="data_loss_forced") == []
+
+
+def test_forcing_a_merge_whose_conflicts_were_resolved_raises_the_data_loss_alert(repo, author, reviewer, maintainer):
+    """Resolved first (refused by the data-loss guard), then merged with force from the merge box."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    assert actions.resolve(maintainer, MergeRequest_(mr), "table public.widgets", None,
+                           choice="source").status == "refused"
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_forcing_a_merge_that_applies_earlier_resolutions_again_raises_the_data_loss_alert(repo, author, reviewer,
+                                                                                           maintainer):
+    """Resolved before the approval, the engine merge aborted: the forced merge opens a new one and
+    applies the stored resolution again; what it lost is the merge as resolved, not as opened."""
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer, approve=False)
+    actions.open_conflicts(author, mr)
+    assert actions.resolve(author, MergeRequest_(mr), "table public.widgets", None, choice="source").status == "ready"
+    actions.abort(author, MergeRequest_(mr))
+    actions.approve(reviewer, MergeRequest_(mr))
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_a_forced_merge_whose_resolutions_keep_the_data_raises_no_data_loss_alert(repo, author, reviewer, maintainer):
+    """The same request resolved with the target's side (main's table, its column kept): forced or
+    not, nothing is lost, and the merged event says so."""
+    from merges import actions
+    from monitoring.models import Event
+
+    mr = conflicting_request(repo, author, reviewer, approve=False)
+    actions.open_conflicts(author, mr)
+    assert actions.resolve(author, MergeRequest_(mr), "table public.widgets", None, choice="target").status == "ready"
+    actions.abort(author, MergeRequest_(mr))
+    actions.approve(reviewer, MergeRequest_(mr))
+    assert actions.merge(maintainer, MergeRequest_(mr), force=True).status == "merged"
+    merged = Event.objects.get(repository=repo, kind="merge_request.merged")
+    assert merged.payload["forced"] is True and merged.payload["data_loss"] == [], merged.payload
+    run_tasks()
+    assert alerts(repo, kind="data_loss_forced") == []
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT weight_grams FROM public.widgets").fetchall() == [(12,)]
+
+
+def test_resolving_with_force_on_the_conflicts_page_raises_the_data_loss_alert(repo, author, reviewer, maintainer,
+                                                                              as_user):
+    from merges import actions
+
+    mr = conflicting_request(repo, author, reviewer)
+    assert actions.merge(maintainer, mr).status == "conflicts"
+    page = as_user(maintainer)
+    url = reverse("merges:resolve", kwargs={"slug": repo.slug, "number": mr.number})
+    response = page.post(url, {"object": "table public.widgets", "choice": "source", "result": "", "force": "on"})
+    assert response.status_code == 302
+    assert_forced_loss_alerted(repo, mr)
+
+
+def test_merging_with_force_from_the_merge_box_raises_the_data_loss_alert(repo, author, reviewer, maintainer,
+                                                                           as_user):
+    from merges import actions
+    from pggit.client import Client
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    page = as_user(maintainer)
+    url = reverse("merges:merge", kwargs={"slug": repo.slug, "number": mr.number})
+    assert page.post(url, {"force": "on"}).status_code == 302
+    assert_forced_loss_alerted(repo, mr)
+
+
+def MergeRequest_(mr):
+    """The request as it is now (actions take the row, and some read its engine merge)."""
+    from merges.models import MergeRequest
+
+    return MergeRequest.objects.get(pk=mr.pk)
 
 
 def test_a_merge_without_force_raises_no_data_loss_alert(repo, author, reviewer, maintainer):

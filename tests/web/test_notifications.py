@@ -131,6 +131,57 @@ def test_a_description_mention_notifies_when_the_request_opens(repo, author, vie
     assert told(viewer) == []
 
 
+def test_an_edited_description_notifies_the_newly_mentioned_once(repo, author, reviewer, viewer, maintainer,
+                                                                   outsider):
+    """Mentions added by an edit notify (once, one mail each); those of the earlier text, already
+    told when the request opened, are not told again, nor on an edit that changes something else."""
+    mr = open_request(repo, author, description="Needs a look from @mia_maintainer.")
+    run_tasks()
+    assert told(maintainer) == [("mentioned", "merge_request.opened")]
+    actions.edit(author, mr, description="Needs a look from @mia_maintainer and @rex_reviewer, "
+                                         "cc @otto_outsider @nobody_at_all @ada_author.")
+    run_tasks()
+    assert told(reviewer) == [("mentioned", "merge_request.updated")]
+    assert told(maintainer) == [("mentioned", "merge_request.opened")]  # the earlier text's: told already
+    assert told(outsider) == [] and told(author) == []  # an outsider never; the writer never
+    mr = MergeRequest.objects.get(pk=mr.pk)
+    actions.edit(author, mr, title="Colors, all of them")  # the same description: nobody newly mentioned
+    actions.edit(author, MergeRequest.objects.get(pk=mr.pk), description=mr.description + " Also @vic_viewer.")
+    run_tasks()
+    assert told(viewer) == [("mentioned", "merge_request.updated")]
+    assert told(reviewer) == [("mentioned", "merge_request.updated")] and len(told(maintainer)) == 1
+    assert [len(mails_to(u)) for u in (maintainer, reviewer, viewer, outsider)] == [1, 1, 1, 0]
+
+
+def test_a_mention_removed_and_added_again_is_not_told_twice(repo, author, reviewer, maintainer):
+    mr = open_request(repo, author, description="@rex_reviewer please")
+    actions.edit(maintainer, mr, description="anyone?")
+    actions.edit(maintainer, MergeRequest.objects.get(pk=mr.pk), description="@rex_reviewer please, after all")
+    run_tasks()
+    assert told(reviewer) == [("mentioned", "merge_request.opened")]
+    assert len(mails_to(reviewer)) == 1
+    # a mention by someone else than the writer of the earlier text: the author hears of it
+    actions.edit(maintainer, MergeRequest.objects.get(pk=mr.pk), description="@ada_author: rebase please")
+    run_tasks()
+    assert told(author) == [("mentioned", "merge_request.updated")]
+
+
+def test_an_edit_delivered_again_notifies_and_mails_once(repo, author, reviewer):
+    from monitoring.notifications import email_notification, on_event
+
+    mr = open_request(repo, author)
+    run_tasks()
+    actions.edit(author, mr, description="over to you @rex_reviewer")
+    run_tasks()
+    event = Event.objects.get(kind=EventKind.MR_UPDATED)
+    assert event.delivered_at is not None and told(reviewer) == [("mentioned", "merge_request.updated")]
+    assert on_event(event) == []  # the hook run again for the same event (a retried delivery)
+    email_notification.enqueue(Notification.objects.get(user=reviewer).pk)  # and its mail task again
+    run_tasks()
+    assert told(reviewer) == [("mentioned", "merge_request.updated")]
+    assert len(mails_to(reviewer)) == 1
+
+
 def test_the_author_mentioned_in_a_review_is_told_once(repo, mr, author, reviewer):
     actions.approve(reviewer, mr, "nice work @ada_author")
     run_tasks()
