@@ -36,6 +36,11 @@ def user_group(user_id: int) -> str:
     return f"user-{user_id}"
 
 
+def access_group(user_id: int) -> str:
+    """Every live socket of the user (``monitoring.access`` tells them to check their access)."""
+    return f"access-{user_id}"
+
+
 def message(event) -> dict:
     """What a websocket receives for ``event`` (JSON)."""
     mr = event.merge_request
@@ -82,14 +87,14 @@ def _loop():
         return _sender_loop
 
 
-def send_to_groups(groups: list[str], data: dict) -> None:
+def send_to_groups(groups: list[str], data: dict, message_type: str = MESSAGE_TYPE) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
 
     async def send_all():
         for group in groups:
-            await layer.group_send(group, {"type": MESSAGE_TYPE, "event": data})
+            await layer.group_send(group, {"type": message_type, "event": data})
 
     asyncio.run_coroutine_threadsafe(send_all(), _loop()).result(timeout=30)
 

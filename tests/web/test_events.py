@@ -198,6 +198,80 @@ def test_a_socket_ends_with_the_session_or_token_that_opened_it(repo, author, vi
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("change", ["group_user_set_remove", "user_groups_clear", "role_group_deleted",
+                                    "user_deactivated", "signed_out"])
+def test_a_socket_closes_as_soon_as_its_reader_loses_access_without_waiting_for_an_event(
+        repo, author, viewer, client, change):
+    """Sockets forward events without a query while their last check is recent
+    (PGGIT_WS_RECHECK_SECONDS): each change the app makes to access tells the user's sockets to
+    check at once, and a socket that lost access is closed with no event sent."""
+    from branches.models import Role
+
+    client.force_login(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    def lose_access():
+        if change == "group_user_set_remove":
+            repo.group(Role.VIEWER).user_set.remove(viewer)
+        elif change == "user_groups_clear":
+            viewer.groups.clear()
+        elif change == "role_group_deleted":
+            repo.group(Role.VIEWER).delete()
+        elif change == "user_deactivated":
+            viewer.is_active = False
+            viewer.save()
+        else:
+            client.logout()
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", headers=[(b"cookie", cookie)])
+        assert connected
+        await sync_to_async(lose_access)()
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+
+    asyncio.run(scenario())
+    from monitoring.models import Event
+
+    assert not Event.objects.exists()  # nothing happened in the repository: the change alone closed it
+
+
+def test_a_change_behind_the_apps_back_is_seen_at_the_first_event_after_the_recheck_interval(
+        repo, author, viewer, settings):
+    """A membership row deleted with SQL sends no signal: within the interval the socket still
+    trusts its last check; the first event after it checks again and closes the socket."""
+    import time
+
+    from django.contrib.auth import get_user_model
+
+    from merges import actions
+    from merges.models import MergeRequest
+
+    settings.PGGIT_WS_RECHECK_SECONDS = 1.0
+    through = get_user_model().groups.through
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", viewer)
+        assert connected
+        opened = time.monotonic()
+        await sync_to_async(lambda: through.objects.filter(user=viewer).delete())()  # no m2m_changed
+        await sync_to_async(_open_request)(author, repo)
+        await sync_to_async(run_tasks)()
+        if time.monotonic() - opened < 1.0:  # (a slow machine may already be past the interval)
+            assert (await comm.receive_json(timeout=5))["kind"] == "merge_request.opened"
+        await asyncio.sleep(max(0.0, 1.1 - (time.monotonic() - opened)))
+        mr = await sync_to_async(MergeRequest.objects.get)(repository=repo)
+        await sync_to_async(actions.close)(author, mr)
+        await sync_to_async(run_tasks)()
+        while True:
+            out = await comm.receive_output(timeout=5)
+            if out["type"] == "websocket.close":
+                break
+            assert out["type"] == "websocket.send"  # only the opened event, sent before the interval ended
+        assert out == {"type": "websocket.close", "code": 4403}
+
+    asyncio.run(scenario())
+
+
 # the listener ----------------------------------------------------------------------------------
 
 def _listen(repo):
