@@ -42,22 +42,25 @@ def record(kind: str, repository=None, *, actor=None, merge_request=None, payloa
     if merge_request is not None and repository is None:
         repository = merge_request.repository
     name = actor_name or (actor.get_username() if actor is not None else "")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # (no savepoint: an event that fails fails its action)
         event = Event.objects.create(kind=kind, repository=repository, merge_request=merge_request, actor=actor,
                                      actor_name=name[:200], payload=payload or {})
         enqueue_delivery([event])
     return event
 
 
-def merge_request_payload(mr, **extra) -> dict:
-    """The merge request as the API lists it, plus ``extra`` (a review, a comment, ...)."""
+def merge_request_payload(mr, approvals=None, **extra) -> dict:
+    """The merge request as the API lists it, plus ``extra`` (a review, a comment, ...).
+    ``approvals``: its current approvals when the caller has just computed them (else read here)."""
     from merges.serializers import MergeRequestSerializer
 
-    data = {"merge_request": dict(MergeRequestSerializer(mr).data)}
+    context = {"approvals": {mr.pk: approvals}} if approvals is not None else {}
+    data = {"merge_request": dict(MergeRequestSerializer(mr, context=context).data)}
     data.update(extra)
     return data
 
 
-def record_merge_request(kind: str, mr, actor, **extra) -> Event:
+def record_merge_request(kind: str, mr, actor, approvals=None, **extra) -> Event:
     """An event about merge request ``mr`` with its API representation in the payload."""
-    return record(kind, mr.repository, actor=actor, merge_request=mr, payload=merge_request_payload(mr, **extra))
+    return record(kind, mr.repository, actor=actor, merge_request=mr,
+                  payload=merge_request_payload(mr, approvals, **extra))

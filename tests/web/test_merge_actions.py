@@ -283,3 +283,50 @@ def test_a_new_repositorys_default_branch_needs_someone_elses_approval(engine_db
     mr.refresh_from_db()
     assert outcome.status == "merged" and mr.state == "merged"
     assert Client(repo.dsn).resolve("main") == mr.merge_commit != main_before
+
+
+def test_approving_reads_the_reviews_once_and_writes_its_event_with_the_new_approval(
+        repo, author, reviewer, django_assert_max_num_queries):
+    """The approval reconciles with the engine and records the review in one transaction: the
+    state and the event's approvals come from one read of the reviews."""
+    from monitoring.models import Event
+
+    mr = open_request(repo, author)
+    mr = actions.get_merge_request(reviewer, repo.slug, mr.number)
+    actions.check_can_review(reviewer, mr, Review.Verdict.APPROVE)  # (the role, read as a page's view would)
+    with django_assert_max_num_queries(10):
+        actions.approve(reviewer, mr, "ship it")
+    mr.refresh_from_db()
+    assert mr.state == "approved"
+    event = Event.objects.get(kind="merge_request.approved")
+    assert event.payload["merge_request"]["state"] == "approved"
+    assert event.payload["merge_request"]["approvals"]["count"] == 1
+    assert event.payload["review"]["body"] == "ship it"
+
+
+def test_looking_at_a_request_the_engine_has_nothing_new_for_writes_nothing(repo, author, reviewer):
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    before = MergeRequest.objects.get(pk=mr.pk)
+    mr = actions.sync(MergeRequest.objects.get(pk=mr.pk))
+    after = MergeRequest.objects.get(pk=mr.pk)
+    assert (after.updated_at, after.state) == (before.updated_at, "approved")
+
+
+def test_a_refused_review_keeps_the_reconciliation_with_the_engine(repo, author, reviewer):
+    """Reviewing a draft is refused; the new commit found on the way still dismisses the approval
+    and is recorded."""
+    from monitoring.models import Event
+
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    MergeRequest.objects.filter(pk=mr.pk).update(draft=True)
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    with pytest.raises(Conflict):
+        actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    mr.refresh_from_db()
+    assert mr.state == "open" and mr.source_head == Client(repo.dsn).resolve("feature-colors")
+    assert Review.objects.get(merge_request=mr).dismissed
+    assert Review.objects.filter(merge_request=mr).count() == 1
+    assert list(Event.objects.filter(merge_request=mr).order_by("id").values_list("kind", flat=True))[-2:] == [
+        "merge_request.updated", "merge_request.approval_dismissed"]
