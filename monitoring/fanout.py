@@ -1,9 +1,12 @@
-"""Fanning an event out: the hooks a delivered event goes through, and the Channels groups.
+"""Fanning an event out: the Channels groups (live pages), then the hooks a delivered event goes
+through.
 
-``HOOKS`` are dotted paths of functions ``hook(event)``, called in order inside the delivery's
-transaction (``monitoring.tasks.deliver``); each must tolerate being called again for the same
-event after a failure (delivery is at least once; a hook that must act once keys its rows by
-the event). The Channels groups come last: what a page is sent has been committed with them.
+``monitoring.tasks.deliver_event`` first sends the event to the Channels groups
+(``to_channel_groups``) in a transaction of its own that marks it sent, so the pages have it
+without waiting for the hooks, and once. ``HOOKS`` are dotted paths of functions
+``hook(event)``, then called in order inside the delivery's second transaction; each must
+tolerate being called again for the same event after a failure (delivery is at least once; a
+hook that must act once keys its rows by the event).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ MESSAGE_TYPE = "pggit.event"
 HOOKS: list[str] = [
     "monitoring.alerts.on_event",
     "monitoring.notifications.on_event",
-    "monitoring.fanout.to_channel_groups",
 ]
 
 

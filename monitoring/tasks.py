@@ -8,16 +8,38 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from monitoring.fanout import fan_out
+from monitoring.fanout import fan_out, to_channel_groups
 from monitoring.models import Event
 
 
+def _locked(event_id: int) -> Event | None:
+    """The event's row, locked; None when another worker holds it (or it is gone)."""
+    return (Event.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("repository", "merge_request", "merge_request__author").filter(pk=event_id).first())
+
+
 def deliver_event(event_id: int) -> str:
-    """Fan event ``event_id`` out once: the row is locked while its hooks run and marked
-    delivered in the same transaction; a second call finds it delivered and does nothing."""
+    """Fan event ``event_id`` out once, in two transactions, each with the row locked:
+
+    1. send it to the live pages (the Channels groups) and set ``sent_at``: the pages do not wait
+       for the hooks, and a hook that fails does not send it to them again on the retry;
+    2. run the hooks (``fanout.HOOKS``: alert rules, notifications) and set ``delivered_at``. A
+       hook that fails rolls this transaction back; the retry (``redeliver_stale``) runs the
+       hooks again, and sends nothing to the pages.
+
+    A call for an event delivered already does nothing."""
     with transaction.atomic():
-        event = (Event.objects.select_for_update(skip_locked=True, of=("self",))
-                 .select_related("repository", "merge_request").filter(pk=event_id).first())
+        event = _locked(event_id)
+        if event is None:
+            return "busy or gone"
+        if event.delivered_at is not None:
+            return "already delivered"
+        if event.sent_at is None:
+            to_channel_groups(event)
+            event.sent_at = timezone.now()
+            event.save(update_fields=["sent_at"])
+    with transaction.atomic():
+        event = _locked(event_id)
         if event is None:
             return "busy or gone"
         if event.delivered_at is not None:

@@ -77,6 +77,40 @@ def test_each_event_is_delivered_once(repo, author):
     assert event.delivered_at == delivered
 
 
+def test_pages_get_an_event_before_its_hooks_run_and_once_when_a_hook_fails(repo, author, monkeypatch):
+    """Delivery sends to the Channels groups in a transaction of its own (``sent_at``), then runs
+    the hooks: a failing hook leaves the event undelivered, and its retry runs the hooks without
+    sending the event to the pages a second time."""
+    from monitoring import notifications
+    from monitoring.models import Event
+    from monitoring.tasks import deliver_event
+
+    hook = notifications.on_event
+
+    def failing(event):
+        raise RuntimeError("the hook failed")
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", author)
+        assert connected
+        await sync_to_async(_open_request)(author, repo)
+        event = await sync_to_async(Event.objects.get)(repository=repo)
+        monkeypatch.setattr(notifications, "on_event", failing)
+        with pytest.raises(RuntimeError):
+            await sync_to_async(deliver_event)(event.pk)
+        assert (await comm.receive_json(timeout=5))["id"] == event.pk
+        await sync_to_async(event.refresh_from_db)()
+        assert event.sent_at is not None and event.delivered_at is None
+        monkeypatch.setattr(notifications, "on_event", hook)
+        assert await sync_to_async(deliver_event)(event.pk) == "delivered"
+        assert await comm.nothing(0.5)  # not sent again
+        await sync_to_async(event.refresh_from_db)()
+        assert event.delivered_at is not None
+        await comm.disconnect()
+
+    asyncio.run(scenario())
+
+
 def test_stale_events_are_delivered_again_and_old_task_rows_pruned(repo, author):
     from datetime import timedelta
 
