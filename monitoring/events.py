@@ -24,13 +24,32 @@ def _wake_worker() -> None:
         cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
 
 
+# At most this many events of one transaction are sent to the pages by the process that recorded
+# them when it commits; a larger burst (the listener's) is left to the worker.
+SEND_AT_COMMIT_MAX = 10
+
+
 def enqueue_delivery(events: list[Event]) -> None:
+    """Enqueue each event's delivery task, wake the worker at commit, and send the events to the
+    live pages as soon as the transaction commits (``tasks.send_to_pages``; a page should not
+    wait for the worker to wake up and claim the task). A send that fails (Redis down) is logged
+    and left to the worker."""
     from monitoring.tasks import deliver
 
     for event in events:
         deliver.enqueue(event.pk)
     if events:
         _wake_worker()
+    if 0 < len(events) <= SEND_AT_COMMIT_MAX:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: _send_at_commit(ids), robust=True)
+
+
+def _send_at_commit(event_ids: list[int]) -> None:
+    from monitoring.tasks import send_to_pages
+
+    for pk in event_ids:
+        send_to_pages(pk)
 
 
 def record(kind: str, repository=None, *, actor=None, merge_request=None, payload: dict | None = None,
