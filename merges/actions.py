@@ -458,37 +458,27 @@ def _check_reviewable(mr: MergeRequest, verdict: str, body: str) -> None:
 
 
 def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
-    """Record a review of the source as it is now; approving may trigger an automatic merge.
+    """Record a review of the source; approving may trigger an automatic merge.
 
-    The review remembers the source head it was given for: a later commit on the source
-    dismisses it (``sync``). The request is reconciled with the engine (``sync``'s changes) in
-    the review's transaction, under the request's row lock, so the head the review names is the
-    one the reconciliation saw; a review refused (closed, draft, empty) still leaves the
-    reconciliation made."""
+    The review is for the source head the app last reconciled with the engine (``sync``: the
+    head its pages showed), read under the request's row lock; it does not ask the engine. A
+    commit on the source that the app had not seen yet is not covered by the review: the next
+    ``sync`` (the page the reviewer is sent back to, or the merge, which syncs first) finds it
+    and dismisses the review as stale, when the target's rule says so."""
     if verdict not in Review.Verdict.values:
         raise ActionError(f"unknown verdict {verdict!r}", code="invalid_verdict")
     check_can_review(user, mr, verdict)
     body = (body or "").strip()
-    _check_open(mr)  # (closed: no need to ask the engine)
-    head, info = _engine_state(mr)
-    refused = None
     with transaction.atomic():
-        mr = _reconcile(_lock(mr), head, info, refresh_state=False)
-        try:
-            _check_reviewable(mr, verdict, body)
-        except ActionError as exc:
-            refused = exc
-            _refresh_state(mr)
-        else:
-            rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=body,
-                                        source_head=mr.source_head)
-            status = _refresh_state(mr)
-            from merges.serializers import ReviewSerializer
+        mr = _lock(mr)
+        _check_reviewable(mr, verdict, body)
+        rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=body,
+                                    source_head=mr.source_head)
+        status = _refresh_state(mr)
+        from merges.serializers import ReviewSerializer
 
-            record_merge_request(_VERDICT_EVENTS[verdict], mr, user, approvals=status,
-                                 review=dict(ReviewSerializer(rev).data))
-    if refused is not None:
-        raise refused
+        record_merge_request(_VERDICT_EVENTS[verdict], mr, user, approvals=status,
+                             review=dict(ReviewSerializer(rev).data))
     if mr.state == State.APPROVED and mr.auto_merge and mr.auto_merge_by_id:
         try:
             merge(mr.auto_merge_by, mr, strategy=mr.strategy)
