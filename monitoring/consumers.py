@@ -71,7 +71,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     def _groups(self, reload: bool = False):
         user = self._fresh_user(reload)
-        if user is None or not user.is_authenticated or not self._credentials_alive(user):
+        if user is None or not user.is_authenticated or not user.is_active or not self._credentials_alive(user):
             return None
         return self.allowed_groups()
 

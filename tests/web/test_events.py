@@ -295,8 +295,14 @@ def test_a_socket_closes_as_soon_as_its_reader_loses_access_without_waiting_for_
     async def scenario():
         comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", headers=[(b"cookie", cookie)])
         assert connected
+        me, connected, _ = await _connect("/ws/me/", headers=[(b"cookie", cookie)])
+        assert connected
         await sync_to_async(lose_access)()
         assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        if change in ("user_deactivated", "signed_out"):  # the notifications' socket goes too
+            assert await me.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        else:  # still a user of the site: the notifications' socket stays
+            assert await me.nothing(0.5)
 
     asyncio.run(scenario())
     from monitoring.models import Event
