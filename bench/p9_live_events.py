@@ -313,12 +313,12 @@ def summary(label: str, samples: list[Sample], first_stage: str) -> None:
     if posted:
         stages += [("the press (pointerdown in the page) -> the POST leaves the browser",
                     [s.post[0] - s.sent for s in posted]),
-                   ("  the POST sent -> event row (the view: checks, the engine's source head, the review)",
+                   ("the POST sent -> event row (middleware, the view's checks, the review in its transaction)",
                     [s.recorded - s.post[0] for s in posted])]
     else:
         stages.append((first_stage, [s.recorded - s.sent for s in sent]))
-    stages += [("event row -> sent to the pages (commit, NOTIFY wakes the worker, it claims the task, "
-                "group_send to Redis)", [s.to_pages - s.recorded for s in sent]),
+    stages += [("event row -> sent to the pages (the rest of its transaction, COMMIT, then the process that "
+                "recorded it locks the row and group_sends to Redis)", [s.to_pages - s.recorded for s in sent]),
                ("sent -> in the page (Redis, the consumer, websocket, browser)", [s.arrived - s.to_pages for s in sent])]
     for name, vals in stages:
         a, b = p50_p95(vals)

@@ -159,9 +159,8 @@ def _lock(mr: MergeRequest) -> MergeRequest:
     return MergeRequest.objects.select_for_update(of=("self",)).select_related("repository", "author").get(pk=mr.pk)
 
 
-def _reconcile(mr: MergeRequest, head: str, info: dict | None, refresh_state: bool = True) -> MergeRequest:
-    """``sync``'s changes, on the locked row ``mr``. Without ``refresh_state`` the caller sets
-    the state afterwards (it changes the reviews itself)."""
+def _reconcile(mr: MergeRequest, head: str, info: dict | None) -> MergeRequest:
+    """``sync``'s changes, on the locked row ``mr``."""
     if mr.is_closed:
         return mr
     if info and info["status"] in ("merged", "fast_forward") and info["result_commit"]:
@@ -187,8 +186,7 @@ def _reconcile(mr: MergeRequest, head: str, info: dict | None, refresh_state: bo
             record_merge_request(EventKind.MR_DISMISSED, mr, None, approvals=approvals_now,
                                  reason="new commits on the source", dismissed=dismissed)
         return mr
-    if refresh_state:
-        _refresh_state(mr)
+    _refresh_state(mr)
     return mr
 
 
