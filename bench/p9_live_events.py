@@ -19,15 +19,22 @@ two is measured first and printed).
 1. DDL from psql: ``CREATE TABLE`` through psycopg in a transaction of its own, as psql runs it,
    on the repository database, while the author's commit log is open. From the moment COMMIT is
    sent to the ``commit.captured`` message in the page. Path: engine NOTIFY -> listener reads the
-   audit trail, writes the event and its task -> NOTIFY pggit_tasks -> worker -> Redis -> the
-   uvicorn consumer (checks the reader's role) -> the browser.
+   audit trail, writes the event and its task and, at its commit, sends it to Redis -> the
+   uvicorn consumer (the reader's role, checked at most PGGIT_WS_RECHECK_SECONDS ago) -> the
+   browser.
 2. Approval from one browser to the other: the reviewer's page submits an approval (the form, as
-   a person does: the clock starts before the click), the author's open merge request page gets
+   a person does: the clock starts when the page sees the button pressed, its ``pointerdown``; the
+   time from Playwright's ``click()`` call, whose actionability checks come first, is printed
+   too), the author's open merge request page gets
    ``merge_request.approved``. Path: the POST (the review is written with its event and task in
-   one transaction) -> NOTIFY pggit_tasks -> worker -> Redis -> consumer -> the author's browser.
+   one transaction) -> at its commit, the web process sends it to Redis -> consumer -> the
+   author's browser (the worker, woken by NOTIFY pggit_tasks, runs the hooks after).
 
 --events events each (after --warmup unmeasured ones), one at a time: the next starts when the
-page has the previous one. Printed: p50, p95, max, and p95 against the goal (250 ms) as a ratio.
+page has the previous one and has redrawn itself (live.js fetched the page again). Printed: p50,
+p95, max, and p95 against the goal (250 ms) as a ratio; then each stage on the way (the POST as
+the browser timed it, the event row's ``created_at``, ``sent_at`` when the worker had sent it to
+Redis), and off the measured path the hooks (``delivered_at``) and the page's redraw.
 
 3. Capture cost with NOTIFY added: bench/p1_capture.py --only create --notify both (the P1 ratio
    with the engine's NOTIFY must stay within 1.15x of plain DDL, as without it); --skip-p1 leaves
@@ -61,8 +68,14 @@ GOAL_P95_MS = 250.0
 # Stamps every live event the page's script dispatches (static/js/live.js) with the wall clock.
 ARRIVALS = """
 window.__arrivals = [];
+window.__redrawn = [];
 document.addEventListener('pggit:event', e => window.__arrivals.push(
     {kind: e.detail.kind, id: e.detail.id, at: performance.timeOrigin + performance.now()}));
+document.addEventListener('pggit:refreshed', () => window.__redrawn.push(performance.timeOrigin + performance.now()));
+document.addEventListener('pointerdown', () => {
+    const at = performance.timeOrigin + performance.now();
+    if (window.pggitPressed) { window.pggitPressed(at); }
+}, true);
 """
 
 
@@ -179,14 +192,28 @@ def wait_for(page, kind: str, count: int, timeout_ms: int = 20_000) -> dict:
     return arrivals(page, kind)[count - 1]
 
 
+def wait_for_redraw(page, after: float, timeout_ms: int = 20_000) -> float | None:
+    """When ``page`` was first redrawn (live.js's ``pggit:refreshed``) after ``after`` (ms since
+    the epoch); None if it was not within the timeout."""
+    try:
+        page.wait_for_function("t => window.__redrawn.some(r => r >= t)", arg=after, timeout=timeout_ms, polling=5)
+    except Exception:  # playwright's TimeoutError: counted as missing
+        return None
+    return page.evaluate("t => window.__redrawn.find(r => r >= t)", after)
+
+
 class Sample:
     """One event: when it was started (Python's clock, ms), its id, when the page had it."""
 
-    def __init__(self, sent_ms: float, arrival: dict):
+    def __init__(self, sent_ms: float, arrival: dict, redrawn: float | None = None, post: tuple | None = None,
+                 called: float | None = None):
         self.sent = sent_ms
+        self.called = called  # the approval: when Playwright's click() was called (sent: the press in the page)
         self.event_id = arrival["id"]
         self.arrived = arrival["at"]
-        self.recorded = self.delivered = None
+        self.redrawn = redrawn  # the page redrawn after the event (live.js fetched it)
+        self.post = post  # the approval's POST as the browser saw it: (sent, response received), ms
+        self.recorded = self.to_pages = self.delivered = None
 
     @property
     def total(self) -> float:
@@ -195,7 +222,8 @@ class Sample:
 
 def add_stages(samples: list["Sample"]) -> None:
     """When each event's row was written (``created_at``: the listener, or the approval's
-    transaction) and when the worker marked it delivered (after its group_send to Redis)."""
+    transaction), when the worker had sent it to the pages (``sent_at``: after its group_send to
+    Redis) and when it had run the hooks too (``delivered_at``)."""
     from django.db import close_old_connections
 
     from monitoring.models import Event
@@ -205,6 +233,7 @@ def add_stages(samples: list["Sample"]) -> None:
     for s in samples:
         event = rows[s.event_id]
         s.recorded = event.created_at.timestamp() * 1000
+        s.to_pages = event.sent_at.timestamp() * 1000 if event.sent_at else None
         s.delivered = event.delivered_at.timestamp() * 1000 if event.delivered_at else None
 
 
@@ -228,25 +257,39 @@ def ddl_latencies(page, dsn: str, n: int, warmup: int) -> list[Sample]:
             sent = time.time()
             conn.commit()
             arrived = wait_for(page, "commit.captured", i + 1)
+            redrawn = wait_for_redraw(page, arrived["at"])
             if i >= warmup:
-                out.append(Sample(sent * 1000, arrived))
+                out.append(Sample(sent * 1000, arrived, redrawn))
             time.sleep(0.05)
     return out
 
 
 def approval_latencies(author_page, reviewer_page, n: int, warmup: int) -> list[Sample]:
     out = []
+    posts = []
+
+    def finished(request):
+        if request.method == "POST":
+            t = request.timing  # ms: startTime since the epoch, the rest from it
+            posts.append((t["startTime"], t["startTime"] + t["responseStart"]))
+
+    reviewer_page.on("requestfinished", finished)
+    presses = []
+    reviewer_page.expose_function("pggitPressed", lambda at: presses.append(at))  # (the press's time is taken in the page)
     form = reviewer_page.locator("#review-box")
     for i in range(warmup + n):
         form.locator("textarea[name=body]").fill(f"approval {i}")
         form.locator("#verdict-approve input[type=radio]").check()
+        posts.clear()
+        presses.clear()
         with reviewer_page.expect_navigation():
-            sent = time.time()
+            called = time.time() * 1000
             form.locator("button[type=submit]").click()
         arrived = wait_for(author_page, "merge_request.approved", i + 1)
-        if i >= warmup:
-            out.append(Sample(sent * 1000, arrived))
+        redrawn = wait_for_redraw(author_page, arrived["at"])
         reviewer_page.wait_for_selector("#live-socket[data-live-state=open]", state="attached", timeout=20_000)
+        if i >= warmup:
+            out.append(Sample(presses[0], arrived, redrawn, posts[0] if posts else None, called))
     return out
 
 
@@ -263,13 +306,41 @@ def summary(label: str, samples: list[Sample], first_stage: str) -> None:
     print(f"  goal p95 < {GOAL_P95_MS:.0f} ms: p95 is {p95 / GOAL_P95_MS:.2f}x the goal "
           f"({'met' if p95 < GOAL_P95_MS else 'NOT met'})")
     add_stages(samples)
-    done = [s for s in samples if s.delivered is not None]
-    stages = [(first_stage, [s.recorded - s.sent for s in done]),
-              ("event row -> delivered (worker woken, claims the task, group_send to Redis)",
-               [s.delivered - s.recorded for s in done]),
-              ("delivered -> in the page (Redis, consumer's role check, websocket, browser)",
-               [s.arrived - s.delivered for s in done])]
+    sent = [s for s in samples if s.to_pages is not None]
+    print(f"  by stage ({len(sent)} events; p50 and p95 of each stage, so they need not add up):")
+    stages = []
+    posted = [s for s in sent if s.post is not None]
+    if posted:
+        stages += [("the press (pointerdown in the page) -> the POST leaves the browser",
+                    [s.post[0] - s.sent for s in posted]),
+                   ("the POST sent -> event row (middleware, the view's checks, the review in its transaction)",
+                    [s.recorded - s.post[0] for s in posted])]
+    else:
+        stages.append((first_stage, [s.recorded - s.sent for s in sent]))
+    stages += [("event row -> sent to the pages (the rest of its transaction, COMMIT, then the process that "
+                "recorded it locks the row and group_sends to Redis)", [s.to_pages - s.recorded for s in sent]),
+               ("sent -> in the page (Redis, the consumer, websocket, browser)", [s.arrived - s.to_pages for s in sent])]
     for name, vals in stages:
+        a, b = p50_p95(vals)
+        print(f"    {name}: p50 {a:.1f} ms, p95 {b:.1f} ms")
+    print("  off the path measured:")
+    off = []
+    if posted:
+        off.append(("the POST's response (302) in the browser, from the press", [s.post[1] - s.sent for s in posted]))
+    called = [s for s in samples if s.called is not None]
+    if called:
+        off.append(("Playwright's click() called -> the press in the page (its actionability checks)",
+                    [s.sent - s.called for s in called]))
+        off.append(("TOTAL from Playwright's click() call (the figure before the press was stamped)",
+                    [s.arrived - s.called for s in called]))
+    done = [s for s in sent if s.delivered is not None]
+    off.append(("sent -> delivered (the hooks: alert rules, notifications)", [s.delivered - s.to_pages for s in done]))
+    redrawn = [s for s in samples if s.redrawn is not None]
+    if redrawn:
+        off.append((f"in the page -> page redrawn (live.js fetches the page; {len(redrawn)} redraws)",
+                    [s.redrawn - s.arrived for s in redrawn]))
+        off.append(("start -> page redrawn", [s.redrawn - s.sent for s in redrawn]))
+    for name, vals in off:
         a, b = p50_p95(vals)
         print(f"    {name}: p50 {a:.1f} ms, p95 {b:.1f} ms")
 
@@ -335,8 +406,8 @@ def main() -> None:
             print(f"P9 measured with the machine's load average at {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             summary("DDL commit (psycopg, as psql) -> websocket message in the browser", ddl,
                     "COMMIT sent -> event row (engine NOTIFY, listener reads the audit trail)")
-            summary("approval in one browser -> websocket message in the other", approvals,
-                    "click -> event row (the POST: the review and its event)")
+            summary("approval in one browser (from the press on its button) -> websocket message in the other",
+                    approvals, "press -> event row (the POST: the review and its event)")
         finally:
             stop_processes(procs)
             drop_shadow(engine_dsn)

@@ -102,9 +102,10 @@ def get_merge_request(user, slug: str, number: int, role: Role = Role.VIEWER) ->
     return mr
 
 
-def approvals(mr: MergeRequest) -> Approvals:
-    """Current approvals: the latest review of each reviewer counts if it approves, is not
-    dismissed, and (unless the rule allows it) is not the author's own."""
+def _review_status(mr: MergeRequest) -> tuple[Approvals, bool]:
+    """Current approvals, and whether changes are requested, from one read of the reviews: the
+    latest review of each reviewer counts if it is not dismissed and not a plain comment; an
+    approval counts unless it is the author's own and the rule does not allow that."""
     rule = mr.repository.protection_for(mr.target)
     required = rule.required_approvals if rule else 0
     self_ok = rule.allow_self_approval if rule else True
@@ -113,40 +114,34 @@ def approvals(mr: MergeRequest) -> Approvals:
         latest[review.reviewer_id] = review
     approvers = [r.reviewer for r in latest.values() if r.verdict == Review.Verdict.APPROVE
                  and (self_ok or r.reviewer_id != mr.author_id)]
-    return Approvals(len(approvers), required, approvers, self_ok)
+    requested = any(r.verdict == Review.Verdict.REQUEST_CHANGES for r in latest.values())
+    return Approvals(len(approvers), required, approvers, self_ok), requested
+
+
+def approvals(mr: MergeRequest) -> Approvals:
+    """Current approvals: the latest review of each reviewer counts if it approves, is not
+    dismissed, and (unless the rule allows it) is not the author's own."""
+    return _review_status(mr)[0]
 
 
 def changes_requested(mr: MergeRequest) -> bool:
-    latest: dict[int, Review] = {}
-    for review in mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT):
-        latest[review.reviewer_id] = review
-    return any(r.verdict == Review.Verdict.REQUEST_CHANGES for r in latest.values())
+    return _review_status(mr)[1]
 
 
-def _computed_state(mr: MergeRequest) -> str:
+def _refresh_state(mr: MergeRequest) -> Approvals | None:
+    """Set the open request's state from its reviews; returns its approvals (None when closed)."""
     if mr.is_closed:
-        return mr.state
-    if changes_requested(mr):
-        return State.CHANGES_REQUESTED
-    return State.APPROVED if approvals(mr).met else State.OPEN
-
-
-def _refresh_state(mr: MergeRequest) -> None:
-    state = _computed_state(mr)
+        return None
+    status, requested = _review_status(mr)
+    state = State.CHANGES_REQUESTED if requested else State.APPROVED if status.met else State.OPEN
     if state != mr.state:
         mr.state = state
         mr.save(update_fields=["state", "updated_at"])
+    return status
 
 
-def sync(mr: MergeRequest, client=None) -> MergeRequest:
-    """Reconcile the request with the engine.
-
-    New commits on the source since the reviews were given dismiss those approvals and change
-    requests (when the target's protection rule says so). A merge the engine completed (e.g. the
-    last conflict resolved from another session) marks the request merged.
-    """
-    if mr.is_closed:
-        return mr
+def _engine_state(mr: MergeRequest, client=None) -> tuple[str, dict | None]:
+    """The source's head and the request's open engine merge (if any), as the engine has them."""
     own = client is None
     client = client or client_for(mr.repository)
     try:
@@ -156,34 +151,65 @@ def sync(mr: MergeRequest, client=None) -> MergeRequest:
     finally:
         if own:
             client.close()
-    with transaction.atomic():
-        mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
-        if mr.is_closed:
-            return mr
-        if info and info["status"] in ("merged", "fast_forward") and info["result_commit"]:
-            _mark_merged(mr, info["result_commit"], mr.merged_by)
-            return mr
-        if info and info["status"] == "aborted":
-            mr.engine_merge_id = None
-        if head != mr.source_head:
-            rule = mr.repository.protection_for(mr.target)
-            dismissed = 0
-            if mr.source_head and (rule is None or rule.dismiss_stale_approvals):
-                dismissed = mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).exclude(
-                    source_head=head).update(dismissed=True, dismissed_reason="new commits on the source")
-            moved = bool(mr.source_head)
-            mr.source_head = head
-            mr.save()
-            _refresh_state(mr)
-            if moved:
-                record_merge_request(EventKind.MR_UPDATED, mr, None, reason="new commits on the source")
-            if dismissed:
-                record_merge_request(EventKind.MR_DISMISSED, mr, None, reason="new commits on the source",
-                                     dismissed=dismissed)
-            return mr
-        mr.save()
-        _refresh_state(mr)
+    return head, info
+
+
+def _lock(mr: MergeRequest) -> MergeRequest:
+    """The request's row, locked for the rest of the transaction (the repository and the author
+    read with it, not locked)."""
+    return MergeRequest.objects.select_for_update(of=("self",)).select_related("repository", "author").get(pk=mr.pk)
+
+
+def _reconcile(mr: MergeRequest, head: str, info: dict | None) -> MergeRequest:
+    """``sync``'s changes, on the locked row ``mr``."""
+    if mr.is_closed:
+        return mr
+    if info and info["status"] in ("merged", "fast_forward") and info["result_commit"]:
+        _mark_merged(mr, info["result_commit"], mr.merged_by)
+        return mr
+    if info and info["status"] == "aborted":
+        mr.engine_merge_id = None
+        mr.save(update_fields=["engine_merge_id", "updated_at"])
+    if head != mr.source_head:
+        rule = mr.repository.protection_for(mr.target)
+        dismissed = 0
+        if mr.source_head and (rule is None or rule.dismiss_stale_approvals):
+            dismissed = mr.reviews.filter(dismissed=False).exclude(verdict=Review.Verdict.COMMENT).exclude(
+                source_head=head).update(dismissed=True, dismissed_reason="new commits on the source")
+        moved = bool(mr.source_head)
+        mr.source_head = head
+        mr.save(update_fields=["source_head", "updated_at"])
+        approvals_now = _refresh_state(mr)
+        if moved:
+            record_merge_request(EventKind.MR_UPDATED, mr, None, approvals=approvals_now,
+                                 reason="new commits on the source")
+        if dismissed:
+            record_merge_request(EventKind.MR_DISMISSED, mr, None, approvals=approvals_now,
+                                 reason="new commits on the source", dismissed=dismissed)
+        return mr
+    _refresh_state(mr)
     return mr
+
+
+def sync(mr: MergeRequest, client=None) -> MergeRequest:
+    """Reconcile the request with the engine.
+
+    New commits on the source since the reviews were given dismiss those approvals and change
+    requests (when the target's protection rule says so). A merge the engine completed (e.g. the
+    last conflict resolved from another session) marks the request merged. When the engine has
+    nothing new for the request, nothing is written (its state is set again from its reviews if
+    that differs, e.g. after its branch's rule changed).
+    """
+    if mr.is_closed:
+        return mr
+    head, info = _engine_state(mr, client)
+    if info is None and head == mr.source_head:
+        status, requested = _review_status(mr)
+        state = State.CHANGES_REQUESTED if requested else State.APPROVED if status.met else State.OPEN
+        if state == mr.state:
+            return mr
+    with transaction.atomic():
+        return _reconcile(_lock(mr), head, info)
 
 
 def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview | None:
@@ -424,30 +450,38 @@ def check_can_review(user, mr: MergeRequest, verdict: str) -> None:
             raise PermissionDenied("You cannot approve your own merge request: someone else must review it.")
 
 
-def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
-    """Record a review of the source as it is now; approving may trigger an automatic merge.
-
-    The review remembers the source head it was given for: a later commit on the source
-    dismisses it (``sync``)."""
-    if verdict not in Review.Verdict.values:
-        raise ActionError(f"unknown verdict {verdict!r}", code="invalid_verdict")
-    check_can_review(user, mr, verdict)
-    mr = sync(mr)
+def _check_reviewable(mr: MergeRequest, verdict: str, body: str) -> None:
     _check_open(mr)
     if mr.draft and verdict != Review.Verdict.COMMENT:
         raise Conflict("the merge request is a draft: it cannot be approved or sent back yet", code="draft")
-    if verdict == Review.Verdict.REQUEST_CHANGES and not (body or "").strip():
+    if verdict == Review.Verdict.REQUEST_CHANGES and not body:
         raise ActionError("say what should change", code="empty_review")
-    if verdict == Review.Verdict.COMMENT and not (body or "").strip():
+    if verdict == Review.Verdict.COMMENT and not body:
         raise ActionError("a review comment needs some text", code="empty_review")
+
+
+def review(user, mr: MergeRequest, verdict: str, body: str = "") -> Review:
+    """Record a review of the source; approving may trigger an automatic merge.
+
+    The review is for the source head the app last reconciled with the engine (``sync``: the
+    head its pages showed), read under the request's row lock; it does not ask the engine. A
+    commit on the source that the app had not seen yet is not covered by the review: the next
+    ``sync`` (the page the reviewer is sent back to, or the merge, which syncs first) finds it
+    and dismisses the review as stale, when the target's rule says so."""
+    if verdict not in Review.Verdict.values:
+        raise ActionError(f"unknown verdict {verdict!r}", code="invalid_verdict")
+    check_can_review(user, mr, verdict)
+    body = (body or "").strip()
     with transaction.atomic():
-        mr = MergeRequest.objects.select_for_update().get(pk=mr.pk)
-        rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=(body or "").strip(),
+        mr = _lock(mr)
+        _check_reviewable(mr, verdict, body)
+        rev = Review.objects.create(merge_request=mr, reviewer=user, verdict=verdict, body=body,
                                     source_head=mr.source_head)
-        _refresh_state(mr)
+        status = _refresh_state(mr)
         from merges.serializers import ReviewSerializer
 
-        record_merge_request(_VERDICT_EVENTS[verdict], mr, user, review=dict(ReviewSerializer(rev).data))
+        record_merge_request(_VERDICT_EVENTS[verdict], mr, user, approvals=status,
+                             review=dict(ReviewSerializer(rev).data))
     if mr.state == State.APPROVED and mr.auto_merge and mr.auto_merge_by_id:
         try:
             merge(mr.auto_merge_by, mr, strategy=mr.strategy)

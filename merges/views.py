@@ -152,11 +152,11 @@ def merge_request_new(request, slug):
 def detail(request, slug, number):
     """Conversation: description, timeline, review and comment forms, and the merge box."""
     mr = _get(request, slug, number)
-    try:
-        mr = actions.sync(mr)
-    except ActionError as exc:
-        messages.error(request, str(exc))
-    with client_for(mr.repository) as client:
+    with client_for(mr.repository) as client:  # one connection for the reconciliation and the reads
+        try:
+            mr = actions.sync(mr, client)
+        except ActionError as exc:
+            messages.error(request, str(exc))
         context = _context(request, mr, "conversation", client)
         # computing a preview can take a while on a big repository: then it loads after the page
         box = reads.merge_box(request.user, mr, client, cached_only=True)

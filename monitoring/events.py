@@ -24,13 +24,32 @@ def _wake_worker() -> None:
         cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
 
 
+# At most this many events of one transaction are sent to the pages by the process that recorded
+# them when it commits; a larger burst (the listener's) is left to the worker.
+SEND_AT_COMMIT_MAX = 10
+
+
 def enqueue_delivery(events: list[Event]) -> None:
+    """Enqueue each event's delivery task, wake the worker at commit, and send the events to the
+    live pages as soon as the transaction commits (``tasks.send_to_pages``; a page should not
+    wait for the worker to wake up and claim the task). A send that fails (Redis down) is logged
+    and left to the worker."""
     from monitoring.tasks import deliver
 
     for event in events:
         deliver.enqueue(event.pk)
     if events:
         _wake_worker()
+    if 0 < len(events) <= SEND_AT_COMMIT_MAX:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: _send_at_commit(ids), robust=True)
+
+
+def _send_at_commit(event_ids: list[int]) -> None:
+    from monitoring.tasks import send_to_pages
+
+    for pk in event_ids:
+        send_to_pages(pk)
 
 
 def record(kind: str, repository=None, *, actor=None, merge_request=None, payload: dict | None = None,
@@ -42,22 +61,25 @@ def record(kind: str, repository=None, *, actor=None, merge_request=None, payloa
     if merge_request is not None and repository is None:
         repository = merge_request.repository
     name = actor_name or (actor.get_username() if actor is not None else "")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # (no savepoint: an event that fails fails its action)
         event = Event.objects.create(kind=kind, repository=repository, merge_request=merge_request, actor=actor,
                                      actor_name=name[:200], payload=payload or {})
         enqueue_delivery([event])
     return event
 
 
-def merge_request_payload(mr, **extra) -> dict:
-    """The merge request as the API lists it, plus ``extra`` (a review, a comment, ...)."""
+def merge_request_payload(mr, approvals=None, **extra) -> dict:
+    """The merge request as the API lists it, plus ``extra`` (a review, a comment, ...).
+    ``approvals``: its current approvals when the caller has just computed them (else read here)."""
     from merges.serializers import MergeRequestSerializer
 
-    data = {"merge_request": dict(MergeRequestSerializer(mr).data)}
+    context = {"approvals": {mr.pk: approvals}} if approvals is not None else {}
+    data = {"merge_request": dict(MergeRequestSerializer(mr, context=context).data)}
     data.update(extra)
     return data
 
 
-def record_merge_request(kind: str, mr, actor, **extra) -> Event:
+def record_merge_request(kind: str, mr, actor, approvals=None, **extra) -> Event:
     """An event about merge request ``mr`` with its API representation in the payload."""
-    return record(kind, mr.repository, actor=actor, merge_request=mr, payload=merge_request_payload(mr, **extra))
+    return record(kind, mr.repository, actor=actor, merge_request=mr,
+                  payload=merge_request_payload(mr, approvals, **extra))

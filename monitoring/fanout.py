@@ -1,9 +1,12 @@
-"""Fanning an event out: the hooks a delivered event goes through, and the Channels groups.
+"""Fanning an event out: the Channels groups (live pages), then the hooks a delivered event goes
+through.
 
-``HOOKS`` are dotted paths of functions ``hook(event)``, called in order inside the delivery's
-transaction (``monitoring.tasks.deliver``); each must tolerate being called again for the same
-event after a failure (delivery is at least once; a hook that must act once keys its rows by
-the event). The Channels groups come last: what a page is sent has been committed with them.
+``monitoring.tasks.deliver_event`` first sends the event to the Channels groups
+(``to_channel_groups``) in a transaction of its own that marks it sent, so the pages have it
+without waiting for the hooks, and once. ``HOOKS`` are dotted paths of functions
+``hook(event)``, then called in order inside the delivery's second transaction; each must
+tolerate being called again for the same event after a failure (delivery is at least once; a
+hook that must act once keys its rows by the event).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ MESSAGE_TYPE = "pggit.event"
 HOOKS: list[str] = [
     "monitoring.alerts.on_event",
     "monitoring.notifications.on_event",
-    "monitoring.fanout.to_channel_groups",
 ]
 
 
@@ -34,6 +36,11 @@ def merge_request_group(merge_request_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user-{user_id}"
+
+
+def access_group(user_id: int) -> str:
+    """Every live socket of the user (``monitoring.access`` tells them to check their access)."""
+    return f"access-{user_id}"
 
 
 def message(event) -> dict:
@@ -82,14 +89,14 @@ def _loop():
         return _sender_loop
 
 
-def send_to_groups(groups: list[str], data: dict) -> None:
+def send_to_groups(groups: list[str], data: dict, message_type: str = MESSAGE_TYPE) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
 
     async def send_all():
         for group in groups:
-            await layer.group_send(group, {"type": MESSAGE_TYPE, "event": data})
+            await layer.group_send(group, {"type": message_type, "event": data})
 
     asyncio.run_coroutine_threadsafe(send_all(), _loop()).result(timeout=30)
 

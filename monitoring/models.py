@@ -46,7 +46,8 @@ class EventKind(models.TextChoices):
 
 class Event(models.Model):
     """One thing that happened, kept in order (id). ``payload`` is built from the REST API's
-    serializers when the event is recorded; ``delivered_at`` is set once it has been fanned out."""
+    serializers when the event is recorded; ``sent_at`` is set once it has been sent to the live pages
+    (the Channels groups), ``delivered_at`` once the hooks (alerts, notifications) have run too."""
 
     class Source(models.TextChoices):
         APP = "app"
@@ -63,6 +64,7 @@ class Event(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     engine_id = models.BigIntegerField(null=True, blank=True, help_text="The engine's audit row (engine events).")
     created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Sent to the live pages (websockets).")
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

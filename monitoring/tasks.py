@@ -8,18 +8,60 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from monitoring.fanout import fan_out
+from monitoring.fanout import fan_out, to_channel_groups
 from monitoring.models import Event
 
 
-def deliver_event(event_id: int) -> str:
-    """Fan event ``event_id`` out once: the row is locked while its hooks run and marked
-    delivered in the same transaction; a second call finds it delivered and does nothing."""
+def _locked(event_id: int, wait: bool = True) -> Event | None:
+    """The event's row, locked (None if it is gone; without ``wait``, also when another
+    transaction holds it)."""
+    return (Event.objects.select_for_update(skip_locked=not wait, of=("self",))
+            .select_related("repository", "merge_request", "merge_request__author").filter(pk=event_id).first())
+
+
+def _send(event: Event) -> None:
+    to_channel_groups(event)
+    event.sent_at = timezone.now()
+    event.save(update_fields=["sent_at"])
+
+
+def send_to_pages(event_id: int) -> bool:
+    """Send event ``event_id`` to the live pages now, unless it has been sent (or another
+    transaction holds its row: that one is sending it). Called when the transaction that
+    recorded it commits (``monitoring.events.enqueue_delivery``), so the pages do not wait for the
+    worker to wake up; the worker's delivery then runs the hooks only. Returns whether it sent."""
     with transaction.atomic():
-        event = (Event.objects.select_for_update(skip_locked=True, of=("self",))
-                 .select_related("repository", "merge_request").filter(pk=event_id).first())
+        event = _locked(event_id, wait=False)
+        if event is None or event.sent_at is not None or event.delivered_at is not None:
+            return False
+        _send(event)
+    return True
+
+
+def deliver_event(event_id: int) -> str:
+    """Fan event ``event_id`` out once, in two transactions, each with the row locked (waiting
+    for a transaction that holds it, such as ``send_to_pages``):
+
+    1. send it to the live pages (the Channels groups) and set ``sent_at``, unless that was done
+       (by ``send_to_pages`` when it was recorded): the pages do not wait for the hooks, and a
+       hook that fails does not send it to them again on the retry;
+    2. run the hooks (``fanout.HOOKS``: alert rules, notifications) and set ``delivered_at``. A
+       hook that fails rolls this transaction back; the retry (``redeliver_stale``) runs the
+       hooks again, and sends nothing to the pages.
+
+    A call for an event delivered already does nothing."""
+    with transaction.atomic():
+        event = _locked(event_id)
         if event is None:
-            return "busy or gone"
+            return "gone"
+        if event.delivered_at is not None:
+            return "already delivered"
+        if event.sent_at is None:
+            _send(event)
+    with transaction.atomic():
+        event = _locked(event_id)
+        if event is None:
+            return "gone"
         if event.delivered_at is not None:
             return "already delivered"
         fan_out(event)

@@ -239,6 +239,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # when no NOTIFY wakes it.
 PGGIT_LISTENER_POLL_SECONDS = float(env_str("PGGIT_LISTENER_POLL_SECONDS", "5"))
 PGGIT_WORKER_POLL_SECONDS = float(env_str("PGGIT_WORKER_POLL_SECONDS", "2"))
+# An open websocket forwards events without checking its reader's credentials and role again for
+# this long after its last check (seconds); changes the app makes to access make its sockets check
+# at once (monitoring/access.py). 0: check before every event.
+PGGIT_WS_RECHECK_SECONDS = float(env_str("PGGIT_WS_RECHECK_SECONDS", "5"))
 
 # Notification emails link to pages under this address (e.g. https://pggit.example.com); without
 # it they carry the pages' paths only.

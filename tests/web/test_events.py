@@ -77,6 +77,75 @@ def test_each_event_is_delivered_once(repo, author):
     assert event.delivered_at == delivered
 
 
+def test_pages_get_an_event_when_its_transaction_commits_and_once_whatever_the_hooks_do(repo, author, monkeypatch):
+    """The process that records an event sends it to the pages when its transaction commits
+    (``sent_at``), before any worker runs; the worker's delivery runs the hooks, and a failing
+    hook's retry sends nothing to the pages again."""
+    from monitoring import notifications
+    from monitoring.models import Event
+    from monitoring.tasks import deliver_event
+
+    hook = notifications.on_event
+
+    def failing(event):
+        raise RuntimeError("the hook failed")
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", author)
+        assert connected
+        await sync_to_async(_open_request)(author, repo)
+        event = await sync_to_async(Event.objects.get)(repository=repo)
+        assert (await comm.receive_json(timeout=5))["id"] == event.pk  # no worker has run
+        await sync_to_async(event.refresh_from_db)()
+        assert event.sent_at is not None and event.delivered_at is None
+        monkeypatch.setattr(notifications, "on_event", failing)
+        with pytest.raises(RuntimeError):
+            await sync_to_async(deliver_event)(event.pk)
+        await sync_to_async(event.refresh_from_db)()
+        assert event.delivered_at is None
+        monkeypatch.setattr(notifications, "on_event", hook)
+        assert await sync_to_async(deliver_event)(event.pk) == "delivered"
+        assert await comm.nothing(0.5)  # sent once
+        await sync_to_async(event.refresh_from_db)()
+        assert event.delivered_at is not None
+        await comm.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_the_worker_sends_to_the_pages_what_was_not_sent_at_commit_then_runs_the_hooks(repo, author, monkeypatch):
+    """When the send at commit did not happen (Redis down then, say), the worker's delivery sends
+    the event to the pages before the hooks; a failing hook does not make it send twice."""
+    from monitoring import notifications
+    from monitoring.models import Event
+    from monitoring.tasks import deliver_event
+
+    hook = notifications.on_event
+
+    def failing(event):
+        raise RuntimeError("the hook failed")
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", author)
+        assert connected
+        await sync_to_async(_open_request)(author, repo)
+        event = await sync_to_async(Event.objects.get)(repository=repo)
+        assert (await comm.receive_json(timeout=5))["id"] == event.pk
+        await sync_to_async(lambda: Event.objects.filter(pk=event.pk).update(sent_at=None))()
+        monkeypatch.setattr(notifications, "on_event", failing)
+        with pytest.raises(RuntimeError):
+            await sync_to_async(deliver_event)(event.pk)
+        assert (await comm.receive_json(timeout=5))["id"] == event.pk  # sent before the hooks ran
+        await sync_to_async(event.refresh_from_db)()
+        assert event.sent_at is not None and event.delivered_at is None
+        monkeypatch.setattr(notifications, "on_event", hook)
+        assert await sync_to_async(deliver_event)(event.pk) == "delivered"
+        assert await comm.nothing(0.5)
+        await comm.disconnect()
+
+    asyncio.run(scenario())
+
+
 def test_stale_events_are_delivered_again_and_old_task_rows_pruned(repo, author):
     from datetime import timedelta
 
@@ -194,6 +263,86 @@ def test_a_socket_ends_with_the_session_or_token_that_opened_it(repo, author, vi
         _, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", origin=None,
                                          headers=[(b"authorization", f"Bearer {expired}".encode())])
         assert not connected
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("change", ["group_user_set_remove", "user_groups_clear", "role_group_deleted",
+                                    "user_deactivated", "signed_out"])
+def test_a_socket_closes_as_soon_as_its_reader_loses_access_without_waiting_for_an_event(
+        repo, author, viewer, client, change):
+    """Sockets forward events without a query while their last check is recent
+    (PGGIT_WS_RECHECK_SECONDS): each change the app makes to access tells the user's sockets to
+    check at once, and a socket that lost access is closed with no event sent."""
+    from branches.models import Role
+
+    client.force_login(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    def lose_access():
+        if change == "group_user_set_remove":
+            repo.group(Role.VIEWER).user_set.remove(viewer)
+        elif change == "user_groups_clear":
+            viewer.groups.clear()
+        elif change == "role_group_deleted":
+            repo.group(Role.VIEWER).delete()
+        elif change == "user_deactivated":
+            viewer.is_active = False
+            viewer.save()
+        else:
+            client.logout()
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", headers=[(b"cookie", cookie)])
+        assert connected
+        me, connected, _ = await _connect("/ws/me/", headers=[(b"cookie", cookie)])
+        assert connected
+        await sync_to_async(lose_access)()
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        if change in ("user_deactivated", "signed_out"):  # the notifications' socket goes too
+            assert await me.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+        else:  # still a user of the site: the notifications' socket stays
+            assert await me.nothing(0.5)
+
+    asyncio.run(scenario())
+    from monitoring.models import Event
+
+    assert not Event.objects.exists()  # nothing happened in the repository: the change alone closed it
+
+
+def test_a_change_behind_the_apps_back_is_seen_at_the_first_event_after_the_recheck_interval(
+        repo, author, viewer, settings):
+    """A membership row deleted with SQL sends no signal: within the interval the socket still
+    trusts its last check; the first event after it checks again and closes the socket."""
+    import time
+
+    from django.contrib.auth import get_user_model
+
+    from merges import actions
+    from merges.models import MergeRequest
+
+    settings.PGGIT_WS_RECHECK_SECONDS = 1.0
+    through = get_user_model().groups.through
+
+    async def scenario():
+        comm, connected, _ = await _connect(f"/ws/repos/{repo.slug}/", viewer)
+        assert connected
+        opened = time.monotonic()
+        await sync_to_async(lambda: through.objects.filter(user=viewer).delete())()  # no m2m_changed
+        await sync_to_async(_open_request)(author, repo)
+        await sync_to_async(run_tasks)()
+        if time.monotonic() - opened < 1.0:  # (a slow machine may already be past the interval)
+            assert (await comm.receive_json(timeout=5))["kind"] == "merge_request.opened"
+        await asyncio.sleep(max(0.0, 1.1 - (time.monotonic() - opened)))
+        mr = await sync_to_async(MergeRequest.objects.get)(repository=repo)
+        await sync_to_async(actions.close)(author, mr)
+        await sync_to_async(run_tasks)()
+        while True:
+            out = await comm.receive_output(timeout=5)
+            if out["type"] == "websocket.close":
+                break
+            assert out["type"] == "websocket.send"  # only the opened event, sent before the interval ended
+        assert out == {"type": "websocket.close", "code": 4403}
 
     asyncio.run(scenario())
 
@@ -332,7 +481,17 @@ def test_every_event_kind_reaches_the_repository_socket(repo, author, reviewer, 
     finally:
         source.close()
     kinds = [m["kind"] for m in received]
-    assert kinds == _kinds(repo)  # everything recorded arrived, once, in order
+    # everything recorded arrived, once; in the order the events' transactions committed: the
+    # app's as each action committed, the engine's burst (the listener's) through the worker, the
+    # alerts as the worker's hooks committed; each source's own in id order here
+    from monitoring.models import Event
+
+    recorded = {e.pk: (e.kind, e.source) for e in Event.objects.filter(repository=repo)}
+    assert sorted(m["id"] for m in received) == sorted(recorded)
+    assert [recorded[m["id"]][0] for m in received] == kinds
+    for source in ("app", "engine"):
+        ids = [m["id"] for m in received if m["source"] == source]
+        assert ids == sorted(ids), source
     expected = set(EventKind.values) - {
         EventKind.MR_REVIEW_REQUESTED,  # (reviewer requests: tests/web/test_notifications.py)
         EventKind.DRIFT_FOUND, EventKind.ALERT_RAISED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED,

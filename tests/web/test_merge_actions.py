@@ -283,3 +283,50 @@ def test_a_new_repositorys_default_branch_needs_someone_elses_approval(engine_db
     mr.refresh_from_db()
     assert outcome.status == "merged" and mr.state == "merged"
     assert Client(repo.dsn).resolve("main") == mr.merge_commit != main_before
+
+
+def test_approving_reads_the_reviews_once_and_writes_its_event_with_the_new_approval(
+        repo, author, reviewer, django_assert_max_num_queries):
+    """The approval records the review in one transaction without asking the engine: the state
+    and the event's approvals come from one read of the reviews (10 statements with BEGIN and
+    COMMIT; 24 when it synced first and read the reviews three times), and 4 more send the event
+    to the pages when it commits."""
+    from monitoring.models import Event
+
+    mr = open_request(repo, author)
+    mr = actions.get_merge_request(reviewer, repo.slug, mr.number)
+    actions.check_can_review(reviewer, mr, Review.Verdict.APPROVE)  # (the role, read as a page's view would)
+    with django_assert_max_num_queries(14):
+        actions.approve(reviewer, mr, "ship it")
+    mr.refresh_from_db()
+    assert mr.state == "approved"
+    event = Event.objects.get(kind="merge_request.approved")
+    assert event.payload["merge_request"]["state"] == "approved"
+    assert event.payload["merge_request"]["approvals"]["count"] == 1
+    assert event.payload["review"]["body"] == "ship it"
+
+
+def test_looking_at_a_request_the_engine_has_nothing_new_for_writes_nothing(repo, author, reviewer):
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    before = MergeRequest.objects.get(pk=mr.pk)
+    mr = actions.sync(MergeRequest.objects.get(pk=mr.pk))
+    after = MergeRequest.objects.get(pk=mr.pk)
+    assert (after.updated_at, after.state) == (before.updated_at, "approved")
+
+
+def test_an_approval_covers_the_head_the_app_showed_and_a_commit_it_had_not_seen_dismisses_it(
+        repo, author, reviewer):
+    """Approving does not ask the engine: the review is for the head the request was last
+    reconciled at (what the reviewer's page showed). A commit pushed meanwhile is not approved
+    with it: the next sync dismisses the approval."""
+    mr = open_request(repo, author)
+    shown = mr.source_head
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN color text")
+    actions.approve(reviewer, MergeRequest.objects.get(pk=mr.pk))
+    rev = Review.objects.get(merge_request=mr)
+    assert rev.source_head == shown and MergeRequest.objects.get(pk=mr.pk).state == "approved"
+    mr = actions.sync(MergeRequest.objects.get(pk=mr.pk))
+    rev.refresh_from_db()
+    assert rev.dismissed and mr.state == "open"
+    assert mr.source_head == Client(repo.dsn).resolve("feature-colors") != shown
