@@ -2751,11 +2751,14 @@ BEGIN
         SELECT c.parent_ids[1] INTO v_parent FROM pggit.commits c WHERE c.commit_id = v_id;
         v_id := v_parent;
     END LOOP;
+    -- (the chain's changes by primary key, commit by commit: a plan kept from when pggit.changes
+    -- was small read the whole table, 9 ms at 30,000 commits for a 2-object tree)
     RETURN QUERY
     WITH latest AS (
         SELECT DISTINCT ON (x.identity) x.identity, x.kind, x.new_hash
           FROM unnest(v_chain) WITH ORDINALITY AS ch(commit_id, depth)
-          JOIN pggit.changes x ON x.commit_id = ch.commit_id
+         CROSS JOIN LATERAL (SELECT c.identity, c.kind, c.new_hash FROM pggit.changes c
+                              WHERE c.commit_id = ch.commit_id OFFSET 0) x
          ORDER BY x.identity, ch.depth
     )
     SELECT s.identity, s.kind, s.hash

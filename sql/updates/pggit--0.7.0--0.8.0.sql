@@ -7,3 +7,5 @@
 -- description (_describe_acl_change) instead of being described again; _acl_default,
 -- _acl_diff_sql and _acl_privs_sql are PL/pgSQL (as SQL functions they were planned at every
 -- call, 2 ms each). No table change.
+-- Tree reads: pggit._tree_rows reads the changes of the chain since the last snapshot by
+-- primary key, commit by commit. No table change.
