@@ -1,0 +1,2 @@
+-- pgGit 0.8.0 -> 0.9.0. The installer re-creates the functions from the sources after this
+-- script; table, index, type and trigger changes of 0.9.0 are below.
