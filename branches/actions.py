@@ -25,14 +25,15 @@ from pggit_web.errors import ActionError, Conflict, engine_errors
 MAX_NAME = 200
 
 
-def client_for(repo: Repository) -> Client:
-    """A client on the repository's database; use it as a context manager to close it."""
-    return Client(repo.dsn)
+def client_for(repo: Repository, user=None) -> Client:
+    """A client on the repository's database; use it as a context manager to close it. With
+    ``user``, what the client commits names that user as its author (the engine keeps the
+    database role as committer)."""
+    return Client(repo.dsn, person=user.get_username() if user is not None else None)
 
 
-def _author_message(user, message: str | None, sql: str) -> str:
-    first = (message or "").strip() or sql.strip().splitlines()[0][:200]
-    return f"{first}\n\nApplied-by: {user.get_username()} (pgGit web)"
+def _commit_message(message: str | None, sql: str) -> str:
+    return (message or "").strip() or sql.strip().splitlines()[0][:200]
 
 
 # repositories ------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def add_repository(user, *, name: str, dsn: str, description: str = "", default_
 def install_engine(user, repo: Repository) -> str:
     """Install or upgrade the engine in the repository's database; returns the installed version."""
     check_role(user, repo, Role.MAINTAINER)
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         return client.install()
 
 
@@ -204,7 +205,7 @@ def create_branch(user, repo: Repository, name: str, from_ref: str | None = None
     check_role(user, repo, Role.DEVELOPER)
     if not name or len(name) > MAX_NAME:
         raise ActionError(f"a branch name has 1 to {MAX_NAME} characters", code="invalid_name")
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         return client.create_branch(name, from_ref or None)
 
 
@@ -212,7 +213,7 @@ def delete_branch(user, repo: Repository, name: str, force: bool = False) -> str
     """Delete a branch; returns the head it had. Protected branches need the role their rule
     names for merging."""
     check_role(user, repo, max(Role.DEVELOPER, merge_role_for(repo, name)))
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         return client.delete_branch(name, force)
 
 
@@ -238,21 +239,22 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
     branch it runs on the live database as the repository's console role (``pggit.console``:
     a login as that role, checked again before the SQL runs), in one transaction that the
     engine's event triggers capture as one commit (all statements or none); with no console role
-    it is refused. The commit message names the web user.
+    it is refused. The commit's author is the web user, its committer the role that ran it.
     """
     if not sql or not sql.strip():
         raise ActionError("there is no SQL to run", code="empty_sql")
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         is_head = client.current_branch() == branch
         check_can_apply(user, repo, branch, is_head=is_head)
-        text = _author_message(user, message, sql)
+        text = _commit_message(message, sql)
         if not is_head:
             return client.apply(branch, sql, text)
         if not repo.console_role:
             raise Conflict(CONSOLE_OFF.format(repo=repo.name, repo_slug=repo.slug.replace("-", "_")), code="console_off")
         before = client.resolve(branch)
         try:
-            console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text)
+            console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text,
+                        person=user.get_username())
         except console.ConsoleRoleRefused as exc:
             raise Conflict(f"the SQL did not run: {exc}. A maintainer can name another role in Settings.",
                            code="console_role_refused") from None
@@ -263,14 +265,14 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
 def checkout(user, repo: Repository, branch: str, force: bool = False) -> str:
     """Migrate the live schema to ``branch`` and make it HEAD (maintainers)."""
     check_role(user, repo, Role.MAINTAINER)
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         return client.switch_branch(branch, force)
 
 
 def revert(user, repo: Repository, commit: str, branch: str | None = None, force: bool = False) -> str:
     """Make a commit on ``branch`` (HEAD's when None) undoing ``commit`` (maintainers)."""
     check_role(user, repo, Role.MAINTAINER)
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         return client.revert(commit, branch, force)
 
 

@@ -76,9 +76,12 @@ class RepositoryCreateSerializer(serializers.Serializer):
 class CommitSerializer(serializers.Serializer):
     commit_id = serializers.CharField()
     parent_ids = serializers.ListField(child=serializers.CharField())
-    author = serializers.CharField()
+    author = serializers.CharField(help_text="Who the commit is by: the person a client acted for, else the role.")
     message = serializers.CharField()
     committed_at = serializers.DateTimeField()
+    committer = serializers.CharField(
+        allow_null=True, required=False, default=None,
+        help_text="The database role that made the commit, when the author is a person it acted for.")
 
 
 class AuditEntrySerializer(serializers.Serializer):
@@ -91,6 +94,8 @@ class AuditEntrySerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["ok", "error", "refused"])
     detail = serializers.CharField(allow_null=True)
     duration_ms = serializers.FloatField(allow_null=True)
+    person = serializers.CharField(allow_null=True, required=False, default=None,
+                                   help_text="The person the role acted for (the web app's user), if any.")
 
 
 class CountField(serializers.Field):

@@ -296,7 +296,7 @@ def open_merge_request(user, repo: Repository, *, source: str, target: str, titl
     _check_strategy(strategy)
     if source == target:
         raise ActionError("source and target are the same branch", code="same_branch")
-    with engine_errors(), client_for(repo) as client:
+    with engine_errors(), client_for(repo, user) as client:
         names = {b["name"] for b in client.branches()}
         for role, name in (("source", source), ("target", target)):
             if name not in names:
@@ -620,7 +620,7 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
             _check_open(mr)
             if strategy and strategy != mr.strategy and not mr.engine_merge_id:
                 mr.strategy = strategy
-            with engine_errors(), client_for(mr.repository) as client:
+            with engine_errors(), client_for(mr.repository, user) as client:
                 merged_extra = _forced_extra(client, mr) if force else {}
                 outcome = _merge_locked(client, user, mr, force, merged_extra)
             mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
@@ -755,7 +755,7 @@ def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
     _check_open(mr)
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
-        with engine_errors(), client_for(mr.repository) as client:
+        with engine_errors(), client_for(mr.repository, user) as client:
             info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
             if info is None or info["status"] not in ("conflicts", "ready"):
                 src, tgt = client.resolve(mr.source), client.resolve(mr.target)
@@ -791,7 +791,7 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
         raise Conflict("there is no merge in progress for this request", code="no_merge")
     with transaction.atomic():
         mr = MergeRequest.objects.select_for_update().select_related("repository").get(pk=mr.pk)
-        with engine_errors(), client_for(mr.repository) as client:
+        with engine_errors(), client_for(mr.repository, user) as client:
             item = next((i for i in client.merge_items(mr.engine_merge_id) if i["identity"] == identity), None)
             if item is None:
                 raise NotFound(f"{identity} is not part of this merge", code="not_in_merge")

@@ -63,10 +63,16 @@ def _first_line(message: str) -> str:
     return message.splitlines()[0] if message else ""
 
 
+def _who(row: dict) -> str:
+    """The author, and the role that committed for them when it differs."""
+    committer = row.get("committer")
+    return f"{row['author']} (by {committer})" if committer else row["author"]
+
+
 def cmd_log(client: Client, args) -> int:
     return _output(args, client.log(args.ref, args.limit), lambda r: (
         f"{_short(r['commit_id'])}{' (merge)' if len(r['parent_ids']) > 1 else ''}  "
-        f"{_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
+        f"{_when(r['committed_at'])}  {_who(r)}  {_first_line(r['message'])}"))
 
 
 def cmd_show(client: Client, args) -> int:
@@ -104,7 +110,7 @@ def cmd_migration(client: Client, args) -> int:
 
 def cmd_blame(client: Client, args) -> int:
     return _output(args, client.blame(args.identity, args.ref), lambda r: (
-        f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {r['author']}  {_first_line(r['message'])}"))
+        f"{_short(r['commit_id'])}  {r['change']:<9} {_when(r['committed_at'])}  {_who(r)}  {_first_line(r['message'])}"))
 
 
 def cmd_drift(client: Client, args) -> int:
@@ -249,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--privileged", action="store_true",
                    help="run the SQL of 'apply' and custom resolutions in the shadow database as the DSN's own "
                         "role (a DBA at a terminal); without it they run as the shadow database's unprivileged role")
+    p.add_argument("--author", default=os.environ.get("PGGIT_AUTHOR"),
+                   help="who the commands act for, recorded as the author of the commits they make with the "
+                        "database role as committer (default: $PGGIT_AUTHOR; unset: the role)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("init", help="install or upgrade the engine")
@@ -365,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "from_ref", None) == "-":
         args.from_ref = None
     try:
-        with Client(args.dsn, privileged_shadow=args.privileged) as client:
+        with Client(args.dsn, privileged_shadow=args.privileged, person=args.author) as client:
             return args.func(client, args)
     except PggitError as exc:
         print(f"pggit: {exc}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)

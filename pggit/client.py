@@ -39,14 +39,22 @@ class Client:
     """
 
     def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None,
-                 privileged_shadow: bool = False):
+                 privileged_shadow: bool = False, person: str | None = None):
         """``privileged_shadow``: run SQL given to ``apply`` and custom resolutions in the shadow
         database as the DSN's own role instead of the unprivileged shadow role (the CLI's
-        ``--privileged``, for a DBA at a terminal; the web app never sets it)."""
+        ``--privileged``, for a DBA at a terminal; the web app never sets it).
+
+        ``person``: who the calls act for (the web app's user, a pipeline's ``--author``). The
+        engine records it as the author of the commits, branches and audit rows they make, with
+        the database role as committer (the setting ``pggit.author`` on this client's
+        connection)."""
         if conn is None and not dsn:
             raise ValueError("a DSN is required (pass dsn= or set PGGIT_DSN)")
         self.dsn = dsn
+        self.person = (person or "").strip() or None
         self._conn = conn
+        if conn is not None:
+            self._name_person(conn)
         self._shadow: Shadow | None = None
         self._apply_shadow: Shadow | None = None
         self.privileged_shadow = privileged_shadow
@@ -56,7 +64,12 @@ class Client:
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+            self._name_person(self._conn)
         return self._conn
+
+    def _name_person(self, conn: psycopg.Connection) -> None:
+        if self.person is not None:
+            conn.execute("SELECT set_config('pggit.author', %s, false)", (self.person,))
 
     def close(self) -> None:
         for shadow in (self._shadow, self._apply_shadow):

@@ -153,11 +153,15 @@ def connect(dsn: str, role: str, password: str | None) -> psycopg.Connection:
     return conn
 
 
-def run(dsn: str, role: str, password: str | None, statements: str, message: str) -> None:
+def run(dsn: str, role: str, password: str | None, statements: str, message: str,
+        person: str | None = None) -> None:
     """Run ``statements`` on the live database as the console role, in one transaction that the
-    engine captures as one commit with ``message`` (all statements or none). PostgreSQL's errors
-    (e.g. permission denied) are raised as psycopg errors; nothing is committed then."""
+    engine captures as one commit with ``message`` (all statements or none), authored by
+    ``person`` (the web user; the console role is the committer). PostgreSQL's errors (e.g.
+    permission denied) are raised as psycopg errors; nothing is committed then."""
     with connect(dsn, role, password) as conn:
+        if person:
+            conn.execute("SELECT set_config('pggit.author', %s, true)", (person,))
         conn.execute("SELECT pggit.begin_commit(%s)", (message,))
         conn.execute(statements)
     # leaving the block commits (or rolls back on an error) and closes

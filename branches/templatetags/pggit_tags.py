@@ -56,3 +56,17 @@ def highlight(text):
     from branches.render import highlight_sql
 
     return highlight_sql(text)
+
+
+@register.filter
+def who(row):
+    """A commit's author, and the database role that committed for them when it differs (the
+    engine records the person a client acts for as author, the role as committer)."""
+    from django.utils.html import format_html
+
+    committer = row.get("committer") if isinstance(row, dict) else getattr(row, "committer", None)
+    author = row.get("author") if isinstance(row, dict) else getattr(row, "author", "")
+    if not committer:
+        return author
+    return format_html('{} <span class="muted" title="committed by the database role {}">via {}</span>',
+                       author, committer, committer)

@@ -70,6 +70,7 @@ CREATE TABLE pggit.commits (
     chain_changes  integer NOT NULL,          -- change rows between snapshot_id and this commit
     chain_commits  integer NOT NULL,          -- commits between snapshot_id and this commit
     tree_size      integer NOT NULL,
+    committer      text,                      -- the database role, when the author is a person it acted for
     CONSTRAINT commits_id_is_sha256 CHECK (commit_id ~ '^[0-9a-f]{64}$'),
     CONSTRAINT commits_at_most_two_parents CHECK (cardinality(parent_ids) <= 2)
 );
@@ -134,6 +135,7 @@ CREATE TABLE pggit.branches (
     head       text NOT NULL REFERENCES pggit.commits,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     created_by text NOT NULL DEFAULT session_user,
+    created_by_role text,                     -- the database role, when created_by is a person it acted for
     CONSTRAINT branches_name_is_valid CHECK (
         name <> '' AND name <> 'HEAD' AND length(name) <= 200
         AND name !~ '[[:cntrl:]~^:]' AND name = btrim(name) AND name NOT LIKE '-%')
@@ -160,7 +162,8 @@ CREATE TABLE pggit.pending_groups (
     txid     bigint PRIMARY KEY,
     branch   text NOT NULL,
     message  text NOT NULL,
-    author   text NOT NULL
+    author   text NOT NULL,
+    person   text
 );
 CREATE TABLE pggit.pending_changes (
     txid     bigint NOT NULL REFERENCES pggit.pending_groups ON DELETE CASCADE,
@@ -195,7 +198,8 @@ CREATE TABLE pggit.capture_queue (
     classids    oid[] NOT NULL,
     objids      oid[] NOT NULL,
     changes     pggit.change[],
-    capture_ms  double precision
+    capture_ms  double precision,
+    person      text                -- pggit.author of the capturing transaction (pggit._person())
 );
 -- (what the ddl_command_start trigger looks for before every statement: undescribed rows)
 CREATE INDEX capture_queue_undescribed ON pggit.capture_queue (seq) WHERE changes IS NULL;
@@ -210,8 +214,10 @@ CREATE TABLE pggit.tx_state (
     key   text NOT NULL,
     value text NOT NULL DEFAULT '',
     PRIMARY KEY (xid, key),
-    -- (absorb_acl: the engine's own migration ran GRANT / REVOKE; since 0.6.0)
-    CONSTRAINT tx_state_key_is_known CHECK (key IN ('dropped', 'absorb', 'absorb_touched', 'absorb_dropped', 'absorb_acl'))
+    -- (absorb_acl: the engine's own migration ran GRANT / REVOKE; since 0.6.0. accepted_loss: the
+    -- tables and columns a forced migration dropped with their data, for its audit row; since 0.9.0)
+    CONSTRAINT tx_state_key_is_known CHECK (key IN ('dropped', 'absorb', 'absorb_touched', 'absorb_dropped', 'absorb_acl',
+                                                    'accepted_loss'))
 );
 
 -- Append-only audit trail of every engine operation.
@@ -224,6 +230,7 @@ CREATE TABLE pggit.audit_log (
     outcome     text NOT NULL,
     detail      text,
     duration_ms double precision,
+    person      text,                -- the person the role acted for (pggit.author), if any
     CONSTRAINT audit_outcome_is_known CHECK (outcome IN ('ok', 'error', 'refused'))
 );
 

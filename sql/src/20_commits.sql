@@ -7,16 +7,33 @@ LANGUAGE sql STABLE AS $$
                 ELSE current_setting('role') END
 $$;
 
+-- The person the role acts for: the setting pggit.author, which a client (the web app) sets to
+-- the user it acts for; NULL when unset. It is recorded as a commit's author, with the role as
+-- the committer (as Git's author and committer), and in the audit log beside the role. It only
+-- names: nothing is allowed or refused by it.
+CREATE FUNCTION pggit._person() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_person text := nullif(btrim(current_setting('pggit.author', true)), '');
+BEGIN
+    IF length(v_person) > 200 OR v_person ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'pggit.author must be at most 200 characters without control characters: %',
+            quote_literal(left(v_person, 200)) USING ERRCODE = '22023';
+    END IF;
+    RETURN v_person;
+END $$;
+
 -- Append an audit record.
--- (p_role and p_at record an operation done earlier by another role: a queued capture.)
+-- (p_role, p_at and p_person record an operation done earlier by another role: a queued capture.)
 CREATE FUNCTION pggit._audit(p_operation text, p_args jsonb, p_outcome text, p_detail text, p_started timestamptz,
-                             p_role text DEFAULT NULL, p_at timestamptz DEFAULT NULL)
+                             p_role text DEFAULT NULL, p_at timestamptz DEFAULT NULL,
+                             p_person text DEFAULT pggit._person())
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO pggit.audit_log (at, role_name, operation, args, outcome, detail, duration_ms)
+    INSERT INTO pggit.audit_log (at, role_name, operation, args, outcome, detail, duration_ms, person)
     VALUES (coalesce(p_at, clock_timestamp()), coalesce(p_role, pggit._author()), p_operation, coalesce(p_args, '{}'),
-            p_outcome, p_detail, extract(epoch FROM clock_timestamp() - p_started) * 1000);
+            p_outcome, p_detail, extract(epoch FROM clock_timestamp() - p_started) * 1000, p_person);
     PERFORM pggit._notify();
 END $$;
 
@@ -150,11 +167,16 @@ END $$;
 -- Record a commit with the given changes against its first parent and move the branch head.
 -- The caller holds the branch row lock (SELECT ... FOR UPDATE on pggit.branches), which is
 -- what keeps two sessions from both committing on the same old head and losing one commit.
+-- p_author is the role; with a person (pggit._person()) the person is the author and the role
+-- the committer.
 CREATE FUNCTION pggit._make_commit(p_branch text, p_parents text[], p_author text, p_message text,
-                                   p_changes pggit.change[], p_at timestamptz DEFAULT clock_timestamp())
+                                   p_changes pggit.change[], p_at timestamptz DEFAULT clock_timestamp(),
+                                   p_person text DEFAULT pggit._person())
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_author    text := coalesce(p_person, p_author);
+    v_committer text := CASE WHEN p_person <> p_author THEN p_author END;
     v_id       text;
     v_p        record;
     v_gen      int;
@@ -165,7 +187,8 @@ DECLARE
 BEGIN
     SELECT count(*), coalesce(sum(CASE WHEN c.old_hash IS NULL THEN 1 WHEN c.new_hash IS NULL THEN -1 ELSE 0 END), 0),
            pggit._sha256(
-               'parents ' || array_to_string(p_parents, ' ') || E'\nauthor ' || p_author
+               'parents ' || array_to_string(p_parents, ' ') || E'\nauthor ' || v_author
+               || coalesce(E'\ncommitter ' || v_committer, '')
                || E'\ndate ' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                || E'\nserver ' || (current_setting('server_version_num')::int / 10000)
                || E'\n\n' || p_message || E'\n\n'
@@ -184,12 +207,12 @@ BEGIN
                OR v_p.chain_commits >= 1000;
 
     INSERT INTO pggit.commits (commit_id, parent_ids, author, message, committed_at, generation, server_version,
-                               snapshot_id, chain_changes, chain_commits, tree_size)
-    VALUES (v_id, p_parents, p_author, p_message, p_at, v_gen, current_setting('server_version_num')::int / 10000,
+                               snapshot_id, chain_changes, chain_commits, tree_size, committer)
+    VALUES (v_id, p_parents, v_author, p_message, p_at, v_gen, current_setting('server_version_num')::int / 10000,
             CASE WHEN v_snapshot THEN v_id ELSE v_p.snapshot_id END,
             CASE WHEN v_snapshot THEN 0 ELSE v_p.chain_changes + v_n END,
             CASE WHEN v_snapshot THEN 0 ELSE v_p.chain_commits + 1 END,
-            v_size);
+            v_size, v_committer);
     INSERT INTO pggit.changes (commit_id, identity, kind, old_hash, new_hash)
     SELECT v_id, c.identity, c.kind, c.old_hash, c.new_hash FROM unnest(p_changes) c;
 

@@ -311,10 +311,10 @@ BEGIN
     SELECT b.name, b.head INTO v_branch, v_head
       FROM pggit.head h JOIN pggit.branches b ON b.name = h.branch FOR UPDATE OF b;
     IF p_defer THEN
-        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids, changes, capture_ms)
+        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids, changes, capture_ms, person)
         -- (its time is now, with the lock: commits follow the order sessions took it)
         VALUES (pggit._author(), clock_timestamp(), p_message, '{}', '{}', p_changes,
-                extract(epoch FROM clock_timestamp() - p_started) * 1000);
+                extract(epoch FROM clock_timestamp() - p_started) * 1000, pggit._person());
         PERFORM pggit._notify_capture();
         RETURN NULL;
     END IF;
@@ -853,13 +853,14 @@ BEGIN
     -- (a row another session committed since is described, and committed, by the next flush)
     FOR v_q IN SELECT * FROM pggit.capture_queue q WHERE q.changes IS NOT NULL ORDER BY q.captured_at, q.seq FOR UPDATE LOOP
         -- its commit; its audit row keeps the capture's time, author and duration
-        v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_q.changes, v_q.captured_at);
+        v_head := pggit._make_commit(v_branch, ARRAY[v_head], v_q.author, v_q.message, v_q.changes, v_q.captured_at,
+                                     v_q.person);
         v_n := v_n + 1;
         PERFORM pggit._audit('capture', jsonb_build_object('branch', v_branch, 'commit', v_head,
                              'changes', cardinality(v_q.changes))
                              || CASE WHEN cardinality(v_q.classids) > 0 THEN '{"queued": true}'::jsonb ELSE '{}' END,
                              'ok', NULL, clock_timestamp() - make_interval(secs => coalesce(v_q.capture_ms, 0) / 1000),
-                             v_q.author, v_q.captured_at);
+                             v_q.author, v_q.captured_at, v_q.person);
         DELETE FROM pggit.capture_queue q WHERE q.seq = v_q.seq;
     END LOOP;
     RETURN v_n + pggit._sync_event_triggers();
@@ -916,8 +917,9 @@ BEGIN
        AND (tg_tag <> 'CREATE INDEX' OR NOT EXISTS (
                 SELECT 1 FROM pg_event_trigger_ddl_commands() c JOIN pg_class k ON k.oid = c.objid
                  WHERE c.classid = 'pg_class'::regclass AND k.relkind = 'I')) THEN
-        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids)
-        SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid)
+        INSERT INTO pggit.capture_queue (author, captured_at, message, classids, objids, person)
+        SELECT pggit._author(), clock_timestamp(), coalesce(current_query(), ''), array_agg(c.classid), array_agg(c.objid),
+               pggit._person()
           FROM pg_event_trigger_ddl_commands() c
          WHERE NOT c.in_extension AND coalesce(c.schema_name, '') <> 'pggit' AND coalesce(c.schema_name, '') NOT LIKE 'pg\_temp%'
         HAVING count(*) > 0;
@@ -938,8 +940,8 @@ BEGIN
         RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
     END IF;
     PERFORM pggit.flush();  -- statements before the group are commits of their own
-    INSERT INTO pggit.pending_groups (txid, branch, message, author)
-    VALUES (txid_current(), (SELECT branch FROM pggit.head), p_message, pggit._author())
+    INSERT INTO pggit.pending_groups (txid, branch, message, author, person)
+    VALUES (txid_current(), (SELECT branch FROM pggit.head), p_message, pggit._author(), pggit._person())
     ON CONFLICT (txid) DO UPDATE SET message = EXCLUDED.message;
     PERFORM set_config('pggit.group', txid_current()::text, true);
 END $$;
@@ -963,9 +965,11 @@ BEGIN
      WHERE p.txid = NEW.txid AND p.old_hash IS DISTINCT FROM p.new_hash;
     IF v_changes IS NOT NULL THEN
         v_head := pggit._lock_branch(v_group.branch);
-        v_id := pggit._make_commit(v_group.branch, ARRAY[v_head], v_group.author, v_group.message, v_changes);
+        v_id := pggit._make_commit(v_group.branch, ARRAY[v_head], v_group.author, v_group.message, v_changes,
+                                   clock_timestamp(), v_group.person);
         PERFORM pggit._audit('capture', jsonb_build_object('branch', v_group.branch, 'commit', v_id,
-                             'changes', cardinality(v_changes), 'grouped', true), 'ok', NULL, v_started);
+                             'changes', cardinality(v_changes), 'grouped', true), 'ok', NULL, v_started,
+                             v_group.author, NULL, v_group.person);
     END IF;
     DELETE FROM pggit.pending_groups WHERE txid = NEW.txid;
     RETURN NULL;

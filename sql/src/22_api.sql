@@ -22,7 +22,9 @@ BEGIN
     PERFORM pggit.flush();
     PERFORM pggit._check_branch_name(p_name);
     v_head := pggit._resolve(p_from);
-    INSERT INTO pggit.branches (name, head, created_by) VALUES (p_name, v_head, pggit._author())
+    INSERT INTO pggit.branches (name, head, created_by, created_by_role)
+    VALUES (p_name, v_head, coalesce(pggit._person(), pggit._author()),
+            CASE WHEN pggit._person() <> pggit._author() THEN pggit._author() END)
     ON CONFLICT (name) DO NOTHING;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'branch % already exists', quote_literal(p_name) USING ERRCODE = 'PGG03';
@@ -61,20 +63,22 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pggit._resolve(p_ref);
 $$;
 
--- All branches with their heads.
+-- All branches with their heads (created_by: the person or role that made it; created_by_role:
+-- the role, when a person was named with pggit.author).
 CREATE FUNCTION pggit.list_branches()
-RETURNS TABLE (name text, head text, is_head boolean, created_at timestamptz, created_by text)
+RETURNS TABLE (name text, head text, is_head boolean, created_at timestamptz, created_by text, created_by_role text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pggit.flush();
-    SELECT b.name, b.head, b.name = (SELECT h.branch FROM pggit.head h), b.created_at, b.created_by
+    SELECT b.name, b.head, b.name = (SELECT h.branch FROM pggit.head h), b.created_at, b.created_by, b.created_by_role
       FROM pggit.branches b ORDER BY b.name
 $$;
 
 -- History reachable from a ref, newest first (by generation: parents always after children).
 -- Walks from the tip keeping a frontier, so log(ref, 20) reads about 20 commits however long
--- the history is.
+-- the history is. committer: the role, when the author is a person it acted for (else NULL).
 CREATE FUNCTION pggit.log(p_ref text DEFAULT NULL, p_limit integer DEFAULT 100)
-RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz)
+RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz,
+               committer text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
@@ -92,18 +96,18 @@ BEGIN
             UNION
             SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
         )
-        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at
+        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at, c.committer
           FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
          ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC
          LIMIT p_limit;
         RETURN;
     END IF;
     WHILE v_n < p_limit AND cardinality(v_frontier) > 0 LOOP
-        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at INTO v_r
+        SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at, c.committer INTO v_r
           FROM pggit.commits c WHERE c.commit_id = ANY (v_frontier)
          ORDER BY c.generation DESC, c.committed_at DESC, c.seq DESC LIMIT 1;
         commit_id := v_r.commit_id; parent_ids := v_r.parent_ids; author := v_r.author;
-        message := v_r.message; committed_at := v_r.committed_at;
+        message := v_r.message; committed_at := v_r.committed_at; committer := v_r.committer;
         RETURN NEXT;
         v_n := v_n + 1;
         v_frontier := array_remove(v_frontier, v_r.commit_id)
@@ -141,7 +145,7 @@ $$;
 -- replaced on the commit's first parent (for a merge commit: the target's version).
 CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL)
 RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz, change text,
-               definition text, previous_definition text)
+               definition text, previous_definition text, committer text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
     WITH RECURSIVE walk(commit_id) AS (
@@ -151,7 +155,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
     )
     SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at,
            CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
-           nb.definition, ob.definition
+           nb.definition, ob.definition, c.committer
       FROM pggit.changes x
       JOIN walk w ON w.commit_id = x.commit_id
       JOIN pggit.commits c ON c.commit_id = x.commit_id
@@ -163,9 +167,10 @@ $$;
 
 -- The commits reachable from a ref (default HEAD) that changed one object, newest first.
 CREATE FUNCTION pggit.blame(p_identity text, p_ref text DEFAULT NULL)
-RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text)
+RETURNS TABLE (commit_id text, author text, message text, committed_at timestamptz, change text, definition text,
+               committer text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
-    SELECT h.commit_id, h.author, h.message, h.committed_at, h.change, h.definition
+    SELECT h.commit_id, h.author, h.message, h.committed_at, h.change, h.definition, h.committer
       FROM pggit.object_history(p_identity, p_ref) h
 $$;
 
@@ -233,10 +238,10 @@ END $$;
 -- Commit rows for a set of ids (or refs): commit_id, parent_ids, author, message, committed_at.
 CREATE FUNCTION pggit.commit_info(p_refs text[])
 RETURNS TABLE (ref text, commit_id text, parent_ids text[], author text, message text, committed_at timestamptz,
-               generation integer)
+               generation integer, committer text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
-    SELECT r.ref, c.commit_id, c.parent_ids, c.author, c.message, c.committed_at, c.generation
+    SELECT r.ref, c.commit_id, c.parent_ids, c.author, c.message, c.committed_at, c.generation, c.committer
       FROM unnest(p_refs) AS r(ref)
       JOIN pggit.commits c ON c.commit_id = pggit._resolve(r.ref)
 $$;
@@ -303,9 +308,9 @@ END $$;
 -- to p_max_id (a page's first id: pages do not shift while new rows are written).
 CREATE FUNCTION pggit.audit(p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_max_id bigint DEFAULT NULL)
 RETURNS TABLE (id bigint, at timestamptz, role_name text, operation text, args jsonb, outcome text, detail text,
-               duration_ms double precision)
+               duration_ms double precision, person text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms
+    SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms, a.person
       FROM pggit.audit_log a
      WHERE p_max_id IS NULL OR a.id <= p_max_id
      ORDER BY a.id DESC
@@ -322,10 +327,10 @@ $$;
 -- seen). Write queued captures first (pggit.flush()) to see their rows.
 CREATE FUNCTION pggit.audit_since(p_position bigint, p_limit integer DEFAULT 1000)
 RETURNS TABLE (id bigint, at timestamptz, role_name text, operation text, args jsonb, outcome text, detail text,
-               duration_ms double precision, horizon bigint)
+               duration_ms double precision, horizon bigint, person text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT a.id, a.at, a.role_name, a.operation, a.args, a.outcome, a.detail, a.duration_ms,
-           pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576
+           pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576, a.person
       FROM pggit.audit_log a
      WHERE a.id >= coalesce(p_position, 0)
      ORDER BY a.id

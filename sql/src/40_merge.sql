@@ -429,8 +429,8 @@ BEGIN
     UPDATE pggit.merges m SET status = 'merged', result_commit = v_commit, finished_at = clock_timestamp(), error = NULL
      WHERE m.merge_id = p_merge_id;
     PERFORM pggit._audit('merge', jsonb_build_object('merge_id', p_merge_id, 'source', v_m.source, 'target', v_m.target,
-                         'strategy', v_m.strategy, 'commit', v_commit, 'changes', coalesce(cardinality(v_changes), 0)),
-                         'ok', NULL, v_started);
+                         'strategy', v_m.strategy, 'commit', v_commit, 'changes', coalesce(cardinality(v_changes), 0))
+                         || pggit._forced_args(p_force), 'ok', NULL, v_started);
     RETURN QUERY SELECT * FROM pggit._merge_result(p_merge_id);
 END $$;
 
@@ -501,7 +501,8 @@ BEGIN
             UPDATE pggit.branches SET head = v_src WHERE name = v_target;
         END IF;
         PERFORM pggit._audit('merge', jsonb_build_object('merge_id', v_id, 'source', p_source, 'target', v_target,
-                             'strategy', p_strategy, 'status', v_status, 'commit', v_src), 'ok', NULL, v_started);
+                             'strategy', p_strategy, 'status', v_status, 'commit', v_src)
+                             || pggit._forced_args(p_force AND v_status = 'fast_forward'), 'ok', NULL, v_started);
         RETURN QUERY SELECT * FROM pggit._merge_result(v_id);
         RETURN;
     END IF;

@@ -155,6 +155,21 @@ BEGIN
         'data_loss', (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') FROM pggit._data_loss(p_from, p_to, v_steps) d));
 END $$;
 
+-- Audit arguments of an operation that may have run with force: {"force": false}, or
+-- {"force": true, "data_loss": [identities]} with what its forced migrations dropped with their
+-- data (taken from pggit.tx_state, where _apply_live records it).
+CREATE FUNCTION pggit._forced_args(p_force boolean) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lost text;
+BEGIN
+    IF NOT coalesce(p_force, false) THEN
+        RETURN '{"force": false}';
+    END IF;
+    DELETE FROM pggit.tx_state s WHERE s.xid = pg_current_xact_id() AND s.key = 'accepted_loss' RETURNING s.value INTO v_lost;
+    RETURN jsonb_build_object('force', true, 'data_loss', coalesce(v_lost::jsonb, '[]'));
+END $$;
+
 -- Migrate the live database from the state of p_from to the state of p_to (refs), unless a step
 -- would lose data and p_force is false (PGG10). The steps run with capture in absorb mode: the
 -- touched objects' descriptions replace the live map, no commit is made. Afterwards every live
@@ -182,6 +197,15 @@ BEGIN
             RAISE EXCEPTION 'refusing steps that would lose data:%', E'\n' || v_loss
                 USING ERRCODE = 'PGG10', HINT = 'run it with force => true to accept the loss';
         END IF;
+    ELSE
+        -- what the force accepts, for the operation's audit row (pggit._forced_args)
+        INSERT INTO pggit.tx_state AS s (xid, key, value)
+        SELECT pg_current_xact_id(), 'accepted_loss', jsonb_agg(DISTINCT l.identity ORDER BY l.identity)::text
+          FROM pggit._data_loss(p_from, p_to, v_steps) l
+        HAVING count(*) > 0
+        ON CONFLICT (xid, key) DO UPDATE
+            SET value = (SELECT jsonb_agg(DISTINCT x ORDER BY x)::text
+                           FROM jsonb_array_elements_text(s.value::jsonb || EXCLUDED.value::jsonb) x);
     END IF;
     -- absorb mode: recorded in pggit.tx_state (what the capture triggers trust) and in the
     -- setting (their cheap hint)
@@ -270,7 +294,7 @@ BEGIN
     v_steps := pggit._apply_live(v_from, v_to, p_force);
     UPDATE pggit.head SET branch = p_name;
     PERFORM pggit._audit('switch', jsonb_build_object('from', v_current, 'to', p_name, 'from_commit', v_from,
-                         'to_commit', v_to, 'steps', v_steps, 'force', p_force), 'ok', NULL, v_started);
+                         'to_commit', v_to, 'steps', v_steps) || pggit._forced_args(p_force), 'ok', NULL, v_started);
     RETURN v_to;
 END $$;
 
@@ -289,7 +313,7 @@ BEGIN
     END IF;
     UPDATE pggit.branches SET head = v_new WHERE name = p_branch;
     PERFORM pggit._audit('reset', jsonb_build_object('branch', p_branch, 'from_commit', v_old, 'to_commit', v_new,
-                         'steps', v_steps, 'force', p_force), 'ok', NULL, v_started);
+                         'steps', v_steps) || pggit._forced_args(p_force), 'ok', NULL, v_started);
     RETURN v_new;
 END $$;
 
@@ -340,7 +364,7 @@ BEGIN
         PERFORM pggit._apply_live(v_head, v_new, p_force);
     END IF;
     PERFORM pggit._audit('revert', jsonb_build_object('branch', v_branch, 'reverted', v_commit, 'commit', v_new,
-                         'changes', cardinality(v_changes), 'force', p_force), 'ok', NULL, v_started);
+                         'changes', cardinality(v_changes)) || pggit._forced_args(p_force), 'ok', NULL, v_started);
     RETURN v_new;
 END $$;
 

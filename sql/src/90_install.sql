@@ -17,7 +17,9 @@ BEGIN
     SELECT array_agg(pggit._describe(r.classid, r.objid)) INTO v_descs FROM pggit._all_roots() r;
     v_changes := coalesce(pggit._record_changes(coalesce(v_descs, '{}'), '{}', '{}', '{}', '{}'), '{}');
     v_id := pggit._make_commit(NULL, '{}', pggit._author(), 'Initial import', v_changes);
-    INSERT INTO pggit.branches (name, head, created_by) VALUES ('main', v_id, pggit._author());
+    INSERT INTO pggit.branches (name, head, created_by, created_by_role)
+    VALUES ('main', v_id, coalesce(pggit._person(), pggit._author()),
+            CASE WHEN pggit._person() <> pggit._author() THEN pggit._author() END);
     INSERT INTO pggit.head (branch) VALUES ('main');
     PERFORM pggit._audit('init', jsonb_build_object('commit', v_id, 'objects', cardinality(v_changes)), 'ok', NULL, v_started);
     RETURN v_id;

@@ -346,8 +346,9 @@ def test_console_on_head_runs_as_the_console_role(as_user, repo, maintainer, con
     assert response.status_code == 302
     with Client(repo.dsn) as client:
         commit = client.log("main", 1)[0]
-    assert commit["commit_id"] != before and commit["author"] == console_role[0]  # the role that ran it
-    assert "Applied-by: mia_maintainer" in commit["message"]
+    # the web user is the author, the role that ran it the committer
+    assert commit["commit_id"] != before
+    assert (commit["author"], commit["committer"]) == ("mia_maintainer", console_role[0])
     assert live(repo, "SELECT tableowner FROM pg_tables WHERE tablename = 'gadgets'") == [(console_role[0],)]
 
 
