@@ -2,8 +2,9 @@
 
 - ``on_event`` (a hook of ``monitoring.fanout.HOOKS``, run in the delivery's transaction) raises
   *merge failed* (``merge.failed``, from the app or the engine), *data loss forced through* (a
-  merge request merged with ``force`` whose migration dropped rows, or a checkout, reset or revert
-  the engine ran with ``force``), and after a checkout or a merge enqueues a drift check.
+  merge request merged with ``force`` whose migration dropped rows, or a checkout, reset, revert or
+  merge the engine ran with ``force`` that dropped data: from psql and the CLI too), and after a
+  checkout or a merge enqueues a drift check.
 - ``run_checks`` (a job of ``monitoring.periodic.JOBS``) claims the repositories whose *drift* or
   *capture off* check is due (a conditional UPDATE of the rule's ``checked_at``: two workers
   claim a check once) and enqueues ``check_repository`` for them; it raises *waiting for review*
@@ -143,12 +144,19 @@ def _on_merge_failed(event: Event) -> None:
                 event=event, merge_request=event.merge_request)
 
 
+def _forced_merge_key(commit: str | None, fallback: str) -> str:
+    """One alert per forced merge, whoever reports it first: the app's ``merge_request.merged``
+    or the engine's own audit row of the same merge commit."""
+    return f"data_loss_forced:commit:{commit}" if commit else fallback
+
+
 def _on_merged(event: Event) -> None:
     payload = event.payload or {}
     lost = payload.get("data_loss") or []
     if payload.get("forced") and lost:
         mr = payload.get("merge_request") or {}
-        raise_alert(event.repository, AlertKind.DATA_LOSS_FORCED, f"data_loss_forced:mr:{event.merge_request_id}",
+        key = _forced_merge_key(mr.get("merge_commit"), f"data_loss_forced:mr:{event.merge_request_id}")
+        raise_alert(event.repository, AlertKind.DATA_LOSS_FORCED, key,
                     f"Merge request !{mr.get('number')} was merged with force and lost data in "
                     + ", ".join(str(t) for t in lost[:5]),
                     detail={"merge_commit": mr.get("merge_commit"), "target": mr.get("target"), "lost": lost},
@@ -156,19 +164,30 @@ def _on_merged(event: Event) -> None:
     schedule_drift_check(event)
 
 
-_FORCED_WHAT = {EventKind.CHECKOUT: "Checkout", EventKind.REVERT: "Revert", EventKind.BRANCH_MOVED: "Reset"}
+_FORCED_WHAT = {EventKind.CHECKOUT: "Checkout", EventKind.REVERT: "Revert", EventKind.BRANCH_MOVED: "Reset",
+                EventKind.MERGE_COMPLETED: "Merge"}
 
 
 def _on_forceable(event: Event) -> None:
-    """A checkout, revert or reset run by the engine with ``force``: the data-loss guard was
-    overridden (the engine's audit row carries ``force``; it does not say how many rows went)."""
+    """A checkout, revert, reset or merge run by the engine with ``force`` (from psql, the CLI or
+    the app). Since engine 0.9.0 the audit row names what the forced migration dropped with its
+    data (``data_loss``): an alert when it dropped something. An older engine's row says only
+    that the guard was overridden: an alert when the operation changed anything."""
     args = _audit_args(event)
-    if args.get("force") and (args.get("steps") or args.get("changes")):
-        where = args.get("to") or args.get("branch") or ""
-        raise_alert(event.repository, AlertKind.DATA_LOSS_FORCED, f"data_loss_forced:audit:{event.engine_id}",
-                    f"{_FORCED_WHAT[event.kind]} of {where} ran with force: steps that lose data were allowed",
-                    detail={"audit": args, "by": event.actor_name}, event=event)
-    if event.kind == EventKind.CHECKOUT:
+    lost = args.get("data_loss")
+    if args.get("force") and (lost if lost is not None else (args.get("steps") or args.get("changes"))):
+        if event.kind == EventKind.MERGE_COMPLETED:
+            where = f"{args.get('source')} into {args.get('target')}"
+            key = _forced_merge_key(args.get("commit"), f"data_loss_forced:audit:{event.engine_id}")
+        else:
+            where = args.get("to") or args.get("branch") or ""
+            key = f"data_loss_forced:audit:{event.engine_id}"
+        what = (f"lost data in {', '.join(str(t) for t in lost[:5])}" if lost
+                else "steps that lose data were allowed")
+        raise_alert(event.repository, AlertKind.DATA_LOSS_FORCED, key,
+                    f"{_FORCED_WHAT[event.kind]} of {where} ran with force: {what}",
+                    detail={"audit": args, "by": event.actor_name, "lost": lost or []}, event=event)
+    if event.kind in (EventKind.CHECKOUT, EventKind.MERGE_COMPLETED):
         schedule_drift_check(event)
 
 
@@ -182,7 +201,7 @@ def schedule_drift_check(event: Event) -> None:
 HANDLERS = {
     EventKind.MERGE_FAILED: _on_merge_failed,
     EventKind.MR_MERGED: _on_merged,
-    EventKind.MERGE_COMPLETED: schedule_drift_check,
+    EventKind.MERGE_COMPLETED: _on_forceable,
     EventKind.CHECKOUT: _on_forceable,
     EventKind.REVERT: _on_forceable,
     EventKind.BRANCH_MOVED: _on_forceable,

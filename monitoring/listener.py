@@ -87,7 +87,7 @@ def store(repository: Repository, rows: list[dict], position: int) -> list[Event
             if kind is None or row["id"] in known:
                 continue
             made.append(Event(kind=kind, source=Event.Source.ENGINE, repository=repository, engine_id=row["id"],
-                              actor_name=(row.get("role_name") or "")[:200], payload=payload(row)))
+                              actor_name=(row.get("person") or row.get("role_name") or "")[:200], payload=payload(row)))
         if made:
             made = Event.objects.bulk_create(made)
             enqueue_delivery(made)

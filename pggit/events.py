@@ -72,9 +72,8 @@ class EngineEvents:
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             at = position
             while True:
-                page = self.conn.execute(
-                    "SELECT id, at, role_name, operation, args, outcome, detail, duration_ms, horizon"
-                    "  FROM pggit.audit_since(%s, %s)", (at, PAGE)).fetchall()
+                # (every column: engines from 0.9.0 add ``person``, the person the role acted for)
+                page = self.conn.execute("SELECT * FROM pggit.audit_since(%s, %s)", (at, PAGE)).fetchall()
                 rows.extend(page)
                 if len(page) < PAGE:
                     break

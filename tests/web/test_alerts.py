@@ -277,6 +277,56 @@ def test_a_forced_merge_that_drops_a_column_with_data_raises_a_critical_alert(re
                             "AND attname = 'weight_grams' AND NOT attisdropped").fetchone()[0] == 0
 
 
+def test_a_merge_forced_from_the_cli_raises_the_data_loss_alert_naming_what_went(repo):
+    """No merge request: the engine's audit row (0.9.0) says it was forced and what it dropped."""
+    from monitoring.listener import catch_up
+    from pggit.client import Client
+    from pggit.events import EngineEvents
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    live(repo, "CREATE TABLE public.gadgets (id integer)")  # a real three-way merge
+    source = EngineEvents(repo.dsn).connect()
+    try:
+        catch_up(repo, source)
+        with Client(repo.dsn, person="ops-pipeline") as cli:
+            assert cli.merge("feature-colors", "main", force=True)["status"] == "merged"
+            cli.drop_shadow()
+        made = catch_up(repo, source)
+    finally:
+        source.close()
+    [completed] = [e for e in made if e.kind == "merge.completed"]
+    run_tasks()
+    [alert] = alerts(repo, kind="data_loss_forced")
+    assert (alert.severity, alert.state, alert.merge_request, alert.event) == ("critical", "open", None, completed)
+    assert alert.detail["lost"] == ["table public.widgets"] and "table public.widgets" in alert.title
+    assert alert.dedup_key == f"data_loss_forced:commit:{completed.payload['audit']['args']['commit']}"
+    assert completed.payload["audit"]["person"] == "ops-pipeline"
+
+
+def test_a_forced_merge_request_raises_one_alert_from_the_app_and_the_engine(repo, author, reviewer, maintainer):
+    from merges import actions
+    from monitoring.listener import catch_up
+    from pggit.client import Client
+    from pggit.events import EngineEvents
+
+    live(repo, "INSERT INTO public.widgets VALUES (1, 'bolt', 12)")
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets DROP COLUMN weight_grams")
+    live(repo, "CREATE TABLE public.gadgets (id integer)")
+    mr = open_request(repo, author)
+    actions.approve(reviewer, mr)
+    source = EngineEvents(repo.dsn).connect()
+    try:
+        catch_up(repo, source)
+        assert actions.merge(maintainer, mr, force=True).status == "merged"
+        assert "merge.completed" in [e.kind for e in catch_up(repo, source)]
+    finally:
+        source.close()
+    run_tasks()
+    [alert] = alerts(repo, kind="data_loss_forced")
+    assert alert.occurrences == 2  # the app's merged event and the engine's: one merge
+
+
 def conflicting_request(repo, author, reviewer, *, approve=True):
     """!1 with a conflict on public.widgets (both sides add ``shade``); the source also drops
     ``weight_grams``, which holds data on main (HEAD): taking the source's side loses it."""

@@ -449,4 +449,5 @@ def test_hostile_role_name_is_quoted_everywhere(as_user, repo, maintainer, make_
     assert repo.console_role == name
     assert run_on_head(web, repo, "CREATE TABLE public.quoted (id int)").status_code == 302
     with Client(repo.dsn) as client:
-        assert client.log("main", 1)[0]["author"] == name
+        top = client.log("main", 1)[0]
+        assert (top["author"], top["committer"]) == ("mia_maintainer", name)
