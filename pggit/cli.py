@@ -84,12 +84,24 @@ def cmd_branch(client: Client, args) -> int:
         client.delete_branch(args.delete, force=args.force)
         print(f"deleted branch {args.delete}")
     elif args.name:
-        head = client.create_branch(args.name, args.start)
-        print(f"created branch {args.name} at {_short(head)}")
+        head = client.create_branch(args.name, args.start, with_data=args.data)
+        print(f"created branch {args.name} at {_short(head)}" + (" with data" if args.data else ""))
     else:
         for b in client.branches():
             print(f"{'*' if b['is_head'] else ' '} {b['name']}  {_short(b['head'])}")
     return 0
+
+
+def cmd_connect(client: Client, args) -> int:
+    print(client.data_dsn(args.branch, args.search_path))
+    return 0
+
+
+def cmd_data_diff(client: Client, args) -> int:
+    rows = client.data_diff(args.from_ref, args.to_ref, args.table)
+    return _output(args, rows, lambda r: (
+        f"{r['change']:<8} {r['table_identity']}  {json.dumps(r['key'], ensure_ascii=False, sort_keys=True)}"
+        + (f"  ({', '.join(r['columns'])})" if r["columns"] else "")))
 
 
 def cmd_tree(client: Client, args) -> int:
@@ -278,7 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("start", nargs="?")
     s.add_argument("-d", "--delete", metavar="NAME")
     s.add_argument("-f", "--force", action="store_true")
+    s.add_argument("--data", action="store_true",
+                   help="the new branch carries the rows of every tracked table as they are now (it starts at HEAD)")
     s.set_defaults(func=cmd_branch)
+    s = sub.add_parser("connect", help="print a connection string that works on a data branch's rows")
+    s.add_argument("branch")
+    s.add_argument("--search-path", help="the application's search_path (default: PostgreSQL's, \"$user\", public)")
+    s.set_defaults(func=cmd_connect)
+    s = sub.add_parser("data-diff", help="rows that differ between the checked-out tables and a data branch")
+    s.add_argument("from_ref", metavar="FROM")
+    s.add_argument("to_ref", metavar="TO")
+    s.add_argument("--table")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_data_diff)
     s = sub.add_parser("tree", help="objects in the state of a ref")
     s.add_argument("ref", nargs="?")
     s.add_argument("--json", action="store_true")

@@ -122,8 +122,39 @@ class Client:
     def branches(self) -> list[dict]:
         return self._rows("SELECT * FROM pggit.list_branches()")
 
-    def create_branch(self, name: str, from_ref: str | None = None) -> str:
+    def create_branch(self, name: str, from_ref: str | None = None, with_data: bool = False) -> str:
+        """Create a branch at ``from_ref`` (HEAD when None). ``with_data``: the branch also
+        carries the rows of every tracked table as they are now (it then starts at HEAD)."""
+        if with_data:
+            return self._value("SELECT pggit.create_branch(%s, %s, with_data => true)", (name, from_ref))
         return self._value("SELECT pggit.create_branch(%s, %s)", (name, from_ref))
+
+    # data branches ------------------------------------------------------------------------
+    def data_branches(self) -> list[dict]:
+        """Branches that carry data: branch, id, fork_commit, created_at, tables, rows, bytes,
+        skipped (tables without a primary key)."""
+        return self._rows("SELECT * FROM pggit.data_branches()")
+
+    def data_dsn(self, branch: str, search_path: str | None = None) -> str:
+        """A connection string on which SELECT/INSERT/UPDATE/DELETE/COPY work on ``branch``'s
+        rows: this client's DSN with the settings ``pggit.data_branch`` and a ``search_path``
+        that shows the branch before each schema of ``search_path`` (the application's own;
+        PostgreSQL's default when None)."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        row = (self._one("SELECT * FROM pggit.data_settings(%s)", (branch,)) if search_path is None
+               else self._one("SELECT * FROM pggit.data_settings(%s, %s)", (branch, search_path)))
+        params = conninfo_to_dict(self.dsn or self.conn.info.dsn)
+        path = row["search_path"].replace("\\", "\\\\").replace(" ", "\\ ")
+        options = f"{params.get('options', '')} -c pggit.data_branch={row['data_branch']} -c search_path={path}"
+        params["options"] = options.strip()
+        return make_conninfo(**params)
+
+    def data_diff(self, from_ref: str | None, to_ref: str | None, table: str | None = None) -> list[dict]:
+        """Rows that differ between the checked-out tables and a data branch, by primary key:
+        table_identity, key, change (added/deleted/changed from ``from_ref`` to ``to_ref``),
+        columns (changed), old_row, new_row."""
+        return self._rows("SELECT * FROM pggit.data_diff(%s, %s, %s)", (from_ref, to_ref, table))
 
     def delete_branch(self, name: str, force: bool = False) -> str:
         return self._value("SELECT pggit.delete_branch(%s, %s)", (name, force))

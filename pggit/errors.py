@@ -94,6 +94,14 @@ class StateMismatch(PggitError):
     code = "state_mismatch"
 
 
+class NoBranchData(PggitError):
+    """The branch carries no data (a data branch operation on a schema-only branch), or a data
+    operation between two refs it cannot compare."""
+
+    sqlstate = "PGG13"
+    code = "no_branch_data"
+
+
 class AppendOnly(PggitError):
     sqlstate = "PGG20"
     code = "append_only"

@@ -16,7 +16,14 @@ CREATE TYPE pggit.objdesc AS (
     detail     jsonb
 );
 
--- Is this schema tracked? Never pggit, system, toast or temporary schemas.
+-- The engine's schemas of data branches (50_data.sql): pggit_data and pggit_data_<schema>.
+CREATE FUNCTION pggit._data_schema(p_nspname text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_nspname ~ '^pggit_data(_|$)'
+$$;
+
+-- Is this schema tracked? Never pggit, system, toast or temporary schemas, nor the schemas of
+-- data branches.
 CREATE FUNCTION pggit._tracked_schema(p_nspname text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -24,6 +31,7 @@ BEGIN
     SELECT p_nspname IS NOT NULL
        AND p_nspname NOT IN ('pggit', 'information_schema')
        AND p_nspname !~ '^pg_'
+       AND NOT pggit._data_schema(p_nspname)
        AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = p_nspname)
     );
 END $$;
@@ -308,7 +316,13 @@ BEGIN
     ELSIF p_classid = 'pg_proc'::regclass THEN
         SELECT p.pronamespace INTO v_nsp FROM pg_proc p WHERE p.oid = p_objid;
     ELSIF p_classid = 'pg_trigger'::regclass THEN
-        SELECT c.relnamespace INTO v_nsp FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = p_objid;
+        -- (a data branch's triggers on a checked-out table run functions of schema pggit_data:
+        -- they are the engine's, not the table's)
+        SELECT CASE WHEN p.pronamespace = c.relnamespace THEN c.relnamespace
+                    WHEN (SELECT n.nspname FROM pg_namespace n WHERE n.oid = p.pronamespace) = 'pggit_data' THEN p.pronamespace
+                    ELSE c.relnamespace END
+          INTO v_nsp FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE t.oid = p_objid;
     ELSIF p_classid = 'pg_policy'::regclass THEN
         SELECT c.relnamespace INTO v_nsp FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = p_objid;
     ELSIF p_classid = 'pg_namespace'::regclass THEN
@@ -388,6 +402,7 @@ BEGIN
     END IF;
     IF v_nsp IS NULL OR NOT coalesce((
            SELECT n.nspname NOT IN ('pggit', 'information_schema') AND left(n.nspname, 3) <> 'pg_'
+                  AND NOT pggit._data_schema(n.nspname)
                   AND NOT EXISTS (SELECT 1 FROM pggit.untracked_schemas u WHERE u.schema_name = n.nspname)
              FROM pg_namespace n WHERE n.oid = v_nsp), false) THEN
         RETURN false;

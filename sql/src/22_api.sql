@@ -12,8 +12,10 @@ BEGIN
     END IF;
 END $$;
 
--- Create a branch at a ref (default HEAD); returns the commit it points at.
-CREATE FUNCTION pggit.create_branch(p_name text, p_from text DEFAULT NULL) RETURNS text
+-- Create a branch at a ref (default HEAD); returns the commit it points at. With with_data the
+-- branch also carries the rows of every tracked table as they are now (50_data.sql); it then
+-- starts at HEAD. (with_data has no p_ prefix: it is the name callers write, with_data => true.)
+CREATE FUNCTION pggit.create_branch(p_name text, p_from text DEFAULT NULL, with_data boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
@@ -22,6 +24,10 @@ BEGIN
     PERFORM pggit.flush();
     PERFORM pggit._check_branch_name(p_name);
     v_head := pggit._resolve(p_from);
+    IF with_data AND v_head IS DISTINCT FROM pggit._resolve('HEAD') THEN
+        RAISE EXCEPTION 'a branch with data starts at HEAD (the live data), not at %', quote_literal(p_from)
+            USING ERRCODE = 'PGG11', HINT = 'leave out the starting point';
+    END IF;
     INSERT INTO pggit.branches (name, head, created_by, created_by_role)
     VALUES (p_name, v_head, coalesce(pggit._person(), pggit._author()),
             CASE WHEN pggit._person() <> pggit._author() THEN pggit._author() END)
@@ -29,7 +35,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'branch % already exists', quote_literal(p_name) USING ERRCODE = 'PGG03';
     END IF;
-    PERFORM pggit._audit('create_branch', jsonb_build_object('name', p_name, 'from', p_from, 'head', v_head), 'ok', NULL, v_started);
+    IF with_data THEN
+        PERFORM pggit._create_data_branch(p_name);
+    END IF;
+    PERFORM pggit._audit('create_branch', jsonb_build_object('name', p_name, 'from', p_from, 'head', v_head)
+                         || CASE WHEN with_data THEN '{"data": true}'::jsonb ELSE '{}' END, 'ok', NULL, v_started);
     RETURN v_head;
 END $$;
 
@@ -51,6 +61,7 @@ BEGIN
         RAISE EXCEPTION 'branch % is not merged into any other branch', quote_literal(p_name)
             USING ERRCODE = 'PGG06', HINT = 'merge it first, or delete it with force => true';
     END IF;
+    PERFORM pggit._drop_data_branch(p_name);
     DELETE FROM pggit.branches WHERE name = p_name;
     PERFORM pggit._audit('delete_branch', jsonb_build_object('name', p_name, 'head', v_head, 'force', p_force), 'ok', NULL, v_started);
     RETURN v_head;

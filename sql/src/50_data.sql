@@ -1,0 +1,480 @@
+-- pgGit engine: data branches. A branch made with data (create_branch(..., with_data => true))
+-- carries the rows of every tracked table with a primary key as they were when it was made.
+--
+-- How: nothing is copied. For each table T that a data branch carries, schema pggit_data holds
+-- two overlay tables keyed by (branch_id, T's key): b_<oid>, each branch's own rows (what it
+-- inserted or updated, and tombstones of what it deleted), and p_<oid>, pre-images (a row of T
+-- as it was at a branch's fork, saved when the checked-out side first changes or deletes it
+-- afterwards; a key T gained since the fork is saved as absent). One view per table, named
+-- like T in schema pggit_data_<schema>, shows for the branch named by the setting
+-- pggit.data_branch (its id):
+--   T's rows that neither overlay holds + pre-images the branch did not override + the branch's rows,
+-- and its INSTEAD OF trigger writes the branch's changes into b_<oid>. Statement triggers on T
+-- save pre-images for every data branch that carries it. A connection with that setting and
+-- the view schemas first in its search_path works on the branch.
+-- The overlays are made when the first data branch carries a table and dropped with the last,
+-- so a branch after the first is a few rows: its time does not depend on the data. Making one
+-- locks the tables for the instant of the fork (SHARE ROW EXCLUSIVE: writers in flight finish
+-- first, later ones see the branch).
+
+CREATE TABLE pggit.data_branches (
+    branch      text PRIMARY KEY,
+    id          integer NOT NULL UNIQUE,              -- the value of pggit.data_branch that shows it
+    fork_commit text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    skipped     text[] NOT NULL DEFAULT '{}'          -- tables without a primary key: not carried
+);
+
+-- The overlay of one checked-out table (there while some data branch carries the table).
+CREATE TABLE pggit.data_overlays (
+    relid       oid PRIMARY KEY,                      -- the checked-out table
+    identity    text NOT NULL,                        -- 'table public.orders'
+    view_schema text NOT NULL,
+    view_name   text NOT NULL,
+    key_columns text[] NOT NULL,
+    columns     text[] NOT NULL                       -- the columns the view shows, in order
+);
+
+-- The tables each data branch carries.
+CREATE TABLE pggit.data_tables (
+    id    integer NOT NULL REFERENCES pggit.data_branches (id) ON DELETE CASCADE,
+    relid oid NOT NULL REFERENCES pggit.data_overlays,
+    PRIMARY KEY (id, relid)
+);
+CREATE INDEX data_tables_relid ON pggit.data_tables (relid);
+
+-- The schema that shows schema p_nsp on data branches (a long name is replaced by its oid).
+CREATE FUNCTION pggit._data_view_schema(p_nsp oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT 'pggit_data_' || CASE WHEN octet_length(n.nspname) <= 48 THEN n.nspname ELSE 'n' || n.oid END
+      FROM pg_namespace n WHERE n.oid = p_nsp
+$$;
+
+-- A SQL list of quoted names, each prefixed (e.g. 'n.').
+CREATE FUNCTION pggit._data_cols(p_cols text[], p_prefix text DEFAULT '') RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(string_agg(p_prefix || quote_ident(c), ', ' ORDER BY o), '') FROM unnest(p_cols) WITH ORDINALITY u(c, o)
+$$;
+
+-- "a.k1 = b.k1 AND a.k2 = b.k2" over the key columns.
+CREATE FUNCTION pggit._data_key_match(p_keys text[], p_a text, p_b text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(format('%s.%I = %s.%I', p_a, k, p_b, k), ' AND ' ORDER BY o) FROM unnest(p_keys) WITH ORDINALITY u(k, o)
+$$;
+
+-- Make the overlay of one table: its two tables, its view with the write trigger, and the
+-- triggers on the table that save pre-images.
+CREATE FUNCTION pggit._data_make_overlay(p_relid oid, p_keys text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_b      text := 'b_' || p_relid;
+    v_p      text := 'p_' || p_relid;
+    v_w      text := 'w_' || p_relid;
+    v_m      text := 'm_' || p_relid;
+    v_table  text := p_relid::regclass::text;
+    v_schema text;
+    v_name   text;
+    v_owner  text;
+    v_cols   text[];
+    v_write  text[];   -- the columns a write sets (not generated ones)
+    v_nn     text[];
+    v_r      record;
+    v_keys   text := pggit._data_cols(p_keys);
+    v_id     text := $b$current_setting('pggit.data_branch')::integer$b$;
+BEGIN
+    SELECT c.relname, pggit._data_view_schema(c.relnamespace), c.relowner::regrole::text
+      INTO v_name, v_schema, v_owner FROM pg_class c WHERE c.oid = p_relid;
+    SELECT array_agg(a.attname::text ORDER BY a.attnum),
+           array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = ''),
+           array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnotnull AND a.attgenerated = '' AND NOT a.attname = ANY (p_keys))
+      INTO v_cols, v_write, v_nn
+      FROM pg_attribute a WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped;
+    EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', v_schema);
+
+    -- pre-images: plain columns (CREATE TABLE AS keeps no constraint)
+    EXECUTE format('CREATE TABLE pggit_data.%I AS SELECT 0 AS branch_id, %s, false AS _absent FROM %s WITH NO DATA',
+                   v_p, pggit._data_cols(v_cols), v_table);
+    EXECUTE format('ALTER TABLE pggit_data.%I ADD PRIMARY KEY (branch_id, %s)', v_p, v_keys);
+    -- the branches' rows: the table's columns, defaults and generated columns; a tombstone
+    -- leaves the other columns NULL, so NOT NULL becomes a check on live rows
+    EXECUTE format('CREATE TABLE pggit_data.%I (branch_id integer NOT NULL, LIKE %s INCLUDING DEFAULTS INCLUDING GENERATED, '
+                   '_deleted boolean NOT NULL DEFAULT false)', v_b, v_table);
+    FOR v_r IN SELECT a.attname FROM pg_attribute a
+                WHERE a.attrelid = format('pggit_data.%I', v_b)::regclass AND a.attnum > 0 AND a.attnotnull
+                  AND NOT a.attname = ANY (p_keys) AND a.attname NOT IN ('_deleted', 'branch_id') LOOP
+        EXECUTE format('ALTER TABLE pggit_data.%I ALTER COLUMN %I DROP NOT NULL', v_b, v_r.attname);
+    END LOOP;
+    IF v_nn IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE pggit_data.%I ADD CONSTRAINT %I CHECK (_deleted OR (%s))', v_b, 'not_null',
+                       (SELECT string_agg(format('%I IS NOT NULL', c), ' AND ') FROM unnest(v_nn) c));
+    END IF;
+    EXECUTE format('ALTER TABLE pggit_data.%I ADD PRIMARY KEY (branch_id, %s)', v_b, v_keys);
+
+    -- the view: the branch's rows over the checked-out ones
+    EXECUTE format($v$CREATE VIEW %1$I.%2$I AS
+    SELECT %3$s FROM %4$s t
+     WHERE NOT EXISTS (SELECT 1 FROM pggit_data.%5$I b WHERE b.branch_id = %7$s AND %8$s)
+       AND NOT EXISTS (SELECT 1 FROM pggit_data.%6$I p WHERE p.branch_id = %7$s AND %9$s)
+    UNION ALL
+    SELECT %10$s FROM pggit_data.%6$I p
+     WHERE p.branch_id = %7$s AND NOT p._absent
+       AND NOT EXISTS (SELECT 1 FROM pggit_data.%5$I b WHERE b.branch_id = p.branch_id AND %11$s)
+    UNION ALL
+    SELECT %12$s FROM pggit_data.%5$I b WHERE b.branch_id = %7$s AND NOT b._deleted$v$,
+        v_schema, v_name, pggit._data_cols(v_cols, 't.'), v_table, v_b, v_p, v_id,
+        pggit._data_key_match(p_keys, 'b', 't'), pggit._data_key_match(p_keys, 'p', 't'),
+        pggit._data_cols(v_cols, 'p.'), pggit._data_key_match(p_keys, 'b', 'p'), pggit._data_cols(v_cols, 'b.'));
+    -- the table's defaults (sequences and identities are shared: keys drawn on a branch never
+    -- collide with the checked-out side's)
+    FOR v_r IN SELECT a.attname, CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence(v_table, a.attname))
+                                      ELSE pg_get_expr(d.adbin, d.adrelid) END AS expr
+                 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                  AND (d.adbin IS NOT NULL OR a.attidentity <> '') LOOP
+        EXECUTE format('ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', v_schema, v_name, v_r.attname, v_r.expr);
+    END LOOP;
+
+    -- writes (SECURITY DEFINER: who may write the view writes the overlay through it)
+    EXECUTE format($f$CREATE FUNCTION pggit_data.%1$I() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+DECLARE
+    v_branch integer := %2$s;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.data_tables d WHERE d.id = v_branch AND d.relid = %3$s) THEN
+        RAISE EXCEPTION USING MESSAGE = format('data branch %%s does not carry %%s', v_branch, %4$L),
+            ERRCODE = 'PGG13', HINT = 'pggit.data_branches() lists the data branches and their ids';
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (%5$s) IS DISTINCT FROM (%6$s)) THEN
+        IF EXISTS (SELECT 1 FROM %7$I.%8$I v WHERE %9$s) THEN
+            RAISE EXCEPTION USING MESSAGE = %10$L, ERRCODE = 'unique_violation',
+                DETAIL = format(%11$L, concat_ws(', ', %6$s));
+        END IF;
+    END IF;
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (%5$s) IS DISTINCT FROM (%6$s)) THEN
+        INSERT INTO pggit_data.%12$I AS b (branch_id, %13$s, _deleted) VALUES (v_branch, %5$s, true)
+        ON CONFLICT (branch_id, %13$s) DO UPDATE SET _deleted = true;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+    END IF;
+    INSERT INTO pggit_data.%12$I AS b (branch_id, %14$s, _deleted) VALUES (v_branch, %15$s, false)
+    ON CONFLICT (branch_id, %13$s) DO UPDATE SET (%14$s, _deleted) = (SELECT %16$s, false);
+    RETURN NEW;
+END $body$
+$f$,
+        v_w, v_id, p_relid, v_table,
+        pggit._data_cols(p_keys, 'OLD.'), pggit._data_cols(p_keys, 'NEW.'),
+        v_schema, v_name, pggit._data_key_match(p_keys, 'v', 'NEW'),
+        format('duplicate key value violates the primary key of %s', v_table),
+        'Key (' || replace(v_keys, '%', '%%') || ')=(%s) already exists.',
+        v_b, v_keys, pggit._data_cols(v_write), pggit._data_cols(v_write, 'NEW.'), pggit._data_cols(v_write, 'EXCLUDED.'));
+    EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_w);
+    EXECUTE format('CREATE TRIGGER pggit_write INSTEAD OF INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW EXECUTE FUNCTION pggit_data.%I()',
+                   v_schema, v_name, v_w);
+
+    -- pre-images, for every data branch that carries the table
+    EXECUTE format($f$CREATE FUNCTION pggit_data.%1$I() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    -- (pgGit data branches: the rows as they were at each fork)
+    IF TG_OP = 'UPDATE' OR TG_OP = 'DELETE' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
+        SELECT d.id, %4$s, false FROM pggit_old o CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP = 'UPDATE' OR TG_OP = 'INSERT' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %6$s, _absent)
+        SELECT d.id, %7$s, true FROM pggit_new n CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
+        SELECT d.id, %8$s, false FROM %9$s t CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $body$
+$f$, v_m, v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 'o.'), p_relid,
+        v_keys, pggit._data_cols(p_keys, 'n.'), pggit._data_cols(v_cols, 't.'), v_table);
+    EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_m);
+    EXECUTE format('CREATE TRIGGER pggit_data_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS pggit_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
+    EXECUTE format('CREATE TRIGGER pggit_data_upd AFTER UPDATE ON %s REFERENCING OLD TABLE AS pggit_old NEW TABLE AS pggit_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
+    EXECUTE format('CREATE TRIGGER pggit_data_del AFTER DELETE ON %s REFERENCING OLD TABLE AS pggit_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
+    EXECUTE format('CREATE TRIGGER pggit_data_trunc BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()',
+                   v_table, v_m);
+    -- (they fire under session_replication_role = replica too: a bulk load that skips triggers
+    -- must not change what a branch sees)
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pggit_data_ins, ENABLE ALWAYS TRIGGER pggit_data_upd, '
+                   'ENABLE ALWAYS TRIGGER pggit_data_del, ENABLE ALWAYS TRIGGER pggit_data_trunc', v_table);
+
+    -- the view's privileges are the table's; its owner is the table's owner
+    FOR v_r IN SELECT DISTINCT a.grantee, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a
+                WHERE c.oid = p_relid AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') LOOP
+        EXECUTE format('GRANT %s ON %I.%I TO %s', v_r.privilege_type, v_schema, v_name,
+                       CASE WHEN v_r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(v_r.grantee::regrole::text) END);
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO %s', v_schema,
+                       CASE WHEN v_r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(v_r.grantee::regrole::text) END);
+    END LOOP;
+    EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', v_schema, v_name, v_owner);
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', v_schema, v_owner);
+    -- (a view reads with its owner's privileges: the table's owner reads the overlays)
+    EXECUTE format('GRANT USAGE ON SCHEMA pggit_data TO %I', v_owner);
+    EXECUTE format('GRANT SELECT ON pggit_data.%I, pggit_data.%I TO %I', v_b, v_p, v_owner);
+
+    INSERT INTO pggit.data_overlays (relid, identity, view_schema, view_name, key_columns, columns)
+    SELECT p_relid, 'table ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname), v_schema, v_name, p_keys, v_cols
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_relid;
+END $$;
+
+-- Drop the overlay of one table (no data branch carries it any more).
+CREATE FUNCTION pggit._data_drop_overlay(p_relid oid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o record;
+BEGIN
+    SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_relid) THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS pggit_data_ins ON %1$s; DROP TRIGGER IF EXISTS pggit_data_upd ON %1$s; '
+                       'DROP TRIGGER IF EXISTS pggit_data_del ON %1$s; DROP TRIGGER IF EXISTS pggit_data_trunc ON %1$s',
+                       p_relid::regclass);
+    END IF;
+    EXECUTE format('DROP VIEW IF EXISTS %I.%I', v_o.view_schema, v_o.view_name);
+    EXECUTE format('DROP FUNCTION IF EXISTS pggit_data.%I(); DROP FUNCTION IF EXISTS pggit_data.%I(); '
+                   'DROP TABLE IF EXISTS pggit_data.%I; DROP TABLE IF EXISTS pggit_data.%I',
+                   'w_' || p_relid, 'm_' || p_relid, 'b_' || p_relid, 'p_' || p_relid);
+    DELETE FROM pggit.data_overlays WHERE relid = p_relid;
+    IF NOT EXISTS (SELECT 1 FROM pggit.data_overlays o WHERE o.view_schema = v_o.view_schema) THEN
+        EXECUTE format('DROP SCHEMA IF EXISTS %I', v_o.view_schema);
+    END IF;
+END $$;
+
+-- Give branch p_branch (just created at HEAD) the data of every tracked table with a primary key.
+CREATE FUNCTION pggit._create_data_branch(p_branch text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id      integer;
+    v_t       record;
+    v_skipped text[];
+    v_capture text := coalesce(current_setting('pggit.capture', true), '');
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('pggit data branches'));
+    -- (ids are not used again: a connection left on a deleted branch must not see a new one)
+    v_id := coalesce((SELECT m.value::integer FROM pggit.meta m WHERE m.key = 'data_branch_id'), 0) + 1;
+    INSERT INTO pggit.meta (key, value) VALUES ('data_branch_id', v_id::text)
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
+    INSERT INTO pggit.data_branches (branch, id, fork_commit)
+    VALUES (p_branch, v_id, (SELECT b.head FROM pggit.branches b WHERE b.name = p_branch));
+    -- the engine's own objects: nothing made here is a change of the schema
+    PERFORM set_config('pggit.capture', 'off', true);
+    FOR v_t IN
+        SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name, o.relid IS NOT NULL AS has_overlay,
+               (SELECT array_agg(a.attname::text ORDER BY k.o)
+                  FROM pg_constraint x CROSS JOIN LATERAL unnest(x.conkey) WITH ORDINALITY k(attnum, o)
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                 WHERE x.conrelid = c.oid AND x.contype = 'p') AS keys
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          LEFT JOIN pggit.data_overlays o ON o.relid = c.oid
+         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence = 'p'
+           AND pggit._tracked_schema(n.nspname)
+         ORDER BY n.nspname, c.relname
+    LOOP
+        IF v_t.keys IS NULL THEN
+            v_skipped := v_skipped || v_t.name;
+            CONTINUE;
+        END IF;
+        -- the fork is one instant: writers in flight finish first, and later ones save pre-images
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_t.oid::regclass);
+        IF NOT v_t.has_overlay THEN
+            CREATE SCHEMA IF NOT EXISTS pggit_data;
+            REVOKE ALL ON SCHEMA pggit_data FROM PUBLIC;
+            PERFORM pggit._data_make_overlay(v_t.oid, v_t.keys);
+        END IF;
+        INSERT INTO pggit.data_tables (id, relid) VALUES (v_id, v_t.oid);
+    END LOOP;
+    IF v_skipped IS NOT NULL THEN
+        UPDATE pggit.data_branches SET skipped = v_skipped WHERE branch = p_branch;
+        RAISE NOTICE 'data branch %: tables without a primary key are not carried: %', quote_literal(p_branch),
+            array_to_string(v_skipped, ', ');
+    END IF;
+    PERFORM set_config('pggit.capture', v_capture, true);
+END $$;
+
+-- Delete the data of branch p_branch: its rows in the overlays, and the overlays no other data
+-- branch needs.
+CREATE FUNCTION pggit._drop_data_branch(p_branch text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id      integer;
+    v_rel     oid;
+    v_capture text := coalesce(current_setting('pggit.capture', true), '');
+BEGIN
+    SELECT d.id INTO v_id FROM pggit.data_branches d WHERE d.branch = p_branch;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('pggit data branches'));
+    PERFORM set_config('pggit.capture', 'off', true);
+    FOR v_rel IN SELECT t.relid FROM pggit.data_tables t WHERE t.id = v_id LOOP
+        DELETE FROM pggit.data_tables t WHERE t.id = v_id AND t.relid = v_rel;
+        IF EXISTS (SELECT 1 FROM pggit.data_tables t WHERE t.relid = v_rel) THEN
+            EXECUTE format('DELETE FROM pggit_data.%I WHERE branch_id = $1', 'b_' || v_rel) USING v_id;
+            EXECUTE format('DELETE FROM pggit_data.%I WHERE branch_id = $1', 'p_' || v_rel) USING v_id;
+        ELSE
+            PERFORM pggit._data_drop_overlay(v_rel);
+        END IF;
+    END LOOP;
+    DELETE FROM pggit.data_branches WHERE branch = p_branch;
+    PERFORM set_config('pggit.capture', v_capture, true);
+END $$;
+
+-- Data branches: name, id (the value of the setting pggit.data_branch that shows it), the
+-- commit they forked at, the tables they carry, the rows they hold (their own and the
+-- pre-images kept for them) and the bytes those take, and the tables they do not carry.
+CREATE FUNCTION pggit.data_branches()
+RETURNS TABLE (branch text, id integer, fork_commit text, created_at timestamptz, tables integer, rows bigint, bytes bigint,
+               skipped text[])
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_d record;
+    v_t record;
+    v_n bigint;
+    v_s bigint;
+    v_o text;
+BEGIN
+    FOR v_d IN SELECT d.* FROM pggit.data_branches d ORDER BY d.branch LOOP
+        branch := v_d.branch; id := v_d.id; fork_commit := v_d.fork_commit; created_at := v_d.created_at;
+        skipped := v_d.skipped; tables := 0; rows := 0; bytes := 0;
+        FOR v_t IN SELECT t.relid FROM pggit.data_tables t WHERE t.id = v_d.id LOOP
+            tables := tables + 1;
+            FOREACH v_o IN ARRAY ARRAY['b_', 'p_'] LOOP
+                EXECUTE format('SELECT count(*), coalesce(sum(pg_column_size(x.*)), 0) FROM pggit_data.%I x WHERE x.branch_id = $1',
+                               v_o || v_t.relid)
+                   INTO v_n, v_s USING v_d.id;
+                rows := rows + v_n; bytes := bytes + v_s;
+            END LOOP;
+        END LOOP;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- The settings under which a connection works on data branch p_branch: pggit.data_branch (its
+-- id) and a search_path that puts before each schema of p_path (the application's own
+-- search_path; PostgreSQL's default when not given) the schema that shows it on data branches.
+CREATE FUNCTION pggit.data_settings(p_branch text, p_path text DEFAULT '"$user", public')
+RETURNS TABLE (data_branch integer, search_path text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_out text[] := '{}';
+    v_s   text;
+    v_nsp oid;
+BEGIN
+    SELECT d.id INTO data_branch FROM pggit.data_branches d WHERE d.branch = p_branch;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % has no data', quote_literal(p_branch)
+            USING ERRCODE = 'PGG13', HINT = 'create it with pggit.create_branch(name, with_data => true)';
+    END IF;
+    FOREACH v_s IN ARRAY string_to_array(coalesce(p_path, ''), ',') LOOP
+        v_s := btrim(v_s);
+        v_s := CASE WHEN v_s = '"$user"' OR v_s = '$user' THEN session_user::text
+                    WHEN v_s LIKE '"%"' THEN replace(substr(v_s, 2, length(v_s) - 2), '""', '"')
+                    ELSE lower(v_s) END;
+        SELECT n.oid INTO v_nsp FROM pg_namespace n WHERE n.nspname = v_s;
+        IF FOUND THEN
+            IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = pggit._data_view_schema(v_nsp)) THEN
+                v_out := v_out || pggit._data_view_schema(v_nsp);
+            END IF;
+            v_out := v_out || v_s;  -- (what the branch does not show: functions, types, sequences)
+        END IF;
+    END LOOP;
+    search_path := (SELECT string_agg(quote_ident(x), ', ' ORDER BY o) FROM unnest(v_out) WITH ORDINALITY u(x, o));
+    RETURN NEXT;
+END $$;
+
+-- One table's rows that differ between the checked-out side and data branch p_id since its
+-- fork, by key: the SQL of a query returning (key jsonb, in_checked_out, in_branch, columns
+-- (changed), checked_out jsonb, branch jsonb). Only keys either side changed are read: the
+-- branch's rows and the pre-images kept for it.
+CREATE FUNCTION pggit._data_diff_sql(p_relid oid) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o    record;
+    v_k1   text;
+    v_cmp  text;
+    v_vcol text;
+BEGIN
+    SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    v_k1 := quote_ident(v_o.key_columns[1]);
+    -- each column of the branch's row: its own version, else the pre-image, else the table's
+    SELECT string_agg(format('CASE WHEN pggit_b.%1$s IS NOT NULL THEN pggit_b.%2$I WHEN pggit_p.%1$s IS NOT NULL THEN pggit_p.%2$I ELSE pggit_m.%2$I END AS %2$I',
+                             v_k1, c), ', ' ORDER BY o)
+      INTO v_vcol FROM unnest(v_o.columns) WITH ORDINALITY u(c, o);
+    -- per column: the type's own equality where it has one, else the text form (json, point)
+    SELECT string_agg(format('CASE WHEN %s THEN %L END',
+               CASE WHEN EXISTS (SELECT 1 FROM pg_operator op
+                                  WHERE op.oprname = '=' AND op.oprleft = coalesce(nullif(ty.typbasetype, 0), ty.oid)
+                                    AND op.oprright = coalesce(nullif(ty.typbasetype, 0), ty.oid))
+                    THEN format('pggit_m.%1$I IS DISTINCT FROM pggit_v.%1$I', a.attname)
+                    ELSE format('pggit_m.%1$I::text IS DISTINCT FROM pggit_v.%1$I::text', a.attname) END,
+               a.attname), ', ' ORDER BY a.attnum)
+      INTO v_cmp
+      FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+     WHERE a.attrelid = p_relid AND a.attname = ANY (v_o.columns) AND NOT a.attisdropped;
+    RETURN format($q$
+        SELECT jsonb_build_object(%1$s) AS key, pggit_m.%2$s IS NOT NULL AS in_m,
+               CASE WHEN pggit_b.%2$s IS NOT NULL THEN NOT pggit_b._deleted WHEN pggit_p.%2$s IS NOT NULL THEN NOT pggit_p._absent
+                    ELSE pggit_m.%2$s IS NOT NULL END AS in_v,
+               array_remove(ARRAY[%3$s]::text[], NULL) AS cols, to_jsonb(pggit_m) AS m_row, to_jsonb(pggit_v) AS v_row
+          FROM (SELECT %4$s FROM pggit_data.%5$I WHERE branch_id = $1
+                UNION SELECT %4$s FROM pggit_data.%6$I WHERE branch_id = $1) pggit_k
+          LEFT JOIN %7$s pggit_m ON %8$s
+          LEFT JOIN pggit_data.%5$I pggit_b ON pggit_b.branch_id = $1 AND %9$s
+          LEFT JOIN pggit_data.%6$I pggit_p ON pggit_p.branch_id = $1 AND %10$s
+          CROSS JOIN LATERAL (SELECT %11$s) pggit_v$q$,
+        (SELECT string_agg(format('%L, pggit_k.%I', c, c), ', ' ORDER BY o) FROM unnest(v_o.key_columns) WITH ORDINALITY u(c, o)),
+        v_k1, v_cmp, pggit._data_cols(v_o.key_columns), 'b_' || p_relid, 'p_' || p_relid, p_relid::regclass,
+        pggit._data_key_match(v_o.key_columns, 'pggit_m', 'pggit_k'), pggit._data_key_match(v_o.key_columns, 'pggit_b', 'pggit_k'),
+        pggit._data_key_match(v_o.key_columns, 'pggit_p', 'pggit_k'), v_vcol);
+END $$;
+
+-- Rows that differ between the checked-out tables and a data branch, by primary key: table,
+-- key (jsonb), change ('added', 'deleted' or 'changed' going from p_from to p_to), the changed
+-- columns, and both rows. One side is a data branch, the other HEAD or the checked-out branch.
+CREATE FUNCTION pggit.data_diff(p_from text, p_to text, p_table text DEFAULT NULL)
+RETURNS TABLE (table_identity text, key jsonb, change text, columns text[], old_row jsonb, new_row jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id   integer;
+    v_flip boolean;
+    v_t    record;
+BEGIN
+    IF (p_from IS NULL OR p_from IN ('HEAD', pggit.current_branch()))
+       AND EXISTS (SELECT 1 FROM pggit.data_branches d WHERE d.branch = p_to) THEN
+        SELECT d.id INTO v_id FROM pggit.data_branches d WHERE d.branch = p_to;
+        v_flip := false;
+    ELSIF (p_to IS NULL OR p_to IN ('HEAD', pggit.current_branch()))
+       AND EXISTS (SELECT 1 FROM pggit.data_branches d WHERE d.branch = p_from) THEN
+        SELECT d.id INTO v_id FROM pggit.data_branches d WHERE d.branch = p_from;
+        v_flip := true;
+    ELSE
+        RAISE EXCEPTION 'data_diff compares a data branch with the checked-out branch, not % and %',
+            quote_nullable(p_from), quote_nullable(p_to)
+            USING ERRCODE = 'PGG13', HINT = 'pggit.data_branches() lists the branches that carry data';
+    END IF;
+    FOR v_t IN SELECT o.relid, o.identity FROM pggit.data_tables t JOIN pggit.data_overlays o ON o.relid = t.relid
+                WHERE t.id = v_id AND (p_table IS NULL OR o.identity IN (p_table, 'table ' || p_table))
+                ORDER BY o.identity LOOP
+        RETURN QUERY EXECUTE format($q$
+            SELECT %1$L::text, d.key,
+                   CASE WHEN d.in_m AND d.in_v THEN 'changed' WHEN d.in_v <> %2$L THEN 'added' ELSE 'deleted' END,
+                   CASE WHEN d.in_m AND d.in_v THEN d.cols END,
+                   CASE WHEN %2$L THEN d.v_row ELSE d.m_row END,
+                   CASE WHEN %2$L THEN d.m_row ELSE d.v_row END
+              FROM (%3$s) d
+             WHERE d.in_m <> d.in_v OR (d.in_m AND d.in_v AND cardinality(d.cols) > 0)
+             ORDER BY d.key$q$, v_t.identity, v_flip, pggit._data_diff_sql(v_t.relid))
+        USING v_id;
+    END LOOP;
+END $$;

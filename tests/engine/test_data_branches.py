@@ -1,0 +1,240 @@
+"""Data branches: a branch that carries the rows of the tracked tables as they were at its fork,
+worked on through a connection string, isolated both ways from the checked-out tables, compared
+by primary key (``pggit.data_diff``), and deleted with its storage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pggit import Client
+from pggit.errors import NoBranchData, WrongBranch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+HOSTILE = "Ordér \"lines\"; DROP"  # a table name with quotes, unicode, a space and SQL
+
+
+@pytest.fixture
+def data_repo(repo):
+    server, db, client = repo
+    with psycopg.connect(server.dsn_for(db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.orders (id serial PRIMARY KEY, name text NOT NULL, qty int DEFAULT 1, "
+                     "total numeric GENERATED ALWAYS AS (qty * 2) STORED, doc jsonb, tags text[])")
+        conn.execute(f'CREATE TABLE public."{HOSTILE.replace(chr(34), chr(34) * 2)}" '
+                     '(a int, "k ey" text, v float8, PRIMARY KEY (a, "k ey"))')
+        conn.execute("CREATE TABLE public.nokey (x int)")
+        conn.execute("INSERT INTO public.orders (name, qty, doc, tags) "
+                     "SELECT 'o' || g, g, jsonb_build_object('n', g), ARRAY['t' || g] FROM generate_series(1, 50) g")
+    return server, db, client
+
+
+def _rows(dsn: str, sql: str, params=None) -> list[tuple]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _run(dsn: str, *statements: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for s in statements:
+            conn.execute(s)
+
+
+def test_branch_with_data_sees_the_fork_and_writes_only_its_own_rows(data_repo):
+    server, db, client = data_repo
+    main = server.dsn_for(db)
+    before = _rows(main, "SELECT * FROM public.orders ORDER BY id")
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    assert _rows(branch, "SELECT * FROM orders ORDER BY id") == before
+
+    # the branch's writes stay on the branch
+    _run(branch, "UPDATE orders SET name = 'on branch', qty = 7 WHERE id = 1",
+         "DELETE FROM orders WHERE id = 2",
+         "INSERT INTO orders (name) VALUES ('branch new')")
+    assert _rows(main, "SELECT * FROM public.orders ORDER BY id") == before
+    assert _rows(branch, "SELECT name, qty, total FROM orders WHERE id = 1") == [("on branch", 7, 14)]
+    assert _rows(branch, "SELECT count(*) FROM orders WHERE id = 2") == [(0,)]
+    [(new_id,)] = _rows(branch, "SELECT id FROM orders WHERE name = 'branch new'")
+    assert new_id > 50  # drawn from the table's own sequence
+
+    # the checked-out side's writes after the fork never show on the branch
+    _run(main, "UPDATE public.orders SET name = 'on main' WHERE id IN (1, 3)",
+         "DELETE FROM public.orders WHERE id = 4",
+         "INSERT INTO public.orders (name) VALUES ('main new')",
+         "UPDATE public.orders SET qty = qty + 100 WHERE id > 40")
+    branch_rows = dict(_rows(branch, "SELECT id, name FROM orders"))
+    assert branch_rows[1] == "on branch" and branch_rows[3] == "o3" and branch_rows[4] == "o4"
+    assert "main new" not in branch_rows.values()
+    assert _rows(branch, "SELECT qty FROM orders WHERE id = 45") == [(45,)]
+    assert _rows(main, "SELECT name FROM public.orders WHERE id = 1") == [("on main",)]
+
+    # a truncate of the checked-out table leaves the branch whole
+    _run(main, "TRUNCATE public.orders")
+    assert len(_rows(branch, "SELECT id FROM orders")) == 50  # 50 - 1 deleted + 1 inserted
+    assert _rows(main, "SELECT count(*) FROM public.orders") == [(0,)]
+
+
+def test_branch_enforces_the_primary_key_and_not_null(data_repo):
+    server, db, client = data_repo
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    with pytest.raises(psycopg.errors.UniqueViolation, match="primary key of public.orders"):
+        _run(branch, "INSERT INTO orders (id, name) VALUES (5, 'dup')")
+    with pytest.raises(psycopg.errors.IntegrityError):
+        _run(branch, "INSERT INTO orders (id, name) VALUES (9999, NULL)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        _run(branch, "UPDATE orders SET id = 6 WHERE id = 7")
+    _run(branch, "UPDATE orders SET id = 1000 WHERE id = 7")  # a new key: the old one is gone
+    assert _rows(branch, "SELECT id FROM orders WHERE id IN (7, 1000)") == [(1000,)]
+    assert _rows(server.dsn_for(db), "SELECT id FROM public.orders WHERE id IN (7, 1000)") == [(7,)]
+
+
+def test_copy_returning_and_hostile_names_work_on_the_branch(data_repo):
+    server, db, client = data_repo
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    quoted = '"' + HOSTILE.replace('"', '""') + '"'
+    with psycopg.connect(branch, autocommit=True) as conn:
+        with conn.cursor().copy("COPY orders (name, qty) FROM STDIN") as copy:
+            copy.write_row(("copied", 5))
+        assert conn.execute("SELECT total FROM orders WHERE name = 'copied'").fetchone() == (10,)
+        assert conn.execute("INSERT INTO orders (name) VALUES ('r') RETURNING name").fetchone() == ("r",)
+        conn.execute(f"INSERT INTO {quoted} VALUES (1, 'it''s', 'NaN')")
+        assert conn.execute(f'SELECT "k ey", v::text FROM {quoted}').fetchall() == [("it's", "NaN")]
+    assert _rows(server.dsn_for(db), f"SELECT count(*) FROM public.{quoted}") == [(0,)]
+
+
+def test_data_diff_lists_rows_by_key_with_changed_columns(data_repo):
+    server, db, client = data_repo
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    _run(branch, "UPDATE orders SET name = 'x', doc = '{\"n\": 1, \"new\": true}' WHERE id = 1",
+         "UPDATE orders SET tags = tags WHERE id = 2",  # written, not changed
+         "DELETE FROM orders WHERE id = 3",
+         "INSERT INTO orders (id, name) VALUES (500, 'added')")
+    diff = client.data_diff("HEAD", "feature")
+    by_key = {(d["table_identity"], d["key"]["id"]): d for d in diff}
+    assert set(by_key) == {("table public.orders", 1), ("table public.orders", 3), ("table public.orders", 500)}
+    assert by_key[("table public.orders", 1)]["change"] == "changed"
+    assert by_key[("table public.orders", 1)]["columns"] == ["name", "doc"]
+    assert by_key[("table public.orders", 1)]["old_row"]["name"] == "o1"
+    assert by_key[("table public.orders", 1)]["new_row"]["name"] == "x"
+    assert by_key[("table public.orders", 3)]["change"] == "deleted"
+    assert by_key[("table public.orders", 500)]["change"] == "added"
+    # the other way round, the other words
+    back = {d["key"]["id"]: d["change"] for d in client.data_diff("feature", "main")}
+    assert back == {1: "changed", 3: "added", 500: "deleted"}
+    with pytest.raises(NoBranchData):
+        client.data_diff("main", "main")
+
+
+def test_tables_without_a_primary_key_are_listed_and_not_carried(data_repo):
+    server, db, client = data_repo
+    client.create_branch("feature", with_data=True)
+    [info] = client.data_branches()
+    assert info["branch"] == "feature" and info["skipped"] == ["public.nokey"] and info["tables"] == 2
+
+
+def test_a_data_branch_starts_at_head(data_repo):
+    server, db, client = data_repo
+    _run(server.dsn_for(db), "CREATE TABLE public.later (id int PRIMARY KEY)")
+    first = client.log("HEAD", 3)[-1]["commit_id"]
+    with pytest.raises(WrongBranch):
+        client.create_branch("old", first, with_data=True)
+    assert "old" not in [b["name"] for b in client.branches()]
+
+
+def test_engine_objects_of_data_branches_are_not_history_or_drift(data_repo):
+    server, db, client = data_repo
+    head = client.resolve("HEAD")
+    client.create_branch("feature", with_data=True)
+    client.create_branch("second", with_data=True)
+    assert client.resolve("HEAD") == head
+    with psycopg.connect(server.dsn_for(db), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pggit.drift()").fetchone() == (0,)
+        # the checked-out table's definition is unchanged by the branch's triggers
+        assert conn.execute("SELECT count(*) FROM pggit.diff('HEAD', NULL)").fetchone()[0] >= 0
+    assert [c["identity"] for c in client.diff("HEAD", "feature")] == []
+
+
+def test_deleting_a_data_branch_frees_its_rows_and_the_last_one_its_objects(data_repo):
+    server, db, client = data_repo
+    main = server.dsn_for(db)
+    client.create_branch("one", with_data=True)
+    client.create_branch("two", with_data=True)
+    _run(client.data_dsn("one"), "UPDATE orders SET name = 'one'")
+    _run(client.data_dsn("two"), "DELETE FROM orders WHERE id < 10")
+    sizes = {b["branch"]: b for b in client.data_branches()}
+    assert sizes["one"]["rows"] == 50 and sizes["one"]["bytes"] > 0 and sizes["two"]["rows"] == 9
+    client.delete_branch("one", force=True)
+    assert [b["branch"] for b in client.data_branches()] == ["two"]
+    oid = _rows(main, "SELECT 'public.orders'::regclass::oid")[0][0]
+    assert _rows(main, f"SELECT count(*) FROM pggit_data.b_{oid}") == [(9,)]
+    assert len(_rows(client.data_dsn("two"), "SELECT id FROM orders")) == 41
+    client.delete_branch("two", force=True)
+    assert _rows(main, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pggit_data%'") == [(0,)]
+    assert _rows(main, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pggit_data_%'") == []
+    assert _rows(main, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = 'pggit_data'") == [(0,)]
+    # the checked-out table can change freely again
+    _run(main, "ALTER TABLE public.orders DROP COLUMN tags")
+
+
+def test_a_connection_on_a_deleted_branch_cannot_write(data_repo):
+    server, db, client = data_repo
+    client.create_branch("one", with_data=True)
+    client.create_branch("two", with_data=True)
+    stale = client.data_dsn("one")
+    client.delete_branch("one", force=True)
+    with pytest.raises(psycopg.Error, match="does not carry"):
+        _run(stale, "UPDATE orders SET name = 'lost' WHERE id = 1")
+
+
+def test_concurrent_writers_on_both_sides_stay_isolated(data_repo):
+    server, db, client = data_repo
+    main = server.dsn_for(db)
+    snapshot = dict(_rows(main, "SELECT id, qty FROM public.orders"))
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    errors: list[BaseException] = []
+
+    def writer(dsn: str, table: str, delta: int) -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                for i in range(1, 51):
+                    conn.execute(f"UPDATE {table} SET qty = qty + %s WHERE id = %s", (delta, i))
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(main, "public.orders", 1000)),
+               threading.Thread(target=writer, args=(branch, "orders", 1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert dict(_rows(branch, "SELECT id, qty FROM orders")) == {k: v + 1 for k, v in snapshot.items()}
+    assert dict(_rows(main, "SELECT id, qty FROM public.orders")) == {k: v + 1000 for k, v in snapshot.items()}
+
+
+def test_cli_makes_connects_and_diffs_a_data_branch(data_repo):
+    server, db, client = data_repo
+    dsn = server.dsn_for(db)
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "pggit", "--dsn", dsn, *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "with data" in cli("branch", "feature", "--data")
+    branch_dsn = cli("connect", "feature").strip()
+    _run(branch_dsn, "UPDATE orders SET name = 'cli' WHERE id = 1")
+    out = cli("data-diff", "HEAD", "feature")
+    assert out.splitlines() == ['changed  table public.orders  {"id": 1}  (name)']
