@@ -899,6 +899,9 @@ DECLARE
     -- (the setting unset is the common case: no function call for it)
     v_mode text := CASE WHEN coalesce(current_setting('pggit.capture', true), '') = '' THEN 'on' ELSE pggit._capture_mode(true) END;
 BEGIN
+    IF tg_tag = 'ALTER TABLE' AND EXISTS (SELECT 1 FROM pggit.data_overlays) THEN
+        PERFORM pggit._data_check_altered();  -- (50_data.sql; whatever the capture mode)
+    END IF;
     IF v_mode = 'off' THEN RETURN; END IF;
     IF tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
         -- (no object addresses: see 10_privileges.sql)

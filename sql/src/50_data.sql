@@ -188,14 +188,16 @@ BEGIN
         ON CONFLICT DO NOTHING;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
-        SELECT d.id, %8$s, false FROM %9$s t CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
-        ON CONFLICT DO NOTHING;
+        -- (the table by its oid: it may have been renamed since)
+        EXECUTE format(%8$L, TG_RELID::regclass);
     END IF;
     RETURN NULL;
 END $body$
 $f$, v_m, v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 'o.'), p_relid,
-        v_keys, pggit._data_cols(p_keys, 'n.'), pggit._data_cols(v_cols, 't.'), v_table);
+        v_keys, pggit._data_cols(p_keys, 'n.'),
+        replace(format('INSERT INTO pggit_data.%I (branch_id, %s, _absent) SELECT d.id, %s, false FROM ',
+                       v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 't.')), '%', '%%')
+        || '%s t CROSS JOIN pggit.data_tables d WHERE d.relid = ' || p_relid || ' ON CONFLICT DO NOTHING');
     EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_m);
     EXECUTE format('CREATE TRIGGER pggit_data_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS pggit_new '
                    'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
@@ -477,4 +479,25 @@ BEGIN
              ORDER BY d.key$q$, v_t.identity, v_flip, pggit._data_diff_sql(v_t.relid))
         USING v_id;
     END LOOP;
+END $$;
+
+-- After ALTER TABLE: a table that data branches carry must keep the columns their overlays
+-- name (adding columns is fine; PostgreSQL itself refuses to drop or retype a column a view
+-- shows). Renaming one would break the triggers that keep the branches' fork.
+CREATE FUNCTION pggit._data_check_altered() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_bad text;
+BEGIN
+    SELECT o.identity INTO v_bad
+      FROM pg_event_trigger_ddl_commands() c JOIN pggit.data_overlays o ON o.relid = c.objid
+     WHERE c.classid = 'pg_class'::regclass
+       AND NOT o.columns <@ array(SELECT a.attname::text FROM pg_attribute a
+                                  WHERE a.attrelid = o.relid AND a.attnum > 0 AND NOT a.attisdropped)
+     LIMIT 1;
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot rename a column of %: data branches carry it', v_bad
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'delete its data branches first (SELECT * FROM pggit.data_branches())';
+    END IF;
 END $$;

@@ -238,3 +238,22 @@ def test_cli_makes_connects_and_diffs_a_data_branch(data_repo):
     _run(branch_dsn, "UPDATE orders SET name = 'cli' WHERE id = 1")
     out = cli("data-diff", "HEAD", "feature")
     assert out.splitlines() == ['changed  table public.orders  {"id": 1}  (name)']
+
+
+def test_the_checked_out_table_keeps_working_under_ddl_while_branches_exist(data_repo):
+    server, db, client = data_repo
+    main = server.dsn_for(db)
+    client.create_branch("feature", with_data=True)
+    branch = client.data_dsn("feature")
+    _run(main, "ALTER TABLE public.orders ADD COLUMN note text DEFAULT 'n'",
+         "UPDATE public.orders SET note = 'changed', name = 'main' WHERE id = 1",
+         "ALTER TABLE public.orders RENAME TO orders_renamed")
+    _run(main, "TRUNCATE public.orders_renamed")
+    assert _rows(branch, "SELECT name FROM orders WHERE id = 1") == [("o1",)]
+    assert len(_rows(branch, "SELECT id FROM orders")) == 50
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="data branches carry it"):
+        _run(main, "ALTER TABLE public.orders_renamed RENAME COLUMN name TO title")
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        _run(main, "ALTER TABLE public.orders_renamed DROP COLUMN qty")
+    assert _rows(main, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders_renamed' "
+                       "AND column_name IN ('name', 'qty')") == [(2,)]
