@@ -150,6 +150,19 @@ class Client:
         params["options"] = options.strip()
         return make_conninfo(**params)
 
+    def data_merge_preview(self, branch: str, resolutions: list[dict] | None = None) -> list[dict]:
+        """What merging data branch ``branch`` into the checked-out tables would do, by primary
+        key: table_identity, key, action (insert/update/delete/conflict), conflict (why),
+        columns (cells changed differently on both sides), base, source, target rows."""
+        return self._rows("SELECT * FROM pggit.data_merge_preview(%s, %s)", (branch, Jsonb(resolutions or [])))
+
+    def merge_data(self, branch: str, resolutions: list[dict] | None = None) -> list[dict]:
+        """Merge data branch ``branch`` into the checked-out tables, three-way by primary key,
+        all or nothing. ``resolutions``: ``{"table", "key", "column" (optional), "take":
+        "source" | "target" | "base" | "value", "value"}``. Rows with status ``conflicts`` (what is
+        in the way; nothing applied) or ``merged`` (one per table with its counts)."""
+        return self._rows("SELECT * FROM pggit.merge_data(%s, %s)", (branch, Jsonb(resolutions or [])))
+
     def data_diff(self, from_ref: str | None, to_ref: str | None, table: str | None = None) -> list[dict]:
         """Rows that differ between the checked-out tables and a data branch, by primary key:
         table_identity, key, change (added/deleted/changed from ``from_ref`` to ``to_ref``),

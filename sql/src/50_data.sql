@@ -501,3 +501,306 @@ BEGIN
                   HINT = 'delete its data branches first (SELECT * FROM pggit.data_branches())';
     END IF;
 END $$;
+
+-- Three-way data merge of data branch p_id into the checked-out table p_relid, by primary key.
+-- Base: the fork (the pre-image where the checked-out side changed a row since, else its row).
+-- Source: the branch. Target: the checked-out table. Only keys either side changed are read.
+-- Fills temporary table pg_temp.pggit_merge_<relid> with one row per changed key:
+--   key (jsonb), action ('insert', 'update', 'delete', 'none' or 'conflict'), conflict (why),
+--   columns (the cells changed differently on both sides), base/source/target/merged (jsonb),
+--   and the typed merged row (m__<column>), and returns its name.
+CREATE FUNCTION pggit._data_merge_table(p_id integer, p_relid oid) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o     record;
+    v_tmp   text := 'pggit_merge_' || p_relid;
+    v_k1    text;
+    v_vals  text;   -- base__c, source__c, target__c per column
+    v_same  text;   -- the target kept every cell of the base
+    v_noop  text;   -- the merged row is the target's
+    v_conf  text;   -- per column: the name when both sides changed it differently
+    v_merge text;   -- per column: the merged value
+    v_out   text;   -- per column: m__c
+    v_types text;
+    v_c     record;
+    v_eq    text;
+BEGIN
+    SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    v_k1 := quote_ident(v_o.key_columns[1]);
+    v_vals := ''; v_conf := ''; v_merge := ''; v_out := ''; v_same := ''; v_noop := '';
+    FOR v_c IN SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                      EXISTS (SELECT 1 FROM pg_type ty JOIN pg_operator op ON op.oprname = '='
+                                     AND op.oprleft = coalesce(nullif(ty.typbasetype, 0), ty.oid)
+                                     AND op.oprright = coalesce(nullif(ty.typbasetype, 0), ty.oid)
+                               WHERE ty.oid = a.atttypid) AS has_eq
+                 FROM unnest(v_o.columns) WITH ORDINALITY u(c, o)
+                 JOIN pg_attribute a ON a.attrelid = p_relid AND a.attname = u.c AND NOT a.attisdropped
+                ORDER BY u.o LOOP
+        v_eq := CASE WHEN v_c.has_eq THEN '%1$s IS NOT DISTINCT FROM %2$s' ELSE '%1$s::text IS NOT DISTINCT FROM %2$s::text' END;
+        v_vals := v_vals || format(', CASE WHEN pggit_p.%1$s IS NOT NULL THEN pggit_p.%2$I ELSE pggit_m.%2$I END AS %3$I'
+                                   ', CASE WHEN pggit_b.%1$s IS NOT NULL THEN pggit_b.%2$I WHEN pggit_p.%1$s IS NOT NULL THEN pggit_p.%2$I ELSE pggit_m.%2$I END AS %4$I'
+                                   ', pggit_m.%2$I AS %5$I',
+                                   v_k1, v_c.name, 'base__' || v_c.name, 'source__' || v_c.name, 'target__' || v_c.name);
+        -- a cell conflicts when the two sides changed it to different values
+        v_conf := v_conf || format(', CASE WHEN NOT (%s) AND NOT (r.in_base AND ((%s) OR (%s))) THEN %L END',
+                                   format(v_eq, 'r.' || quote_ident('source__' || v_c.name), 'r.' || quote_ident('target__' || v_c.name)),
+                                   format(v_eq, 'r.' || quote_ident('source__' || v_c.name), 'r.' || quote_ident('base__' || v_c.name)),
+                                   format(v_eq, 'r.' || quote_ident('target__' || v_c.name), 'r.' || quote_ident('base__' || v_c.name)),
+                                   v_c.name);
+        -- the merged cell: the source's for a row only it has, else the target's unless only the
+        -- source changed it
+        v_merge := v_merge || format(', CASE WHEN NOT r.in_tgt OR (r.in_base AND (%s)) THEN r.%I ELSE r.%I END AS %I',
+                                     format(v_eq, 'r.' || quote_ident('target__' || v_c.name), 'r.' || quote_ident('base__' || v_c.name)),
+                                     'source__' || v_c.name, 'target__' || v_c.name, 'm__' || v_c.name);
+        v_same := v_same || format(' AND %s', format(v_eq, 'r.' || quote_ident('target__' || v_c.name), 'r.' || quote_ident('base__' || v_c.name)));
+        -- (the merged cell is the target's: nothing to write)
+        v_noop := v_noop || format(' AND ((%s) OR NOT (r.in_base AND (%s)))',
+                                   format(v_eq, 'r.' || quote_ident('source__' || v_c.name), 'r.' || quote_ident('target__' || v_c.name)),
+                                   format(v_eq, 'r.' || quote_ident('target__' || v_c.name), 'r.' || quote_ident('base__' || v_c.name)));
+        v_out := v_out || format(', %I', 'm__' || v_c.name);
+    END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', v_tmp);
+    EXECUTE format($q$
+        CREATE TEMP TABLE %1$I ON COMMIT DROP AS
+        WITH r AS (
+            SELECT jsonb_build_object(%2$s) AS key,
+                   pggit_b.%3$s IS NOT NULL AS src_changed,
+                   CASE WHEN pggit_p.%3$s IS NOT NULL THEN NOT pggit_p._absent ELSE pggit_m.%3$s IS NOT NULL END AS in_base,
+                   CASE WHEN pggit_b.%3$s IS NOT NULL THEN NOT pggit_b._deleted
+                        WHEN pggit_p.%3$s IS NOT NULL THEN NOT pggit_p._absent ELSE pggit_m.%3$s IS NOT NULL END AS in_src,
+                   pggit_m.%3$s IS NOT NULL AS in_tgt
+                   %4$s
+              FROM (SELECT %5$s FROM pggit_data.%6$I WHERE branch_id = %7$s
+                    UNION SELECT %5$s FROM pggit_data.%8$I WHERE branch_id = %7$s) pggit_k
+              LEFT JOIN %9$s pggit_m ON %10$s
+              LEFT JOIN pggit_data.%6$I pggit_b ON pggit_b.branch_id = %7$s AND %11$s
+              LEFT JOIN pggit_data.%8$I pggit_p ON pggit_p.branch_id = %7$s AND %12$s
+        ),
+        c AS (
+            SELECT r.*, array_remove(ARRAY[NULL::text %13$s], NULL) AS cols, (true %14$s) AS target_kept_base,
+                   (true %16$s) AS noop %15$s
+              FROM r
+        )
+        SELECT c.*,
+               CASE WHEN NOT c.src_changed OR (NOT c.in_src AND NOT c.in_tgt) THEN 'none'
+                    WHEN NOT c.in_src THEN CASE WHEN c.in_base AND c.target_kept_base THEN 'delete' ELSE 'conflict' END
+                    WHEN NOT c.in_tgt THEN CASE WHEN NOT c.in_base THEN 'insert' ELSE 'conflict' END
+                    WHEN cardinality(c.cols) > 0 THEN 'conflict'
+                    WHEN c.noop THEN 'none'
+                    ELSE 'update' END AS action,
+               CASE WHEN NOT c.src_changed OR (NOT c.in_src AND NOT c.in_tgt) THEN NULL
+                    WHEN NOT c.in_src AND NOT (c.in_base AND c.target_kept_base) THEN 'deleted on the branch, changed on the checked-out side'
+                    WHEN c.in_src AND NOT c.in_tgt AND c.in_base THEN 'changed on the branch, deleted on the checked-out side'
+                    WHEN c.in_src AND c.in_tgt AND cardinality(c.cols) > 0 THEN
+                         CASE WHEN c.in_base THEN 'changed on both sides' ELSE 'added on both sides' END
+               END AS conflict
+          FROM c$q$,
+        v_tmp,
+        (SELECT string_agg(format('%L, pggit_k.%I', k, k), ', ' ORDER BY o) FROM unnest(v_o.key_columns) WITH ORDINALITY u(k, o)),
+        v_k1, v_vals, pggit._data_cols(v_o.key_columns), 'b_' || p_relid, p_id, 'p_' || p_relid, p_relid::regclass,
+        pggit._data_key_match(v_o.key_columns, 'pggit_m', 'pggit_k'), pggit._data_key_match(v_o.key_columns, 'pggit_b', 'pggit_k'),
+        pggit._data_key_match(v_o.key_columns, 'pggit_p', 'pggit_k'), v_conf, v_same, v_merge, v_noop);
+    RETURN v_tmp;
+END $$;
+
+-- jsonb_build_object over the prefixed columns of merge table t: NULL when the side has no row.
+CREATE FUNCTION pggit._data_side_json(p_cols text[], p_prefix text, p_present text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('CASE WHEN t.%I THEN jsonb_build_object(%s) END', p_present,
+                  string_agg(format('%L, t.%I', c, p_prefix || c), ', ' ORDER BY o))
+      FROM unnest(p_cols) WITH ORDINALITY u(c, o)
+$$;
+
+-- The rows of one merge table as the merge reports them.
+CREATE FUNCTION pggit._data_merge_rows(p_relid oid, p_tmp text)
+RETURNS TABLE (table_identity text, key jsonb, action text, conflict text, columns text[], base jsonb, source jsonb,
+               target jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o record;
+BEGIN
+    SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    RETURN QUERY EXECUTE format('SELECT %L::text, t.key, t.action, t.conflict, CASE WHEN t.action = %L THEN t.cols END, %s, %s, %s '
+                                'FROM pg_temp.%I t WHERE t.action <> %L ORDER BY t.key',
+                                v_o.identity, 'conflict',
+                                pggit._data_side_json(v_o.columns, 'base__', 'in_base'),
+                                pggit._data_side_json(v_o.columns, 'source__', 'in_src'),
+                                pggit._data_side_json(v_o.columns, 'target__', 'in_tgt'),
+                                p_tmp, 'none');
+END $$;
+
+-- Apply resolutions to one merge table. Each resolution: {"table", "key", "column" (absent: the
+-- whole row), "take": "source" | "target" | "base" | "value", "value" (with "value")}.
+CREATE FUNCTION pggit._data_resolve(p_relid oid, p_tmp text, p_resolutions jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o    record;
+    v_r    jsonb;
+    v_take text;
+    v_col  text;
+BEGIN
+    SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    FOR v_r IN SELECT r FROM jsonb_array_elements(coalesce(p_resolutions, '[]')) r
+                WHERE r->>'table' IN (v_o.identity, substr(v_o.identity, 7)) LOOP
+        v_take := v_r->>'take';
+        v_col := v_r->>'column';
+        IF v_take IS NULL OR v_take NOT IN ('source', 'target', 'base', 'value') OR (v_take = 'value' AND v_col IS NULL)
+           OR jsonb_typeof(v_r->'key') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid data resolution %', v_r
+                USING ERRCODE = 'PGG07', HINT = 'each needs "table", "key" (an object), "take" (source, target, base or value with "column")';
+        END IF;
+        IF v_col IS NOT NULL AND NOT v_col = ANY (v_o.columns) THEN
+            RAISE EXCEPTION 'table % has no column %', v_o.identity, quote_ident(v_col) USING ERRCODE = 'PGG07';
+        END IF;
+        IF v_col IS NULL THEN
+            -- the whole row from one side
+            EXECUTE format('UPDATE pg_temp.%1$I t SET action = CASE
+                    WHEN $2 = ''target'' THEN ''none''
+                    WHEN NOT (CASE $2 WHEN ''source'' THEN t.in_src ELSE t.in_base END) THEN CASE WHEN t.in_tgt THEN ''delete'' ELSE ''none'' END
+                    WHEN t.in_tgt THEN ''update'' ELSE ''insert'' END,
+                  cols = ''{}'' %2$s
+                 WHERE t.key = $1', p_tmp,
+                (SELECT string_agg(format(', %1$I = CASE $2 WHEN ''source'' THEN t.%2$I WHEN ''base'' THEN t.%3$I ELSE t.%1$I END',
+                                          'm__' || c, 'source__' || c, 'base__' || c), '')
+                   FROM unnest(v_o.columns) c))
+            USING v_r->'key', v_take;
+        ELSE
+            -- one cell
+            EXECUTE format('UPDATE pg_temp.%1$I t SET %2$I = CASE $2 WHEN ''source'' THEN t.%3$I WHEN ''target'' THEN t.%4$I
+                                   WHEN ''base'' THEN t.%5$I ELSE (jsonb_populate_record(NULL::%6$s, jsonb_build_object($3, $4))).%7$I END,
+                                 cols = array_remove(t.cols, $3),
+                                 action = CASE WHEN t.action = ''conflict'' AND t.in_src AND t.in_tgt
+                                               AND cardinality(array_remove(t.cols, $3)) = 0 THEN ''update'' ELSE t.action END
+                             WHERE t.key = $1',
+                           p_tmp, 'm__' || v_col, 'source__' || v_col, 'target__' || v_col, 'base__' || v_col,
+                           p_relid::regclass, v_col)
+            USING v_r->'key', v_take, v_col, v_r->'value';
+        END IF;
+    END LOOP;
+END $$;
+
+-- What merging data branch p_branch into the checked-out tables would do, by primary key:
+-- action 'insert', 'update', 'delete' or 'conflict' (with why, and the cells for 'changed on
+-- both sides'), and the base, branch and checked-out rows. Changes nothing.
+CREATE FUNCTION pggit.data_merge_preview(p_branch text, p_resolutions jsonb DEFAULT '[]')
+RETURNS TABLE (table_identity text, key jsonb, action text, conflict text, columns text[], base jsonb, source jsonb,
+               target jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_id  integer;
+    v_t   record;
+    v_tmp text;
+BEGIN
+    SELECT d.id INTO v_id FROM pggit.data_branches d WHERE d.branch = p_branch;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % has no data', quote_literal(p_branch) USING ERRCODE = 'PGG13';
+    END IF;
+    FOR v_t IN SELECT o.relid FROM pggit.data_tables t JOIN pggit.data_overlays o ON o.relid = t.relid
+                WHERE t.id = v_id ORDER BY o.identity LOOP
+        v_tmp := pggit._data_merge_table(v_id, v_t.relid);
+        PERFORM pggit._data_resolve(v_t.relid, v_tmp, p_resolutions);
+        RETURN QUERY SELECT * FROM pggit._data_merge_rows(v_t.relid, v_tmp);
+        EXECUTE format('DROP TABLE pg_temp.%I', v_tmp);
+    END LOOP;
+END $$;
+
+-- Merge data branch p_branch into the checked-out tables, three-way by primary key, with
+-- p_resolutions for its conflicts (see _data_resolve). All or nothing: with a conflict left, or
+-- when the merged rows break a constraint (unique, foreign key, check), nothing is applied and
+-- the rows in the way are returned (status 'conflicts'); else every table is changed in this
+-- transaction (status 'merged', one row per table with the counts) and the branch starts again
+-- from the merged rows.
+CREATE FUNCTION pggit.merge_data(p_branch text, p_resolutions jsonb DEFAULT '[]')
+RETURNS TABLE (status text, table_identity text, key jsonb, action text, conflict text, columns text[], counts jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_id      integer;
+    v_t       record;
+    v_tmps    jsonb := '{}';
+    v_tmp     text;
+    v_n       bigint;
+    v_counts  jsonb := '{}';
+    v_msg     text;
+    v_state   text;
+    v_table   text;
+    v_failed  boolean := false;
+BEGIN
+    SELECT d.id INTO v_id FROM pggit.data_branches d WHERE d.branch = p_branch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'branch % has no data', quote_literal(p_branch) USING ERRCODE = 'PGG13';
+    END IF;
+    -- the checked-out tables hold still while the merge reads and writes them
+    FOR v_t IN SELECT o.relid FROM pggit.data_tables t JOIN pggit.data_overlays o ON o.relid = t.relid
+                WHERE t.id = v_id ORDER BY o.relid LOOP
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_t.relid::regclass);
+    END LOOP;
+    FOR v_t IN SELECT o.relid, o.identity FROM pggit.data_tables t JOIN pggit.data_overlays o ON o.relid = t.relid
+                WHERE t.id = v_id ORDER BY o.identity LOOP
+        v_tmp := pggit._data_merge_table(v_id, v_t.relid);
+        PERFORM pggit._data_resolve(v_t.relid, v_tmp, p_resolutions);
+        v_tmps := v_tmps || jsonb_build_object(v_t.relid::text, v_tmp);
+        RETURN QUERY EXECUTE format('SELECT %L::text, %L::text, t.key, t.action, t.conflict, t.cols, NULL::jsonb FROM pg_temp.%I t '
+                                    'WHERE t.action = %L ORDER BY t.key', 'conflicts', v_t.identity, v_tmp, 'conflict');
+        IF FOUND THEN
+            v_failed := true;
+        END IF;
+    END LOOP;
+    IF v_failed THEN
+        PERFORM pggit._audit('merge_data', jsonb_build_object('branch', p_branch, 'status', 'conflicts'), 'refused',
+                             'data conflicts', v_started);
+        RETURN;
+    END IF;
+    BEGIN
+        SET CONSTRAINTS ALL IMMEDIATE;
+        -- deletes from the referencing tables first, then inserts and updates into the referenced ones first
+        FOR v_t IN SELECT o.relid, o.identity, o.key_columns, o.columns FROM pggit.data_tables t
+                     JOIN pggit.data_overlays o ON o.relid = t.relid WHERE t.id = v_id
+                    ORDER BY (SELECT count(*) FROM pg_constraint f WHERE f.conrelid = o.relid AND f.contype = 'f') DESC, o.identity LOOP
+            v_table := v_t.identity;
+            EXECUTE format('DELETE FROM %s x USING pg_temp.%I t WHERE t.action = %L AND %s',
+                           v_t.relid::regclass, v_tmps->>v_t.relid::text, 'delete',
+                           (SELECT string_agg(format('x.%I = t.%I', k, 'm__' || k), ' AND ') FROM unnest(v_t.key_columns) k));
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            v_counts := v_counts || jsonb_build_object(v_t.identity, jsonb_build_object('deleted', v_n));
+        END LOOP;
+        FOR v_t IN SELECT o.relid, o.identity, o.key_columns, o.columns,
+                          array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = o.relid AND a.attname = ANY (o.columns)
+                                   AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum) AS writable
+                     FROM pggit.data_tables t JOIN pggit.data_overlays o ON o.relid = t.relid WHERE t.id = v_id
+                    ORDER BY (SELECT count(*) FROM pg_constraint f WHERE f.conrelid = o.relid AND f.contype = 'f'), o.identity LOOP
+            v_table := v_t.identity;
+            EXECUTE format('UPDATE %s x SET (%s) = (SELECT %s) FROM pg_temp.%I t WHERE t.action = %L AND %s',
+                           v_t.relid::regclass, pggit._data_cols(v_t.writable),
+                           (SELECT string_agg(format('t.%I', 'm__' || c), ', ') FROM unnest(v_t.writable) c),
+                           v_tmps->>v_t.relid::text, 'update',
+                           (SELECT string_agg(format('x.%I = t.%I', k, 'm__' || k), ' AND ') FROM unnest(v_t.key_columns) k));
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            v_counts := jsonb_set(v_counts, ARRAY[v_t.identity, 'updated'], to_jsonb(v_n));
+            EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_temp.%I t WHERE t.action = %L',
+                           v_t.relid::regclass, pggit._data_cols(v_t.writable),
+                           (SELECT string_agg(format('t.%I', 'm__' || c), ', ') FROM unnest(v_t.writable) c),
+                           v_tmps->>v_t.relid::text, 'insert');
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            v_counts := jsonb_set(v_counts, ARRAY[v_t.identity, 'inserted'], to_jsonb(v_n));
+        END LOOP;
+    EXCEPTION WHEN integrity_constraint_violation OR check_violation OR not_null_violation OR unique_violation
+                   OR foreign_key_violation OR exclusion_violation THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+        PERFORM pggit._audit('merge_data', jsonb_build_object('branch', p_branch, 'status', 'conflicts'), 'refused',
+                             v_state || ': ' || v_msg, v_started);
+        RETURN QUERY SELECT 'conflicts'::text, v_table, NULL::jsonb, 'conflict'::text,
+                            'the merged rows break a constraint: ' || v_msg, NULL::text[], NULL::jsonb;
+        RETURN;
+    END;
+    -- the branch starts again from the merged rows
+    FOR v_t IN SELECT t.relid FROM pggit.data_tables t WHERE t.id = v_id LOOP
+        EXECUTE format('DELETE FROM pggit_data.%I WHERE branch_id = $1', 'b_' || v_t.relid) USING v_id;
+        EXECUTE format('DELETE FROM pggit_data.%I WHERE branch_id = $1', 'p_' || v_t.relid) USING v_id;
+        EXECUTE format('DROP TABLE pg_temp.%I', v_tmps->>v_t.relid::text);
+    END LOOP;
+    PERFORM pggit._audit('merge_data', jsonb_build_object('branch', p_branch, 'status', 'merged', 'tables', v_counts),
+                         'ok', NULL, v_started);
+    RETURN QUERY SELECT 'merged'::text, e.key, NULL::jsonb, NULL::text, NULL::text, NULL::text[], e.value
+                   FROM jsonb_each(v_counts) e ORDER BY e.key;
+END $$;

@@ -257,3 +257,111 @@ def test_the_checked_out_table_keeps_working_under_ddl_while_branches_exist(data
         _run(main, "ALTER TABLE public.orders_renamed DROP COLUMN qty")
     assert _rows(main, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders_renamed' "
                        "AND column_name IN ('name', 'qty')") == [(2,)]
+
+
+# three-way data merge -------------------------------------------------------------------------
+
+@pytest.fixture
+def diverged(repo):
+    """Table public.t (10 rows) and a data branch 'f'; both sides then change it: every case of
+    the three-way table once."""
+    server, db, client = repo
+    main = server.dsn_for(db)
+    _run(main, "CREATE TABLE public.t (id int PRIMARY KEY, a text, b int, c float8)",
+         "INSERT INTO public.t SELECT g, 'a' || g, g, g / 3.0 FROM generate_series(1, 10) g")
+    client.create_branch("f", with_data=True)
+    _run(client.data_dsn("f"),
+         "UPDATE t SET a = 'B1' WHERE id = 1",        # branch only: applied
+         "UPDATE t SET a = 'B2' WHERE id = 2",        # both, different cells: merged cell by cell
+         "UPDATE t SET a = 'B3' WHERE id = 3",        # both, the same cell: conflict
+         "DELETE FROM t WHERE id = 4",                # branch delete: applied
+         "DELETE FROM t WHERE id = 5",                # branch delete, changed on main: conflict
+         "UPDATE t SET a = 'B6' WHERE id = 6",        # branch change, deleted on main: conflict
+         "UPDATE t SET c = 'NaN' WHERE id = 7",       # branch only, a float NaN
+         "UPDATE t SET b = 8 WHERE id = 8",           # written, unchanged: nothing
+         "INSERT INTO t VALUES (100, 'new', 1, 1)",   # branch insert: applied
+         "INSERT INTO t VALUES (101, 'bx', 1, 1)",    # added on both sides differently: conflict
+         "INSERT INTO t VALUES (102, 'same', 1, 1)")  # added on both sides the same: nothing
+    _run(main, "UPDATE public.t SET b = 222 WHERE id = 2", "UPDATE public.t SET a = 'M3' WHERE id = 3",
+         "UPDATE public.t SET b = 555 WHERE id = 5", "DELETE FROM public.t WHERE id = 6",
+         "UPDATE public.t SET a = 'M9' WHERE id = 9",  # main only: stays
+         "INSERT INTO public.t VALUES (101, 'mx', 1, 1), (102, 'same', 1, 1)")
+    return server, db, client
+
+
+def test_data_merge_preview_classifies_every_case(diverged):
+    server, db, client = diverged
+    before = _rows(server.dsn_for(db), "SELECT * FROM public.t ORDER BY id")
+    rows = {r["key"]["id"]: r for r in client.data_merge_preview("f")}
+    assert {k: (r["action"], r["conflict"]) for k, r in rows.items() if r["action"] != "update"} == {
+        3: ("conflict", "changed on both sides"),
+        4: ("delete", None),
+        5: ("conflict", "deleted on the branch, changed on the checked-out side"),
+        6: ("conflict", "changed on the branch, deleted on the checked-out side"),
+        100: ("insert", None),
+        101: ("conflict", "added on both sides"),
+    }
+    assert rows[3]["columns"] == ["a"] and rows[101]["columns"] == ["a"]
+    assert (rows[3]["base"]["a"], rows[3]["source"]["a"], rows[3]["target"]["a"]) == ("a3", "B3", "M3")
+    assert rows[1]["action"] == rows[2]["action"] == rows[7]["action"] == "update"
+    assert 8 not in rows and 9 not in rows and 102 not in rows  # nothing to do
+    assert _rows(server.dsn_for(db), "SELECT * FROM public.t ORDER BY id") == before  # nothing changed
+
+
+def test_merge_with_conflicts_changes_nothing_then_resolved_merges_cell_by_cell(diverged):
+    server, db, client = diverged
+    main = server.dsn_for(db)
+    before = _rows(main, "SELECT * FROM public.t ORDER BY id")
+    result = client.merge_data("f")
+    assert {r["key"]["id"] for r in result if r["status"] == "conflicts"} == {3, 5, 6, 101}
+    assert _rows(main, "SELECT * FROM public.t ORDER BY id") == before
+    result = client.merge_data("f", [
+        {"table": "public.t", "key": {"id": 3}, "column": "a", "take": "value", "value": "R3 ✓ 'q'"},
+        {"table": "table public.t", "key": {"id": 5}, "take": "source"},
+        {"table": "public.t", "key": {"id": 6}, "take": "target"},
+        {"table": "public.t", "key": {"id": 101}, "column": "a", "take": "base"},  # no base: NULL
+    ])
+    assert [r["status"] for r in result] == ["merged"]
+    assert result[0]["counts"] == {"deleted": 2, "updated": 5, "inserted": 1}  # not 8 nor 102: unchanged
+    got = {r[0]: r[1:] for r in _rows(main, "SELECT id, a, b, c::text FROM public.t")}
+    assert got[1] == ("B1", 1, "0.3333333333333333")
+    assert got[2] == ("B2", 222, "0.6666666666666666")  # both sides' cells
+    assert got[3][0] == "R3 ✓ 'q'"
+    assert 4 not in got and 5 not in got and 6 not in got
+    assert got[7][2] == "NaN" and got[9][0] == "M9" and got[100] == ("new", 1, "1") and got[101][0] is None
+    # the branch starts again from the merged rows
+    assert (_rows(client.data_dsn("f"), "SELECT id, a, b, c::text FROM t ORDER BY id")
+            == _rows(main, "SELECT id, a, b, c::text FROM public.t ORDER BY id"))
+    assert client.data_merge_preview("f") == []
+    audit = [a for a in client.audit(limit=5) if a["operation"] == "merge_data"]
+    assert [a["outcome"] for a in audit[:2]] == ["ok", "refused"]
+
+
+def test_a_merged_result_that_breaks_a_constraint_is_a_conflict_and_changes_nothing(repo):
+    server, db, client = repo
+    main = server.dsn_for(db)
+    _run(main, "CREATE TABLE public.parent (id int PRIMARY KEY)",
+         "CREATE TABLE public.child (id int PRIMARY KEY, parent int REFERENCES public.parent, code text UNIQUE)",
+         "INSERT INTO public.parent VALUES (1), (2)", "INSERT INTO public.child VALUES (1, 1, 'x')")
+    client.create_branch("f", with_data=True)
+    _run(client.data_dsn("f"), "INSERT INTO parent VALUES (3)", "INSERT INTO child VALUES (2, 3, 'y')",
+         "UPDATE child SET code = 'z' WHERE id = 1")
+    _run(main, "INSERT INTO public.child VALUES (3, 2, 'z')")  # the same code: unique
+    before = (_rows(main, "SELECT * FROM public.parent ORDER BY id"), _rows(main, "SELECT * FROM public.child ORDER BY id"))
+    [conflict] = client.merge_data("f")
+    assert conflict["status"] == "conflicts" and "unique" in conflict["conflict"] and conflict["table_identity"] == "table public.child"
+    assert (_rows(main, "SELECT * FROM public.parent ORDER BY id"), _rows(main, "SELECT * FROM public.child ORDER BY id")) == before
+    # resolved by keeping the checked-out row's code: the parent is inserted before its child
+    result = client.merge_data("f", [{"table": "public.child", "key": {"id": 1}, "column": "code", "take": "target"}])
+    assert {r["status"] for r in result} == {"merged"}
+    assert _rows(main, "SELECT * FROM public.child ORDER BY id") == [(1, 1, "x"), (2, 3, "y"), (3, 2, "z")]
+
+
+def test_an_invalid_resolution_is_refused(diverged):
+    server, db, client = diverged
+    from pggit.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument):
+        client.merge_data("f", [{"table": "public.t", "key": {"id": 3}, "take": "mine"}])
+    with pytest.raises(InvalidArgument, match="no column"):
+        client.merge_data("f", [{"table": "public.t", "key": {"id": 3}, "column": "nope; DROP", "take": "source"}])
