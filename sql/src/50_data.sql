@@ -600,6 +600,7 @@ BEGIN
         v_k1, v_vals, pggit._data_cols(v_o.key_columns), 'b_' || p_relid, p_id, 'p_' || p_relid, p_relid::regclass,
         pggit._data_key_match(v_o.key_columns, 'pggit_m', 'pggit_k'), pggit._data_key_match(v_o.key_columns, 'pggit_b', 'pggit_k'),
         pggit._data_key_match(v_o.key_columns, 'pggit_p', 'pggit_k'), v_conf, v_same, v_merge, v_noop);
+    EXECUTE format('CREATE INDEX ON pg_temp.%I (key)', v_tmp);  -- (resolutions find their rows by key)
     RETURN v_tmp;
 END $$;
 
