@@ -80,6 +80,7 @@ DECLARE
     v_nn     text[];
     v_r      record;
     v_keys   text := pggit._data_cols(p_keys);
+    v_unique text;
     v_id     text := $b$current_setting('pggit.data_branch')::integer$b$;
 BEGIN
     SELECT c.relname, pggit._data_view_schema(c.relnamespace), c.relowner::regrole::text
@@ -134,6 +135,24 @@ BEGIN
         EXECUTE format('ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', v_schema, v_name, v_r.attname, v_r.expr);
     END LOOP;
 
+    -- the table's other unique constraints (on columns, without a predicate) hold on the branch
+    SELECT coalesce(string_agg(format($u$
+    IF TG_OP <> 'DELETE' AND %1$s AND EXISTS (SELECT 1 FROM %2$I.%3$I v WHERE %4$s AND (%5$s) IS DISTINCT FROM (%6$s)) THEN
+        RAISE EXCEPTION USING MESSAGE = %7$L, ERRCODE = 'unique_violation';
+    END IF;$u$,
+            (SELECT string_agg(format('NEW.%I IS NOT NULL', c), ' AND ') FROM unnest(u.cols) c),
+            v_schema, v_name,
+            (SELECT string_agg(format('v.%1$I = NEW.%1$I', c), ' AND ') FROM unnest(u.cols) c),
+            pggit._data_cols(p_keys, 'v.'), pggit._data_cols(p_keys, 'OLD.'),
+            format('duplicate key value violates unique constraint %s on %s', quote_ident(u.name), v_table)), ''), '')
+      INTO v_unique
+      FROM (SELECT i.indexrelid::regclass::text AS name,
+                   array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.o) AS cols
+              FROM pg_index i
+             WHERE i.indrelid = p_relid AND i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
+               AND NOT 0 = ANY (i.indkey::int2[])) u;
+
     -- writes (SECURITY DEFINER: who may write the view writes the overlay through it)
     EXECUTE format($f$CREATE FUNCTION pggit_data.%1$I() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
@@ -150,6 +169,7 @@ BEGIN
                 DETAIL = format(%11$L, concat_ws(', ', %6$s));
         END IF;
     END IF;
+%17$s
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (%5$s) IS DISTINCT FROM (%6$s)) THEN
         INSERT INTO pggit_data.%12$I AS b (branch_id, %13$s, _deleted) VALUES (v_branch, %5$s, true)
         ON CONFLICT (branch_id, %13$s) DO UPDATE SET _deleted = true;
@@ -167,7 +187,8 @@ $f$,
         v_schema, v_name, pggit._data_key_match(p_keys, 'v', 'NEW'),
         format('duplicate key value violates the primary key of %s', v_table),
         'Key (' || replace(v_keys, '%', '%%') || ')=(%s) already exists.',
-        v_b, v_keys, pggit._data_cols(v_write), pggit._data_cols(v_write, 'NEW.'), pggit._data_cols(v_write, 'EXCLUDED.'));
+        v_b, v_keys, pggit._data_cols(v_write), pggit._data_cols(v_write, 'NEW.'), pggit._data_cols(v_write, 'EXCLUDED.'),
+        v_unique);
     EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_w);
     EXECUTE format('CREATE TRIGGER pggit_write INSTEAD OF INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW EXECUTE FUNCTION pggit_data.%I()',
                    v_schema, v_name, v_w);

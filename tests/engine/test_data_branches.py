@@ -365,3 +365,29 @@ def test_an_invalid_resolution_is_refused(diverged):
         client.merge_data("f", [{"table": "public.t", "key": {"id": 3}, "take": "mine"}])
     with pytest.raises(InvalidArgument, match="no column"):
         client.merge_data("f", [{"table": "public.t", "key": {"id": 3}, "column": "nope; DROP", "take": "source"}])
+
+
+def test_an_unchanged_django_app_works_on_the_branch_through_its_connection_string(repo):
+    """An ORM pointed at ``pggit connect``'s string: creates, bulk inserts, updates, deletes,
+    a unique violation, joins and aggregates see the branch; the checked-out tables do not move."""
+    server, db, client = repo
+    main = server.dsn_for(db)
+    _run(main, "CREATE TABLE public.customers (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE)",
+         "CREATE TABLE public.orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES public.customers,"
+         " item text NOT NULL, qty int NOT NULL, placed timestamptz NOT NULL, data jsonb NOT NULL)",
+         "INSERT INTO public.customers (name) VALUES ('Bo')",
+         "INSERT INTO public.orders (customer_id, item, qty, placed, data) "
+         "VALUES (1, 'first', 1, now(), '{}'), (1, 'second', 2, now(), '{}')")
+    before = _rows(main, "SELECT * FROM public.orders ORDER BY id")
+    client.create_branch("orm", with_data=True)
+    done = subprocess.run([sys.executable, str(Path(__file__).parent / "orm_branch" / "run.py"), client.data_dsn("orm")],
+                          capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    seen = json.loads(done.stdout)
+    assert seen == {"before": 2, "after": 5, "get_or_create_found": True, "duplicate_refused": True,
+                    "per_customer": {"Ann": 4, "Bo": 1}, "qty_total": 1 + 2 + 3 + 9 + 42, "first_qty": 42,
+                    "gift": {"gift": True}}
+    assert _rows(main, "SELECT * FROM public.orders ORDER BY id") == before
+    assert _rows(main, "SELECT name FROM public.customers") == [("Bo",)]
