@@ -50,16 +50,22 @@ LANGUAGE sql STABLE AS $$
       FROM pg_namespace n WHERE n.oid = p_nsp
 $$;
 
+-- A name in double quotes, always (quote_ident leaves out unreserved keywords, which PL/pgSQL
+-- does not take as field names: NEW.by).
+CREATE FUNCTION pggit._data_q(p_name text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT '"' || replace(p_name, '"', '""') || '"' $$;
+
 -- A SQL list of quoted names, each prefixed (e.g. 'n.').
 CREATE FUNCTION pggit._data_cols(p_cols text[], p_prefix text DEFAULT '') RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT coalesce(string_agg(p_prefix || quote_ident(c), ', ' ORDER BY o), '') FROM unnest(p_cols) WITH ORDINALITY u(c, o)
+    SELECT coalesce(string_agg(p_prefix || pggit._data_q(c), ', ' ORDER BY o), '') FROM unnest(p_cols) WITH ORDINALITY u(c, o)
 $$;
 
 -- "a.k1 = b.k1 AND a.k2 = b.k2" over the key columns.
 CREATE FUNCTION pggit._data_key_match(p_keys text[], p_a text, p_b text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT string_agg(format('%s.%I = %s.%I', p_a, k, p_b, k), ' AND ' ORDER BY o) FROM unnest(p_keys) WITH ORDINALITY u(k, o)
+    SELECT string_agg(format('%s.%s = %s.%s', p_a, pggit._data_q(k), p_b, pggit._data_q(k)), ' AND ' ORDER BY o)
+      FROM unnest(p_keys) WITH ORDINALITY u(k, o)
 $$;
 
 -- Make the overlay of one table: its two tables, its view with the write trigger, and the
@@ -140,9 +146,9 @@ BEGIN
     IF TG_OP <> 'DELETE' AND %1$s AND EXISTS (SELECT 1 FROM %2$I.%3$I v WHERE %4$s AND (%5$s) IS DISTINCT FROM (%6$s)) THEN
         RAISE EXCEPTION USING MESSAGE = %7$L, ERRCODE = 'unique_violation';
     END IF;$u$,
-            (SELECT string_agg(format('NEW.%I IS NOT NULL', c), ' AND ') FROM unnest(u.cols) c),
+            (SELECT string_agg(format('NEW.%s IS NOT NULL', pggit._data_q(c)), ' AND ') FROM unnest(u.cols) c),
             v_schema, v_name,
-            (SELECT string_agg(format('v.%1$I = NEW.%1$I', c), ' AND ') FROM unnest(u.cols) c),
+            (SELECT string_agg(format('v.%1$s = NEW.%1$s', pggit._data_q(c)), ' AND ') FROM unnest(u.cols) c),
             pggit._data_cols(p_keys, 'v.'), pggit._data_cols(p_keys, 'OLD.'),
             format('duplicate key value violates unique constraint %s on %s', quote_ident(u.name), v_table)), ''), '')
       INTO v_unique
