@@ -117,11 +117,13 @@ BEGIN
     END IF;
     EXECUTE format('ALTER TABLE pggit_data.%I ADD PRIMARY KEY (branch_id, %s)', v_b, v_keys);
 
-    -- the view: the branch's rows over the checked-out ones
+    -- the view: the branch's rows over the checked-out ones (one anti-join against the keys of
+    -- both overlays: a scan of the table probes one hash table, not two)
     EXECUTE format($v$CREATE VIEW %1$I.%2$I AS
     SELECT %3$s FROM %4$s t
-     WHERE NOT EXISTS (SELECT 1 FROM pggit_data.%5$I b WHERE b.branch_id = %7$s AND %8$s)
-       AND NOT EXISTS (SELECT 1 FROM pggit_data.%6$I p WHERE p.branch_id = %7$s AND %9$s)
+     WHERE NOT EXISTS (SELECT 1 FROM (SELECT %13$s FROM pggit_data.%5$I b WHERE b.branch_id = %7$s
+                                      UNION ALL SELECT %14$s FROM pggit_data.%6$I p WHERE p.branch_id = %7$s) o
+                        WHERE %8$s)
     UNION ALL
     SELECT %10$s FROM pggit_data.%6$I p
      WHERE p.branch_id = %7$s AND NOT p._absent
@@ -129,8 +131,9 @@ BEGIN
     UNION ALL
     SELECT %12$s FROM pggit_data.%5$I b WHERE b.branch_id = %7$s AND NOT b._deleted$v$,
         v_schema, v_name, pggit._data_cols(v_cols, 't.'), v_table, v_b, v_p, v_id,
-        pggit._data_key_match(p_keys, 'b', 't'), pggit._data_key_match(p_keys, 'p', 't'),
-        pggit._data_cols(v_cols, 'p.'), pggit._data_key_match(p_keys, 'b', 'p'), pggit._data_cols(v_cols, 'b.'));
+        pggit._data_key_match(p_keys, 'o', 't'), NULL,
+        pggit._data_cols(v_cols, 'p.'), pggit._data_key_match(p_keys, 'b', 'p'), pggit._data_cols(v_cols, 'b.'),
+        pggit._data_cols(p_keys, 'b.'), pggit._data_cols(p_keys, 'p.'));
     -- the table's defaults (sequences and identities are shared: keys drawn on a branch never
     -- collide with the checked-out side's)
     FOR v_r IN SELECT a.attname, CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence(v_table, a.attname))
@@ -203,13 +206,20 @@ $f$,
     EXECUTE format($f$CREATE FUNCTION pggit_data.%1$I() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
-    -- (pgGit data branches: the rows as they were at each fork)
-    IF TG_OP = 'UPDATE' OR TG_OP = 'DELETE' THEN
+    -- (pgGit data branches: the rows as they were at each fork; a key the table gains is absent)
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
+        SELECT d.id, x.* FROM (SELECT %4$s, false FROM pggit_old o
+                               UNION ALL
+                               SELECT %9$s, true FROM pggit_new n
+                                WHERE NOT EXISTS (SELECT 1 FROM pggit_old o WHERE %10$s)) x
+         CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
         SELECT d.id, %4$s, false FROM pggit_old o CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
         ON CONFLICT DO NOTHING;
-    END IF;
-    IF TG_OP = 'UPDATE' OR TG_OP = 'INSERT' THEN
+    ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO pggit_data.%2$I (branch_id, %6$s, _absent)
         SELECT d.id, %7$s, true FROM pggit_new n CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
         ON CONFLICT DO NOTHING;
@@ -224,7 +234,10 @@ $f$, v_m, v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 'o.'), p_relid
         v_keys, pggit._data_cols(p_keys, 'n.'),
         replace(format('INSERT INTO pggit_data.%I (branch_id, %s, _absent) SELECT d.id, %s, false FROM ',
                        v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 't.')), '%', '%%')
-        || '%s t CROSS JOIN pggit.data_tables d WHERE d.relid = ' || p_relid || ' ON CONFLICT DO NOTHING');
+        || '%s t CROSS JOIN pggit.data_tables d WHERE d.relid = ' || p_relid || ' ON CONFLICT DO NOTHING',
+        (SELECT string_agg(CASE WHEN c = ANY (p_keys) THEN 'n.' || pggit._data_q(c) ELSE 'NULL' END, ', ' ORDER BY o)
+           FROM unnest(v_cols) WITH ORDINALITY u(c, o)),
+        pggit._data_key_match(p_keys, 'o', 'n'));
     EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_m);
     EXECUTE format('CREATE TRIGGER pggit_data_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS pggit_new '
                    'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
