@@ -200,13 +200,14 @@ def install_engine(user, repo: Repository) -> str:
 
 # branches --------------------------------------------------------------------------------
 
-def create_branch(user, repo: Repository, name: str, from_ref: str | None = None) -> str:
-    """Create branch ``name`` at ``from_ref`` (HEAD when empty); returns its head commit."""
+def create_branch(user, repo: Repository, name: str, from_ref: str | None = None, with_data: bool = False) -> str:
+    """Create branch ``name`` at ``from_ref`` (HEAD when empty); returns its head commit. With
+    ``with_data`` the branch also carries the live rows (a data branch, which starts at HEAD)."""
     check_role(user, repo, Role.DEVELOPER)
     if not name or len(name) > MAX_NAME:
         raise ActionError(f"a branch name has 1 to {MAX_NAME} characters", code="invalid_name")
     with engine_errors(), client_for(repo, user) as client:
-        return client.create_branch(name, from_ref or None)
+        return client.create_branch(name, from_ref or None, with_data=with_data)
 
 
 def delete_branch(user, repo: Repository, name: str, force: bool = False) -> str:

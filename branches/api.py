@@ -96,7 +96,8 @@ class BranchList(APIView):
     def post(self, request, slug):
         repo = repository_for(request.user, slug)
         data = _valid(s.BranchCreateSerializer, request)
-        head = actions.create_branch(request.user, repo, data["name"], data["from_ref"].strip() or None)
+        head = actions.create_branch(request.user, repo, data["name"], data["from_ref"].strip() or None,
+                                     with_data=data["with_data"])
         return Response({"name": data["name"], "head": head}, status=status.HTTP_201_CREATED)
 
 

@@ -107,6 +107,12 @@ class BranchInfo:
     ahead: Count | None
     behind: Count | None
     last_commit: dict | None
+    created_by_role: str | None = None
+    data: dict | None = None  # a data branch's row of pggit.data_branches(), else None
+
+    @property
+    def carries_data(self) -> bool:
+        return self.data is not None
 
 
 def read_branches(repo: Repository) -> tuple[str, list[BranchInfo], str | None]:
@@ -120,6 +126,7 @@ def read_branches(repo: Repository) -> tuple[str, list[BranchInfo], str | None]:
         last = client.commit_info(list(set(heads.values())))
         others = [b["head"] for b in branches if default and b["name"] != default]
         counts = client.ahead_behind_many(others, heads[default], AHEAD_BEHIND_LIMIT) if others else {}
+        data = {d["branch"]: d for d in client.data_branches(sizes=False)}
         infos = []
         for b in branches:
             ahead = behind = None
@@ -128,7 +135,8 @@ def read_branches(repo: Repository) -> tuple[str, list[BranchInfo], str | None]:
                 ahead, behind = Count(row["ahead"], row["ahead_more"]), Count(row["behind"], row["behind_more"])
             infos.append(BranchInfo(name=b["name"], head=b["head"], is_head=b["is_head"], created_at=b["created_at"],
                                     created_by=b["created_by"], is_default=b["name"] == default, ahead=ahead,
-                                    behind=behind, last_commit=last.get(b["head"])))
+                                    behind=behind, last_commit=last.get(b["head"]),
+                                    created_by_role=b.get("created_by_role"), data=data.get(b["name"])))
     infos.sort(key=lambda i: (not i.is_head, not i.is_default, i.name))
     return current, infos, default
 

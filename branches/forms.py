@@ -32,6 +32,9 @@ class BranchForm(forms.Form):
     from_ref = forms.CharField(label="From", required=False, max_length=200,
                                widget=forms.TextInput(attrs={"placeholder": "HEAD", "spellcheck": "false"}),
                                help_text="A branch, a commit id, or empty for HEAD.")
+    with_data = forms.BooleanField(label="Carry the data", required=False,
+                                   help_text="The branch gets the live rows of every table with a primary key, "
+                                             "as they are now, without copying them; it starts at HEAD.")
 
 
 class ConsoleForm(forms.Form):

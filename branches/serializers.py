@@ -111,7 +111,11 @@ class BranchSerializer(serializers.Serializer):
     is_head = serializers.BooleanField(help_text="Checked out: the live database reflects it.")
     is_default = serializers.BooleanField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField()
+    created_by = serializers.CharField(help_text="The person (or role) that made it.")
+    created_by_role = serializers.CharField(allow_null=True, default=None,
+                                            help_text="The database role, when a person made it through the app.")
+    data = serializers.BooleanField(source="carries_data", default=False,
+                                    help_text="A data branch: it carries rows (docs/engine.md, \"Data branches\").")
     ahead = serializers.IntegerField(source="ahead.n", allow_null=True, default=None,
                                      help_text="Commits on this branch not on the default branch.")
     ahead_more = serializers.BooleanField(source="ahead.more", default=False,
@@ -125,6 +129,9 @@ class BranchCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
     from_ref = StrictCharField(max_length=REF_MAX, required=False, allow_blank=True, default="",
                                      help_text="Branch, commit or tag to start from; HEAD when empty.")
+    with_data = serializers.BooleanField(required=False, default=False,
+                                         help_text="Carry the live rows of every table with a primary key (a data "
+                                                   "branch); it then starts at HEAD.")
 
 
 class ChangeSerializer(serializers.Serializer):

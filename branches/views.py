@@ -143,11 +143,12 @@ def branch_create(request, slug):
         check_role(request.user, repo, Role.DEVELOPER)
         return branch_list(request, slug, form=form, status=400)
     name, from_ref = form.cleaned_data["name"], form.cleaned_data["from_ref"].strip()
+    with_data = form.cleaned_data["with_data"]
     try:
-        head = actions.create_branch(request.user, repo, name, from_ref or None)
+        head = actions.create_branch(request.user, repo, name, from_ref or None, with_data=with_data)
     except ActionError as exc:
         return branch_list(request, slug, form=form, error=exc, status=exc.status)
-    messages.success(request, f"Created branch {name} at {head[:12]}.")
+    messages.success(request, f"Created branch {name} at {head[:12]}" + (" with the live data." if with_data else "."))
     return redirect("branches:branch_list", slug=repo.slug)
 
 

@@ -130,10 +130,13 @@ class Client:
         return self._value("SELECT pggit.create_branch(%s, %s)", (name, from_ref))
 
     # data branches ------------------------------------------------------------------------
-    def data_branches(self) -> list[dict]:
-        """Branches that carry data: branch, id, fork_commit, created_at, tables, rows, bytes,
-        skipped (tables without a primary key)."""
-        return self._rows("SELECT * FROM pggit.data_branches()")
+    def data_branches(self, sizes: bool = True) -> list[dict]:
+        """Branches that carry data: branch, id, fork_commit, created_at, tables, rows, bytes
+        (None without ``sizes``: counting reads the overlays), skipped (tables without a primary
+        key). Empty on an engine older than 0.9.0."""
+        if not self._value("SELECT to_regproc('pggit.data_branches') IS NOT NULL"):
+            return []
+        return self._rows("SELECT * FROM pggit.data_branches(%s)", (sizes,))
 
     def data_dsn(self, branch: str, search_path: str | None = None) -> str:
         """A connection string on which SELECT/INSERT/UPDATE/DELETE/COPY work on ``branch``'s

@@ -374,8 +374,9 @@ END $$;
 
 -- Data branches: name, id (the value of the setting pggit.data_branch that shows it), the
 -- commit they forked at, the tables they carry, the rows they hold (their own and the
--- pre-images kept for them) and the bytes those take, and the tables they do not carry.
-CREATE FUNCTION pggit.data_branches()
+-- pre-images kept for them) and the bytes those take (NULL without p_sizes: they are counted),
+-- and the tables they do not carry.
+CREATE FUNCTION pggit.data_branches(p_sizes boolean DEFAULT true)
 RETURNS TABLE (branch text, id integer, fork_commit text, created_at timestamptz, tables integer, rows bigint, bytes bigint,
                skipped text[])
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -388,9 +389,10 @@ DECLARE
 BEGIN
     FOR v_d IN SELECT d.* FROM pggit.data_branches d ORDER BY d.branch LOOP
         branch := v_d.branch; id := v_d.id; fork_commit := v_d.fork_commit; created_at := v_d.created_at;
-        skipped := v_d.skipped; tables := 0; rows := 0; bytes := 0;
+        skipped := v_d.skipped; tables := 0; rows := CASE WHEN p_sizes THEN 0 END; bytes := rows;
         FOR v_t IN SELECT t.relid FROM pggit.data_tables t WHERE t.id = v_d.id LOOP
             tables := tables + 1;
+            CONTINUE WHEN NOT p_sizes;
             FOREACH v_o IN ARRAY ARRAY['b_', 'p_'] LOOP
                 EXECUTE format('SELECT count(*), coalesce(sum(pg_column_size(x.*)), 0) FROM pggit_data.%I x WHERE x.branch_id = $1',
                                v_o || v_t.relid)

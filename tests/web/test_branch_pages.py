@@ -584,3 +584,30 @@ def test_drift_box_lists_objects_changed_behind_the_engines_back(as_user, repo, 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in full and "<script>alert(1)" not in full
     c.force_login(outsider)
     assert c.get(url_).status_code == 404
+
+
+def test_a_developer_makes_a_data_branch_from_the_page_and_the_api(as_user, repo, author):
+    """The branch list's "Carry the data" box and the API's with_data make a data branch; the list
+    marks it and the API says so; the live tables are untouched."""
+    import psycopg
+    from pggit.client import Client
+
+    page = as_user(author)
+    response = page.post(reverse("branches:branch_create", args=[repo.slug]),
+                         {"name": "with rows ✓", "from_ref": "", "with_data": "on"})
+    assert response.status_code == 302
+    listing = page.get(reverse("branches:branch_list", args=[repo.slug])).content.decode()
+    assert 'title="carries the live rows' in listing
+    response = page.post(reverse("api:branches", args=[repo.slug]), {"name": "api-data", "with_data": True},
+                         content_type="application/json")
+    assert response.status_code == 201, response.content
+    branches = {b["name"]: b for b in page.get(reverse("api:branches", args=[repo.slug])).json()["results"]}
+    assert branches["with rows ✓"]["data"] is True and branches["api-data"]["data"] is True
+    assert branches["main"]["data"] is False
+    assert branches["api-data"]["created_by"] == author.get_username()
+    with Client(repo.dsn) as client:
+        assert {d["branch"] for d in client.data_branches()} == {"with rows ✓", "api-data"}
+        for name in ("with rows ✓", "api-data"):
+            client.delete_branch(name, force=True)
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pggit_data%%'").fetchone()[0] <= 1
