@@ -737,6 +737,10 @@ class Shadow:
         self._spare_thread = threading.Thread(target=self._make_spares, name=f"pggit spares {self.name}", daemon=False)
         self._spare_thread.start()
 
+    def make_spares(self) -> None:
+        """Make the missing spares now, in this thread (what the maker thread does)."""
+        self._make_spares()
+
     def wait_for_spares(self, timeout: float | None = None) -> bool:
         """Wait for this object's spare maker (if any) to finish; False when it still runs."""
         thread = self._spare_thread
