@@ -194,11 +194,27 @@ def test_templates_are_bounded_and_pruned(repo, monkeypatch):
     monkeypatch.setattr(Shadow, "TEMPLATE_REFRESH_STEPS", 0)  # every cold start keeps its state
     shadow = client.shadow
     refs = []
+    def check_bound():
+        """At most MAX_DATABASES per shadow: itself, its kept states and a spare of each; a spare
+        only beside its own kept state (dropped with it)."""
+        shadow.wait_for_spares()
+        client.apply_shadow.wait_for_spares()
+        names = set(databases_of(server, db)) - {db}
+        assert len(names) <= 2 * Shadow.MAX_DATABASES, names  # (the apply shadow's too)
+        mine = {shadow.name} | {n(db, "verify", i) for n in (template_name, spare_name) for i in range(Shadow.TEMPLATE_SLOTS_MAX)}
+        assert len(names & mine) <= Shadow.MAX_DATABASES == 5, names
+        spares = shadow.spares_list()
+        assert all(s["why"] is None for s in spares), spares
+        assert {s["slot"] for s in spares} == {t["slot"] for t in shadow.templates()}
+        for s in spares:
+            assert s["template_oid"] == databases_of(server, db)[template_name(db, "verify", s["slot"])]
+
     for i in range(3):
         refs.append(commits_on_main(server, db, client, f"CREATE TABLE t{i} (id int)"))
         shadow.drop()
         shadow.verify(refs[-1])
         assert shadow.last_kept is not None
+        check_bound()
     kept = shadow.templates()
     assert len(kept) == Shadow.TEMPLATES_KEPT == 2
     assert [t["ref"] for t in kept] == [refs[2], refs[1]]  # the least recently used one gave way
@@ -219,6 +235,7 @@ def test_templates_are_bounded_and_pruned(repo, monkeypatch):
     shadow.verify(newest)
     assert gone not in [t["ref"] for t in shadow.templates()]
     assert newest in [t["ref"] for t in shadow.templates()]
+    check_bound()  # (the pruned kept state's spare went with it)
 
     # dropping the shadows drops every kept state, and then their role
     assert client.apply_shadow.templates()
