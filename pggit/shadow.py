@@ -38,7 +38,10 @@ Cold starts (no shadow, or no usable marker) begin from a kept state when there 
 cold start the state the shadow holds (a recorded state no person's SQL touched) is copied into a
 database of the privileged role that nobody may connect to (``_keep_state``), and the next cold
 start copies the nearest such state with CREATE DATABASE ... TEMPLATE and migrates from there
-(``_start_from_template``); see docs/merge.md, "Kept states".
+(``_start_from_template``). Beside each kept state one copy of it, its spare, is made ahead of
+time by a thread after the operation (``_make_spares``); a cold start takes it, renaming it to the
+shadow's name, instead of copying on its path (``_take_spare``), and copies only when no spare is
+ready. See docs/merge.md, "Kept states" and "Spares".
 """
 
 from __future__ import annotations
