@@ -83,6 +83,8 @@ def main() -> None:
 
         def note(label: str, s: Shadow) -> None:
             modes.add(f"{label}: {s.last_mode}")
+            if s.last_template:  # (of a cold start: the shadow made a copy of the kept state, by rename or copy)
+                f.setdefault(f"start {label}", []).append(s.last_start_ms / 1000)
 
         def ready(s: Shadow) -> None:  # the spare made (and waited for) before the next timing
             s.wait_for_spares()
@@ -159,22 +161,27 @@ def main() -> None:
         client.drop_shadow()
         client.close()
 
-    def line(label, xs, base):
+    def line(label, xs, base, start=None):
         ratio = statistics.median(xs) / statistics.median(base)
         goal = "met" if statistics.median(xs) < 1 else "NOT met"
         print(f"  {label:<50}{fmt(xs)}   ratio {ratio:.3f}  (goal < 1 s: {goal})")
+        runs = ", ".join(f"{x:.2f}" for x in xs)
+        of = f"; of which the shadow made: {', '.join(f'{x:.2f}' for x in start)} s" if start else ""
+        print(f"  {'':<50}runs: {runs} s{of}")
 
     print(f"P3 shadow warmth, PostgreSQL {major}: {objects} objects")
     for strategy, f in figures.items():
         print(f" copies with STRATEGY {strategy.upper()}" + (" (ignored before 15)" if major < 15 else ""))
         base = figures[strategies[0]]
         print(f"  {'verification, no kept state (baseline)':<50}{fmt(base['full_verify'])}")
-        line("cold verification, spare ready (renamed)", f["cold_verify"], base["full_verify"])
-        line("cold verification, no spare (kept state copied)", f["copy_verify"], base["full_verify"])
+        line("cold verification, spare ready (renamed)", f["cold_verify"], base["full_verify"],
+             f.get("start cold verification, spare ready"))
+        line("cold verification, no spare (kept state copied)", f["copy_verify"], base["full_verify"],
+             f.get("start cold verification, no spare"))
         line("verification after an apply", f["warm_verify"], base["full_verify"])
         print(f"  {'apply, no kept state (baseline)':<50}{fmt(base['full_apply'])}")
-        line("cold apply, spare ready (renamed)", f["cold_apply"], base["full_apply"])
-        line("cold apply, no spare (kept state copied)", f["copy_apply"], base["full_apply"])
+        line("cold apply, spare ready (renamed)", f["cold_apply"], base["full_apply"], f.get("start cold apply, spare ready"))
+        line("cold apply, no spare (kept state copied)", f["copy_apply"], base["full_apply"], f.get("start cold apply, no spare"))
         line("next apply (incremental)", f["warm_apply"], base["full_apply"])
         for label in ("verify_spare_copy", "apply_spare_copy"):
             if f.get(label):

@@ -313,6 +313,7 @@ class Shadow:
         self.last_spare: str | None = None  # the spare the last cold start took (None: it copied its kept state)
         self.last_spare_why: str | None = None  # why the last cold start took no spare
         self.last_spare_ms: float | None = None  # how long the last spare made took to copy
+        self.last_start_ms: float | None = None  # how long the last cold start took to make the shadow a kept state's copy
         self.spares_made: list[str] = []  # spares made by this object's makers (newest last)
         self._spares_wanted = False  # a cold start or a kept state: spares are (re)made when the lock is let go
         self._spare_thread: threading.Thread | None = None
@@ -648,6 +649,7 @@ class Shadow:
         (``_make_spares``). The copy's own marker must name the state the template's
         description does, else the template is dropped."""
         self.last_template = self.last_spare = self.last_spare_why = None
+        started = time.perf_counter()
         try:
             usable = self._usable_templates()
             if not usable:
@@ -697,6 +699,7 @@ class Shadow:
             self.last_fallback = f"no copy of a kept state: {_pg_error(exc)[0]}"
             return False
         self.last_template = chosen["name"]
+        self.last_start_ms = (time.perf_counter() - started) * 1000
         return True
 
     def _take_spare(self, template: dict[str, Any]) -> bool:
