@@ -317,6 +317,9 @@ class Shadow:
         self.spares_made: list[str] = []  # spares made by this object's makers (newest last)
         self._spares_wanted = False  # a cold start or a kept state: spares are (re)made when the lock is let go
         self._spare_thread: threading.Thread | None = None
+        self._spare_mutex = threading.Lock()  # guards the two below
+        self._spare_running = False  # a maker thread of this object runs
+        self._spares_again = False  # it goes round once more before it ends
 
     # connections ----------------------------------------------------------------------------
     @property
@@ -738,10 +741,28 @@ class Shadow:
         one of this object's is still at it. The thread is not a daemon: a CLI process waits for
         it after printing its result, so that the copy it started is finished and described
         (a process killed meanwhile leaves at most an undescribed spare, dropped when found)."""
-        if not self.spares or (self._spare_thread is not None and self._spare_thread.is_alive()):
+        if not self.spares:
             return
-        self._spare_thread = threading.Thread(target=self._make_spares, name=f"pggit spares {self.name}", daemon=False)
-        self._spare_thread.start()
+        with self._spare_mutex:
+            if self._spare_running:  # (it goes round once more: the spare it made may have been taken since)
+                self._spares_again = True
+                return
+            self._spare_running, self._spares_again = True, False
+            self._spare_thread = threading.Thread(target=self._spare_maker, name=f"pggit spares {self.name}",
+                                                  daemon=False)
+            self._spare_thread.start()
+
+    def _spare_maker(self) -> None:
+        while True:
+            try:
+                self._make_spares()
+            except Exception:  # (best effort, in a thread: the next cold start copies, and asks again)
+                pass
+            with self._spare_mutex:
+                if not self._spares_again:
+                    self._spare_running = False
+                    return
+                self._spares_again = False
 
     def make_spares(self) -> None:
         """Make the missing spares now, in this thread (what the maker thread does)."""
@@ -751,7 +772,7 @@ class Shadow:
         """Wait for this object's spare maker (if any) to finish; False when it still runs."""
         thread = self._spare_thread
         if thread is not None:
-            thread.join(timeout)
+            thread.join(timeout)  # (a thread going round again is the same thread)
             return not thread.is_alive()
         return True
 

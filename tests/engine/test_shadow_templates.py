@@ -58,6 +58,39 @@ def commits_on_main(server, db, client, *statements):
     return client.resolve("main")
 
 
+def databases_of(server, db) -> dict[str, int]:
+    """name -> oid of the databases whose name begins with ``db`` (the live one, its shadows,
+    kept states and spares)."""
+    with server.connect(db) as conn:
+        return dict(conn.execute("SELECT datname, oid::bigint FROM pg_database WHERE left(datname, length(%s)) = %s",
+                                 (db, db)).fetchall())
+
+
+def ready_spare(shadow: Shadow) -> dict:
+    shadow.wait_for_spares()
+    [spare] = [s for s in shadow.spares_list() if s["why"] is None]
+    return spare
+
+
+def at_once(fn, args_list) -> list[BaseException]:
+    """Call ``fn(*args)`` for each ``args`` of ``args_list`` in threads started together;
+    returns what they raised."""
+    errors = []
+
+    def work(args):
+        try:
+            fn(*args)
+        except BaseException as exc:  # (returned)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def test_cold_verification_starts_from_the_kept_state(repo, make_db):
     server, db, client = repo
     c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int PRIMARY KEY, a int)",
@@ -96,16 +129,20 @@ def test_cold_apply_starts_from_the_kept_state(repo):
     assert shadow.last_mode == "full" and shadow.last_kept == template_name(db, "apply", 0)
     [t] = shadow.templates()
     assert t["trusted"] and t["ref"].split()[0] == client.resolve("main")  # feat's head before the SQL ran
+    spare = ready_spare(shadow)  # (made in the background)
+    assert spare["name"] == spare_name(db, "apply", 0) and spare["ref"] == t["ref"]
 
     shadow.drop()
     second = client.apply("feat", "ALTER TABLE one ADD COLUMN label text; CREATE TABLE two (id int)")
     assert shadow.last_mode == "template", shadow.last_fallback
+    assert shadow.last_spare == spare["name"] and databases_of(server, db)[shadow.name] == spare["oid"]
     changed = {c["identity"]: c["change"] for c in client.diff(first, second)}
     assert changed == {"table public.one": "modified", "table public.two": "added"}
     assert shadow.marker()["ref"].split()[0] == second
     next_one = client.apply("feat", "CREATE TABLE three (id int)")
     assert shadow.last_mode == "incremental"
     assert {c["identity"] for c in client.diff(second, next_one)} == {"table public.three"}
+    assert ready_spare(shadow)["oid"] != spare["oid"]  # another spare made
 
 
 def test_template_that_accepts_connections_is_not_trusted_and_is_rebuilt(repo, make_db):
@@ -267,20 +304,21 @@ def test_templates_of_a_database_that_is_gone_are_dropped(repo, make_db, pg_serv
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (orphan,)).fetchone()[0] == 0
 
 
-def test_shadow_role_cannot_connect_to_a_template(repo):
+def test_shadow_role_cannot_connect_to_a_template_or_its_spare(repo):
     server, db, client = repo
     c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
     shadow = client.shadow
     shadow.verify(c1)
     kept = shadow.last_kept
-    # even with LOGIN and a password, the shadow role cannot reach the kept state
+    # even with LOGIN and a password, the shadow role cannot reach the kept state, nor its spare
     with server.connect(db) as conn:
         conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD 'pw-for-the-test'").format(sql.Identifier(shadow.role)))
     try:
-        params = psycopg.conninfo.conninfo_to_dict(server.dsn_for(kept))
-        params.update(user=shadow.role, password="pw-for-the-test")
-        with pytest.raises(psycopg.OperationalError, match="not currently accepting connections|permission denied"):
-            psycopg.connect(psycopg.conninfo.make_conninfo(**params)).close()
+        for name in (kept, ready_spare(shadow)["name"]):
+            params = psycopg.conninfo.conninfo_to_dict(server.dsn_for(name))
+            params.update(user=shadow.role, password="pw-for-the-test")
+            with pytest.raises(psycopg.OperationalError, match="not currently accepting connections|permission denied"):
+                psycopg.connect(psycopg.conninfo.make_conninfo(**params)).close()
     finally:
         with server.connect(db) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL").format(sql.Identifier(shadow.role)))
@@ -314,21 +352,14 @@ def test_concurrent_cold_shadows_both_succeed(repo, make_db):
     c2 = commits_on_main(server, db, client, "CREATE TABLE more (id int)")
     client.shadow.drop()
     clients = [Client(server.dsn_for(db)) for _ in range(2)]
-    results, errors = {}, []
+    results = {}
 
     def work(i, ref):
-        try:
-            shadow = clients[i].shadow
-            shadow.verify(ref)
-            results[i] = (shadow.last_mode, shadow.marker())
-        except BaseException as exc:  # (reported below)
-            errors.append(exc)
+        shadow = clients[i].shadow
+        shadow.verify(ref)
+        results[i] = (shadow.last_mode, shadow.marker())
 
-    threads = [threading.Thread(target=work, args=(i, ref)) for i, ref in enumerate((c1, c2))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(work, enumerate((c1, c2)))
     for c in clients:
         c.close()
     assert not errors, errors
@@ -351,22 +382,15 @@ def test_concurrent_cold_shadows_of_two_databases_copy_at_once(repo, make_db):
         run(server, d, "CREATE TABLE more (id int)")
         refs.append(c.resolve("main"))
         c.shadow.drop()
-    errors, modes = [], {}
+    modes = {}
 
     def work(i):
-        try:
-            conn_client = Client(clients[i].dsn)
-            conn_client.shadow.verify(refs[i])
-            modes[i] = conn_client.shadow.last_mode
-            conn_client.close()
-        except BaseException as exc:
-            errors.append(exc)
+        conn_client = Client(clients[i].dsn)
+        conn_client.shadow.verify(refs[i])
+        modes[i] = conn_client.shadow.last_mode
+        conn_client.close()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(work, [(0,), (1,)])
     try:
         assert not errors, errors
         assert modes == {0: "template", 1: "template"}
@@ -398,20 +422,6 @@ def test_privileged_shadow_keeps_states_of_its_own(repo, pg_server):
 
 
 # spares: a copy of each kept state made ahead of time, renamed to the shadow by a cold start ------
-
-def databases_of(server, db) -> dict[str, int]:
-    """name -> oid of the databases whose name begins with ``db`` (the live one, its shadows,
-    kept states and spares)."""
-    with server.connect(db) as conn:
-        return dict(conn.execute("SELECT datname, oid::bigint FROM pg_database WHERE left(datname, length(%s)) = %s",
-                                 (db, db)).fetchall())
-
-
-def ready_spare(shadow: Shadow) -> dict:
-    shadow.wait_for_spares()
-    [spare] = [s for s in shadow.spares_list() if s["why"] is None]
-    return spare
-
 
 def test_cold_start_takes_the_spare_and_makes_another(repo, make_db, monkeypatch):
     server, db, client = repo
@@ -456,23 +466,6 @@ def test_cold_start_takes_the_spare_and_makes_another(repo, make_db, monkeypatch
     shadow.drop()
     shadow.verify(c2)
     assert shadow.last_spare == spare["name"] and databases_of(server, db)[shadow.name] == again["oid"]
-
-
-def test_cold_apply_takes_the_spare(repo):
-    server, db, client = repo
-    run(server, db, "CREATE TABLE items (id int PRIMARY KEY, a int)")
-    client.create_branch("feat")
-    first = client.apply("feat", "CREATE TABLE one (id int)")
-    shadow = client.apply_shadow
-    spare = ready_spare(shadow)
-    assert spare["name"] == spare_name(db, "apply", 0)
-    shadow.drop()
-    second = client.apply("feat", "CREATE TABLE two (id int)")
-    assert shadow.last_mode == "template" and shadow.last_spare == spare["name"], shadow.last_spare_why
-    assert databases_of(server, db)[shadow.name] == spare["oid"]
-    assert {c["identity"] for c in client.diff(first, second)} == {"table public.two"}
-    assert shadow.marker()["ref"].split()[0] == second
-    assert ready_spare(shadow)["oid"] != spare["oid"]
 
 
 def test_cold_start_without_a_spare_copies_the_kept_state(repo, make_db, monkeypatch):
@@ -577,24 +570,6 @@ def test_spare_that_fails_a_check_is_dropped_and_rebuilt(repo, make_db, tamper, 
         run(server, db, sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(other)))
 
 
-def test_shadow_role_cannot_connect_to_a_spare(repo):
-    server, db, client = repo
-    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
-    shadow = client.shadow
-    shadow.verify(c1)
-    spare = ready_spare(shadow)["name"]
-    with server.connect(db) as conn:
-        conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD 'pw-for-the-test'").format(sql.Identifier(shadow.role)))
-    try:
-        params = psycopg.conninfo.conninfo_to_dict(server.dsn_for(spare))
-        params.update(user=shadow.role, password="pw-for-the-test")
-        with pytest.raises(psycopg.OperationalError, match="not currently accepting connections|permission denied"):
-            psycopg.connect(psycopg.conninfo.make_conninfo(**params)).close()
-    finally:
-        with server.connect(db) as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL").format(sql.Identifier(shadow.role)))
-
-
 def test_concurrent_cold_starts_with_a_spare(repo, make_db):
     """Cold starts of one shadow from two clients at once, while the spare is made and taken:
     each ends with a correct shadow, and no database is left over (one shadow, one kept state,
@@ -605,24 +580,17 @@ def test_concurrent_cold_starts_with_a_spare(repo, make_db):
     ready_spare(client.shadow)
     c2 = commits_on_main(server, db, client, "CREATE TABLE more (id int)")
     clients = [Client(server.dsn_for(db)) for _ in range(2)]
-    errors, results = [], {}
+    results = {}
 
     def work(i, ref):
-        try:
-            for _ in range(2):  # the second round finds the spare being made, or the shadow in use
-                shadow = clients[i].shadow
-                shadow.drop()
-                with shadow.locked():  # (the other client drops it as soon as it may)
-                    shadow.verify(ref)
-                    results.setdefault(i, []).append((shadow.last_mode, shadow.last_spare, shadow.marker()["ref"]))
-        except BaseException as exc:  # (reported below)
-            errors.append(exc)
+        for _ in range(2):  # the second round finds the spare being made, or the shadow in use
+            shadow = clients[i].shadow
+            shadow.drop()
+            with shadow.locked():  # (the other client drops it as soon as it may)
+                shadow.verify(ref)
+                results.setdefault(i, []).append((shadow.last_mode, shadow.last_spare, shadow.marker()["ref"]))
 
-    threads = [threading.Thread(target=work, args=(i, ref)) for i, ref in enumerate((c1, c2))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(work, enumerate((c1, c2)))
     try:
         assert not errors, errors
         for i, ref in enumerate((c1, c2)):
@@ -646,11 +614,7 @@ def test_two_makers_make_one_spare(repo):
     client.shadow.drop_spares()
     clients = [Client(server.dsn_for(db)) for _ in range(2)]
     try:
-        makers = [threading.Thread(target=c.shadow.make_spares) for c in clients]
-        for t in makers:
-            t.start()
-        for t in makers:
-            t.join()
+        assert at_once(lambda c: c.shadow.make_spares(), [(c,) for c in clients]) == []
         assert len(clients[0].shadow.spares_made) + len(clients[1].shadow.spares_made) == 1
         ready_spare(client.shadow)
     finally:
@@ -684,3 +648,19 @@ def test_drop_shadow_leaves_nothing_while_spares_are_made(repo):
             assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (client.shadow.role,)).fetchone()[0] == 0
     finally:
         other.close()
+
+
+def test_spare_taken_while_its_maker_runs_is_made_again(repo):
+    """A cold start while this client's maker is still copying: it waits for the copy and takes
+    it (or copies the kept state, the maker then skipping it), and the maker goes round again."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    ready_spare(shadow)
+    shadow.drop_spares()
+    shadow._start_spare_maker()  # copying the kept state
+    shadow.drop()
+    shadow.verify(c1)
+    assert shadow.last_mode == "template"
+    assert ready_spare(shadow)["ref"] == c1
