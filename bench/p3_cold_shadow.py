@@ -8,11 +8,13 @@ Timed (min and median of --runs runs), each against its baseline measured in the
     is kept: the baseline); cold (no shadow, but the repository has history) with the kept
     state's spare ready (renamed to the shadow: no copy on the path), and with no spare (the kept
     state a few commits back is copied with CREATE DATABASE ... TEMPLATE: what a cold start did
-    before spares); and after an apply (the verification shadow is untouched by it: incremental)
+    before spares); with the shadow there but holding no known state (its marker dropped by
+    ``run``: the shadow is set aside, renamed, and dropped in the background, not on the path),
+    spare ready; and after an apply (the verification shadow is untouched by it: incremental)
   * apply on feat: with no apply shadow and no kept state (replay, install the shadow engine, its
     initial import; the state is kept: the baseline); cold from the kept state one commit back,
-    with its spare ready and with none; and the next one (the apply shadow migrates from the
-    commit the last apply made)
+    with its spare ready and with none, and with the shadow there holding no known state; and the
+    next one (the apply shadow migrates from the commit the last apply made)
   * the spare's copy, made in the background after each cold start (CREATE DATABASE ... TEMPLATE
     <kept state>), each waited for before the next timing so that it does not run under one
 --strategy picks CREATE DATABASE's STRATEGY for the copies (PostgreSQL 15+): file_copy, wal_log,
@@ -136,6 +138,11 @@ def main() -> None:
                 note("cold apply, no spare", apply_shadow)
                 assert apply_shadow.last_spare is None and apply_shadow.last_template
                 ready(apply_shadow)
+                apply_shadow.run("SELECT 1")  # (the marker is gone: the shadow is there but holds no known state)
+                f.setdefault("aside_apply", []).append(timed(apply_one))
+                note("cold apply, shadow set aside", apply_shadow)
+                assert apply_shadow.last_spare, apply_shadow.last_spare_why
+                ready(apply_shadow)
                 f.setdefault("warm_apply", []).append(timed(apply_one))
                 note("next apply", apply_shadow)
                 feat = client.resolve("feat")
@@ -149,6 +156,11 @@ def main() -> None:
                 f.setdefault("copy_verify", []).append(without_spare(shadow, lambda: shadow.verify(feat)))
                 note("cold verification, no spare", shadow)
                 assert shadow.last_spare is None and shadow.last_template
+                ready(shadow)
+                shadow.run("SELECT 1")
+                f.setdefault("aside_verify", []).append(timed(lambda: shadow.verify(feat)))
+                note("cold verification, shadow set aside", shadow)
+                assert shadow.last_spare, shadow.last_spare_why
                 ready(shadow)
                 apply_one()
                 feat = client.resolve("feat")
@@ -178,10 +190,14 @@ def main() -> None:
              f.get("start cold verification, spare ready"))
         line("cold verification, no spare (kept state copied)", f["copy_verify"], base["full_verify"],
              f.get("start cold verification, no spare"))
+        line("cold verification, shadow there (set aside)", f["aside_verify"], base["full_verify"],
+             f.get("start cold verification, shadow set aside"))
         line("verification after an apply", f["warm_verify"], base["full_verify"])
         print(f"  {'apply, no kept state (baseline)':<50}{fmt(base['full_apply'])}")
         line("cold apply, spare ready (renamed)", f["cold_apply"], base["full_apply"], f.get("start cold apply, spare ready"))
         line("cold apply, no spare (kept state copied)", f["copy_apply"], base["full_apply"], f.get("start cold apply, no spare"))
+        line("cold apply, shadow there (set aside)", f["aside_apply"], base["full_apply"],
+             f.get("start cold apply, shadow set aside"))
         line("next apply (incremental)", f["warm_apply"], base["full_apply"])
         for label in ("verify_spare_copy", "apply_spare_copy"):
             if f.get(label):

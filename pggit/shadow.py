@@ -151,6 +151,12 @@ def template_name(live_db: str, purpose: str, slot: int) -> str:
 # without its description while nobody holds that lock is what a crash left (dropped).
 SPARE_KIND = "pggit shadow spare"
 _SPARE_NAMESPACE = 0x70677370  # 'pgsp'
+# Set aside: a shadow (or a spare failing a check) that a cold start replaces is renamed to
+# ``<live_db>__x<v|a><6 hex>__pggit_shadow``, described as TRASH_KIND, and dropped by the maker
+# thread after the operation: on PostgreSQL 15 DROP DATABASE waits for a checkpoint (8.5 s
+# measured here just after copying a 10k-object state), which a cold start does not wait for.
+TRASH_KIND = "pggit shadow trash"
+_KINDS = (TEMPLATE_KIND, SPARE_KIND, TRASH_KIND)
 
 
 def spare_name(live_db: str, purpose: str, slot: int) -> str:
@@ -193,10 +199,10 @@ def template_meta(comment: str | None, kind: str = TEMPLATE_KIND) -> dict[str, A
 
 
 def drop_templates(conn: psycopg.Connection, live_db: str, purpose: str | None = None) -> list[str]:
-    """Drop the kept states of ``live_db`` (of one ``purpose``'s shadow, or of both) and their
-    spares on the autocommit connection ``conn``: those in its slots and those whose comment
-    names it; a spare under its lock (a spare being made is waited for, then dropped), with its
-    kept state. Returns the names dropped."""
+    """Drop the kept states of ``live_db`` (of one ``purpose``'s shadow, or of both), their
+    spares and its shadows set aside, on the autocommit connection ``conn``: those in its slots
+    and those whose comment names it; a spare under its lock (a spare being made is waited for,
+    then dropped), with its kept state. Returns the names dropped."""
     purposes = [purpose] if purpose else ["verify", "apply"]
     pairs = [(spare_name(live_db, p, i), template_name(live_db, p, i))
              for p in purposes for i in range(Shadow.TEMPLATE_SLOTS_MAX)]
@@ -204,11 +210,11 @@ def drop_templates(conn: psycopg.Connection, live_db: str, purpose: str | None =
     rows = conn.execute(
         "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
         " WHERE datname = ANY(%s) OR shobj_description(oid, 'pg_database') LIKE ANY(%s)",
-        (slots, ['{"pggit": "' + TEMPLATE_KIND + '"%', '{"pggit": "' + SPARE_KIND + '"%'])).fetchall()
+        (slots, ['{"pggit": "' + k + '"%' for k in _KINDS])).fetchall()
     found = []
     for r in rows:
         name, comment = (r["datname"], r["comment"]) if isinstance(r, dict) else r
-        meta = template_meta(comment) or template_meta(comment, SPARE_KIND)
+        meta = next((m for m in (template_meta(comment, k) for k in _KINDS) if m), None)
         if name in slots or (meta and meta.get("live") == live_db and meta.get("purpose") in purposes):
             found.append(name)
     dropped = []
@@ -503,8 +509,7 @@ class Shadow:
             (self.live_db,),
         ).fetchone()
         with self.locked():
-            self._drop_subscriptions()
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            self._set_aside(self.name)
             self.ensure_role()
             owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
             try:
@@ -669,9 +674,8 @@ class Shadow:
             chosen = usable[0]
             self.check_privileges()
             admin = self._admin_conn()
-            self._drop_subscriptions()
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            self._spares_wanted = self.spares
+            self._set_aside(self.name)
+            self._spares_wanted = self._spares_wanted or self.spares
             # the spare's lock, held while the kept state is copied: a spare being made of it is
             # waited for (and then taken), and none is made of it while this copy runs
             with _spare_lock(admin, spare_name(self.live_db, self.purpose, chosen["slot"])):
@@ -682,7 +686,7 @@ class Shadow:
                         self.last_spare = spare_name(self.live_db, self.purpose, chosen["slot"])
                     else:  # (its kept state is checked by the copy below)
                         self.last_spare_why = "the spare does not hold what it says"
-                        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+                        self._set_aside(self.name)
                 elif not self.spares:
                     self.last_spare_why = "spares are off"
                 if self.last_spare is None:
@@ -705,6 +709,46 @@ class Shadow:
         self.last_start_ms = (time.perf_counter() - started) * 1000
         return True
 
+    def _set_aside(self, name: str) -> None:
+        """Take the database ``name`` (this shadow, or a spare failing a check) out of the way
+        without dropping it on the path (see TRASH_KIND): connections refused, then renamed and
+        described as trash in one transaction; the maker thread drops it after the operation.
+        When a client session is in it, or the rename fails, it is dropped here as before
+        (sessions disconnected)."""
+        admin = self._admin_conn()
+        if not admin.execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        if name == self.name:
+            self._drop_subscriptions()  # (made disabled by a replay: a database with any cannot be dropped)
+        ident = sql.Identifier(name)
+        trash = derived_name(self.live_db, f"__x{self.purpose[0]}{secrets.token_hex(3)}{SUFFIX}")
+        meta = {"pggit": TRASH_KIND, "live": self.live_db, "purpose": self.purpose, "ref": name}
+        try:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
+            if admin.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = %s"
+                             " AND backend_type = 'client backend') AS x", (name,)).fetchone()["x"]:
+                raise LookupError(name)
+            with admin.transaction():
+                admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(ident, sql.Identifier(trash)))
+                admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(trash), sql.Literal(json.dumps(meta))))
+        except (psycopg.Error, LookupError):
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+            return
+        self._spares_wanted = True  # (the maker drops it)
+
+    def _drop_set_aside(self, conn: psycopg.Connection) -> None:
+        """Drop this shadow's databases set aside (``_set_aside``), each under its lock taken
+        without waiting (another maker is dropping it)."""
+        rows = conn.execute("SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
+                            " WHERE shobj_description(oid, 'pg_database') LIKE %s",
+                            ('{"pggit": "' + TRASH_KIND + '"%',)).fetchall()
+        for r in rows:
+            meta = template_meta(r["comment"], TRASH_KIND)
+            if meta and (meta.get("live"), meta.get("purpose")) == (self.live_db, self.purpose):
+                with _spare_lock(conn, r["datname"], wait=False) as got:
+                    if got:
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(r["datname"])))
+
     def _take_spare(self, template: dict[str, Any]) -> bool:
         """Make the spare of the kept state ``template`` the shadow (called holding the spare's
         lock, the shadow dropped): when it passes every check a kept state passes and is a copy
@@ -724,7 +768,7 @@ class Shadow:
             why = "not a copy of its kept state as it is"
         if why is not None:
             self.last_spare_why = f"spare {name!r} dropped: {why}"
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            self._set_aside(name)
             return False
         shadow = sql.Identifier(self.name)
         with admin.transaction():
@@ -741,8 +785,6 @@ class Shadow:
         one of this object's is still at it. The thread is not a daemon: a CLI process waits for
         it after printing its result, so that the copy it started is finished and described
         (a process killed meanwhile leaves at most an undescribed spare, dropped when found)."""
-        if not self.spares:
-            return
         with self._spare_mutex:
             if self._spare_running:  # (it goes round once more: the spare it made may have been taken since)
                 self._spares_again = True
@@ -787,8 +829,9 @@ class Shadow:
         try:
             with psycopg.connect(self._base_dsn, autocommit=True, row_factory=dict_row,
                                  application_name="pggit shadow spares") as conn:
+                self._drop_set_aside(conn)
                 for template in self.templates(conn):
-                    if not template["trusted"]:
+                    if not template["trusted"] or not self.spares:
                         continue
                     name = spare_name(self.live_db, self.purpose, template["slot"])
                     with _spare_lock(conn, name, wait=False) as got:
@@ -887,7 +930,7 @@ class Shadow:
         except psycopg.Error:
             return
         self.last_kept = name
-        self._spares_wanted = self.spares  # (its spare is made once the operation is over)
+        self._spares_wanted = self._spares_wanted or self.spares  # (its spare is made once the operation is over)
 
     def _prune_templates(self) -> None:
         """Drop kept states whose commit no branch reaches (deleted or reset branches, aborted
@@ -897,8 +940,8 @@ class Shadow:
                 "SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d"
                 " WHERE d.datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
                 "   AND shobj_description(d.oid, 'pg_database') LIKE ANY(%s)",
-                (['{"pggit": "' + TEMPLATE_KIND + '"%', '{"pggit": "' + SPARE_KIND + '"%'],)):
-            meta = template_meta(r["comment"]) or template_meta(r["comment"], SPARE_KIND)
+                (['{"pggit": "' + k + '"%' for k in _KINDS],)):
+            meta = next((m for m in (template_meta(r["comment"], k) for k in _KINDS) if m), None)
             if meta and not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (meta.get("live"),)).fetchone():
                 self._drop_template(r["datname"])
         templates = [t for t in self.templates() if t["trusted"]]
