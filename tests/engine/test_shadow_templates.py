@@ -664,3 +664,50 @@ def test_spare_taken_while_its_maker_runs_is_made_again(repo):
     shadow.verify(c1)
     assert shadow.last_mode == "template"
     assert ready_spare(shadow)["ref"] == c1
+
+
+def test_shadow_replaced_by_a_cold_start_is_set_aside_and_dropped_after(repo, make_db, monkeypatch):
+    """A cold start that finds the shadow there (holding no known state) renames it out of the way
+    instead of dropping it on its path; the maker drops it after the operation. With a client
+    session in it, it is dropped at once, as before. ``drop_shadow`` drops what is set aside."""
+    server, db, client = repo
+    c1 = commits_on_main(server, db, client, "CREATE TABLE items (id int)")
+    shadow = client.shadow
+    shadow.verify(c1)
+    spare = ready_spare(shadow)
+    old = databases_of(server, db)[shadow.name]
+    shadow.run("CREATE TABLE public.scribble (id int)")  # (its marker dropped: no known state)
+    started = []
+    maker = Shadow._start_spare_maker
+    monkeypatch.setattr(Shadow, "_start_spare_maker", lambda self: started.append(self.name))
+    shadow.verify(c1)
+    assert shadow.last_mode == "template" and shadow.last_spare == spare["name"], shadow.last_fallback
+    now = databases_of(server, db)
+    assert now[shadow.name] == spare["oid"]
+    [aside] = [name for name, oid in now.items() if oid == old]
+    assert aside.startswith(db + "__xv") and aside.endswith("__pggit_shadow")
+    allowconn, _, _, _, comment = database(server, db, aside)
+    assert allowconn is False and json.loads(comment)["pggit"] == "pggit shadow trash"
+    assert "scribble" not in dump(server, shadow.name)
+    monkeypatch.setattr(Shadow, "_start_spare_maker", maker)
+    shadow._start_spare_maker()
+    shadow.wait_for_spares()
+    assert aside not in databases_of(server, db) and ready_spare(shadow)
+
+    # a client session in the shadow: dropped on the path (its session ended), as before
+    shadow.run("SELECT 1")
+    squatter = psycopg.connect(server.dsn_for(shadow.name), autocommit=True)
+    shadow.verify(c1)
+    assert shadow.last_spare and not [n for n in databases_of(server, db) if n.startswith(db + "__xv")]
+    with pytest.raises(psycopg.OperationalError):
+        squatter.execute("SELECT 1")
+    squatter.close()
+
+    # what is set aside and not yet dropped goes with drop_shadow
+    shadow.wait_for_spares()
+    monkeypatch.setattr(Shadow, "_start_spare_maker", lambda self: None)
+    shadow.run("SELECT 1")
+    shadow.verify(c1)
+    assert [n for n in databases_of(server, db) if n.startswith(db + "__xv")]
+    client.drop_shadow()
+    assert sorted(databases_of(server, db)) == [db]
