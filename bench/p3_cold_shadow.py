@@ -5,12 +5,18 @@ The base is P3's (bench/p3_merge.py): --tables tables with an index each, views 
 
 Timed (min and median of --runs runs), each against its baseline measured in the same run:
   * verification of feat's head: with no shadow and no kept state (a full replay, then the state
-    is kept: the baseline), cold (no shadow, but the repository has history: the shadow is copied
-    from the state kept a few commits back and migrated from there), and after an apply (the
-    verification shadow is untouched by it: incremental)
+    is kept: the baseline); cold (no shadow, but the repository has history) with the kept
+    state's spare ready (renamed to the shadow: no copy on the path), and with no spare (the kept
+    state a few commits back is copied with CREATE DATABASE ... TEMPLATE: what a cold start did
+    before spares); with the shadow there but holding no known state (its marker dropped by
+    ``run``: the shadow is set aside, renamed, and dropped in the background, not on the path),
+    spare ready; and after an apply (the verification shadow is untouched by it: incremental)
   * apply on feat: with no apply shadow and no kept state (replay, install the shadow engine, its
-    initial import; the state is kept: the baseline), cold (copied from the kept state one commit
-    back), and the next one (the apply shadow migrates from the commit the last apply made)
+    initial import; the state is kept: the baseline); cold from the kept state one commit back,
+    with its spare ready and with none, and with the shadow there holding no known state; and the
+    next one (the apply shadow migrates from the commit the last apply made)
+  * the spare's copy, made in the background after each cold start (CREATE DATABASE ... TEMPLATE
+    <kept state>), each waited for before the next timing so that it does not run under one
 --strategy picks CREATE DATABASE's STRATEGY for the copies (PostgreSQL 15+): file_copy, wal_log,
 or both (each measured in its own rounds). Goal: under 1 s at 10k objects.
 """
@@ -18,6 +24,7 @@ or both (each measured in its own rounds). Goal: under 1 s at 10k objects.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -78,6 +85,27 @@ def main() -> None:
 
         def note(label: str, s: Shadow) -> None:
             modes.add(f"{label}: {s.last_mode}")
+            if s.last_template:  # (of a cold start: the shadow made a copy of the kept state, by rename or copy)
+                f.setdefault(f"start {label}", []).append(s.last_start_ms / 1000)
+
+        def ready(s: Shadow) -> None:  # the spare made (and waited for) before the next timing
+            s.wait_for_spares()
+            s.make_spares()
+            assert any(sp["why"] is None for sp in s.spares_list()), s.spares_list()
+
+        def copied(label: str, s: Shadow) -> None:  # the background copy a cold start set off
+            s.wait_for_spares()
+            if s.last_spare_ms is not None:
+                f.setdefault(label, []).append(s.last_spare_ms / 1000)
+                s.last_spare_ms = None
+
+        def without_spare(s: Shadow, fn) -> float:  # a cold start as before spares: the kept state copied
+            s.drop_spares()
+            Shadow.spares = False
+            try:
+                return timed(fn)
+            finally:
+                Shadow.spares = True
 
         for strategy in strategies:
             Shadow.template_strategy = strategy
@@ -89,49 +117,93 @@ def main() -> None:
                     apply_shadow.drop()
                     f.setdefault("full_apply", []).append(timed(apply_one))  # replay + engine; kept
                     note("apply without a kept state", apply_shadow)
+                    copied("apply_spare_copy", apply_shadow)
                     shadow.drop_templates()
                     shadow.drop()
                     feat = client.resolve("feat")
                     f.setdefault("full_verify", []).append(timed(lambda: shadow.verify(feat)))  # full; kept
                     note("verification without a kept state", shadow)
+                    copied("verify_spare_copy", shadow)
                 if run >= args.runs:
                     continue
                 apply_one()  # (the kept verification state is now a few commits behind)
+                ready(apply_shadow)
                 apply_shadow.drop()
-                f.setdefault("cold_apply", []).append(timed(apply_one))  # from the kept state
-                note("cold apply", apply_shadow)
+                f.setdefault("cold_apply", []).append(timed(apply_one))  # the spare renamed
+                note("cold apply, spare ready", apply_shadow)
+                assert apply_shadow.last_spare, apply_shadow.last_spare_why
+                copied("apply_spare_copy", apply_shadow)
+                apply_shadow.drop()
+                f.setdefault("copy_apply", []).append(without_spare(apply_shadow, apply_one))  # the kept state copied
+                note("cold apply, no spare", apply_shadow)
+                assert apply_shadow.last_spare is None and apply_shadow.last_template
+                ready(apply_shadow)
+                apply_shadow.run("SELECT 1")  # (the marker is gone: the shadow is there but holds no known state)
+                f.setdefault("aside_apply", []).append(timed(apply_one))
+                note("cold apply, shadow set aside", apply_shadow)
+                assert apply_shadow.last_spare, apply_shadow.last_spare_why
+                ready(apply_shadow)
                 f.setdefault("warm_apply", []).append(timed(apply_one))
                 note("next apply", apply_shadow)
                 feat = client.resolve("feat")
+                ready(shadow)
                 shadow.drop()
                 f.setdefault("cold_verify", []).append(timed(lambda: shadow.verify(feat)))
-                note("cold verification", shadow)
+                note("cold verification, spare ready", shadow)
+                assert shadow.last_spare, shadow.last_spare_why
+                copied("verify_spare_copy", shadow)
+                shadow.drop()
+                f.setdefault("copy_verify", []).append(without_spare(shadow, lambda: shadow.verify(feat)))
+                note("cold verification, no spare", shadow)
+                assert shadow.last_spare is None and shadow.last_template
+                ready(shadow)
+                shadow.run("SELECT 1")
+                f.setdefault("aside_verify", []).append(timed(lambda: shadow.verify(feat)))
+                note("cold verification, shadow set aside", shadow)
+                assert shadow.last_spare, shadow.last_spare_why
+                ready(shadow)
                 apply_one()
                 feat = client.resolve("feat")
                 f.setdefault("warm_verify", []).append(timed(lambda: shadow.verify(feat)))
                 note("verification after an apply", shadow)
+                ready(apply_shadow)
         made = {f"table public.feat_{i}" for i in range(1, n + 1)}
         assert {r["identity"] for r in client.tree("feat")} >= made, "an apply lost a table"
         major = conn.info.server_version // 10000
         client.drop_shadow()
         client.close()
 
-    def line(label, xs, base):
+    def line(label, xs, base, start=None):
         ratio = statistics.median(xs) / statistics.median(base)
         goal = "met" if statistics.median(xs) < 1 else "NOT met"
-        print(f"  {label:<46}{fmt(xs)}   ratio {ratio:.3f}  (goal < 1 s: {goal})")
+        print(f"  {label:<50}{fmt(xs)}   ratio {ratio:.3f}  (goal < 1 s: {goal})")
+        runs = ", ".join(f"{x:.2f}" for x in xs)
+        of = f"; of which the shadow made: {', '.join(f'{x:.2f}' for x in start)} s" if start else ""
+        print(f"  {'':<50}runs: {runs} s{of}")
 
     print(f"P3 shadow warmth, PostgreSQL {major}: {objects} objects")
     for strategy, f in figures.items():
         print(f" copies with STRATEGY {strategy.upper()}" + (" (ignored before 15)" if major < 15 else ""))
         base = figures[strategies[0]]
-        print(f"  verification, no kept state (baseline)       {fmt(base['full_verify'])}")
-        line("cold verification (from a kept state)", f["cold_verify"], base["full_verify"])
+        print(f"  {'verification, no kept state (baseline)':<50}{fmt(base['full_verify'])}")
+        line("cold verification, spare ready (renamed)", f["cold_verify"], base["full_verify"],
+             f.get("start cold verification, spare ready"))
+        line("cold verification, no spare (kept state copied)", f["copy_verify"], base["full_verify"],
+             f.get("start cold verification, no spare"))
+        line("cold verification, shadow there (set aside)", f["aside_verify"], base["full_verify"],
+             f.get("start cold verification, shadow set aside"))
         line("verification after an apply", f["warm_verify"], base["full_verify"])
-        print(f"  apply, no kept state (baseline)              {fmt(base['full_apply'])}")
-        line("cold apply (from a kept state)", f["cold_apply"], base["full_apply"])
+        print(f"  {'apply, no kept state (baseline)':<50}{fmt(base['full_apply'])}")
+        line("cold apply, spare ready (renamed)", f["cold_apply"], base["full_apply"], f.get("start cold apply, spare ready"))
+        line("cold apply, no spare (kept state copied)", f["copy_apply"], base["full_apply"], f.get("start cold apply, no spare"))
+        line("cold apply, shadow there (set aside)", f["aside_apply"], base["full_apply"],
+             f.get("start cold apply, shadow set aside"))
         line("next apply (incremental)", f["warm_apply"], base["full_apply"])
+        for label in ("verify_spare_copy", "apply_spare_copy"):
+            if f.get(label):
+                print(f"  {'spare made in the background (' + label.split('_')[0] + ')':<50}{fmt(f[label])}   (off the path)")
     print("  modes: " + ", ".join(sorted(modes)))
+    print("  load average at the end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -244,8 +244,10 @@ class Client:
         return self._apply_shadow
 
     def drop_shadow(self) -> None:
-        """Drop both shadow databases, their kept states and their role (all are recreated when
-        needed)."""
+        """Drop both shadow databases, their kept states, their spares and their role (all are
+        recreated when needed). A spare another client is making is waited for, then dropped."""
+        for shadow in (self.apply_shadow, self.shadow):
+            shadow.wait_for_spares()  # (this client's own makers: nothing of theirs comes after)
         self.apply_shadow.drop_templates()
         self.shadow.drop_templates()
         self.apply_shadow.drop()

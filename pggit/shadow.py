@@ -38,7 +38,10 @@ Cold starts (no shadow, or no usable marker) begin from a kept state when there 
 cold start the state the shadow holds (a recorded state no person's SQL touched) is copied into a
 database of the privileged role that nobody may connect to (``_keep_state``), and the next cold
 start copies the nearest such state with CREATE DATABASE ... TEMPLATE and migrates from there
-(``_start_from_template``); see docs/merge.md, "Kept states".
+(``_start_from_template``). Beside each kept state one copy of it, its spare, is made ahead of
+time by a thread after the operation (``_make_spares``); a cold start takes it, renaming it to the
+shadow's name, instead of copying on its path (``_take_spare``), and copies only when no spare is
+ready. See docs/merge.md, "Kept states" and "Spares".
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
@@ -136,32 +140,94 @@ def template_name(live_db: str, purpose: str, slot: int) -> str:
     return derived_name(live_db, f"__t{purpose[0]}{slot}{SUFFIX}")
 
 
-def template_meta(comment: str | None) -> dict[str, Any] | None:
-    """The metadata a kept state's comment holds, or None when it is not one."""
+# Spares: beside each kept state, one copy of it made ahead of time (in the background, after
+# the operation that needed it), that a cold start takes by renaming it to the shadow's name
+# instead of copying the kept state on its path (see Shadow._take_spare, Shadow._make_spares).
+# Named ``<live_db>__s<v|a><slot>__pggit_shadow`` after their kept state's slot, owned by the
+# DSN's role, nobody may connect; their comment (SPARE_KIND) names the kept state (its name and
+# oid) and the state it holds. While a spare is made or taken, a session advisory lock on its
+# name (_SPARE_NAMESPACE, in the live database) is held: two clients never make the same spare,
+# a kept state is never copied by a spare's maker and a cold start at once, and a spare found
+# without its description while nobody holds that lock is what a crash left (dropped).
+SPARE_KIND = "pggit shadow spare"
+_SPARE_NAMESPACE = 0x70677370  # 'pgsp'
+# Set aside: a shadow (or a spare failing a check) that a cold start replaces is renamed to
+# ``<live_db>__x<v|a><6 hex>__pggit_shadow``, described as TRASH_KIND, and dropped by the maker
+# thread after the operation: on PostgreSQL 15 DROP DATABASE waits for a checkpoint (8.5 s
+# measured here just after copying a 10k-object state), which a cold start does not wait for.
+TRASH_KIND = "pggit shadow trash"
+_KINDS = (TEMPLATE_KIND, SPARE_KIND, TRASH_KIND)
+
+
+def spare_name(live_db: str, purpose: str, slot: int) -> str:
+    """The name of the spare of slot ``slot``'s kept state of ``live_db``'s ``purpose`` shadow."""
+    return derived_name(live_db, f"__s{purpose[0]}{slot}{SUFFIX}")
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+@contextmanager
+def _spare_lock(conn: psycopg.Connection, spare: str, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the advisory lock of the spare ``spare`` on the autocommit connection ``conn``
+    (waiting for it, or, with ``wait`` false, yielding False when another session holds it)."""
+    key = _lock_key(spare)
+    if wait:
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", (_SPARE_NAMESPACE, key))
+        got = True
+    else:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS got", (_SPARE_NAMESPACE, key)).fetchone()
+        got = bool(row["got"] if isinstance(row, dict) else row[0])
+    try:
+        yield got
+    finally:
+        if got and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_SPARE_NAMESPACE, key))
+
+
+def template_meta(comment: str | None, kind: str = TEMPLATE_KIND) -> dict[str, Any] | None:
+    """The metadata a kept state's (or, with ``kind`` SPARE_KIND, a spare's) comment holds, or
+    None when it is not one."""
     try:
         meta = json.loads(comment) if comment else None
     except ValueError:
         return None
-    if not isinstance(meta, dict) or meta.get("pggit") != TEMPLATE_KIND or not isinstance(meta.get("ref"), str):
+    if not isinstance(meta, dict) or meta.get("pggit") != kind or not isinstance(meta.get("ref"), str):
         return None
     return meta
 
 
 def drop_templates(conn: psycopg.Connection, live_db: str, purpose: str | None = None) -> list[str]:
-    """Drop the kept states of ``live_db`` (of one ``purpose``'s shadow, or of both) on the
-    autocommit connection ``conn``: those in its slots and those whose comment names it.
-    Returns the names dropped."""
+    """Drop the kept states of ``live_db`` (of one ``purpose``'s shadow, or of both), their
+    spares and its shadows set aside, on the autocommit connection ``conn``: those in its slots
+    and those whose comment names it; a spare under its lock (a spare being made is waited for,
+    then dropped), with its kept state. Returns the names dropped."""
     purposes = [purpose] if purpose else ["verify", "apply"]
-    slots = [template_name(live_db, p, i) for p in purposes for i in range(Shadow.TEMPLATE_SLOTS_MAX)]
+    pairs = [(spare_name(live_db, p, i), template_name(live_db, p, i))
+             for p in purposes for i in range(Shadow.TEMPLATE_SLOTS_MAX)]
+    slots = [n for pair in pairs for n in pair]
     rows = conn.execute(
         "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
-        " WHERE datname = ANY(%s) OR shobj_description(oid, 'pg_database') LIKE %s",
-        (slots, '{"pggit": "' + TEMPLATE_KIND + '"%')).fetchall()
-    dropped = []
+        " WHERE datname = ANY(%s) OR shobj_description(oid, 'pg_database') LIKE ANY(%s)",
+        (slots, ['{"pggit": "' + k + '"%' for k in _KINDS])).fetchall()
+    found = []
     for r in rows:
         name, comment = (r["datname"], r["comment"]) if isinstance(r, dict) else r
-        meta = template_meta(comment)
+        meta = next((m for m in (template_meta(comment, k) for k in _KINDS) if m), None)
         if name in slots or (meta and meta.get("live") == live_db and meta.get("purpose") in purposes):
+            found.append(name)
+    dropped = []
+    for spare, template in pairs:
+        if spare in found or template in found:
+            # (a spare's maker holds its lock from before it reads the kept state until the spare
+            # is described: waited for, so that no spare is made after its kept state is gone)
+            with _spare_lock(conn, spare):
+                for name in (spare, template):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            dropped += [n for n in (spare, template) if n in found]
+    for name in found:
+        if name not in slots:  # (described as this database's, in a slot no longer looked at)
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             dropped.append(name)
     return dropped
@@ -220,6 +286,12 @@ class Shadow:
     # 10k objects (~12,500 relation files, ~100 MB) WAL_LOG took 1.4-9 s on PostgreSQL 15 here,
     # FILE_COPY (two checkpoints, an fsync per file) 8-38 s.
     template_strategy: str | None = "wal_log"
+    # Spares (see _take_spare and _make_spares): False takes none and makes none (every cold
+    # start copies its kept state, as before spares; bench/p3_cold_shadow.py measures both).
+    spares: bool = True
+    # Databases a shadow may hold on the server: itself, TEMPLATES_KEPT kept states and one spare
+    # of each (a live database has two shadows: verification and apply)
+    MAX_DATABASES = 1 + 2 * TEMPLATES_KEPT
 
     def __init__(self, live_conn: psycopg.Connection, *, dsn: str | None = None, privileged: bool = False,
                  purpose: str = "verify"):
@@ -244,6 +316,16 @@ class Shadow:
         self.last_template: str | None = None  # the kept state the last cold start was made from
         self.last_kept: str | None = None  # the kept state the last operation made (None: none made)
         self._keep_pending: str | None = None  # a state to keep once its ref names it for good (keep_pending)
+        self.last_spare: str | None = None  # the spare the last cold start took (None: it copied its kept state)
+        self.last_spare_why: str | None = None  # why the last cold start took no spare
+        self.last_spare_ms: float | None = None  # how long the last spare made took to copy
+        self.last_start_ms: float | None = None  # how long the last cold start took to make the shadow a kept state's copy
+        self.spares_made: list[str] = []  # spares made by this object's makers (newest last)
+        self._spares_wanted = False  # a cold start or a kept state: spares are (re)made when the lock is let go
+        self._spare_thread: threading.Thread | None = None
+        self._spare_mutex = threading.Lock()  # guards the two below
+        self._spare_running = False  # a maker thread of this object runs
+        self._spares_again = False  # it goes round once more before it ends
 
     # connections ----------------------------------------------------------------------------
     @property
@@ -361,8 +443,12 @@ class Shadow:
             yield self
         finally:
             self._lock_depth -= 1
-            if self._lock_depth == 0 and not conn.closed:
-                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_NAMESPACE, key))
+            if self._lock_depth == 0:
+                if not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_NAMESPACE, key))
+                if self._spares_wanted:
+                    self._spares_wanted = False
+                    self._start_spare_maker()
 
     # lifecycle ------------------------------------------------------------------------------
     def check_privileges(self) -> None:
@@ -423,8 +509,7 @@ class Shadow:
             (self.live_db,),
         ).fetchone()
         with self.locked():
-            self._drop_subscriptions()
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            self._set_aside(self.name)
             self.ensure_role()
             owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
             try:
@@ -450,34 +535,41 @@ class Shadow:
             self.baseline = None
 
     # kept states (templates) ---------------------------------------------------------------
-    def _strategy(self) -> sql.Composable:
-        if self.template_strategy is None or self._admin_conn().info.server_version < 150000:
+    def _strategy(self, conn: psycopg.Connection | None = None) -> sql.Composable:
+        if self.template_strategy is None or (conn or self._admin_conn()).info.server_version < 150000:
             return sql.SQL("")
         if self.template_strategy.lower() not in ("file_copy", "wal_log"):
             raise ValueError(f"unknown CREATE DATABASE strategy {self.template_strategy!r}")
         return sql.SQL(" STRATEGY {}").format(sql.SQL(self.template_strategy.upper()))
 
-    def templates(self) -> list[dict[str, Any]]:
-        """The kept states of this shadow: ``{name, ref, used, trusted, why}``, most recently used
-        first; ``why`` says why one is not trusted (it is then never copied)."""
-        admin = self._admin_conn()
-        slots = [template_name(self.live_db, self.purpose, i) for i in range(self.TEMPLATE_SLOTS_MAX)]
-        rows = admin.execute(
-            """SELECT d.oid, d.datname, d.datallowconn, d.datistemplate,
+    def _kept_databases(self, conn: psycopg.Connection, names: list[str], kind: str) -> list[dict[str, Any]]:
+        """Kept states (or spares, ``kind``) among the databases ``names``, each with ``why`` it
+        is not trusted (None when it is): the checks a kept state and a spare both pass before
+        use. Owned by the DSN's role; no connections allowed and not a template; CONNECT granted
+        to nobody; a description of this kind for this database, shadow and shadow role; its
+        objects owned by no other role than the shadow role and the DSN's role."""
+        rows = conn.execute(
+            """SELECT d.oid::bigint AS oid, d.datname, d.datallowconn, d.datistemplate,
                       d.datdba = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user) AS mine,
+                      current_user::text AS me,
+                      NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+                                   WHERE a.grantee <> d.datdba) AS private,
                       shobj_description(d.oid, 'pg_database') AS comment,
                       array(SELECT DISTINCT r.rolname::text FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
                              WHERE s.dbid = d.oid AND s.deptype = 'o') AS owners
-                 FROM pg_database d WHERE d.datname = ANY(%s)""", (slots,)).fetchall()
-        allowed = {self._current_user()} | (set() if self.privileged else {self.role})
+                 FROM pg_database d WHERE d.datname = ANY(%s)""", (names,)).fetchall()
         out = []
         for r in rows:
-            meta = template_meta(r["comment"]) or {}
+            r = dict(r)
+            meta = template_meta(r["comment"], kind) or {}
+            allowed = {r["me"]} | (set() if self.privileged else {self.role})
             why = None
             if not r["mine"]:
                 why = "owned by another role"
             elif r["datallowconn"] or r["datistemplate"]:
                 why = "it accepts connections or is marked as a template"
+            elif not r["private"]:
+                why = "CONNECT is granted on it"
             elif not meta:
                 why = "no description of its state"
             elif (meta.get("live"), meta.get("purpose"), meta.get("role")) != (
@@ -485,22 +577,65 @@ class Shadow:
                 why = "made for another database, shadow or role"
             elif set(r["owners"]) - allowed:
                 why = f"objects in it belong to {', '.join(sorted(set(r['owners']) - allowed))}"
-            elif self.purpose == "apply" and meta["ref"].split()[1:] != [_install.current_version()]:
+            r.update(meta=meta, why=why, ref=meta.get("ref"), slot=names.index(r["datname"]))
+            out.append(r)
+        return out
+
+    def templates(self, conn: psycopg.Connection | None = None) -> list[dict[str, Any]]:
+        """The kept states of this shadow: ``{name, oid, ref, used, trusted, why}``, most
+        recently used first; ``why`` says why one is not trusted (it is then never copied)."""
+        slots = [template_name(self.live_db, self.purpose, i) for i in range(self.TEMPLATE_SLOTS_MAX)]
+        out = []
+        for r in self._kept_databases(conn or self._admin_conn(), slots, TEMPLATE_KIND):
+            why = r["why"]
+            if why is None and self.purpose == "apply" and r["ref"].split()[1:] != [_install.current_version()]:
                 why = "made with another engine version"
-            out.append({"name": r["datname"], "ref": meta.get("ref"), "used": meta.get("used") or 0,
-                        "trusted": why is None, "why": why, "mine": r["mine"], "slot": slots.index(r["datname"])})
+            out.append({"name": r["datname"], "oid": r["oid"], "ref": r["ref"], "used": r["meta"].get("used") or 0,
+                        "trusted": why is None, "why": why, "mine": r["mine"], "slot": r["slot"]})
         return sorted(out, key=lambda t: -t["used"])
+
+    def spares_list(self, conn: psycopg.Connection | None = None) -> list[dict[str, Any]]:
+        """The spares of this shadow's kept states: ``{name, oid, slot, ref, template,
+        template_oid, why}`` (``why``: a check of a kept state it fails, else None; whether it
+        still is a copy of its slot's kept state is checked when it is taken)."""
+        slots = [spare_name(self.live_db, self.purpose, i) for i in range(self.TEMPLATE_SLOTS_MAX)]
+        return [{"name": r["datname"], "oid": r["oid"], "slot": r["slot"], "ref": r["ref"],
+                 "template": r["meta"].get("template"), "template_oid": r["meta"].get("template_oid"), "why": r["why"]}
+                for r in self._kept_databases(conn or self._admin_conn(), slots, SPARE_KIND)]
 
     def _current_user(self) -> str:
         return self._admin_conn().execute("SELECT current_user AS u").fetchone()["u"]
 
     def _drop_template(self, name: str) -> None:
-        self._admin_conn().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        """Drop a kept state, and its spare first (under the spare's lock: a spare being made of
+        it is waited for)."""
+        admin = self._admin_conn()
+        slots = [template_name(self.live_db, self.purpose, i) for i in range(self.TEMPLATE_SLOTS_MAX)]
+        if name in slots:
+            spare = spare_name(self.live_db, self.purpose, slots.index(name))
+            with _spare_lock(admin, spare):
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(spare)))
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        else:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def drop_templates(self) -> list[str]:
-        """Drop this shadow's kept states; returns their names."""
+        """Drop this shadow's kept states and their spares; returns their names."""
         with self.locked():
             return drop_templates(self._admin_conn(), self.live_db, self.purpose)
+
+    def drop_spares(self) -> list[str]:
+        """Drop this shadow's spares (each under its lock); returns their names. The next cold
+        start copies its kept state and has the spare made again."""
+        admin = self._admin_conn()
+        dropped = []
+        for slot in range(self.TEMPLATE_SLOTS_MAX):
+            name = spare_name(self.live_db, self.purpose, slot)
+            with _spare_lock(admin, name):
+                if admin.execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    dropped.append(name)
+        return dropped
 
     def _usable_templates(self) -> list[dict[str, Any]]:
         """The trusted kept states whose ref still names the state they hold; the others that are
@@ -516,9 +651,13 @@ class Shadow:
     def _start_from_template(self, ref: str) -> bool:
         """Make the shadow a copy of the kept state nearest to ``ref`` (fewest objects differ),
         ready for the incremental path to migrate from there; False (the shadow may then be
-        gone) when there is none or the copy fails. The copy's own marker must name the state
-        the template's description does, else the template is dropped."""
-        self.last_template = None
+        gone) when there is none or the copy fails. The copy is the kept state's spare when one
+        is ready (``_take_spare``: renamed, no copy on this path), else made now with CREATE
+        DATABASE ... TEMPLATE; either way the spare is (re)made after the operation
+        (``_make_spares``). The copy's own marker must name the state the template's
+        description does, else the template is dropped."""
+        self.last_template = self.last_spare = self.last_spare_why = None
+        started = time.perf_counter()
         try:
             usable = self._usable_templates()
             if not usable:
@@ -535,24 +674,192 @@ class Shadow:
             chosen = usable[0]
             self.check_privileges()
             admin = self._admin_conn()
-            self._drop_subscriptions()
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
-            admin.execute(sql.SQL("CREATE DATABASE {}{} TEMPLATE {}{}").format(
-                sql.Identifier(self.name), owner, sql.Identifier(chosen["name"]), self._strategy()))
-            admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
-            with self.connect() as conn:
-                marker = self._read_marker(conn)
-            if marker is None or marker["ref"] != chosen["ref"]:
-                self._drop_template(chosen["name"])
-                self.last_fallback = f"the kept state {chosen['name']!r} does not hold what it says"
-                return False
+            self._set_aside(self.name)
+            self._spares_wanted = self._spares_wanted or self.spares
+            # the spare's lock, held while the kept state is copied: a spare being made of it is
+            # waited for (and then taken), and none is made of it while this copy runs
+            with _spare_lock(admin, spare_name(self.live_db, self.purpose, chosen["slot"])):
+                if self.spares and self._take_spare(chosen):
+                    with self.connect() as conn:
+                        marker = self._read_marker(conn)
+                    if marker is not None and marker["ref"] == chosen["ref"]:
+                        self.last_spare = spare_name(self.live_db, self.purpose, chosen["slot"])
+                    else:  # (its kept state is checked by the copy below)
+                        self.last_spare_why = "the spare does not hold what it says"
+                        self._set_aside(self.name)
+                elif not self.spares:
+                    self.last_spare_why = "spares are off"
+                if self.last_spare is None:
+                    owner = sql.SQL("") if self.privileged else sql.SQL(" OWNER {}").format(sql.Identifier(self.role))
+                    admin.execute(sql.SQL("CREATE DATABASE {}{} TEMPLATE {}{}").format(
+                        sql.Identifier(self.name), owner, sql.Identifier(chosen["name"]), self._strategy()))
+                    admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
+            if self.last_spare is None:
+                with self.connect() as conn:
+                    marker = self._read_marker(conn)
+                if marker is None or marker["ref"] != chosen["ref"]:
+                    self._drop_template(chosen["name"])
+                    self.last_fallback = f"the kept state {chosen['name']!r} does not hold what it says"
+                    return False
             self._describe_template(chosen["name"], chosen["ref"])  # (its last use)
         except psycopg.Error as exc:
             self.last_fallback = f"no copy of a kept state: {_pg_error(exc)[0]}"
             return False
         self.last_template = chosen["name"]
+        self.last_start_ms = (time.perf_counter() - started) * 1000
         return True
+
+    def _set_aside(self, name: str) -> None:
+        """Take the database ``name`` (this shadow, or a spare failing a check) out of the way
+        without dropping it on the path (see TRASH_KIND): connections refused, then renamed and
+        described as trash in one transaction; the maker thread drops it after the operation.
+        When a client session is in it, or the rename fails, it is dropped here as before
+        (sessions disconnected)."""
+        admin = self._admin_conn()
+        if not admin.execute("SELECT 1 AS x FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        if name == self.name:
+            self._drop_subscriptions()  # (made disabled by a replay: a database with any cannot be dropped)
+        ident = sql.Identifier(name)
+        trash = derived_name(self.live_db, f"__x{self.purpose[0]}{secrets.token_hex(3)}{SUFFIX}")
+        meta = {"pggit": TRASH_KIND, "live": self.live_db, "purpose": self.purpose, "ref": name}
+        try:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
+            if admin.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = %s"
+                             " AND backend_type = 'client backend') AS x", (name,)).fetchone()["x"]:
+                raise LookupError(name)
+            with admin.transaction():
+                admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(ident, sql.Identifier(trash)))
+                admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(trash), sql.Literal(json.dumps(meta))))
+        except (psycopg.Error, LookupError):
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+            return
+        self._spares_wanted = True  # (the maker drops it)
+
+    def _drop_set_aside(self, conn: psycopg.Connection) -> None:
+        """Drop this shadow's databases set aside (``_set_aside``), each under its lock taken
+        without waiting (another maker is dropping it)."""
+        rows = conn.execute("SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
+                            " WHERE shobj_description(oid, 'pg_database') LIKE %s",
+                            ('{"pggit": "' + TRASH_KIND + '"%',)).fetchall()
+        for r in rows:
+            meta = template_meta(r["comment"], TRASH_KIND)
+            if meta and (meta.get("live"), meta.get("purpose")) == (self.live_db, self.purpose):
+                with _spare_lock(conn, r["datname"], wait=False) as got:
+                    if got:
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(r["datname"])))
+
+    def _take_spare(self, template: dict[str, Any]) -> bool:
+        """Make the spare of the kept state ``template`` the shadow (called holding the spare's
+        lock, the shadow dropped): when it passes every check a kept state passes and is a copy
+        of that very kept state (its description names the kept state's name, oid and ref), it
+        is renamed to the shadow's name and given to the shadow role, with connections allowed
+        and its description removed, in one transaction. Else it is dropped (made again after
+        the operation) and False returned, ``last_spare_why`` saying why."""
+        admin = self._admin_conn()
+        name = spare_name(self.live_db, self.purpose, template["slot"])
+        [spare] = self._kept_databases(admin, [name], SPARE_KIND) or [None]
+        if spare is None:
+            self.last_spare_why = "no spare ready"
+            return False
+        why = spare["why"]
+        if why is None and (spare["meta"].get("template"), spare["meta"].get("template_oid"), spare["ref"]) != (
+                template["name"], template["oid"], template["ref"]):
+            why = "not a copy of its kept state as it is"
+        if why is not None:
+            self.last_spare_why = f"spare {name!r} dropped: {why}"
+            self._set_aside(name)
+            return False
+        shadow = sql.Identifier(self.name)
+        with admin.transaction():
+            admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(name), shadow))
+            if not self.privileged:  # (as CREATE DATABASE ... OWNER gives it; its objects are the role's already)
+                admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(shadow, sql.Identifier(self.role)))
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(shadow))
+            admin.execute(sql.SQL("COMMENT ON DATABASE {} IS NULL").format(shadow))
+            admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(shadow))
+        return True
+
+    def _start_spare_maker(self) -> None:
+        """Have the missing spares made by a thread of this process (``_make_spares``), unless
+        one of this object's is still at it. The thread is not a daemon: a CLI process waits for
+        it after printing its result, so that the copy it started is finished and described
+        (a process killed meanwhile leaves at most an undescribed spare, dropped when found)."""
+        with self._spare_mutex:
+            if self._spare_running:  # (it goes round once more: the spare it made may have been taken since)
+                self._spares_again = True
+                return
+            self._spare_running, self._spares_again = True, False
+            self._spare_thread = threading.Thread(target=self._spare_maker, name=f"pggit spares {self.name}",
+                                                  daemon=False)
+            self._spare_thread.start()
+
+    def _spare_maker(self) -> None:
+        while True:
+            try:
+                self._make_spares()
+            except Exception:  # (best effort, in a thread: the next cold start copies, and asks again)
+                pass
+            with self._spare_mutex:
+                if not self._spares_again:
+                    self._spare_running = False
+                    return
+                self._spares_again = False
+
+    def make_spares(self) -> None:
+        """Make the missing spares now, in this thread (what the maker thread does)."""
+        self._make_spares()
+
+    def wait_for_spares(self, timeout: float | None = None) -> bool:
+        """Wait for this object's spare maker (if any) to finish; False when it still runs."""
+        thread = self._spare_thread
+        if thread is not None:
+            thread.join(timeout)  # (a thread going round again is the same thread)
+            return not thread.is_alive()
+        return True
+
+    def _make_spares(self) -> None:
+        """Make the spare of each trusted kept state that has no good one (the body of the
+        maker thread: a connection of its own to the live database; best effort, nothing
+        raised). Each under the spare's lock, taken without waiting (held by another session:
+        that one makes it, or a cold start is copying its kept state): the spare is checked as
+        ``_take_spare`` checks it and dropped when it fails, then CREATE DATABASE ... TEMPLATE
+        <kept state> ALLOW_CONNECTIONS false, CONNECT revoked from PUBLIC, and its description
+        written last (a spare without one is unusable)."""
+        try:
+            with psycopg.connect(self._base_dsn, autocommit=True, row_factory=dict_row,
+                                 application_name="pggit shadow spares") as conn:
+                self._drop_set_aside(conn)
+                for template in self.templates(conn):
+                    if not template["trusted"] or not self.spares:
+                        continue
+                    name = spare_name(self.live_db, self.purpose, template["slot"])
+                    with _spare_lock(conn, name, wait=False) as got:
+                        if not got:
+                            continue
+                        # again under the lock (the kept state cannot be dropped while it is held)
+                        now = {t["name"]: t for t in self.templates(conn)}.get(template["name"])
+                        if not now or not now["trusted"] or now["oid"] != template["oid"]:
+                            continue
+                        [spare] = self._kept_databases(conn, [name], SPARE_KIND) or [None]
+                        if spare is not None:
+                            if spare["why"] is None and (spare["meta"].get("template"), spare["meta"].get("template_oid"),
+                                                         spare["ref"]) == (now["name"], now["oid"], now["ref"]):
+                                continue  # ready
+                            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                        started = time.perf_counter()
+                        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} ALLOW_CONNECTIONS false{}").format(
+                            sql.Identifier(name), sql.Identifier(now["name"]), self._strategy(conn)))
+                        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+                        meta = {"pggit": SPARE_KIND, "live": self.live_db, "purpose": self.purpose, "ref": now["ref"],
+                                "role": None if self.privileged else self.role, "template": now["name"],
+                                "template_oid": now["oid"]}
+                        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                            sql.Identifier(name), sql.Literal(json.dumps(meta))))
+                        self.last_spare_ms = (time.perf_counter() - started) * 1000
+                        self.spares_made.append(name)
+        except psycopg.Error:
+            return  # (the live database dropped, the server gone: the next cold start copies, and tries again)
 
     def _describe_template(self, name: str, ref: str) -> None:
         meta = {"pggit": TEMPLATE_KIND, "live": self.live_db, "purpose": self.purpose, "ref": ref,
@@ -623,6 +930,7 @@ class Shadow:
         except psycopg.Error:
             return
         self.last_kept = name
+        self._spares_wanted = self._spares_wanted or self.spares  # (its spare is made once the operation is over)
 
     def _prune_templates(self) -> None:
         """Drop kept states whose commit no branch reaches (deleted or reset branches, aborted
@@ -631,8 +939,9 @@ class Shadow:
         for r in admin.execute(
                 "SELECT d.datname, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d"
                 " WHERE d.datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
-                "   AND shobj_description(d.oid, 'pg_database') LIKE %s", ('{"pggit": "' + TEMPLATE_KIND + '"%',)):
-            meta = template_meta(r["comment"])
+                "   AND shobj_description(d.oid, 'pg_database') LIKE ANY(%s)",
+                (['{"pggit": "' + k + '"%' for k in _KINDS],)):
+            meta = next((m for m in (template_meta(r["comment"], k) for k in _KINDS) if m), None)
             if meta and not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (meta.get("live"),)).fetchone():
                 self._drop_template(r["datname"])
         templates = [t for t in self.templates() if t["trusted"]]
@@ -905,7 +1214,7 @@ class Shadow:
             return without_owner_steps(given(from_ref, to_ref))
 
         started = time.perf_counter()
-        self.last_fallback = self.last_kept = self.last_template = None
+        self.last_fallback = self.last_kept = self.last_template = self.last_spare = self.last_spare_why = None
         with self.locked():
             try:
                 if not self._verify_incremental(ref, migration):
@@ -999,7 +1308,7 @@ class Shadow:
         unknown state, steps that run privileged or add enum labels, a step failing) the shadow
         is recreated, the state replayed (``statements``, else read from the live database) and
         the engine installed; its initial import describes every object."""
-        self.last_kept = self.last_template = None
+        self.last_kept = self.last_template = self.last_spare = self.last_spare_why = None
         with self.locked():
             self._keep_pending = None
             if self._materialize_incremental(ref):
