@@ -399,7 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         args.from_ref = None
     try:
         with Client(args.dsn, privileged_shadow=args.privileged, person=args.author) as client:
-            return args.func(client, args)
+            code = args.func(client, args)
+            # (the output now: a shadow's spare may still be copied in the background, and the
+            # process waits for it before it exits)
+            sys.stdout.flush()
+            return code
     except PggitError as exc:
         print(f"pggit: {exc}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return 1
