@@ -191,7 +191,7 @@ class Compare(APIView):
     def get(self, request, slug):
         repo = repository_for(request.user, slug)
         cmp = reads.read_compare(repo, _param(request, "from", default=repo.default_branch),
-                                 _param(request, "to", required=True), page=1, per_page=1_000_000)
+                                 _param(request, "to", required=True), page=1, per_page=1_000_000, data_limit=None)
         return Response(s.CompareSerializer(cmp).data)
 
 

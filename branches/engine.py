@@ -299,20 +299,25 @@ class Comparison:
     page: int
     pages: int
     migration: list[str]
+    data: list[dict] | None = None  # rows that differ, when one side is a data branch (else None)
+    data_total: int = 0
 
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
 
 
-def read_compare(repo: Repository, from_ref: str, to_ref: str, page: int = 1, per_page: int = 50) -> Comparison:
+def read_compare(repo: Repository, from_ref: str, to_ref: str, page: int = 1, per_page: int = 50,
+                 data_limit: int | None = 500) -> Comparison:
     """The per-object difference from ``from_ref`` to ``to_ref`` (one page of objects; counts
-    over all of them) and the migration that turns one state into the other."""
+    over all of them) and the migration that turns one state into the other; when one side is a
+    data branch and the other HEAD, the rows that differ too (the first ``data_limit``)."""
     with reader(repo) as client:
         from_id, to_id = client.resolve(from_ref), client.resolve(to_ref)
         diff = client.diff(from_id, to_id)
         migration = client.migration(from_id, to_id) if diff else []
         base = client.find_merge_base(from_id, to_id)
+        data = _data_rows(client, from_ref, to_ref)
     counts = {"added": 0, "modified": 0, "deleted": 0}
     for d in diff:
         counts[d["change"]] = counts.get(d["change"], 0) + 1
@@ -320,7 +325,25 @@ def read_compare(repo: Repository, from_ref: str, to_ref: str, page: int = 1, pe
     page = min(max(1, page), pages)
     return Comparison(from_ref=from_ref, to_ref=to_ref, from_id=from_id, to_id=to_id, merge_base=base,
                       total=len(diff), counts=counts, objects=diff[(page - 1) * per_page:page * per_page],
-                      page=page, pages=pages, migration=migration)
+                      page=page, pages=pages, migration=migration,
+                      data=None if data is None else data[:data_limit], data_total=len(data or []))
+
+
+def _data_rows(client, from_ref: str, to_ref: str) -> list[dict] | None:
+    """The data diff between the checked-out tables and a data branch, when the two refs are
+    such a pair (HEAD or the checked-out branch, and a data branch); else None. Each row has
+    ``cells``: (column, old, new, changed) in the table's column order, for the pages."""
+    names = {d["branch"] for d in client.data_branches(sizes=False)}
+    current = client.current_branch()
+    if not ((from_ref in names and to_ref in ("HEAD", current)) or (to_ref in names and from_ref in ("HEAD", current))):
+        return None
+    rows = client.data_diff(from_ref, to_ref)
+    for r in rows:
+        old, new = r["old_row"] or {}, r["new_row"] or {}
+        changed = set(r["columns"] or [])
+        r["cells"] = [(c, old.get(c), new.get(c), c in changed or r["change"] != "changed")
+                      for c in (new or old)]
+    return rows
 
 
 # one object's history ------------------------------------------------------------------------

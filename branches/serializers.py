@@ -176,6 +176,15 @@ class ObjectSerializer(serializers.Serializer):
     history = ObjectVersionSerializer(many=True)
 
 
+class DataDiffRowSerializer(serializers.Serializer):
+    table_identity = serializers.CharField()
+    key = serializers.JSONField(help_text="The primary key's columns and values.")
+    change = serializers.ChoiceField(choices=["added", "deleted", "changed"])
+    columns = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    old_row = serializers.JSONField(allow_null=True)
+    new_row = serializers.JSONField(allow_null=True)
+
+
 class CompareSerializer(serializers.Serializer):
     from_ref = serializers.CharField()
     to_ref = serializers.CharField()
@@ -185,6 +194,8 @@ class CompareSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
     objects = ChangeSerializer(many=True)
+    data = DataDiffRowSerializer(many=True, allow_null=True, default=None,
+                                 help_text="When one side is a data branch and the other HEAD: the rows that differ.")
 
 
 class DataLossSerializer(serializers.Serializer):

@@ -611,3 +611,29 @@ def test_a_developer_makes_a_data_branch_from_the_page_and_the_api(as_user, repo
             client.delete_branch(name, force=True)
     with psycopg.connect(repo.dsn) as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pggit_data%%'").fetchone()[0] <= 1
+
+
+def test_compare_shows_the_rows_a_data_branch_changed_with_the_changed_cells(as_user, repo, author):
+    import psycopg
+    from pggit.client import Client
+
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.widgets VALUES (1, 'bolt'), (2, 'nut')")
+    with Client(repo.dsn) as client:
+        client.create_branch("rows", with_data=True)
+        with psycopg.connect(client.data_dsn("rows"), autocommit=True) as conn:
+            conn.execute("UPDATE widgets SET label = '<b>washer</b>' WHERE id = 1")
+            conn.execute("DELETE FROM widgets WHERE id = 2")
+            conn.execute("INSERT INTO widgets VALUES (3, 'screw')")
+    page = as_user(author)
+    html = page.get(reverse("branches:compare", args=[repo.slug]) + "?from=main&to=rows").content.decode()
+    assert 'id="data-diff"' in html and "3 rows differ" in html
+    assert "<del>bolt</del> <ins>&lt;b&gt;washer&lt;/b&gt;</ins>" in html  # escaped, the cell marked
+    api = page.get(reverse("api:compare", args=[repo.slug]) + "?from=main&to=rows").json()
+    assert {r["key"]["id"]: (r["change"], r["columns"]) for r in api["data"]} == {
+        1: ("changed", ["label"]), 2: ("deleted", None), 3: ("added", None)}
+    assert page.get(reverse("api:compare", args=[repo.slug]) + "?from=main&to=main").json()["data"] is None
+    with psycopg.connect(repo.dsn) as conn:  # the live table is untouched
+        assert conn.execute("SELECT id, label FROM public.widgets ORDER BY id").fetchall() == [(1, "bolt"), (2, "nut")]
+    with Client(repo.dsn) as client:
+        client.delete_branch("rows", force=True)
