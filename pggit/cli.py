@@ -104,6 +104,27 @@ def cmd_data_diff(client: Client, args) -> int:
         + (f"  ({', '.join(r['columns'])})" if r["columns"] else "")))
 
 
+def cmd_merge_data(client: Client, args) -> int:
+    """Merge a data branch's rows into the checked-out tables; exit 1 with the conflicts (nothing
+    applied) when there are any."""
+    resolutions = []
+    if args.resolutions:
+        with (sys.stdin if args.resolutions == "-" else open(args.resolutions, encoding="utf-8")) as f:
+            resolutions = json.load(f)
+    rows = client.data_merge_preview(args.branch, resolutions) if args.dry_run else client.merge_data(args.branch, resolutions)
+    if args.json:
+        _print_json(rows)
+    for r in rows if not args.json else []:
+        key = json.dumps(r["key"], ensure_ascii=False, sort_keys=True) if r.get("key") else ""
+        if r.get("status") == "merged":
+            print(f"merged   {r['table_identity']}  {json.dumps(r['counts'], sort_keys=True)}")
+        else:
+            cells = f"  ({', '.join(r['columns'])})" if r.get("columns") else ""
+            print(f"{r['action']:<8} {r['table_identity']}  {key}{cells}"
+                  + (f"  {r['conflict']}" if r.get("conflict") else ""))
+    return 1 if any(r.get("action") == "conflict" for r in rows) else 0
+
+
 def cmd_tree(client: Client, args) -> int:
     return _output(args, client.tree(args.ref), lambda r: f"{r['hash'][:12]}  {r['identity']}")
 
@@ -297,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("branch")
     s.add_argument("--search-path", help="the application's search_path (default: PostgreSQL's, \"$user\", public)")
     s.set_defaults(func=cmd_connect)
+    s = sub.add_parser("merge-data", help="merge a data branch's rows into the checked-out tables (exit 1 on conflicts)")
+    s.add_argument("branch")
+    s.add_argument("--resolutions", metavar="FILE",
+                   help='JSON list of {"table", "key", "column"?, "take": source|target|base|value, "value"?}; - for stdin')
+    s.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_merge_data)
     s = sub.add_parser("data-diff", help="rows that differ between the checked-out tables and a data branch")
     s.add_argument("from_ref", metavar="FROM")
     s.add_argument("to_ref", metavar="TO")

@@ -238,6 +238,16 @@ def test_cli_makes_connects_and_diffs_a_data_branch(data_repo):
     _run(branch_dsn, "UPDATE orders SET name = 'cli' WHERE id = 1")
     out = cli("data-diff", "HEAD", "feature")
     assert out.splitlines() == ['changed  table public.orders  {"id": 1}  (name)']
+    _run(dsn, "UPDATE public.orders SET name = 'main' WHERE id = 1")
+    done = subprocess.run([sys.executable, "-m", "pggit", "--dsn", dsn, "merge-data", "feature"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "changed on both sides" in done.stdout and '{"id": 1}  (name)' in done.stdout
+    resolution = '[{"table": "public.orders", "key": {"id": 1}, "column": "name", "take": "source"}]'
+    done = subprocess.run([sys.executable, "-m", "pggit", "--dsn", dsn, "merge-data", "feature", "--resolutions", "-"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, input=resolution)
+    assert done.returncode == 0, done.stderr
+    assert 'merged   table public.orders  {"deleted": 0, "inserted": 0, "updated": 1}' in done.stdout.splitlines()
+    assert _rows(dsn, "SELECT name FROM public.orders WHERE id = 1") == [("cli",)]
 
 
 def test_the_checked_out_table_keeps_working_under_ddl_while_branches_exist(data_repo):
