@@ -49,7 +49,7 @@ def _setup(dsn: str, rows: int) -> None:
                 conn.execute("CREATE SCHEMA plain")
                 conn.execute("INSERT INTO pggit.untracked_schemas VALUES ('plain')")
             conn.execute(f"CREATE TABLE {schema}.big (id bigint PRIMARY KEY, k int NOT NULL, v text, pad text)")
-            conn.execute(f"INSERT INTO {schema}.big SELECT g, (g * 7919) % 1000000, 'v' || g, repeat('x', 60) "
+            conn.execute(f"INSERT INTO {schema}.big SELECT g, (g::bigint * 7919) % 1000000, 'v' || g, repeat('x', 60) "
                          f"FROM generate_series(1, {rows}) g")
             conn.execute(f"CREATE INDEX ON {schema}.big (k)")
             conn.execute(f"VACUUM ANALYZE {schema}.big")

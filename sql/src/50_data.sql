@@ -116,6 +116,16 @@ BEGIN
                        (SELECT string_agg(format('%I IS NOT NULL', c), ' AND ') FROM unnest(v_nn) c));
     END IF;
     EXECUTE format('ALTER TABLE pggit_data.%I ADD PRIMARY KEY (branch_id, %s)', v_b, v_keys);
+    -- the table's other b-tree indexes on columns, per branch: a range or a lookup on the branch
+    -- finds the overlays' rows the way it finds the table's
+    FOR v_r IN SELECT array(SELECT pggit._data_q(a.attname) FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
+                              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.o) AS cols
+                 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+                WHERE i.indrelid = p_relid AND NOT i.indisprimary AND i.indpred IS NULL AND am.amname = 'btree'
+                  AND i.indexprs IS NULL AND i.indisvalid LOOP
+        EXECUTE format('CREATE INDEX ON pggit_data.%I (branch_id, %s)', v_b, array_to_string(v_r.cols, ', '));
+        EXECUTE format('CREATE INDEX ON pggit_data.%I (branch_id, %s)', v_p, array_to_string(v_r.cols, ', '));
+    END LOOP;
 
     -- the view: the branch's rows over the checked-out ones (one anti-join against the keys of
     -- both overlays: a scan of the table probes one hash table, not two)
