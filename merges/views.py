@@ -66,6 +66,7 @@ def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
         "repo": mr.repository, "mr": mr, "tab": "merges", "mr_tab": tab, "role": head.role, "Role": Role,
         "is_developer": head.role is not None and head.role >= Role.DEVELOPER,
         "is_maintainer": head.role is not None and head.role >= Role.MAINTAINER,
+        "can_edit": request.user.pk == mr.author_id or (head.role is not None and head.role >= Role.MAINTAINER),
         "conversation_count": head.conversation_count, "header": head,
         **extra,
     }
@@ -400,6 +401,14 @@ def abort(request, slug, number):
     mr = _get(request, slug, number)
     return _run(request, mr, lambda: actions.abort(request.user, mr),
                 "The merge in progress was aborted; resolutions are kept for the next attempt.")
+
+
+@require_POST
+def restore_branch(request, slug, number):
+    """Create the deleted source branch again at the head the request last knew."""
+    mr = _get(request, slug, number)
+    return _run(request, mr, lambda: actions.restore_branch(request.user, mr),
+                f"Restored branch {mr.source} at {mr.source_head[:12]}.")
 
 
 # conflicts ---------------------------------------------------------------------------------

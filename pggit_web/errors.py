@@ -66,6 +66,8 @@ def from_engine(exc: Exception) -> ActionError:
         detail = "\n".join(p for p in (exc.pg_detail and f"DETAIL: {exc.pg_detail}",
                                        exc.hint and f"HINT: {exc.hint}") if p) or None
         return Rejected(exc.message, detail=detail, identity=exc.identity)
+    if isinstance(exc, pe.WrongObject):  # said to the person who typed it, as PostgreSQL's refusals are
+        return Rejected(exc.message, code=exc.code, identity=exc.identity)
     if isinstance(exc, pe.PggitError):
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         return ActionError(exc.message, code=exc.code, status=status, detail=exc.hint and f"HINT: {exc.hint}")

@@ -208,8 +208,9 @@ def test_rejected_custom_resolution_leaves_merge_unchanged(repo):
     assert audit_rows(client, "resolve")[-1]["outcome"] == "error"
 
     # a definition of another object is refused too, and also changes nothing
-    with pytest.raises(InvalidArgument, match="does not create view public.v"):
+    with pytest.raises(InvalidArgument, match="creates view public.w, not view public.v") as wrong:
         client.resolve_conflict(merge_id, "view public.v", "custom", "CREATE VIEW w AS SELECT id FROM items")
+    assert (wrong.value.identity, wrong.value.created) == ("view public.v", ["view public.w"])
     assert client.merge_items(merge_id) == items_before
 
     assert client.abort_merge(merge_id) == "aborted"
