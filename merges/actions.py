@@ -79,6 +79,12 @@ class Preview:
     warnings: list[Warning]
     error: str | None = None
     in_progress: bool = False  # read from the request's open engine merge (with its resolutions)
+    data_loss: list[dict] = field(default_factory=list)  # the engine's data_loss rows: identity, statement, reason
+
+    @property
+    def loses_data_in(self) -> list[str]:
+        """The objects (tables) whose data the migration would drop, from the engine's data-loss rows."""
+        return sorted({row["identity"] for row in self.data_loss})
 
     @property
     def statements(self) -> list[str]:
@@ -279,14 +285,14 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
             steps, loss = client.migration_review(tgt, ref)
     warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
-    result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
+    result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error, data_loss=list(loss or []))
     cache.set(key, result, 3600)
     return result
 
 
 def _preview_key(repo: Repository, src: str, tgt: str, strategy: str) -> str:
-    # ":2:": a cached Preview's steps are pggit.migration() rows (they were statements before)
-    return "pggit:preview:2:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
+    # ":3:": a cached Preview holds the engine's data-loss rows (":2:" ones did not)
+    return "pggit:preview:3:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
 
 
 def cached_preview(repo: Repository, src: str, tgt: str, strategy: str) -> Preview | None:
@@ -303,7 +309,7 @@ def _open_merge_preview(client, info: dict) -> Preview:
     warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
     return Preview("merge", info["base_commit"], info["source_commit"], tgt, steps, conflicts, warnings,
-                   in_progress=True)
+                   in_progress=True, data_loss=list(loss or []))
 
 
 def _live_rows(client) -> dict[str, float]:

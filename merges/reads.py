@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from branches.access import has_role, merge_role_for, role_of
 from branches.actions import client_for
@@ -143,12 +143,16 @@ def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
 DASHBOARD_OPEN_LIMIT = 20
 
 
-def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT) -> list[MergeRequest]:
-    """The repository's open requests (open, changes requested, approved), newest first: the
-    repository dashboard's box, which ``merges`` renders (``{% open_merge_requests_box %}``) so that
-    ``branches`` needs nothing from ``merges``."""
-    states = [State.OPEN, State.CHANGES_REQUESTED, State.APPROVED]
-    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:limit])
+def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT, branch: str | None = None
+                        ) -> list[MergeRequest]:
+    """The repository's open requests (open, changes requested, approved), newest first, or only
+    those from or into ``branch``: the repository dashboard's box and the branch deletion's
+    warning, which ``merges`` renders (``{% open_merge_requests_box %}``) so that ``branches``
+    needs nothing from ``merges``."""
+    qs = MergeRequest.objects.filter(repository=repo, state__in=actions.OPEN_STATES)
+    if branch is not None:
+        qs = qs.filter(Q(source=branch) | Q(target=branch))
+    return list(qs.select_related("author")[:limit])
 
 
 def state_counts(repo: Repository) -> dict[str, int]:

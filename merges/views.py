@@ -110,7 +110,8 @@ def merge_request_list(request, slug):
     found = reads.list_merge_requests(repo, request.GET.get("state", "open"), _page_number(request))
     role = role_of(request.user, repo)
     return render(request, "merges/list.html", {
-        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER, "state": found.state,
+        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER,
+        "is_maintainer": role >= Role.MAINTAINER, "state": found.state,
         "counts": found.counts, "rows": found.rows, "page": found.page})
 
 
@@ -118,7 +119,8 @@ def merge_request_new(request, slug):
     repo = repository_for(request.user, slug)
     actions.check_can_open(request.user, repo)
     role = role_of(request.user, repo)
-    context = {"repo": repo, "tab": "merges", "role": role, "is_developer": True}
+    context = {"repo": repo, "tab": "merges", "role": role, "is_developer": True,
+               "is_maintainer": role >= Role.MAINTAINER}
     if request.method == "POST":
         form = MergeRequestForm(request.POST)
         if form.is_valid():
@@ -159,8 +161,9 @@ def detail(request, slug, number):
         except ActionError as exc:
             messages.error(request, str(exc))
         context = _context(request, mr, "conversation", client)
-        # computing a preview can take a while on a big repository: then it loads after the page
-        box = reads.merge_box(request.user, mr, client, cached_only=True)
+        # computing a preview can take a while on a big repository: then it loads after the page,
+        # unless a merge was just refused (the box then names the data it would lose)
+        box = reads.merge_box(request.user, mr, client, cached_only=not request.GET.get("refused"))
     if not mr.is_closed:
         if box.preview_error is not None:
             context["preview_error"] = box.preview_error
@@ -310,7 +313,8 @@ def merge(request, slug, number):
         messages.warning(request, f"The merge stopped on conflicts: {outcome.message}")
         return redirect(_back(mr, "conflicts"))
     elif outcome.status == "refused":
-        messages.error(request, f"The merge was refused: {outcome.message} Check \"force\" to merge anyway.")
+        messages.error(request, "The merge was refused: it would lose data. The merge box says which; "
+                                "\"Merge anyway\" accepts the loss.")
         return redirect(_back(mr, refused=1) + "#merge-box")
     else:
         messages.info(request, outcome.message or outcome.status)
@@ -491,7 +495,8 @@ def resolve(request, slug, number, mr=None):
         messages.success(request, "All conflicts resolved; merge when approved.")
         return redirect(_back(mr))
     if outcome.status == "refused":
-        messages.error(request, f"All conflicts resolved, but the merge was refused: {outcome.message}")
+        messages.error(request, "All conflicts resolved, but the merge was refused: it would lose data. The merge box "
+                                "says which; \"Merge anyway\" accepts the loss.")
         return redirect(_back(mr, refused=1) + "#merge-box")
     messages.success(request, f"Resolved {identity}.")
     remaining = [i["identity"] for i in outcome.conflicts]

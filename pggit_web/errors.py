@@ -42,6 +42,21 @@ class Conflict(ActionError):
     status, code = 409, "conflict"
 
 
+class DataLoss(Conflict):
+    """A step would lose data (the engine refused it; it may be forced): ``losses`` are the
+    engine's data-loss rows (identity, statement, reason), which pages show and name."""
+
+    code = "data_loss_refused"
+
+    def __init__(self, message: str, losses: list[dict]):
+        super().__init__(message)
+        self.losses = list(losses)
+
+    @property
+    def loses_data_in(self) -> list[str]:
+        return sorted({row["identity"] for row in self.losses})
+
+
 class Unavailable(ActionError):
     status, code = 503, "engine_unavailable"
 
@@ -60,6 +75,9 @@ _STATUS = {
 }
 
 
+_FORCEABLE = (pe.DataLossRefused, pe.BranchNotMerged)
+
+
 def from_engine(exc: Exception) -> ActionError:
     """The ActionError for an engine, shadow or connection error."""
     if isinstance(exc, pe.ShadowReplayError):
@@ -70,7 +88,10 @@ def from_engine(exc: Exception) -> ActionError:
         return Rejected(exc.message, code=exc.code, identity=exc.identity)
     if isinstance(exc, pe.PggitError):
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return ActionError(exc.message, code=exc.code, status=status, detail=exc.hint and f"HINT: {exc.hint}")
+        # (the hints of refusals that can be forced name the engine's ``force`` parameter: pages
+        # offer the forced action in their own words instead)
+        hint = None if isinstance(exc, _FORCEABLE) else exc.hint
+        return ActionError(exc.message, code=exc.code, status=status, detail=hint and f"HINT: {hint}")
     if isinstance(exc, psycopg.OperationalError):
         return Unavailable(f"the repository's database did not answer: {str(exc).strip()}")
     if isinstance(exc, psycopg.Error):

@@ -63,3 +63,27 @@ def open_merge_requests_box(repo):
     from merges.reads import open_merge_requests
 
     return {"repo": repo, "merge_requests": open_merge_requests(repo)}
+
+
+@register.inclusion_tag("merges/_open_merge_requests_box.html")
+def branch_merge_requests_box(repo, branch):
+    """The open merge requests from or into ``branch``, for the page that confirms its deletion
+    (nothing when there are none)."""
+    from merges.reads import open_merge_requests
+
+    return {"repo": repo, "merge_requests": open_merge_requests(repo, branch=branch), "branch": branch,
+            "box_id": "branch-merge-requests", "hide_empty": True}
+
+
+@register.simple_tag
+def delete_branch_question(repo, branch):
+    """The question the branch list asks before deleting ``branch``, naming its open requests."""
+    from merges.reads import open_merge_requests
+
+    found = open_merge_requests(repo, branch=branch)
+    if not found:
+        return "Delete this branch?"
+    names = ", ".join(f"!{mr.number} {mr.title}" for mr in found)
+    return (f"Delete this branch? Open merge request{'s' if len(found) > 1 else ''} {names} "
+            f"{'use' if len(found) > 1 else 'uses'} it: {'they' if len(found) > 1 else 'it'} "
+            "will say that the branch is gone.")
