@@ -286,16 +286,16 @@ class Header:
         return self.sides is not None and self.sides.source_deleted
 
 
-def header(user, mr: MergeRequest, client=None, count_changes: bool = True) -> Header:
+def header(user, mr: MergeRequest, client=None, count_changes: bool = True, conflicts: int | None = None) -> Header:
+    """``conflicts``: the open conflicts when the caller read them (else read here, when known)."""
     out = Header(role=role_of(user, mr.repository), conversation_count=conversation_count(mr))
-    conflicts = None
     if client is not None:
         try:
             out.sides = sides(client, mr)
             out.commits_count = out.sides.ahead
             if count_changes:
                 out.changes_count = changes_count(client, out.sides)
-            if not out.sides.source_deleted:
+            if conflicts is None and not out.sides.source_deleted:
                 conflicts = open_conflicts_count(client, mr)
         except ActionError as exc:  # what was read before the failure is still shown, as before
             out.engine_error = exc

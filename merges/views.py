@@ -59,9 +59,11 @@ def _back(mr: MergeRequest, tab: str = "detail", **query) -> str:
     return url
 
 
-def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
-    """What every tab shows: the header (state, counts) and the user's role."""
-    head = reads.header(request.user, mr, client, count_changes=tab != "changes")  # that tab counts its own
+def _context(request, mr: MergeRequest, tab: str, client=None, conflicts: int | None = None, **extra) -> dict:
+    """What every tab shows: the header (state, counts) and the user's role (``conflicts``: the
+    open conflicts, when the page read them)."""
+    head = reads.header(request.user, mr, client, count_changes=tab != "changes",  # that tab counts its own
+                        conflicts=conflicts)
     context = {
         "repo": mr.repository, "mr": mr, "tab": "merges", "mr_tab": tab, "role": head.role, "Role": Role,
         "is_developer": head.role is not None and head.role >= Role.DEVELOPER,
@@ -449,8 +451,8 @@ def conflicts_open(request, slug, number):
 def _render_conflicts(request, mr, found: reads.Conflicts, *, error=None, status=200):
     mr.refresh_from_db()
     item = found.item
-    context = _context(request, mr, "conflicts", items=found.items, open_items=found.open_items, item=item,
-                       error=error)
+    context = _context(request, mr, "conflicts", conflicts=len(found.open_items), items=found.items,
+                       open_items=found.open_items, item=item, error=error)
     if item is not None:
         context.update(
             position=found.position,

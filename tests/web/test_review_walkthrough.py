@@ -188,6 +188,7 @@ def test_conflicts_page_says_the_kind_in_words(repo, author, as_user):
     web.post(url("conflicts_open", mr))
     response = web.get(url("conflicts", mr))
     assert response.status_code == 200 and "changed on both sides" in shown(response)
+    assert 'data-badge="conflicts"' in page(response)
     assert_no_engine_words(response)
 
 
