@@ -75,7 +75,14 @@ _STATUS = {
 }
 
 
-_FORCEABLE = (pe.DataLossRefused, pe.BranchNotMerged)
+# Hints of the engine that name its functions or parameters (``force => true``,
+# ``pggit.resolve_conflict``), in the words of the pages (None: the page offers the forced action
+# itself, e.g. "Merge anyway, dropping ...").
+_PAGE_HINTS = {
+    pe.DataLossRefused: None,
+    pe.BranchNotMerged: None,
+    pe.StaleHead: "a branch moved or the merge was closed since it was opened: abort it and merge again",
+}
 
 
 def from_engine(exc: Exception) -> ActionError:
@@ -88,9 +95,8 @@ def from_engine(exc: Exception) -> ActionError:
         return Rejected(exc.message, code=exc.code, identity=exc.identity)
     if isinstance(exc, pe.PggitError):
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        # (the hints of refusals that can be forced name the engine's ``force`` parameter: pages
-        # offer the forced action in their own words instead)
-        hint = None if isinstance(exc, _FORCEABLE) else exc.hint
+        # (some hints name the engine's functions and parameters: pages say what to do instead)
+        hint = next((words for cls, words in _PAGE_HINTS.items() if isinstance(exc, cls)), exc.hint)
         return ActionError(exc.message, code=exc.code, status=status, detail=hint and f"HINT: {hint}")
     if isinstance(exc, psycopg.OperationalError):
         return Unavailable(f"the repository's database did not answer: {str(exc).strip()}")
