@@ -17,10 +17,11 @@ from psycopg.conninfo import conninfo_to_dict
 from branches.access import check_role, grant, merge_role_for
 from branches.models import Repository, Role
 from pggit import console
+from pggit import errors as pe
 from pggit.client import Client
 from pggit.console import DatabaseIdentity, database_identity, identity_of
 from pggit.shadow import SUFFIX as SHADOW_SUFFIX
-from pggit_web.errors import ActionError, Conflict, engine_errors
+from pggit_web.errors import ActionError, Conflict, DataLoss, engine_errors
 
 MAX_NAME = 200
 
@@ -267,7 +268,11 @@ def checkout(user, repo: Repository, branch: str, force: bool = False) -> str:
     """Migrate the live schema to ``branch`` and make it HEAD (maintainers)."""
     check_role(user, repo, Role.MAINTAINER)
     with engine_errors(), client_for(repo, user) as client:
-        return client.switch_branch(branch, force)
+        try:
+            return client.switch_branch(branch, force)
+        except pe.DataLossRefused:  # say what would be lost, from the engine's data-loss rows
+            losses = client.data_loss_steps(client.current_branch(), branch)
+            raise DataLoss(f"Checking out {branch} would lose data.", losses) from None
 
 
 def revert(user, repo: Repository, commit: str, branch: str | None = None, force: bool = False) -> str:

@@ -22,6 +22,7 @@ from pggit_web.errors import engine_errors
 
 # How far the ahead/behind walk goes: counts at or above this show as "1000+".
 AHEAD_BEHIND_LIMIT = 1000
+OBJECT_HISTORY_PER_PAGE = 20  # versions of one object a page (each is rendered side by side)
 
 
 class EngineUnavailable(Exception):
@@ -348,16 +349,37 @@ def _data_rows(client, from_ref: str, to_ref: str) -> list[dict] | None:
 
 # one object's history ------------------------------------------------------------------------
 
-def read_object_history(repo: Repository, identity: str, ref: str | None) -> tuple[str, list[dict]]:
-    """(the ref read, every version of ``identity`` reachable from it, newest first). Each
-    version carries ``previous``: the definition on the commit's first parent (None when it was
-    added), which for a merge commit is the target's version, not the next older row."""
+@dataclass
+class ObjectHistory:
+    """One page of an object's versions reachable from ``ref``, newest first (``total`` counts
+    them all)."""
+
+    ref: str
+    versions: list[dict]      # this page's versions only
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def read_object_history(repo: Repository, identity: str, ref: str | None, page: int = 1,
+                        per_page: int = OBJECT_HISTORY_PER_PAGE) -> ObjectHistory:
+    """Page ``page`` of the versions of ``identity`` reachable from ``ref`` (HEAD's branch when
+    None), newest first. Each version carries ``previous``: the definition on the commit's first
+    parent (None when it was added), which for a merge commit is the target's version, not the
+    next older row. (The engine returns every version; only this page's are rendered.)"""
     with reader(repo) as client:
         ref = ref or client.current_branch()
         versions = client.object_history(identity, ref)
-    for v in versions:
+    pages = max(1, -(-len(versions) // per_page))
+    page = min(max(1, page), pages)
+    shown = versions[(page - 1) * per_page:page * per_page]
+    for v in shown:
         v["previous"] = v["previous_definition"]
-    return ref, versions
+    return ObjectHistory(ref=ref, versions=shown, total=len(versions), page=page, pages=pages)
 
 
 def render_changes(changes: list[dict]) -> list[dict]:
@@ -369,5 +391,5 @@ def render_changes(changes: list[dict]) -> list[dict]:
 
 __all__ = ["EngineUnavailable", "Dashboard", "engine_client", "reader", "read_dashboard", "Count", "ahead_behind",
            "BranchInfo", "read_branches", "branch_names", "GraphRow", "commit_graph", "LogPage", "read_log",
-           "CommitView", "read_commit", "Comparison", "read_compare", "read_object_history",
+           "CommitView", "read_commit", "Comparison", "read_compare", "ObjectHistory", "read_object_history",
            "render_changes"]

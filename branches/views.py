@@ -30,9 +30,13 @@ def _page(request) -> int:
         return 1
 
 
+# What every "Check out" button asks first (the branches page and the dashboard alike).
+CHECKOUT_QUESTION = "Check out this branch? The live database will be migrated to its head."
+
+
 def _context(request, repo, tab: str, **extra) -> dict:
     role = role_of(request.user, repo)
-    return {"repo": repo, "tab": tab, "role": role, "Role": Role,
+    return {"repo": repo, "tab": tab, "role": role, "Role": Role, "checkout_question": CHECKOUT_QUESTION,
             "is_developer": role >= Role.DEVELOPER, "is_maintainer": role >= Role.MAINTAINER, **extra}
 
 
@@ -40,10 +44,13 @@ def _error_message(request, exc: ActionError) -> None:
     messages.error(request, str(exc))
 
 
-def _confirm_force(request, repo, exc: ActionError, *, action: str, fields: dict, title: str, button: str):
-    """The engine refused because something would be lost: say what, and offer to force it."""
+def _confirm_force(request, repo, exc: ActionError, *, action: str, fields: dict, title: str, button: str,
+                   **extra):
+    """The engine refused because something would be lost: say what (a ``DataLoss`` names the
+    data), and offer to force it. ``deleting``: the branch being deleted (the page names the open
+    merge requests on it, from ``merges``)."""
     return render(request, "branches/confirm_force.html", _context(
-        request, repo, "branches", error=exc, action=action, fields=fields, title=title, button=button),
+        request, repo, "branches", error=exc, action=action, fields=fields, title=title, button=button, **extra),
         status=exc.status)
 
 
@@ -162,7 +169,9 @@ def branch_delete(request, slug):
     except ActionError as exc:
         if exc.code in FORCE_CODES and not force:
             return _confirm_force(request, repo, exc, action=reverse("branches:branch_delete", kwargs={"slug": slug}),
-                                  fields={"name": name}, title=f"Delete branch {name}?", button="Delete anyway")
+                                  fields={"name": name}, title=f"Delete branch {name}?", button="Delete anyway",
+                                  deleting=name, explanation="No other branch holds its last commits: deleting it "
+                                  "leaves them on no branch.")
         _error_message(request, exc)
     else:
         messages.success(request, f"Deleted branch {name}" + (f" (its head was {head[:12]})." if head else "."))
@@ -180,7 +189,7 @@ def checkout(request, slug):
         if exc.code in FORCE_CODES and not force:
             return _confirm_force(request, repo, exc, action=reverse("branches:checkout", kwargs={"slug": slug}),
                                   fields={"branch": branch}, title=f"Check out {branch}?",
-                                  button="Check out anyway and lose the data")
+                                  button="Check out anyway")
         _error_message(request, exc)
         return redirect("branches:branch_list", slug=repo.slug)
     messages.success(request, f"Checked out {branch}: the live database now matches its head.")
@@ -267,10 +276,11 @@ def object_history(request, slug):
     context = _context(request, repo, "objects", identity=identity)
     try:
         if identity:
-            context["ref"], versions = reads.read_object_history(repo, identity, ref)
+            history = reads.read_object_history(repo, identity, ref, _page(request))
+            versions = history.versions
             for v in versions:
                 v["rows"] = _rows(v["previous"], v["definition"])
-            context["versions"] = versions
+            context.update(ref=history.ref, versions=versions, history=history)
         else:
             context["ref"], _commit, context["objects"] = reads.read_tree(repo, ref)
     except ActionError as exc:

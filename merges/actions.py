@@ -79,6 +79,12 @@ class Preview:
     warnings: list[Warning]
     error: str | None = None
     in_progress: bool = False  # read from the request's open engine merge (with its resolutions)
+    data_loss: list[dict] = field(default_factory=list)  # the engine's data_loss rows: identity, statement, reason
+
+    @property
+    def loses_data_in(self) -> list[str]:
+        """The objects (tables) whose data the migration would drop, from the engine's data-loss rows."""
+        return sorted({row["identity"] for row in self.data_loss})
 
     @property
     def statements(self) -> list[str]:
@@ -140,13 +146,35 @@ def _refresh_state(mr: MergeRequest) -> Approvals | None:
     return status
 
 
-def _engine_state(mr: MergeRequest, client=None) -> tuple[str, dict | None]:
-    """The source's head and the request's open engine merge (if any), as the engine has them."""
+def branch_heads(client) -> dict[str, str]:
+    """Every branch's head commit, by name."""
+    with engine_errors():
+        return {b["name"]: b["head"] for b in client.branches()}
+
+
+def source_deleted(mr: MergeRequest) -> Conflict:
+    """What an action that needs the request's source branch says when the branch was deleted."""
+    return Conflict(f"The source branch {mr.source} was deleted. Restore it to merge this request, or close it.",
+                    code="source_deleted")
+
+
+def source_head(client, mr: MergeRequest) -> str:
+    """The head of the request's source branch; ``source_deleted`` when the branch is gone (a ref
+    would be resolved as a commit id prefix, a deleted branch's name need not be one)."""
+    head = branch_heads(client).get(mr.source)
+    if head is None:
+        raise source_deleted(mr)
+    return head
+
+
+def _engine_state(mr: MergeRequest, client=None) -> tuple[str | None, dict | None]:
+    """The source's head (None when the branch was deleted) and the request's open engine merge
+    (if any), as the engine has them."""
     own = client is None
     client = client or client_for(mr.repository)
     try:
         with engine_errors():
-            head = client.resolve(mr.source)
+            head = branch_heads(client).get(mr.source)
             info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
     finally:
         if own:
@@ -170,7 +198,7 @@ def _reconcile(mr: MergeRequest, head: str, info: dict | None) -> MergeRequest:
     if info and info["status"] == "aborted":
         mr.engine_merge_id = None
         mr.save(update_fields=["engine_merge_id", "updated_at"])
-    if head != mr.source_head:
+    if head is not None and head != mr.source_head:  # (a deleted source keeps the head it had)
         rule = mr.repository.protection_for(mr.target)
         dismissed = 0
         if mr.source_head and (rule is None or rule.dismiss_stale_approvals):
@@ -203,7 +231,7 @@ def sync(mr: MergeRequest, client=None) -> MergeRequest:
     if mr.is_closed:
         return mr
     head, info = _engine_state(mr, client)
-    if info is None and head == mr.source_head:
+    if info is None and head in (None, mr.source_head):
         status, requested = _review_status(mr)
         state = State.CHANGES_REQUESTED if requested else State.APPROVED if status.met else State.OPEN
         if state == mr.state:
@@ -220,6 +248,7 @@ def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview
     client = client or client_for(mr.repository)
     try:
         with engine_errors():
+            source_head(client, mr)
             if mr.engine_merge_id:
                 info = client.merge_info(mr.engine_merge_id)
                 if (info and info["status"] in ("conflicts", "ready")
@@ -235,8 +264,7 @@ def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview
 def _preview(client, repo: Repository, source: str, target: str, strategy: str,
              cached_only: bool = False) -> Preview | None:
     src, tgt = client.resolve(source), client.resolve(target)
-    # ":2:": a cached Preview's steps are pggit.migration() rows (they were statements before)
-    key = "pggit:preview:2:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
+    key = _preview_key(repo, src, tgt, strategy)
     cached = cache.get(key)
     if cached is not None or cached_only:
         return cached
@@ -257,9 +285,19 @@ def _preview(client, repo: Repository, source: str, target: str, strategy: str,
             steps, loss = client.migration_review(tgt, ref)
     warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
-    result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error)
+    result = Preview(kind, base, src, tgt, steps, conflicts, warnings, error, data_loss=list(loss or []))
     cache.set(key, result, 3600)
     return result
+
+
+def _preview_key(repo: Repository, src: str, tgt: str, strategy: str) -> str:
+    # ":3:": a cached Preview holds the engine's data-loss rows (":2:" ones did not)
+    return "pggit:preview:3:" + hashlib.sha256(f"{repo.pk}\0{repo.dsn}\0{src}\0{tgt}\0{strategy}".encode()).hexdigest()
+
+
+def cached_preview(repo: Repository, src: str, tgt: str, strategy: str) -> Preview | None:
+    """The preview of merging commit ``src`` into ``tgt`` if one was computed (never computes it)."""
+    return cache.get(_preview_key(repo, src, tgt, strategy))
 
 
 def _open_merge_preview(client, info: dict) -> Preview:
@@ -271,7 +309,7 @@ def _open_merge_preview(client, info: dict) -> Preview:
     warnings = risky_steps([st["statement"] for st in steps], live_rows=_live_rows(client), data_loss=loss,
                            large_rows=getattr(settings, "PGGIT_LARGE_TABLE_ROWS", 100_000))
     return Preview("merge", info["base_commit"], info["source_commit"], tgt, steps, conflicts, warnings,
-                   in_progress=True)
+                   in_progress=True, data_loss=list(loss or []))
 
 
 def _live_rows(client) -> dict[str, float]:
@@ -410,6 +448,31 @@ def reopen(user, mr: MergeRequest) -> MergeRequest:
         mr.save()
         record_merge_request(EventKind.MR_REOPENED, mr, user)
     return sync(mr)
+
+
+def check_can_restore_branch(user, mr: MergeRequest) -> None:
+    """Whoever may create branches (a developer) restores a request's deleted source branch."""
+    check_role(user, mr.repository, Role.DEVELOPER)
+
+
+def restore_branch(user, mr: MergeRequest) -> str:
+    """Create the request's source branch again at the head the request last knew
+    (``source_head``), after it was deleted; returns that head. Refused when the branch exists
+    (``branch_exists``, as the engine says) or the request never knew a head. The engine's
+    ``create_branch`` takes the branch's row lock itself: a branch made meanwhile under the same
+    name is refused, never overwritten."""
+    check_can_restore_branch(user, mr)
+    if mr.state == State.MERGED:
+        raise Conflict(f"merge request !{mr.number} is merged: its branch is not needed any more", code="not_open")
+    if not mr.source_head:
+        raise Conflict(f"merge request !{mr.number} never saw a head of {mr.source}", code="no_source_head")
+    with engine_errors(), client_for(mr.repository, user) as client:
+        if mr.source in branch_heads(client):
+            raise Conflict(f"The branch {mr.source} exists: there is nothing to restore.", code="branch_exists")
+        head = client.create_branch(mr.source, mr.source_head)
+    with transaction.atomic():
+        record_merge_request(EventKind.MR_UPDATED, mr, user, reason="source branch restored", source_head=head)
+    return head
 
 
 # conversation ------------------------------------------------------------------------------
@@ -621,6 +684,7 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
             if strategy and strategy != mr.strategy and not mr.engine_merge_id:
                 mr.strategy = strategy
             with engine_errors(), client_for(mr.repository, user) as client:
+                source_head(client, mr)
                 merged_extra = _forced_extra(client, mr) if force else {}
                 outcome = _merge_locked(client, user, mr, force, merged_extra)
             mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
@@ -758,7 +822,7 @@ def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
         with engine_errors(), client_for(mr.repository, user) as client:
             info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
             if info is None or info["status"] not in ("conflicts", "ready"):
-                src, tgt = client.resolve(mr.source), client.resolve(mr.target)
+                src, tgt = source_head(client, mr), client.resolve(mr.target)
                 if client.find_merge_base(src, tgt) in (src, tgt):
                     # up to date or a fast-forward: the engine would do it at once, before any approval
                     raise Conflict("this merge has no conflicts", code="no_conflicts")
@@ -833,6 +897,8 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
             if outcome.status == "refused":  # the data-loss guard stopped it, as a merge would be
                 mr.merge_error = outcome.message
                 record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
+            else:  # what the last attempt stopped on is being resolved: the merge box counts what is left
+                mr.merge_error = ""
         mr.save()
         return outcome
 

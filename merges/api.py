@@ -1,6 +1,6 @@
 """REST endpoints of merge requests: list and filter, open, edit, draft, close and reopen, the four
 tabs (conversation, commits, changes, migration), reviews, comments, auto-merge, merge, conflicts
-and their resolution, abort.
+and their resolution, abort, restoring a deleted source branch.
 
 Each view authorizes (``merges.actions.get_merge_request``, then the action's own ``check_*``: an
 outsider gets 404, a role too low 403, both before the body is read), parses (a serializer), calls the function the page calls
@@ -418,6 +418,16 @@ class Resolve(APIView):
         outcome = actions.resolve(request.user, mr, data["identity"], data["result"], data["choice"],
                                   force=data["force"])
         return _outcome(outcome, mr)
+
+
+class RestoreBranch(APIView):
+    @extend_schema(request=None, responses={200: s.MergeRequestSerializer, 403: ERROR, 409: ERROR})
+    def post(self, request, slug, number):
+        """Create the request's deleted source branch again at the head the request last knew
+        (``source_head``); 409 ``branch_exists`` when the branch is there."""
+        mr = _mr(request, slug, number)
+        actions.restore_branch(request.user, mr)
+        return Response(_request_data(mr))
 
 
 class Abort(APIView):

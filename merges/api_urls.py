@@ -4,8 +4,8 @@
 from django.urls import path
 
 from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
-                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, Reviewer, Reviewers,
-                        Reviews)
+                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, RestoreBranch, Reviewer,
+                        Reviewers, Reviews)
 
 LIST = "repositories/<slug:slug>/merge-requests/"
 MR = LIST + "<int:number>/"
@@ -29,4 +29,5 @@ urlpatterns = [
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),
     path(MR + "conflicts/resolve/", Resolve.as_view(), name="merge_request_resolve"),
     path(MR + "abort/", Abort.as_view(), name="merge_request_abort"),
+    path(MR + "restore-branch/", RestoreBranch.as_view(), name="merge_request_restore_branch"),
 ]

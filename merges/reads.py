@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from branches.access import has_role, merge_role_for, role_of
 from branches.actions import client_for
@@ -51,12 +51,67 @@ def anchor_for(identity: str) -> str:
     return "obj-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
 
 
+# the badge ---------------------------------------------------------------------------------
+
+@dataclass
+class Badge:
+    """The request's state as its pill says it. ``kind``: open, draft, approved,
+    changes_requested, conflicts, blocked, merged or closed (``mr.state`` alone says "approved"
+    for a request that needs no approval)."""
+
+    kind: str
+    label: str
+    mergeable: bool = False  # nothing the pill shows stops a merge (approvals met, no conflict)
+
+
+def badge(mr: MergeRequest, approvals: Approvals | None = None, conflicts: int | None = None,
+          blocked: bool = False) -> Badge:
+    """What the request's pill says: merged or closed; else draft; else its open conflicts
+    (``conflicts``, when known); else blocked (``blocked``: the source branch is gone, or the last
+    merge attempt was refused); else changes requested; else its approvals against the rule."""
+    if mr.state in (State.MERGED, State.CLOSED):
+        return Badge(mr.state, mr.get_state_display())
+    if mr.draft:
+        return Badge("draft", "draft")
+    if conflicts:
+        return Badge("conflicts", f"{conflicts} conflict{'s' if conflicts != 1 else ''}")
+    if blocked:
+        return Badge("blocked", "blocked")
+    if mr.state == State.CHANGES_REQUESTED:
+        return Badge("changes_requested", "changes requested")
+    approvals = approvals or actions.approvals(mr)
+    if not approvals.required:
+        return Badge("open", "open", mergeable=True)
+    counted = f"{approvals.count}/{approvals.required}"
+    if approvals.met:
+        return Badge("approved", f"approved {counted}", mergeable=True)
+    return Badge("open", f"open · approvals {counted}")
+
+
+def open_conflicts_count(client, mr: MergeRequest, heads: dict[str, str] | None = None) -> int | None:
+    """How many objects of the request's merge wait for a resolution: those of its engine merge in
+    progress, else those of its cached preview; None when not known yet (nothing is computed)."""
+    if mr.is_closed:
+        return 0
+    with engine_errors():
+        if mr.engine_merge_id:
+            info = client.merge_info(mr.engine_merge_id)
+            if info and info["status"] in ("conflicts", "ready"):
+                return sum(1 for i in client.merge_items(mr.engine_merge_id) if i["resolution"] is None)
+        heads = heads if heads is not None else actions.branch_heads(client)
+        if mr.source not in heads or mr.target not in heads:
+            return None
+        found = actions.cached_preview(mr.repository, heads[mr.source], heads[mr.target], mr.strategy)
+    return len(found.conflicts) if found is not None else None
+
+
 # the list ----------------------------------------------------------------------------------
 
 @dataclass
 class MergeRequestRow:
     mr: MergeRequest
     approvals: Approvals
+    badge: Badge | None = None
 
 
 @dataclass
@@ -88,12 +143,16 @@ def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
 DASHBOARD_OPEN_LIMIT = 20
 
 
-def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT) -> list[MergeRequest]:
-    """The repository's open requests (open, changes requested, approved), newest first: the
-    repository dashboard's box, which ``merges`` renders (``{% open_merge_requests_box %}``) so that
-    ``branches`` needs nothing from ``merges``."""
-    states = [State.OPEN, State.CHANGES_REQUESTED, State.APPROVED]
-    return list(MergeRequest.objects.filter(repository=repo, state__in=states).select_related("author")[:limit])
+def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT, branch: str | None = None
+                        ) -> list[MergeRequest]:
+    """The repository's open requests (open, changes requested, approved), newest first, or only
+    those from or into ``branch``: the repository dashboard's box and the branch deletion's
+    warning, which ``merges`` renders (``{% open_merge_requests_box %}``) so that ``branches``
+    needs nothing from ``merges``."""
+    qs = MergeRequest.objects.filter(repository=repo, state__in=actions.OPEN_STATES)
+    if branch is not None:
+        qs = qs.filter(Q(source=branch) | Q(target=branch))
+    return list(qs.select_related("author")[:limit])
 
 
 def state_counts(repo: Repository) -> dict[str, int]:
@@ -101,15 +160,33 @@ def state_counts(repo: Repository) -> dict[str, int]:
     return {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
 
 
+def _list_engine_state(repo: Repository, mrs: list[MergeRequest]) -> dict[int, tuple[int | None, bool]]:
+    """For each open request of a page: (its open conflicts when known, whether its source branch
+    was deleted), read on one connection; nothing when the engine does not answer."""
+    open_ones = [mr for mr in mrs if not mr.is_closed]
+    if not open_ones:
+        return {}
+    try:
+        with client_for(repo) as client:
+            heads = actions.branch_heads(client)
+            return {mr.pk: (open_conflicts_count(client, mr, heads), mr.source not in heads) for mr in open_ones}
+    except ActionError:
+        return {}
+
+
 def list_merge_requests(repo: Repository, state: str | None = "open", page: int = 1,
                         per_page: int = LIST_PER_PAGE) -> MergeRequestList:
     state = state_filter(state)
     qs = merge_requests(repo, state).select_related(None).select_related("author")
     found = Paginator(qs, per_page).get_page(page)
-    rows = []
     for mr in found:
         mr.repository = repo
-        rows.append(MergeRequestRow(mr, actions.approvals(mr)))
+    engine_state = _list_engine_state(repo, list(found))
+    rows = []
+    for mr in found:
+        status = actions.approvals(mr)
+        conflicts, deleted = engine_state.get(mr.pk, (None, False))
+        rows.append(MergeRequestRow(mr, status, badge(mr, status, conflicts, deleted or bool(mr.merge_error))))
     return MergeRequestList(state=state, counts=state_counts(repo), rows=rows, page=found)
 
 
@@ -156,9 +233,11 @@ class Sides:
     target: str
     base: str | None
     ahead: Count = field(default_factory=lambda: Count(0))
+    source_deleted: bool = False  # the source branch is gone: ``source`` is the head the request last knew
 
 
 def sides(client, mr: MergeRequest) -> Sides:
+    deleted = False
     with engine_errors():
         source = target = None
         if mr.state == State.MERGED and mr.merge_commit:
@@ -166,10 +245,15 @@ def sides(client, mr: MergeRequest) -> Sides:
             if row:
                 source, target = row["source_commit"], row["target_commit"]
         if source is None:
-            source, target = client.resolve(mr.source), client.resolve(mr.target)
+            heads = actions.branch_heads(client)
+            source, target = heads.get(mr.source), heads.get(mr.target) or client.resolve(mr.target)
+            if source is None:  # deleted: the request shows what it last knew (the engine keeps the commits)
+                if not mr.source_head:
+                    raise actions.source_deleted(mr)
+                source, deleted = mr.source_head, True
         base = client.find_merge_base(source, target)
         ahead, _behind = ahead_behind(client, source, target)
-    return Sides(source, target, base, ahead)
+    return Sides(source, target, base, ahead, deleted)
 
 
 def changes_count(client, s: Sides) -> int:
@@ -195,9 +279,15 @@ class Header:
     commits_count: Count | None = None
     changes_count: int | None = None
     engine_error: ActionError | None = None
+    badge: Badge | None = None
+
+    @property
+    def source_deleted(self) -> bool:
+        return self.sides is not None and self.sides.source_deleted
 
 
-def header(user, mr: MergeRequest, client=None, count_changes: bool = True) -> Header:
+def header(user, mr: MergeRequest, client=None, count_changes: bool = True, conflicts: int | None = None) -> Header:
+    """``conflicts``: the open conflicts when the caller read them (else read here, when known)."""
     out = Header(role=role_of(user, mr.repository), conversation_count=conversation_count(mr))
     if client is not None:
         try:
@@ -205,8 +295,11 @@ def header(user, mr: MergeRequest, client=None, count_changes: bool = True) -> H
             out.commits_count = out.sides.ahead
             if count_changes:
                 out.changes_count = changes_count(client, out.sides)
+            if conflicts is None and not out.sides.source_deleted:
+                conflicts = open_conflicts_count(client, mr)
         except ActionError as exc:  # what was read before the failure is still shown, as before
             out.engine_error = exc
+    out.badge = badge(mr, conflicts=conflicts, blocked=out.source_deleted or bool(mr.merge_error))
     return out
 
 
@@ -296,6 +389,8 @@ def merge_box(user, mr: MergeRequest, client=None, cached_only: bool = True) -> 
     role = merge_role_for(mr.repository, mr.target)
     try:
         actions.check_can_merge(user, mr)
+        if isinstance(preview_error, ActionError) and preview_error.code == "source_deleted":
+            raise preview_error
         can_merge, blocked = True, ""
     except (PermissionDenied, ActionError) as exc:
         can_merge, blocked = False, getattr(exc, "message", None) or str(exc)
@@ -431,6 +526,35 @@ def migration(client, mr: MergeRequest, s: Sides) -> MigrationTab:
 
 # conflicts ---------------------------------------------------------------------------------
 
+# The engine's conflict classes (docs/merge.md, "Three-way classes") and resolutions in the
+# pages' words: every template says them through the ``conflict_words`` / ``resolution_words``
+# filters (merge_tags), never the engine's names.
+CONFLICT_WORDS = {
+    "NO_CONFLICT": "the same on both sides",
+    "SOURCE_MODIFIED": "changed on the source only",
+    "TARGET_MODIFIED": "changed on the target only",
+    "BOTH_MODIFIED": "changed on both sides",
+    "BOTH_ADDED": "added on both sides, differently",
+    "DELETED_SOURCE": "deleted on the source, changed on the target",
+    "DELETED_TARGET": "deleted on the target, changed on the source",
+}
+RESOLUTION_WORDS = {
+    "source": "the source's version",
+    "target": "the target's version",
+    "base": "the merge base's version",
+    "custom": "an edited text",
+}
+
+
+def conflict_words(kind: str | None) -> str:
+    """A conflict class as the pages say it (an unknown one in lower case, underscores as spaces)."""
+    return CONFLICT_WORDS.get(kind or "", (kind or "").replace("_", " ").lower())
+
+
+def resolution_words(resolution: str | None) -> str:
+    return RESOLUTION_WORDS.get(resolution or "", resolution or "")
+
+
 @dataclass
 class ConflictItem:
     """One object of the request's engine merge: its three versions and the result so far."""
@@ -533,8 +657,8 @@ def reviewer_candidates(mr: MergeRequest) -> list:
 
 
 __all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
-           "open_merge_requests", "state_counts", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
+           "open_merge_requests", "state_counts", "Badge", "badge", "open_conflicts_count", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
            "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "review_requests", "reviewer_candidates", "MergeBox",
            "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
-           "MigrationTab", "migration", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]
+           "MigrationTab", "migration", "CONFLICT_WORDS", "RESOLUTION_WORDS", "conflict_words", "resolution_words", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]
 

@@ -28,4 +28,5 @@ urlpatterns = [
     path(MR + "draft/", views.draft, name="draft"),
     path(MR + "auto-merge/", views.auto_merge, name="auto_merge"),
     path(MR + "abort/", views.abort, name="abort"),
+    path(MR + "restore-branch/", views.restore_branch, name="restore_branch"),
 ]

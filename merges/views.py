@@ -59,13 +59,16 @@ def _back(mr: MergeRequest, tab: str = "detail", **query) -> str:
     return url
 
 
-def _context(request, mr: MergeRequest, tab: str, client=None, **extra) -> dict:
-    """What every tab shows: the header (state, counts) and the user's role."""
-    head = reads.header(request.user, mr, client, count_changes=tab != "changes")  # that tab counts its own
+def _context(request, mr: MergeRequest, tab: str, client=None, conflicts: int | None = None, **extra) -> dict:
+    """What every tab shows: the header (state, counts) and the user's role (``conflicts``: the
+    open conflicts, when the page read them)."""
+    head = reads.header(request.user, mr, client, count_changes=tab != "changes",  # that tab counts its own
+                        conflicts=conflicts)
     context = {
         "repo": mr.repository, "mr": mr, "tab": "merges", "mr_tab": tab, "role": head.role, "Role": Role,
         "is_developer": head.role is not None and head.role >= Role.DEVELOPER,
         "is_maintainer": head.role is not None and head.role >= Role.MAINTAINER,
+        "can_edit": request.user.pk == mr.author_id or (head.role is not None and head.role >= Role.MAINTAINER),
         "conversation_count": head.conversation_count, "header": head,
         **extra,
     }
@@ -109,7 +112,8 @@ def merge_request_list(request, slug):
     found = reads.list_merge_requests(repo, request.GET.get("state", "open"), _page_number(request))
     role = role_of(request.user, repo)
     return render(request, "merges/list.html", {
-        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER, "state": found.state,
+        "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER,
+        "is_maintainer": role >= Role.MAINTAINER, "state": found.state,
         "counts": found.counts, "rows": found.rows, "page": found.page})
 
 
@@ -117,7 +121,8 @@ def merge_request_new(request, slug):
     repo = repository_for(request.user, slug)
     actions.check_can_open(request.user, repo)
     role = role_of(request.user, repo)
-    context = {"repo": repo, "tab": "merges", "role": role, "is_developer": True}
+    context = {"repo": repo, "tab": "merges", "role": role, "is_developer": True,
+               "is_maintainer": role >= Role.MAINTAINER}
     if request.method == "POST":
         form = MergeRequestForm(request.POST)
         if form.is_valid():
@@ -158,8 +163,9 @@ def detail(request, slug, number):
         except ActionError as exc:
             messages.error(request, str(exc))
         context = _context(request, mr, "conversation", client)
-        # computing a preview can take a while on a big repository: then it loads after the page
-        box = reads.merge_box(request.user, mr, client, cached_only=True)
+        # computing a preview can take a while on a big repository: then it loads after the page,
+        # unless a merge was just refused (the box then names the data it would lose)
+        box = reads.merge_box(request.user, mr, client, cached_only=not request.GET.get("refused"))
     if not mr.is_closed:
         if box.preview_error is not None:
             context["preview_error"] = box.preview_error
@@ -309,7 +315,8 @@ def merge(request, slug, number):
         messages.warning(request, f"The merge stopped on conflicts: {outcome.message}")
         return redirect(_back(mr, "conflicts"))
     elif outcome.status == "refused":
-        messages.error(request, f"The merge was refused: {outcome.message} Check \"force\" to merge anyway.")
+        messages.error(request, "The merge was refused: it would lose data. The merge box says which; "
+                                "\"Merge anyway\" accepts the loss.")
         return redirect(_back(mr, refused=1) + "#merge-box")
     else:
         messages.info(request, outcome.message or outcome.status)
@@ -402,6 +409,14 @@ def abort(request, slug, number):
                 "The merge in progress was aborted; resolutions are kept for the next attempt.")
 
 
+@require_POST
+def restore_branch(request, slug, number):
+    """Create the deleted source branch again at the head the request last knew."""
+    mr = _get(request, slug, number)
+    return _run(request, mr, lambda: actions.restore_branch(request.user, mr),
+                f"Restored branch {mr.source} at {mr.source_head[:12]}.")
+
+
 # conflicts ---------------------------------------------------------------------------------
 
 def conflicts(request, slug, number):
@@ -436,8 +451,8 @@ def conflicts_open(request, slug, number):
 def _render_conflicts(request, mr, found: reads.Conflicts, *, error=None, status=200):
     mr.refresh_from_db()
     item = found.item
-    context = _context(request, mr, "conflicts", items=found.items, open_items=found.open_items, item=item,
-                       error=error)
+    context = _context(request, mr, "conflicts", conflicts=len(found.open_items), items=found.items,
+                       open_items=found.open_items, item=item, error=error)
     if item is not None:
         context.update(
             position=found.position,
@@ -482,7 +497,8 @@ def resolve(request, slug, number, mr=None):
         messages.success(request, "All conflicts resolved; merge when approved.")
         return redirect(_back(mr))
     if outcome.status == "refused":
-        messages.error(request, f"All conflicts resolved, but the merge was refused: {outcome.message}")
+        messages.error(request, "All conflicts resolved, but the merge was refused: it would lose data. The merge box "
+                                "says which; \"Merge anyway\" accepts the loss.")
         return redirect(_back(mr, refused=1) + "#merge-box")
     messages.success(request, f"Resolved {identity}.")
     remaining = [i["identity"] for i in outcome.conflicts]

@@ -87,8 +87,10 @@ def cmd_branch(client: Client, args) -> int:
         head = client.create_branch(args.name, args.start, with_data=args.data)
         print(f"created branch {args.name} at {_short(head)}" + (" with data" if args.data else ""))
     else:
-        for b in client.branches():
-            print(f"{'*' if b['is_head'] else ' '} {b['name']}  {_short(b['head'])}")
+        branches = client.branches()
+        width = max((len(b["name"]) for b in branches), default=0)
+        for b in branches:  # names padded to the longest, so that the heads line up
+            print(f"{'*' if b['is_head'] else ' '} {b['name']:<{width}}  {_short(b['head'])}")
     return 0
 
 
@@ -244,14 +246,34 @@ def cmd_merge_abort(client: Client, args) -> int:
     return 0
 
 
+NO_ITEMS = {
+    "fast_forward": "a fast-forward moves the target to the source's head: no object was merged one by one",
+    "up_to_date": "the target held every commit of the source already: nothing was merged",
+}
+
+
 def cmd_merge_items(client: Client, args) -> int:
-    def line(r):
+    """The merge's items after a line naming it (so that a merge without items says why)."""
+    info = client.merge_info(args.merge_id)
+    if info is None:
+        print(f"pggit: there is no merge {args.merge_id}", file=sys.stderr)
+        return 1
+    items = client.merge_items(args.merge_id)
+    if getattr(args, "json", False):
+        _print_json(items)
+        return 0
+    still_open = sum(1 for r in items if r.get("resolution") is None)
+    print(f"merge {args.merge_id}: {info['source']} into {info['target']}, {info['status']}, {len(items)} item(s)"
+          + (f", {still_open} open" if still_open else ""))
+    if not items:
+        print(f"  {NO_ITEMS.get(info['status'], 'no object differs between the source and the target')}")
+    width = max((len(r.get("conflict_type") or "") for r in items), default=0)
+    for r in items:
         state = r.get("resolution") or "open"
-        text = f"{r.get('conflict_type') or '':<16} {state:<8} {r['identity']}"
+        print(f"  {r.get('conflict_type') or '':<{width}}  {state:<8} {r['identity']}")
         if r.get("error"):
-            text += f"\n      error: {r['error']}"
-        return text
-    return _output(args, client.merge_items(args.merge_id), line)
+            print(f"      error: {r['error']}")
+    return 0
 
 
 def cmd_checkout(client: Client, args) -> int:

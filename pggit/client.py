@@ -20,6 +20,7 @@ from .errors import (
     RefNotFound,
     ShadowReplayError,
     ShadowUnavailable,
+    WrongObject,
     WrongBranch,
     translate,
 )
@@ -414,15 +415,11 @@ class Client:
             changes = shadow.describe_changes(definition, f"resolve {identity}", prelude=drop)
             described = shadow.describe_object(identity)
         if described is None:
-            made = ", ".join(c["identity"] for c in changes if not c.get("deleted")) or "nothing"
-            raise InvalidArgument(f"the custom definition does not create {identity} (it creates: {made})",
-                                  sqlstate="PGG07")
+            raise WrongObject(identity, [c["identity"] for c in changes if not c.get("deleted")])
         extra = [c["identity"] for c in changes
                  if not c.get("deleted") and c["identity"] != identity and c["identity"] not in before]
         if extra:
-            raise InvalidArgument(
-                f"the custom definition of {identity} also creates {', '.join(extra)}; a resolution holds one object",
-                sqlstate="PGG07")
+            raise WrongObject(identity, [identity, *extra], extra)
         return described["definition"], described["detail"]
 
     def finish_merge(self, merge_id: int, force: bool = False) -> dict:

@@ -56,6 +56,26 @@ class InvalidArgument(PggitError):
     code = "invalid_argument"
 
 
+class WrongObject(InvalidArgument):
+    """A custom resolution's text creates another object than the one it resolves, or more than
+    it: ``identity`` is the object resolved, ``created`` what the text created (the same SQLSTATE
+    as any invalid custom definition)."""
+
+    code = "resolution_wrong_object"
+
+    def __init__(self, identity: str, created: list[str], extra: list[str] | None = None):
+        self.identity, self.created, self.extra = identity, list(created), list(extra or [])
+        if self.extra:
+            message = (f"The text creates {', '.join(self.extra)} besides {identity}: "
+                       "a resolution holds one object.")
+        elif self.created:
+            message = (f"The text creates {', '.join(self.created)}, not {identity}: "
+                       "a resolution must create the object it resolves.")
+        else:
+            message = f"The text creates no object: a resolution must create {identity}."
+        super().__init__(message, sqlstate="PGG07")
+
+
 class StaleHead(PggitError):
     """The merge is not open, or a branch head moved since it was read (abort and retry)."""
 

@@ -42,6 +42,21 @@ class Conflict(ActionError):
     status, code = 409, "conflict"
 
 
+class DataLoss(Conflict):
+    """A step would lose data (the engine refused it; it may be forced): ``losses`` are the
+    engine's data-loss rows (identity, statement, reason), which pages show and name."""
+
+    code = "data_loss_refused"
+
+    def __init__(self, message: str, losses: list[dict]):
+        super().__init__(message)
+        self.losses = list(losses)
+
+    @property
+    def loses_data_in(self) -> list[str]:
+        return sorted({row["identity"] for row in self.losses})
+
+
 class Unavailable(ActionError):
     status, code = 503, "engine_unavailable"
 
@@ -60,15 +75,29 @@ _STATUS = {
 }
 
 
+# Hints of the engine that name its functions or parameters (``force => true``,
+# ``pggit.resolve_conflict``), in the words of the pages (None: the page offers the forced action
+# itself, e.g. "Merge anyway, dropping ...").
+_PAGE_HINTS = {
+    pe.DataLossRefused: None,
+    pe.BranchNotMerged: None,
+    pe.StaleHead: "a branch moved or the merge was closed since it was opened: abort it and merge again",
+}
+
+
 def from_engine(exc: Exception) -> ActionError:
     """The ActionError for an engine, shadow or connection error."""
     if isinstance(exc, pe.ShadowReplayError):
         detail = "\n".join(p for p in (exc.pg_detail and f"DETAIL: {exc.pg_detail}",
                                        exc.hint and f"HINT: {exc.hint}") if p) or None
         return Rejected(exc.message, detail=detail, identity=exc.identity)
+    if isinstance(exc, pe.WrongObject):  # said to the person who typed it, as PostgreSQL's refusals are
+        return Rejected(exc.message, code=exc.code, identity=exc.identity)
     if isinstance(exc, pe.PggitError):
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return ActionError(exc.message, code=exc.code, status=status, detail=exc.hint and f"HINT: {exc.hint}")
+        # (some hints name the engine's functions and parameters: pages say what to do instead)
+        hint = next((words for cls, words in _PAGE_HINTS.items() if isinstance(exc, cls)), exc.hint)
+        return ActionError(exc.message, code=exc.code, status=status, detail=hint and f"HINT: {hint}")
     if isinstance(exc, psycopg.OperationalError):
         return Unavailable(f"the repository's database did not answer: {str(exc).strip()}")
     if isinstance(exc, psycopg.Error):

@@ -2,7 +2,10 @@
 branches, merge requests."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from api import pages as api_pages
 from api import views as api_views
@@ -17,6 +20,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.urls")),
     path("notifications/", include("monitoring.urls_notifications")),
+    # browsers ask for /favicon.ico whatever the page links: send them to the vendored icon
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+         name="favicon"),
     path("health/", api_views.Health.as_view(), name="health"),
     path("health/deep/", api_views.DeepHealth.as_view(), name="health_deep"),
     path("", include("merges.urls")),

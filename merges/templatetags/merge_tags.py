@@ -2,21 +2,24 @@
 
 from django import template
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 register = template.Library()
 
-STATE_ICONS = {"open": "●", "changes_requested": "●", "approved": "✓", "merged": "⇢", "closed": "✕"}
+STATE_ICONS = {"open": "●", "changes_requested": "±", "approved": "✓", "merged": "⇢", "closed": "✕", "draft": "✎",
+               "conflicts": "⚠", "blocked": "⊘"}
 
 
 @register.simple_tag
-def state_badge(mr):
-    """The request's state as a coloured pill (plus a "draft" outline pill for drafts)."""
-    html = format_html('<span class="state state-{}" data-state="{}">{} {}</span>', mr.state, mr.state,
-                       STATE_ICONS.get(mr.state, ""), mr.get_state_display())
-    if mr.draft and not mr.is_closed:
-        html += mark_safe('<span class="state state-draft">draft</span>')
-    return html
+def state_badge(mr, badge=None):
+    """The request's state as a coloured pill: ``badge`` (``merges.reads.badge``: draft, approvals
+    n/m, conflicts, blocked...) or, without it, what the request's row alone says (never
+    "approved" for a request that needs no approval)."""
+    if badge is None:
+        from merges.reads import badge as badge_of
+
+        badge = badge_of(mr)
+    return format_html('<span class="state state-{}" data-state="{}" data-badge="{}">{} {}</span>', badge.kind,
+                       mr.state, badge.kind, STATE_ICONS.get(badge.kind, ""), badge.label)
 
 
 @register.filter
@@ -24,6 +27,22 @@ def anchor(identity):
     from merges.reads import anchor_for
 
     return anchor_for(identity or "")
+
+
+@register.filter
+def conflict_words(kind):
+    """``BOTH_MODIFIED`` -> "changed on both sides" (``merges.reads.CONFLICT_WORDS``)."""
+    from merges.reads import conflict_words as words
+
+    return words(kind)
+
+
+@register.filter
+def resolution_words(resolution):
+    """``source`` -> "the source's version" (``merges.reads.RESOLUTION_WORDS``)."""
+    from merges.reads import resolution_words as words
+
+    return words(resolution)
 
 
 @register.filter
@@ -44,3 +63,27 @@ def open_merge_requests_box(repo):
     from merges.reads import open_merge_requests
 
     return {"repo": repo, "merge_requests": open_merge_requests(repo)}
+
+
+@register.inclusion_tag("merges/_open_merge_requests_box.html")
+def branch_merge_requests_box(repo, branch):
+    """The open merge requests from or into ``branch``, for the page that confirms its deletion
+    (nothing when there are none)."""
+    from merges.reads import open_merge_requests
+
+    return {"repo": repo, "merge_requests": open_merge_requests(repo, branch=branch), "branch": branch,
+            "box_id": "branch-merge-requests", "hide_empty": True}
+
+
+@register.simple_tag
+def delete_branch_question(repo, branch):
+    """The question the branch list asks before deleting ``branch``, naming its open requests."""
+    from merges.reads import open_merge_requests
+
+    found = open_merge_requests(repo, branch=branch)
+    if not found:
+        return "Delete this branch?"
+    names = ", ".join(f"!{mr.number} {mr.title}" for mr in found)
+    return (f"Delete this branch? Open merge request{'s' if len(found) > 1 else ''} {names} "
+            f"{'use' if len(found) > 1 else 'uses'} it: {'they' if len(found) > 1 else 'it'} "
+            "will say that the branch is gone.")

@@ -184,6 +184,23 @@ def test_close_and_reopen(as_api, mr, author, viewer):
     assert response.status_code == 409 and error_of(response)["code"] == "not_closed"
 
 
+def test_a_deleted_source_branch_is_restored_at_the_head_the_request_knew(as_api, repo, mr, author, viewer, outsider):
+    engine = Client(repo.dsn)
+    head = engine.resolve("feature-colors")
+    assert fresh(mr).source_head == head
+    engine.delete_branch("feature-colors", force=True)
+    commits = as_api(viewer).get(url(mr, "commits/"))  # the request still shows what it last knew
+    assert commits.status_code == 200 and commits.json()["source_commit"] == head
+    assert as_api(viewer).post(url(mr, "restore-branch/")).status_code == 403
+    assert as_api(outsider).post(url(mr, "restore-branch/")).status_code == 404
+    response = as_api(author).post(url(mr, "restore-branch/"))
+    assert response.status_code == 200 and response.json()["source_head"] == head
+    assert {b["name"]: b["head"] for b in engine.branches()}["feature-colors"] == head
+    again = as_api(author).post(url(mr, "restore-branch/"))
+    assert again.status_code == 409 and error_of(again)["code"] == "branch_exists"
+    engine.close()
+
+
 # detail and the four tabs ------------------------------------------------------------------
 
 def test_detail_has_compare_counts_and_the_callers_merge_box(as_api, mr, viewer, maintainer):

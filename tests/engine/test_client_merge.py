@@ -208,8 +208,9 @@ def test_rejected_custom_resolution_leaves_merge_unchanged(repo):
     assert audit_rows(client, "resolve")[-1]["outcome"] == "error"
 
     # a definition of another object is refused too, and also changes nothing
-    with pytest.raises(InvalidArgument, match="does not create view public.v"):
+    with pytest.raises(InvalidArgument, match="creates view public.w, not view public.v") as wrong:
         client.resolve_conflict(merge_id, "view public.v", "custom", "CREATE VIEW w AS SELECT id FROM items")
+    assert (wrong.value.identity, wrong.value.created) == ("view public.v", ["view public.w"])
     assert client.merge_items(merge_id) == items_before
 
     assert client.abort_merge(merge_id) == "aborted"
@@ -373,3 +374,45 @@ def test_cli_merge_commands(repo, capsys, tmp_path):
     assert code == 0 and "nothing changed" in out
     code, _, err = cli("apply", "A", "--sql", "CREATE TABLE x (id int)")
     assert code == 1 and "checked out" in err
+
+
+def test_cli_merge_items_prints_the_items_of_a_merged_merge_and_says_why_a_fast_forward_has_none(repo, capsys):
+    server, db, client = repo
+    run(server, db, "CREATE TABLE t (id int)")
+    client.create_branch("feature")
+    client.apply("feature", "CREATE TABLE on_feature (id int)")
+    run(server, db, "CREATE TABLE on_main (id int)")  # main moves: a real three-way merge with two items
+    merged = client.merge("feature")
+    assert merged["status"] == "merged"
+    assert cli_main(["--dsn", server.dsn_for(db), "merge-items", str(merged["merge_id"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"merge {merged['merge_id']}: feature into main, merged, 2 item(s)"
+    assert [line.split()[-3:] for line in lines[1:]] == [["auto", "table", "public.on_feature"],
+                                                          ["auto", "table", "public.on_main"]]
+    assert "SOURCE_MODIFIED" in lines[1] and "TARGET_MODIFIED" in lines[2]
+
+    client.create_branch("ff", "feature")
+    client.apply("ff", "CREATE TABLE on_ff (id int)")
+    fast = client.merge("ff", "feature")
+    assert fast["status"] == "fast_forward"
+    code = cli_main(["--dsn", server.dsn_for(db), "merge-items", str(fast["merge_id"])])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[0] == f"merge {fast['merge_id']}: ff into feature, fast_forward, 0 item(s)"
+    assert "fast-forward" in out[1]  # never silent: a merge without items says why
+
+    assert cli_main(["--dsn", server.dsn_for(db), "merge-items", "999999"]) == 1
+    assert "no merge 999999" in capsys.readouterr().err
+
+
+def test_cli_branch_list_lines_up_the_heads(repo, capsys):
+    server, db, client = repo
+    for name in ("x", "a much longer branch name", "ünï cödé"):
+        client.create_branch(name)
+    assert cli_main(["--dsn", server.dsn_for(db), "branch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    heads = {b["name"]: b["head"][:12] for b in client.branches()}
+    assert len(lines) == len(heads) >= 4
+    columns = {line.index(heads[line[2:].rsplit(None, 1)[0].rstrip()]) for line in lines}
+    assert len(columns) == 1, lines  # every head starts in the same column
+    assert all(line.endswith(heads[line[2:].rsplit(None, 1)[0].rstrip()]) for line in lines)
+    assert sum(line.startswith("* ") for line in lines) == 1
