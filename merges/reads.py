@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from branches.access import has_role, merge_role_for, role_of
 from branches.actions import client_for
@@ -28,6 +28,7 @@ from branches.models import Repository, Role
 from branches.render import side_by_side
 from merges import actions
 from merges.actions import Approvals, Preview
+from merges.markdown import Links, mentioned, referenced
 from merges.models import Comment, MergeRequest, Review
 from pggit_web.errors import ActionError, engine_errors
 
@@ -49,6 +50,28 @@ FILTERS: dict[str, list | None] = {
 def anchor_for(identity: str) -> str:
     """A stable HTML id for an object on the Changes page."""
     return "obj-" + hashlib.sha1(identity.encode()).hexdigest()[:12]
+
+
+def markdown_links(repo: Repository, text: str) -> Links:
+    """What ``text`` (Markdown) may link to in ``repo``: the mentioned users who are members of it
+    or superusers (highlighted: there is no profile page), and its merge requests by number.
+    Two queries at most, none for a text that mentions nobody and refers to no request."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    names = mentioned(text)
+    members = set()
+    if names:
+        members = set(get_user_model().objects.filter(username__in=names, is_active=True).filter(
+            Q(is_superuser=True) | Q(groups__repository_role__repository=repo)).values_list("username", flat=True))
+    wanted = referenced(text)
+    numbers = set(MergeRequest.objects.filter(repository=repo, number__in=wanted).values_list("number", flat=True)) \
+        if wanted else set()
+
+    def reference(number: int) -> str | None:
+        return reverse("merges:detail", kwargs={"slug": repo.slug, "number": number}) if number in numbers else None
+
+    return Links(mentions=dict.fromkeys(members, ""), reference=reference)
 
 
 # the list ----------------------------------------------------------------------------------

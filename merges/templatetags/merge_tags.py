@@ -27,6 +27,18 @@ def anchor(identity):
 
 
 @register.filter
+def markdown(text, repo):
+    """A description, comment or review body (Markdown) as sanitized HTML, with ``@mentions``
+    of the repository's members and ``!n`` links to its merge requests: ``{{ c.body|markdown:repo }}``."""
+    from merges.markdown import render_markdown
+    from merges.reads import markdown_links
+
+    if not text:
+        return ""
+    return mark_safe(render_markdown(text, markdown_links(repo, text)))  # sanitized by nh3
+
+
+@register.filter
 def merge_kind(kind):
     return {"fast_forward": "fast-forward", "merge": "merge commit", "up_to_date": "up to date"}.get(kind, kind)
 
