@@ -230,7 +230,19 @@ CONSOLE_OFF = ("the console on the checked-out branch is off in {repo}: it runs 
                "PASSWORD '...'; and owning the objects it should change.")
 
 
-def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None) -> str | None:
+def drift_refusal(drifted: list[dict]) -> Conflict:
+    """Why SQL on the live database is refused while it has drift (unless ``with_drift``)."""
+    listed = ", ".join(f"{d['identity']} ({d['change']})" for d in drifted[:5]) + (
+        f" and {len(drifted) - 5} more" if len(drifted) > 5 else "")
+    return Conflict(f"the live database differs from HEAD in {len(drifted)} object{'s' if len(drifted) != 1 else ''} "
+                    f"changed behind the engine's back: {listed}. A statement that changes one of them records its "
+                    "whole live definition, the drift included, in this commit. Review the drift first, or run "
+                    "the SQL again saying to record the drift with it", code="live_drift",
+                    detail="\n".join(f"{d['change']}: {d['identity']}" for d in drifted))
+
+
+def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None, *,
+              with_drift: bool = False) -> str | None:
     """Run DDL on ``branch`` and return the commit it made (None when nothing changed).
 
     On a branch that is not checked out the engine client's ``apply`` runs it in the shadow
@@ -239,6 +251,12 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
     a login as that role, checked again before the SQL runs), in one transaction that the
     engine's event triggers capture as one commit (all statements or none); with no console role
     it is refused. The commit message names the web user.
+
+    Drift is not absorbed silently: while the live database differs from HEAD (``pggit.drift()``),
+    SQL on it is refused (409 ``live_drift``) unless ``with_drift`` says to go on; the commit
+    message then lists the drifted objects (``Live-drift:`` trailers), since a statement that
+    touches one records its live definition with the drift. (Drift made between the check and
+    the run is not seen: the check is a guard against the common case, not a lock.)
     """
     if not sql or not sql.strip():
         raise ActionError("there is no SQL to run", code="empty_sql")
@@ -250,6 +268,10 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
             return client.apply(branch, sql, text)
         if not repo.console_role:
             raise Conflict(CONSOLE_OFF.format(repo=repo.name, repo_slug=repo.slug.replace("-", "_")), code="console_off")
+        drifted = client.drift()
+        if drifted and not with_drift:
+            raise drift_refusal(drifted)
+        text += "".join(f"\nLive-drift: {d['identity']} ({d['change']})" for d in drifted)
         before = client.resolve(branch)
         try:
             console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text)

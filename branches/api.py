@@ -232,7 +232,8 @@ class Console(APIView):
     def post(self, request, slug):
         repo = repository_for(request.user, slug)
         data = _valid(s.ApplySerializer, request)
-        commit = actions.apply_sql(request.user, repo, data["branch"], data["sql"], data["message"])
+        commit = actions.apply_sql(request.user, repo, data["branch"], data["sql"], data["message"],
+                                   with_drift=data["with_drift"])
         return Response({"commit_id": commit}, status=status.HTTP_201_CREATED if commit else status.HTTP_200_OK)
 
 

@@ -228,6 +228,10 @@ class ApplySerializer(serializers.Serializer):
     branch = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
     sql = StrictCharField(max_length=1_000_000, trim_whitespace=False)
     message = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
+    with_drift = serializers.BooleanField(
+        required=False, default=False,
+        help_text="On the checked-out branch: run although the live database has drift (else 409 live_drift); "
+                  "a statement that changes a drifted object records its drift with it.")
 
 
 class CommitResultSerializer(serializers.Serializer):

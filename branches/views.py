@@ -303,10 +303,13 @@ def console(request, slug):
             branch = form.cleaned_data["branch"]
             try:
                 commit = actions.apply_sql(request.user, repo, branch, form.cleaned_data["sql"],
-                                           form.cleaned_data["message"])
+                                           form.cleaned_data["message"], with_drift=form.cleaned_data["with_drift"])
             except ActionError as exc:
-                # the SQL did not reach PostgreSQL (no console role): said above the form, not as PostgreSQL's refusal
-                context["error" if exc.code in CONSOLE_REFUSALS else "apply_error"] = exc
+                # the SQL did not reach PostgreSQL (no console role, drift): said above the form, not as
+                # PostgreSQL's refusal
+                key = "drift_refused" if exc.code == "live_drift" else (
+                    "error" if exc.code in CONSOLE_REFUSALS else "apply_error")
+                context[key] = exc
                 status = exc.status
             else:
                 url = reverse("branches:console", kwargs={"slug": repo.slug})
@@ -326,6 +329,8 @@ def console(request, slug):
             status = exc.status
     selected = form["branch"].value() or default
     context.update(selected=selected, on_head=selected == current, console_on_head=bool(repo.console_role))
+    if repo.console_role:  # what SQL on the live database would record besides its own change
+        context["drift"] = reads.read_drift_quietly(repo)
     return render(request, "branches/console.html", context, status=status)
 
 
