@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 from django.db import IntegrityError, transaction
@@ -241,16 +242,34 @@ def drift_refusal(drifted: list[dict]) -> Conflict:
                     detail="\n".join(f"{d['change']}: {d['identity']}" for d in drifted))
 
 
+@dataclass
+class ConsoleResult:
+    """What SQL run in the console did: the commit it made (None when it changed no tracked
+    object) and the rows of its last statement that returned some (a ``SELECT``), else None."""
+
+    commit: str | None
+    rows: console.Rows | None = None
+
+
 def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None, *,
               with_drift: bool = False) -> str | None:
-    """Run DDL on ``branch`` and return the commit it made (None when nothing changed).
+    """``run_console``'s commit: the commit the SQL made on ``branch``, None when nothing changed."""
+    return run_console(user, repo, branch, sql, message, with_drift=with_drift).commit
+
+
+def run_console(user, repo: Repository, branch: str, sql: str, message: str | None = None, *,
+                with_drift: bool = False) -> ConsoleResult:
+    """Run SQL on ``branch``: the commit it made (None when nothing changed) and the rows of its
+    last statement that returned some, the first ``console.ROWS_SHOWN`` with their count.
 
     On a branch that is not checked out the engine client's ``apply`` runs it in the shadow
     database and commits what changed; the live database is untouched. On the checked-out
     branch it runs on the live database as the repository's console role (``pggit.console``:
     a login as that role, checked again before the SQL runs), in one transaction that the
     engine's event triggers capture as one commit (all statements or none); with no console role
-    it is refused. The commit message names the web user.
+    it is refused. The commit message names the web user. Rows are read by the same unprivileged
+    login as the SQL: the console role on the live database (the data it may read), the shadow
+    role on other branches (the branch's schema, without data).
 
     Drift is not absorbed silently: while the live database differs from HEAD (``pggit.drift()``),
     SQL on it is refused (409 ``live_drift``) unless ``with_drift`` says to go on; the commit
@@ -265,7 +284,7 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
         check_can_apply(user, repo, branch, is_head=is_head)
         text = _author_message(user, message, sql)
         if not is_head:
-            return client.apply(branch, sql, text)
+            return ConsoleResult(*client.apply_with_rows(branch, sql, text))
         if not repo.console_role:
             raise Conflict(CONSOLE_OFF.format(repo=repo.name, repo_slug=repo.slug.replace("-", "_")), code="console_off")
         drifted = client.drift()
@@ -274,12 +293,12 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
         text += "".join(f"\nLive-drift: {d['identity']} ({d['change']})" for d in drifted)
         before = client.resolve(branch)
         try:
-            console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text)
+            rows = console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text)
         except console.ConsoleRoleRefused as exc:
             raise Conflict(f"the SQL did not run: {exc}. A maintainer can name another role in Settings.",
                            code="console_role_refused") from None
         after = client.resolve(branch)
-        return after if after != before else None
+        return ConsoleResult(after if after != before else None, rows)
 
 
 def checkout(user, repo: Repository, branch: str, force: bool = False) -> str:

@@ -205,3 +205,14 @@ def test_console_on_head_with_drift_is_409_unless_with_drift(as_api, repo, maint
     assert done.status_code == 201, done.content
     assert branches_of(repo)["main"] == done.json()["commit_id"] != before
     assert live_columns(repo.dsn)[-2:] == ["sneaky", "c2"]
+
+
+def test_console_select_returns_the_rows_and_their_count(as_api, repo, maintainer):
+    before = branches_of(repo)["main"]
+    response = as_api(maintainer).post(f"{BASE}/console/", {
+        "branch": "main", "sql": "SELECT g, NULL::text AS n FROM generate_series(1, 120) g"}, format="json")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["commit_id"] is None and branches_of(repo)["main"] == before
+    assert data["rows"]["columns"] == ["g", "n"] and data["rows"]["total"] == 120
+    assert len(data["rows"]["rows"]) == 100 and data["rows"]["rows"][0] == ["1", None]
