@@ -198,8 +198,9 @@ class Conversation(APIView):
     def get(self, request, slug, number):
         """The description and the timeline: the request's events, reviews and comments in time order."""
         mr = _mr(request, slug, number)
-        return Response(s.ConversationSerializer({"description": mr.description,
-                                                  "timeline": reads.timeline(mr)}).data)
+        with client_for(mr.repository) as client:
+            timeline = reads.timeline(mr, client)
+        return Response(s.ConversationSerializer({"description": mr.description, "timeline": timeline}).data)
 
 
 class Commits(APIView):
@@ -235,7 +236,8 @@ class Changes(APIView):
             tab = reads.changes(client, mr, sides, _page(request), wanted, per_page=size, side_by_side_rows=False)
         return Response(s.ChangesTabSerializer({
             "source_commit": sides.source, "merge_base": sides.base, "total": tab.total, "counts": tab.counts,
-            "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects}).data)
+            "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects,
+            "resolutions": tab.resolutions}).data)
 
 
 class Migration(APIView):

@@ -233,12 +233,26 @@ class CommentCreateSerializer(serializers.Serializer):
 
 # the four tabs -----------------------------------------------------------------------------
 
+class TimelineResolutionSerializer(serializers.Serializer):
+    object_identity = serializers.CharField()
+    resolution = serializers.CharField(help_text="source, target, base or custom")
+    definition = serializers.CharField(allow_blank=True, help_text="A custom resolution's definition, as recorded.")
+
+
 class TimelineEventSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed"])
+    kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
+                                            "draft", "ready", "retitled", "auto_merge", "dismissed",
+                                            "review_requested", "conflicts", "merge_failed", "resolved"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
     comment = CommentSerializer(allow_null=True)
+    detail = serializers.DictField(help_text="What the entry says: pushed {head}, retitled {old, new}, auto_merge "
+                                             "{on}, dismissed {count, reason}, review_requested {reviewer}, "
+                                             "conflicts {count}, merge_failed {error}.")
+    commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
+    more_commits = serializers.BooleanField()
+    resolution = TimelineResolutionSerializer(allow_null=True)
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -263,6 +277,14 @@ class ChangedObjectSerializer(serializers.Serializer):
     comments = CommentSerializer(many=True)
 
 
+class ResolutionChangeSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    resolved_by = serializers.CharField(source="resolution.resolved_by.username")
+    resolved_at = serializers.DateTimeField(source="resolution.created_at")
+    definition = serializers.CharField(source="resolution.definition", help_text="What the merge records.")
+    source_definition = serializers.CharField(allow_null=True, help_text="On the source.")
+
+
 class ChangesTabSerializer(serializers.Serializer):
     source_commit = serializers.CharField()
     merge_base = serializers.CharField(allow_null=True)
@@ -271,6 +293,8 @@ class ChangesTabSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
+    resolutions = ResolutionChangeSerializer(many=True, help_text="The custom conflict resolutions in force (first "
+                                                                  "page only): definitions someone wrote.")
 
 
 class MigrationTabSerializer(serializers.Serializer):

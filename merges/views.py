@@ -160,6 +160,7 @@ def detail(request, slug, number):
         context = _context(request, mr, "conversation", client)
         # computing a preview can take a while on a big repository: then it loads after the page
         box = reads.merge_box(request.user, mr, client, cached_only=True)
+        timeline = reads.timeline(mr, client)
     if not mr.is_closed:
         if box.preview_error is not None:
             context["preview_error"] = box.preview_error
@@ -167,7 +168,7 @@ def detail(request, slug, number):
             context.update(preview=box.preview, preview_pending=box.preview_pending)
     context.update(
         approvals=box.approvals,
-        timeline=reads.timeline(mr),
+        timeline=timeline,
         comment_form=CommentForm(),
         review_form=ReviewForm(),
         can_review=box.can_review,
@@ -228,7 +229,8 @@ def changes(request, slug, number):
     def read(client, sides) -> dict:
         tab = reads.changes(client, mr, sides, _page_number(request), request.GET.get("object", ""))
         return {"objects": tab.objects, "page": tab.page, "counts": tab.counts, "total": tab.total,
-                "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm()}
+                "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm(),
+                "resolutions": tab.resolutions}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)
 
