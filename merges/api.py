@@ -344,8 +344,20 @@ class Comments(APIView):
         """Comment on the request, or on one object of its changes (``object_identity``)."""
         mr = _mr(request, slug, number)
         data = _valid(s.CommentCreateSerializer, request)
-        comment = actions.add_comment(request.user, mr, data["body"], data["object_identity"])
+        comment = actions.add_comment(request.user, mr, data["body"], data["object_identity"], line=data["line"],
+                                      parent_id=data["parent"])
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class ResolveThread(APIView):
+    @extend_schema(operation_id="merge_requests_comments_resolve", request=s.ThreadResolveSerializer,
+                   responses={200: s.CommentSerializer, 403: ERROR, 404: ERROR})
+    def post(self, request, slug, number, comment_id):
+        """Resolve the thread of a comment (``resolved: false`` opens it again); returns its first comment."""
+        mr = _mr(request, slug, number)
+        data = _valid(s.ThreadResolveSerializer, request)
+        root = actions.set_thread_resolved(request.user, mr, comment_id, data["resolved"])
+        return Response(s.CommentSerializer(root).data)
 
 
 # merging -----------------------------------------------------------------------------------

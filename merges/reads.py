@@ -431,9 +431,24 @@ def commits(client, s: Sides, limit: int = COMMITS_LIMIT) -> CommitsTab:
 # changes -----------------------------------------------------------------------------------
 
 @dataclass
+class Thread:
+    """The comments on one line of a definition: the first, its replies, and whether the
+    source's line there now reads otherwise than when it was written (``outdated``)."""
+
+    root: Comment
+    replies: list[Comment]
+    outdated: bool
+
+    @property
+    def resolved(self) -> bool:
+        return self.root.resolved_at is not None
+
+
+@dataclass
 class ChangedObject:
-    """One object the source changed since the merge base, with its comments (and, for the page,
-    its side-by-side rows)."""
+    """One object the source changed since the merge base, with its comments on the object
+    (``comments``) and on its lines (``line_threads`` by line of the source's definition, and
+    ``outdated_threads`` whose line changed since), and, for the page, its side-by-side rows."""
 
     identity: str
     kind: str
@@ -443,6 +458,29 @@ class ChangedObject:
     anchor: str
     comments: list[Comment] = field(default_factory=list)
     rows: list | None = None
+    line_threads: dict[int, list[Thread]] = field(default_factory=dict)
+    outdated_threads: list[Thread] = field(default_factory=list)
+
+
+def _threads(comments: list[Comment], definition: str | None) -> tuple[dict[int, list[Thread]], list[Thread]]:
+    """Line comments of one object as threads: current ones by line, and the outdated ones."""
+    lines = actions.definition_lines(definition)
+    replies: dict[int, list[Comment]] = {}
+    for c in comments:
+        if c.parent_id:
+            replies.setdefault(c.parent_id, []).append(c)
+    by_line: dict[int, list[Thread]] = {}
+    outdated: list[Thread] = []
+    for c in comments:
+        if c.parent_id:
+            continue
+        stale = c.line > len(lines) or lines[c.line - 1] != c.line_text
+        thread = Thread(c, replies.get(c.pk, []), stale)
+        if stale:
+            outdated.append(thread)
+        else:
+            by_line.setdefault(c.line, []).append(thread)
+    return by_line, outdated
 
 
 @dataclass
@@ -513,13 +551,16 @@ def changes(client, mr: MergeRequest, s: Sides, page: int = 1, wanted: str = "",
     found = paginator.get_page(page)
     identities = [d["identity"] for d in found]
     by_object: dict[str, list] = {}
-    for c in mr.comments.filter(object_identity__in=identities).select_related("author"):
-        by_object.setdefault(c.object_identity, []).append(c)
+    on_lines: dict[str, list] = {}
+    for c in mr.comments.filter(object_identity__in=identities).select_related("author", "resolved_by"):
+        (on_lines if c.line is not None else by_object).setdefault(c.object_identity, []).append(c)
     objects = [ChangedObject(identity=d["identity"], kind=d["kind"], change=d["change"],
                              old_definition=d["old_definition"], new_definition=d["new_definition"],
                              anchor=anchor_for(d["identity"]), comments=by_object.get(d["identity"], []),
                              rows=side_by_side(d["old_definition"], d["new_definition"]) if side_by_side_rows else None)
                for d in found]
+    for o in objects:
+        o.line_threads, o.outdated_threads = _threads(on_lines.get(o.identity, []), o.new_definition)
     index = [IndexEntry(d["identity"], d["kind"], d["change"], anchor_for(d["identity"]), i // per_page + 1)
              for i, d in enumerate(diff)]
     resolutions = custom_resolutions(mr, {d["identity"]: d["new_definition"] for d in diff}, side_by_side_rows) \

@@ -222,6 +222,11 @@ class CommentSerializer(serializers.Serializer):
     author = UsernameField()
     body = serializers.CharField()
     object_identity = serializers.CharField(help_text="The object commented on; empty for the request itself.")
+    line = serializers.IntegerField(allow_null=True, help_text="The line of the source's definition commented on.")
+    line_text = serializers.CharField(allow_blank=True, help_text="That line's text when the comment was written.")
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="The thread's first comment.")
+    resolved_at = serializers.DateTimeField(allow_null=True, help_text="A thread is resolved on its first comment.")
+    resolved_by = UsernameField()
     created_at = serializers.DateTimeField()
 
 
@@ -229,6 +234,14 @@ class CommentCreateSerializer(serializers.Serializer):
     body = StrictCharField(max_length=TEXT_MAX)
     object_identity = StrictCharField(max_length=IDENTITY_MAX, required=False, allow_blank=True, default="",
                                             help_text="e.g. `table public.orders`: comment on that object.")
+    line = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=1_000_000,
+                                    help_text="Comment on this line of the source's definition of the object.")
+    parent = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                      help_text="Reply in the thread of this comment.")
+
+
+class ThreadResolveSerializer(serializers.Serializer):
+    resolved = serializers.BooleanField(default=True)
 
 
 # the four tabs -----------------------------------------------------------------------------

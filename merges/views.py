@@ -258,17 +258,36 @@ def comment(request, slug, number):
     form = CommentForm(request.POST)
     identity = request.POST.get("object_identity", "").strip()
     if not form.is_valid():
-        messages.error(request, "A comment needs some text.")
+        messages.error(request, "A comment needs some text" + ("" if form.has_error("body") else
+                                                                 " and a line number of 1 or more") + ".")
     else:
+        data = form.cleaned_data
         try:
-            actions.add_comment(request.user, mr, form.cleaned_data["body"], identity)
+            made = actions.add_comment(request.user, mr, data["body"], identity, line=data["line"],
+                                       parent_id=data["parent"])
         except ActionError as exc:
             _error(request, exc)
         else:
-            messages.success(request, "Comment added" + (f" on {identity}." if identity else "."))
+            identity = made.object_identity
+            messages.success(request, "Comment added" + (f" on {identity}" if identity else "")
+                             + (f", line {made.line}." if made.line else "."))
+            if made.line:
+                return redirect(_back(mr, "changes", object=identity) + f"#thread-{made.parent_id or made.pk}")
     if identity:
         return redirect(_back(mr, "changes", object=identity) + "#" + anchor_for(identity))
     return redirect(_back(mr) + "#timeline-end")
+
+
+@require_POST
+def resolve_thread(request, slug, number, comment_id):
+    """Resolve a line comment's thread, or open it again (``resolved=0``)."""
+    mr = _get(request, slug, number)
+    try:
+        root = actions.set_thread_resolved(request.user, mr, comment_id, request.POST.get("resolved") != "0")
+    except ActionError as exc:
+        _error(request, exc)
+        return redirect(_back(mr, "changes"))
+    return redirect(_back(mr, "changes", object=root.object_identity) + f"#thread-{root.pk}")
 
 
 @require_POST

@@ -39,6 +39,12 @@ def markdown(text, repo):
 
 
 @register.filter
+def at(mapping, key):
+    """``mapping[key]`` in a template (None when absent): ``{{ o.line_threads|at:row.right_no }}``."""
+    return (mapping or {}).get(key)
+
+
+@register.filter
 def merge_kind(kind):
     return {"fast_forward": "fast-forward", "merge": "merge commit", "up_to_date": "up to date"}.get(kind, kind)
 
