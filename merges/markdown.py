@@ -19,8 +19,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 # a mention starts after a space or punctuation (not inside a word or an e-mail address); Django
-# usernames are letters, digits and @ . + - _, and a trailing dot ends the sentence, not the name
-MENTION = re.compile(r"(?<![\w@/.+-])@([\w.+-]*[\w+-])")
+# usernames are letters, digits and @ . + - _, and a trailing dot ends the sentence, not the name.
+# (monitoring.notifications notifies the same names)
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]*[\w+])")
 REFERENCE = re.compile(r"(?<![\w&#!/])!(\d{1,9})\b")
 REFS = re.compile(f"{MENTION.pattern}|{REFERENCE.pattern}")
 

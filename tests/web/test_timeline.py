@@ -35,6 +35,23 @@ def open_request(repo, author, **kw) -> MergeRequest:
     return actions.open_merge_request(author, repo, source="feature-colors", target="main", title="Colors", **kw)
 
 
+def conflicting_request(repo, author, *, extra_live: str = "") -> MergeRequest:
+    """A request whose source and the live main both add column ``shade``, of other types."""
+    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.widgets ADD COLUMN shade integer")
+        if extra_live:
+            conn.execute(extra_live)
+    return open_request(repo, author)
+
+
+def written_resolution(mr) -> str:
+    """The source's definition of public.widgets with ``shade`` as varchar(40): a custom resolution."""
+    item = next(i for i in Client(mr.repository.dsn).merge_items(fresh(mr).engine_merge_id)
+                if i["identity"] == "table public.widgets")
+    return item["source_definition"].replace("shade text", "shade varchar(40)")
+
+
 def test_pushed_commits_and_dismissed_approvals_are_listed(repo, author, reviewer, viewer, as_user):
     mr = open_request(repo, author)
     actions.approve(reviewer, mr)
@@ -76,18 +93,11 @@ def test_draft_ready_close_reopen_retitle_auto_merge_and_review_request(repo, au
 
 
 def test_conflicts_found_and_resolved_show_who_and_how(repo, author, reviewer, maintainer, viewer, as_user):
-    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
-    with psycopg.connect(repo.dsn, autocommit=True) as conn:
-        conn.execute("ALTER TABLE public.widgets ADD COLUMN shade integer")
-        conn.execute("CREATE TABLE public.other (id int)")
-    mr = open_request(repo, author)
+    mr = conflicting_request(repo, author, extra_live="CREATE TABLE public.other (id int)")
     actions.approve(reviewer, mr)
     outcome = actions.merge(maintainer, fresh(mr))
     assert outcome.status == "conflicts"
-    item = next(i for i in Client(repo.dsn).merge_items(fresh(mr).engine_merge_id)
-                if i["identity"] == "table public.widgets")
-    custom = item["source_definition"].replace("shade text", "shade varchar(40)")
-    actions.resolve(author, fresh(mr), "table public.widgets", custom)
+    actions.resolve(author, fresh(mr), "table public.widgets", written_resolution(mr))
     text = text_of(as_user(viewer).get(url("detail", mr)).content.decode())
     assert f"{maintainer.username} tried to merge: 1 object changed on both sides needs a resolution" in text
     assert f"{author.username} resolved the conflict on table public.widgets with their own definition" in text
@@ -95,10 +105,7 @@ def test_conflicts_found_and_resolved_show_who_and_how(repo, author, reviewer, m
 
 
 def test_taking_a_side_names_the_side(repo, author, viewer, as_user):
-    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
-    with psycopg.connect(repo.dsn, autocommit=True) as conn:
-        conn.execute("ALTER TABLE public.widgets ADD COLUMN shade integer")
-    mr = open_request(repo, author)
+    mr = conflicting_request(repo, author)
     actions.open_conflicts(author, mr)
     actions.resolve(author, fresh(mr), "table public.widgets", None, choice="target")
     text = text_of(as_user(viewer).get(url("detail", mr)).content.decode())
@@ -127,17 +134,11 @@ def test_api_conversation_lists_the_same_events(repo, author, maintainer, viewer
 def test_custom_resolution_is_a_change_of_its_own_on_the_changes_tab(repo, author, viewer, as_user):
     from rest_framework.test import APIClient
 
-    Client(repo.dsn).apply("feature-colors", "ALTER TABLE public.widgets ADD COLUMN shade text")
-    with psycopg.connect(repo.dsn, autocommit=True) as conn:
-        conn.execute("ALTER TABLE public.widgets ADD COLUMN shade integer")
-    mr = open_request(repo, author)
+    mr = conflicting_request(repo, author)
     actions.open_conflicts(author, mr)
     changes = as_user(viewer).get(url("changes", mr)).content.decode()
     assert 'class="filebox resolution-change"' not in changes  # nothing written yet
-    item = next(i for i in Client(repo.dsn).merge_items(fresh(mr).engine_merge_id)
-                if i["identity"] == "table public.widgets")
-    actions.resolve(author, fresh(mr), "table public.widgets",
-                    item["source_definition"].replace("shade text", "shade varchar(40)"))
+    actions.resolve(author, fresh(mr), "table public.widgets", written_resolution(mr))
     changes = as_user(viewer).get(url("changes", mr)).content.decode()
     section = changes[changes.index('class="filebox resolution-change"'):]
     section = section[:section.index("</section>")]
