@@ -258,8 +258,8 @@ def comment(request, slug, number):
     form = CommentForm(request.POST)
     identity = request.POST.get("object_identity", "").strip()
     if not form.is_valid():
-        messages.error(request, "A comment needs some text" + ("" if form.has_error("body") else
-                                                                 " and a line number of 1 or more") + ".")
+        messages.error(request, "A comment needs some text." if form.has_error("body") else
+                       "A line number is 1 or more.")
     else:
         data = form.cleaned_data
         try:
