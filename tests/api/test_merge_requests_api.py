@@ -19,7 +19,8 @@ MR_KEYS = {"number", "title", "description", "source", "target", "state", "draft
 APPROVAL_KEYS = {"count", "required", "met", "approvers", "self_approval_allowed"}
 ITEM_KEYS = {"identity", "kind", "conflict_type", "auto_resolvable", "resolution", "error", "base_definition",
              "source_definition", "target_definition", "result_definition"}
-COMMENT_KEYS = {"id", "author", "body", "object_identity", "created_at"}
+COMMENT_KEYS = {"id", "author", "body", "object_identity", "line", "line_text", "parent", "resolved_at", "resolved_by",
+                "created_at"}
 REVIEW_KEYS = {"id", "reviewer", "verdict", "body", "source_head", "dismissed", "dismissed_reason", "created_at"}
 OUTCOME_KEYS = {"status", "commit", "merge_id", "message", "open_conflicts", "merge_request"}
 
