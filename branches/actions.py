@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 from django.db import IntegrityError, transaction
@@ -233,15 +234,51 @@ CONSOLE_OFF = ("the console on the checked-out branch is off in {repo}: it runs 
                "PASSWORD '...'; and owning the objects it should change.")
 
 
-def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None) -> str | None:
-    """Run DDL on ``branch`` and return the commit it made (None when nothing changed).
+def drift_refusal(drifted: list[dict]) -> Conflict:
+    """Why SQL on the live database is refused while it has drift (unless ``with_drift``)."""
+    listed = ", ".join(f"{d['identity']} ({d['change']})" for d in drifted[:5]) + (
+        f" and {len(drifted) - 5} more" if len(drifted) > 5 else "")
+    return Conflict(f"the live database differs from HEAD in {len(drifted)} object{'s' if len(drifted) != 1 else ''} "
+                    f"changed behind the engine's back: {listed}. A statement that changes one of them records its "
+                    "whole live definition, the drift included, in this commit. Review the drift first, or run "
+                    "the SQL again saying to record the drift with it", code="live_drift",
+                    detail="\n".join(f"{d['change']}: {d['identity']}" for d in drifted))
+
+
+@dataclass
+class ConsoleResult:
+    """What SQL run in the console did: the commit it made (None when it changed no tracked
+    object) and the rows of its last statement that returned some (a ``SELECT``), else None."""
+
+    commit: str | None
+    rows: console.Rows | None = None
+
+
+def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None = None, *,
+              with_drift: bool = False) -> str | None:
+    """``run_console``'s commit: the commit the SQL made on ``branch``, None when nothing changed."""
+    return run_console(user, repo, branch, sql, message, with_drift=with_drift).commit
+
+
+def run_console(user, repo: Repository, branch: str, sql: str, message: str | None = None, *,
+                with_drift: bool = False) -> ConsoleResult:
+    """Run SQL on ``branch``: the commit it made (None when nothing changed) and the rows of its
+    last statement that returned some, the first ``console.ROWS_SHOWN`` with their count.
 
     On a branch that is not checked out the engine client's ``apply`` runs it in the shadow
     database and commits what changed; the live database is untouched. On the checked-out
     branch it runs on the live database as the repository's console role (``pggit.console``:
     a login as that role, checked again before the SQL runs), in one transaction that the
     engine's event triggers capture as one commit (all statements or none); with no console role
-    it is refused. The commit's author is the web user, its committer the role that ran it.
+    it is refused. The commit's author is the web user, its committer the role that ran it. Rows are read by the same unprivileged
+    login as the SQL: the console role on the live database (the data it may read), the shadow
+    role on other branches (the branch's schema, without data).
+
+    Drift is not absorbed silently: while the live database differs from HEAD (``pggit.drift()``),
+    SQL on it is refused (409 ``live_drift``) unless ``with_drift`` says to go on; the commit
+    message then lists the drifted objects (``Live-drift:`` trailers), since a statement that
+    touches one records its live definition with the drift. (Drift made between the check and
+    the run is not seen: the check is a guard against the common case, not a lock.)
     """
     if not sql or not sql.strip():
         raise ActionError("there is no SQL to run", code="empty_sql")
@@ -250,18 +287,22 @@ def apply_sql(user, repo: Repository, branch: str, sql: str, message: str | None
         check_can_apply(user, repo, branch, is_head=is_head)
         text = _commit_message(message, sql)
         if not is_head:
-            return client.apply(branch, sql, text)
+            return ConsoleResult(*client.apply_with_rows(branch, sql, text))
         if not repo.console_role:
             raise Conflict(CONSOLE_OFF.format(repo=repo.name, repo_slug=repo.slug.replace("-", "_")), code="console_off")
+        drifted = client.drift()
+        if drifted and not with_drift:
+            raise drift_refusal(drifted)
+        text += "".join(f"\nLive-drift: {d['identity']} ({d['change']})" for d in drifted)
         before = client.resolve(branch)
         try:
-            console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text,
-                        person=user.get_username())
+            rows = console.run(repo.dsn, repo.console_role, repo.console_password or None, sql, text,
+                               person=user.get_username())
         except console.ConsoleRoleRefused as exc:
             raise Conflict(f"the SQL did not run: {exc}. A maintainer can name another role in Settings.",
                            code="console_role_refused") from None
         after = client.resolve(branch)
-        return after if after != before else None
+        return ConsoleResult(after if after != before else None, rows)
 
 
 def checkout(user, repo: Repository, branch: str, force: bool = False) -> str:

@@ -229,12 +229,15 @@ class Console(APIView):
     """Run DDL on a branch: in the shadow database on a branch that is not checked out, on the
     live database as the repository's console role on the checked-out one (``actions.apply_sql``)."""
 
-    @extend_schema(request=s.ApplySerializer, responses={201: s.CommitResultSerializer, 200: s.CommitResultSerializer})
+    @extend_schema(request=s.ApplySerializer, responses={201: s.ConsoleResultSerializer, 200: s.ConsoleResultSerializer})
     def post(self, request, slug):
         repo = repository_for(request.user, slug)
         data = _valid(s.ApplySerializer, request)
-        commit = actions.apply_sql(request.user, repo, data["branch"], data["sql"], data["message"])
-        return Response({"commit_id": commit}, status=status.HTTP_201_CREATED if commit else status.HTTP_200_OK)
+        done = actions.run_console(request.user, repo, data["branch"], data["sql"], data["message"],
+                                   with_drift=data["with_drift"])
+        rows = s.RowsSerializer(done.rows).data if done.rows is not None else None
+        return Response({"commit_id": done.commit, "rows": rows},
+                        status=status.HTTP_201_CREATED if done.commit else status.HTTP_200_OK)
 
 
 # settings: protection and members ---------------------------------------------------------------

@@ -44,6 +44,8 @@ class ConsoleForm(forms.Form):
                                                        "placeholder": "ALTER TABLE public.orders ADD COLUMN note text;"}))
     message = forms.CharField(required=False, max_length=500,
                               widget=forms.TextInput(attrs={"placeholder": "Commit message (optional: defaults to the first line of SQL)"}))
+    with_drift = forms.BooleanField(required=False, label="Run it although the live database has drift, and record "
+                                                         "the drift of the objects it changes with it")
 
     def __init__(self, *args, branches: list[str], **kwargs):
         super().__init__(*args, **kwargs)

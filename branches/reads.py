@@ -181,3 +181,12 @@ def read_drift(repo: Repository) -> list[dict]:
     head_definition, live_definition)."""
     with reader(repo) as client:
         return client.drift()
+
+
+def read_drift_quietly(repo: Repository) -> list[dict]:
+    """``read_drift`` for a page where drift is a warning beside other things (the console): no
+    drift when the engine cannot say (the page shows its own error for that)."""
+    try:
+        return read_drift(repo)
+    except ActionError:
+        return []

@@ -251,10 +251,26 @@ class ApplySerializer(serializers.Serializer):
     branch = StrictCharField(max_length=REF_MAX, trim_whitespace=False)
     sql = StrictCharField(max_length=1_000_000, trim_whitespace=False)
     message = StrictCharField(max_length=10_000, required=False, allow_blank=True, default="")
+    with_drift = serializers.BooleanField(
+        required=False, default=False,
+        help_text="On the checked-out branch: run although the live database has drift (else 409 live_drift); "
+                  "a statement that changes a drifted object records its drift with it.")
+
+
+class RowsSerializer(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.CharField(allow_null=True)),
+                                 help_text="The first 100 rows, each value as text (null for NULL).")
+    total = serializers.IntegerField(help_text="How many rows the statement returned.")
 
 
 class CommitResultSerializer(serializers.Serializer):
     commit_id = serializers.CharField(allow_null=True, help_text="The new commit; null when nothing changed.")
+
+
+class ConsoleResultSerializer(CommitResultSerializer):
+    rows = RowsSerializer(allow_null=True, required=False,
+                          help_text="The rows of the last statement that returned some (a SELECT), else null.")
 
 
 class ProtectionSerializer(serializers.ModelSerializer):

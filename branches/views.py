@@ -305,7 +305,7 @@ def console(request, slug):
     except ActionError as exc:
         context["error"] = exc
         return render(request, "branches/console.html", context, status=exc.status)
-    default = request.GET.get("branch") or next((n for n in names if n != current), current)
+    default = request.GET.get("branch") or current
     form = ConsoleForm(request.POST or None, branches=names, initial={"branch": default})
     context.update(form=form, current=current)
     status = 200
@@ -313,19 +313,25 @@ def console(request, slug):
         if form.is_valid():
             branch = form.cleaned_data["branch"]
             try:
-                commit = actions.apply_sql(request.user, repo, branch, form.cleaned_data["sql"],
-                                           form.cleaned_data["message"])
+                done = actions.run_console(request.user, repo, branch, form.cleaned_data["sql"],
+                                           form.cleaned_data["message"], with_drift=form.cleaned_data["with_drift"])
             except ActionError as exc:
-                # the SQL did not reach PostgreSQL (no console role): said above the form, not as PostgreSQL's refusal
-                context["error" if exc.code in CONSOLE_REFUSALS else "apply_error"] = exc
+                # the SQL did not reach PostgreSQL (no console role, drift): said above the form, not as
+                # PostgreSQL's refusal
+                key = "drift_refused" if exc.code == "live_drift" else (
+                    "error" if exc.code in CONSOLE_REFUSALS else "apply_error")
+                context[key] = exc
                 status = exc.status
             else:
-                url = reverse("branches:console", kwargs={"slug": repo.slug})
-                if commit is None:
-                    messages.info(request, f"The SQL ran on {branch} but changed no tracked object: no commit.")
-                    return redirect(f"{url}?{_qs(branch=branch)}")
-                messages.success(request, f"Committed {commit[:12]} on {branch}.")
-                return redirect(f"{url}?{_qs(branch=branch, commit=commit)}")
+                if done.commit:
+                    messages.success(request, f"Committed {done.commit[:12]} on {branch}.")
+                if done.rows is not None:  # shown once, with the SQL kept in the form (rows are not stored)
+                    context.update(rows=done.rows, rows_branch=branch)
+                else:
+                    if done.commit is None:
+                        messages.info(request, f"The SQL ran on {branch} but changed no tracked object: no commit.")
+                    query = _qs(branch=branch, **({"commit": done.commit} if done.commit else {}))
+                    return redirect(reverse("branches:console", kwargs={"slug": repo.slug}) + "?" + query)
         else:
             status = 400
     elif request.GET.get("commit"):
@@ -337,6 +343,8 @@ def console(request, slug):
             status = exc.status
     selected = form["branch"].value() or default
     context.update(selected=selected, on_head=selected == current, console_on_head=bool(repo.console_role))
+    if repo.console_role:  # what SQL on the live database would record besides its own change
+        context["drift"] = reads.read_drift_quietly(repo)
     return render(request, "branches/console.html", context, status=status)
 
 

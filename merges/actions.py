@@ -477,16 +477,78 @@ def restore_branch(user, mr: MergeRequest) -> str:
 
 # conversation ------------------------------------------------------------------------------
 
-def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "") -> Comment:
-    """Anyone who can read the repository comments; ``object_identity`` pins it to one object."""
+def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "", *, line: int | None = None,
+                parent_id: int | None = None) -> Comment:
+    """Anyone who can read the repository comments; ``object_identity`` pins it to one object,
+    ``line`` to one line of the source's definition of it (its text is kept, to tell when the
+    thread is outdated). ``parent_id`` replies in that comment's thread (same object and line)."""
     check_role(user, mr.repository, Role.VIEWER)
     if not body or not body.strip():
         raise ActionError("a comment needs some text", code="empty_comment")
+    object_identity, line_text = (object_identity or "").strip(), ""
+    parent = None
+    if parent_id is not None:
+        parent = mr.comments.filter(pk=parent_id).select_related("parent").first()
+        if parent is None:
+            raise Http404(f"merge request !{mr.number} has no comment {parent_id}")
+        parent = parent.parent or parent  # (one level: a reply to a reply joins the thread)
+        object_identity, line, line_text = parent.object_identity, parent.line, parent.line_text
+    elif line is not None:
+        if not object_identity:
+            raise ActionError("a comment on a line names the object too", code="invalid_line")
+        line_text = _source_line(mr, object_identity, line)
     with transaction.atomic():
         comment = Comment.objects.create(merge_request=mr, author=user, body=body.strip(),
-                                         object_identity=(object_identity or "").strip())
+                                         object_identity=object_identity, line=line, line_text=line_text,
+                                         parent=parent)
         record_merge_request(EventKind.COMMENT, mr, user, comment=_comment_payload(comment))
     return comment
+
+
+def definition_lines(definition: str | None) -> list[str]:
+    """A definition's lines as the Changes tab numbers them (from 1)."""
+    text = (definition or "").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n") if text else []
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _source_line(mr: MergeRequest, identity: str, line: int) -> str:
+    """The text of ``line`` of the source's definition of ``identity`` (at the head the request
+    last saw), or ActionError when there is no such line."""
+    with engine_errors(), client_for(mr.repository) as client:
+        definition = next((o["definition"] for o in client.tree(mr.source_head or mr.source)
+                           if o["identity"] == identity), None)
+    lines = definition_lines(definition)
+    if not 1 <= line <= len(lines):
+        where = f"has {len(lines)} lines" if definition is not None else "does not exist"
+        raise ActionError(f"{identity} on {mr.source} {where}: there is no line {line} to comment on",
+                          code="invalid_line")
+    return lines[line - 1]
+
+
+def check_can_resolve_thread(user, mr: MergeRequest, root: Comment) -> None:
+    """A thread is resolved (or opened again) by the request's author, the thread's author, or a
+    reviewer or maintainer of the repository."""
+    check_role(user, mr.repository, Role.VIEWER)
+    if user.pk in (mr.author_id, root.author_id):
+        return
+    check_role(user, mr.repository, Role.REVIEWER)
+
+
+def set_thread_resolved(user, mr: MergeRequest, comment_id: int, resolved: bool) -> Comment:
+    """Mark the thread of comment ``comment_id`` resolved or not; returns its first comment."""
+    root = mr.comments.filter(pk=comment_id).select_related("parent").first()
+    if root is None:
+        check_role(user, mr.repository, Role.VIEWER)
+        raise Http404(f"merge request !{mr.number} has no comment {comment_id}")
+    root = root.parent or root
+    check_can_resolve_thread(user, mr, root)
+    with transaction.atomic():
+        root = Comment.objects.select_for_update().get(pk=root.pk)
+        if resolved != (root.resolved_at is not None):
+            root.resolved_at, root.resolved_by = (timezone.now(), user) if resolved else (None, None)
+            root.save(update_fields=["resolved_at", "resolved_by"])
+    return root
 
 
 def _comment_payload(comment: Comment) -> dict:

@@ -198,8 +198,9 @@ class Conversation(APIView):
     def get(self, request, slug, number):
         """The description and the timeline: the request's events, reviews and comments in time order."""
         mr = _mr(request, slug, number)
-        return Response(s.ConversationSerializer({"description": mr.description,
-                                                  "timeline": reads.timeline(mr)}).data)
+        with client_for(mr.repository) as client:
+            timeline = reads.timeline(mr, client)
+        return Response(s.ConversationSerializer({"description": mr.description, "timeline": timeline}).data)
 
 
 class Commits(APIView):
@@ -235,7 +236,8 @@ class Changes(APIView):
             tab = reads.changes(client, mr, sides, _page(request), wanted, per_page=size, side_by_side_rows=False)
         return Response(s.ChangesTabSerializer({
             "source_commit": sides.source, "merge_base": sides.base, "total": tab.total, "counts": tab.counts,
-            "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects}).data)
+            "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects,
+            "resolutions": tab.resolutions}).data)
 
 
 class Migration(APIView):
@@ -342,8 +344,20 @@ class Comments(APIView):
         """Comment on the request, or on one object of its changes (``object_identity``)."""
         mr = _mr(request, slug, number)
         data = _valid(s.CommentCreateSerializer, request)
-        comment = actions.add_comment(request.user, mr, data["body"], data["object_identity"])
+        comment = actions.add_comment(request.user, mr, data["body"], data["object_identity"], line=data["line"],
+                                      parent_id=data["parent"])
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class ResolveThread(APIView):
+    @extend_schema(operation_id="merge_requests_comments_resolve", request=s.ThreadResolveSerializer,
+                   responses={200: s.CommentSerializer, 403: ERROR, 404: ERROR})
+    def post(self, request, slug, number, comment_id):
+        """Resolve the thread of a comment (``resolved: false`` opens it again); returns its first comment."""
+        mr = _mr(request, slug, number)
+        data = _valid(s.ThreadResolveSerializer, request)
+        root = actions.set_thread_resolved(request.user, mr, comment_id, data["resolved"])
+        return Response(s.CommentSerializer(root).data)
 
 
 # merging -----------------------------------------------------------------------------------

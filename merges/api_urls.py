@@ -4,8 +4,8 @@
 from django.urls import path
 
 from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
-                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, RestoreBranch, Reviewer,
-                        Reviewers, Reviews)
+                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, ResolveThread, RestoreBranch,
+                        Reviewer, Reviewers, Reviews)
 
 LIST = "repositories/<slug:slug>/merge-requests/"
 MR = LIST + "<int:number>/"
@@ -24,6 +24,7 @@ urlpatterns = [
     path(MR + "reviewers/", Reviewers.as_view(), name="merge_request_reviewers"),
     path(MR + "reviewers/<str:username>/", Reviewer.as_view(), name="merge_request_reviewer"),
     path(MR + "comments/", Comments.as_view(), name="merge_request_comments"),
+    path(MR + "comments/<int:comment_id>/resolve/", ResolveThread.as_view(), name="merge_request_comment_resolve"),
     path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),

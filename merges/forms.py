@@ -31,6 +31,8 @@ class EditForm(forms.Form):
 class CommentForm(forms.Form):
     body = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Leave a comment"}))
     object_identity = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+    line = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    parent = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class ReviewForm(forms.Form):

@@ -94,12 +94,22 @@ class Review(models.Model):
 
 
 class Comment(models.Model):
-    """A comment in the conversation, or on one object (``object_identity``) of the changes."""
+    """A comment in the conversation, or on one object (``object_identity``) of the changes, or on
+    one line of the source's definition of that object (``line``, with the line's text when it
+    was written: the thread is *outdated* once the source's line there reads otherwise). A reply
+    has a ``parent`` (the thread's first comment, whose object and line it shares); a thread is
+    resolved on its first comment."""
 
     merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     object_identity = models.CharField(max_length=1000, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    line_text = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

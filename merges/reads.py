@@ -28,6 +28,7 @@ from branches.models import Repository, Role
 from branches.render import side_by_side
 from merges import actions
 from merges.actions import Approvals, Preview
+from merges.markdown import Links, mentioned, referenced
 from merges.models import Comment, MergeRequest, Review
 from pggit_web.errors import ActionError, engine_errors
 
@@ -103,6 +104,27 @@ def open_conflicts_count(client, mr: MergeRequest, heads: dict[str, str] | None 
             return None
         found = actions.cached_preview(mr.repository, heads[mr.source], heads[mr.target], mr.strategy)
     return len(found.conflicts) if found is not None else None
+
+def markdown_links(repo: Repository, text: str) -> Links:
+    """What ``text`` (Markdown) may link to in ``repo``: the mentioned users who are members of it
+    or superusers (highlighted: there is no profile page), and its merge requests by number.
+    Two queries at most, none for a text that mentions nobody and refers to no request."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    names = mentioned(text)
+    members = set()
+    if names:
+        members = set(get_user_model().objects.filter(username__in=names, is_active=True).filter(
+            Q(is_superuser=True) | Q(groups__repository_role__repository=repo)).values_list("username", flat=True))
+    wanted = referenced(text)
+    numbers = set(MergeRequest.objects.filter(repository=repo, number__in=wanted).values_list("number", flat=True)) \
+        if wanted else set()
+
+    def reference(number: int) -> str | None:
+        return reverse("merges:detail", kwargs={"slug": repo.slug, "number": number}) if number in numbers else None
+
+    return Links(mentions=dict.fromkeys(members, ""), reference=reference)
 
 
 # the list ----------------------------------------------------------------------------------
@@ -307,7 +329,12 @@ def header(user, mr: MergeRequest, client=None, count_changes: bool = True, conf
 
 @dataclass
 class TimelineEvent:
-    """``opened``, ``review``, ``comment``, ``merged`` or ``closed``."""
+    """One entry of the conversation, by ``kind``: ``review``, ``comment``, ``merged``,
+    ``closed``, ``reopened``, ``pushed`` (``commits``: the new ones, newest first, and ``head``),
+    ``draft`` / ``ready``, ``retitled`` (``detail``: old and new title), ``auto_merge`` (``detail``:
+    on), ``dismissed`` (``detail``: how many, why), ``review_requested`` (``detail``: reviewer),
+    ``conflicts`` (``detail``: how many), ``merge_failed`` (``detail``: error), ``resolved``
+    (``resolution``: who took which side, or the text they wrote)."""
 
     kind: str
     at: datetime
@@ -315,20 +342,90 @@ class TimelineEvent:
     review: Review | None = None
     comment: Comment | None = None
     anchor: str = ""
+    detail: dict = field(default_factory=dict)
+    commits: list[dict] = field(default_factory=list)
+    more_commits: bool = False
+    resolution: object | None = None
 
 
-def timeline(mr: MergeRequest) -> list[TimelineEvent]:
-    """Reviews, comments and the request's own events in time order."""
+PUSHED_COMMITS_SHOWN = 20
+
+
+def _pushed_commits(client, old: str | None, new: str) -> tuple[list[dict], bool]:
+    """The commits reachable from ``new`` and not from ``old`` (newest first, at most
+    ``PUSHED_COMMITS_SHOWN``), and whether there were more; none when the engine cannot say."""
+    if client is None or not new:
+        return [], False
+    try:
+        with engine_errors():
+            log = client.log(new, PUSHED_COMMITS_SHOWN + 1)
+            seen = {c["commit_id"] for c in client.log(old, 2 * PUSHED_COMMITS_SHOWN + 2)} if old else set()
+    except ActionError:  # (a commit the engine no longer has: the entry is shown without its commits)
+        return [], False
+    rows = [c for c in log if c["commit_id"] not in seen]
+    return rows[:PUSHED_COMMITS_SHOWN], len(rows) > PUSHED_COMMITS_SHOWN
+
+
+def _event_entries(mr: MergeRequest, client=None) -> list[TimelineEvent]:
+    """The request's recorded events (``monitoring.events.record``) as timeline entries. An
+    ``updated`` event says what changed by its payload (``reason``, ``auto_merge``) or, for an
+    edit, by comparing the request it carries with the one before it."""
+    from monitoring.models import EventKind
+
+    out: list[TimelineEvent] = []
+    previous: dict = {}
+    for e in mr.events.select_related("actor").order_by("id"):
+        now = (e.payload or {}).get("merge_request") or {}
+        extra = e.payload or {}
+        entry = None
+        if e.kind == EventKind.MR_UPDATED and extra.get("reason") == "new commits on the source":
+            commits, more = _pushed_commits(client, previous.get("source_head"), now.get("source_head", ""))
+            entry = TimelineEvent("pushed", e.created_at, e.actor, commits=commits, more_commits=more,
+                                  detail={"head": now.get("source_head", "")})
+        elif e.kind == EventKind.MR_UPDATED and "auto_merge" in extra:
+            entry = TimelineEvent("auto_merge", e.created_at, e.actor, detail={"on": bool(extra["auto_merge"])})
+        elif e.kind == EventKind.MR_UPDATED and previous:
+            if now.get("draft") != previous.get("draft"):
+                out.append(TimelineEvent("draft" if now.get("draft") else "ready", e.created_at, e.actor))
+            if now.get("title") != previous.get("title"):
+                out.append(TimelineEvent("retitled", e.created_at, e.actor,
+                                         detail={"old": previous.get("title", ""), "new": now.get("title", "")}))
+        elif e.kind in (EventKind.MR_CLOSED, EventKind.MR_REOPENED):
+            entry = TimelineEvent("closed" if e.kind == EventKind.MR_CLOSED else "reopened", e.created_at, e.actor)
+        elif e.kind == EventKind.MR_DISMISSED:
+            entry = TimelineEvent("dismissed", e.created_at, e.actor,
+                                  detail={"count": extra.get("dismissed", 0), "reason": extra.get("reason", "")})
+        elif e.kind == EventKind.MR_REVIEW_REQUESTED:
+            entry = TimelineEvent("review_requested", e.created_at, e.actor, detail={"reviewer": extra.get("reviewer", "")})
+        elif e.kind == EventKind.CONFLICT_FOUND:
+            entry = TimelineEvent("conflicts", e.created_at, e.actor, detail={"count": extra.get("conflicts", 0)})
+        elif e.kind == EventKind.MERGE_FAILED:
+            entry = TimelineEvent("merge_failed", e.created_at, e.actor, detail={"error": extra.get("error", "")})
+        if entry is not None:
+            out.append(entry)
+        if now:
+            previous = now
+    return out
+
+
+def timeline(mr: MergeRequest, client=None) -> list[TimelineEvent]:
+    """Reviews, comments, conflict resolutions and the request's recorded events in time order;
+    with an engine ``client``, each push lists its new commits."""
     events = [TimelineEvent("opened", mr.created_at, mr.author)]
     events += [TimelineEvent("review", r.created_at, r.reviewer, review=r)
                for r in mr.reviews.select_related("reviewer")]
     events += [TimelineEvent("comment", c.created_at, c.author, comment=c,
                              anchor=anchor_for(c.object_identity) if c.object_identity else "")
                for c in mr.comments.select_related("author")]
+    events += [TimelineEvent("resolved", r.created_at, r.resolved_by, resolution=r,
+                             anchor=anchor_for(r.object_identity))
+               for r in mr.resolutions.select_related("resolved_by")]
+    recorded = _event_entries(mr, client)
+    events += recorded
     if mr.merged_at:
         events.append(TimelineEvent("merged", mr.merged_at, mr.merged_by))
-    if mr.state == State.CLOSED and mr.closed_at:
-        events.append(TimelineEvent("closed", mr.closed_at, None))
+    if mr.state == State.CLOSED and mr.closed_at and not any(e.kind == "closed" for e in recorded):
+        events.append(TimelineEvent("closed", mr.closed_at, None))  # (closed before events were recorded)
     return sorted(events, key=lambda e: e.at)
 
 
@@ -428,9 +525,24 @@ def commits(client, s: Sides, limit: int = COMMITS_LIMIT) -> CommitsTab:
 # changes -----------------------------------------------------------------------------------
 
 @dataclass
+class Thread:
+    """The comments on one line of a definition: the first, its replies, and whether the
+    source's line there now reads otherwise than when it was written (``outdated``)."""
+
+    root: Comment
+    replies: list[Comment]
+    outdated: bool
+
+    @property
+    def resolved(self) -> bool:
+        return self.root.resolved_at is not None
+
+
+@dataclass
 class ChangedObject:
-    """One object the source changed since the merge base, with its comments (and, for the page,
-    its side-by-side rows)."""
+    """One object the source changed since the merge base, with its comments on the object
+    (``comments``) and on its lines (``line_threads`` by line of the source's definition, and
+    ``outdated_threads`` whose line changed since), and, for the page, its side-by-side rows."""
 
     identity: str
     kind: str
@@ -440,6 +552,29 @@ class ChangedObject:
     anchor: str
     comments: list[Comment] = field(default_factory=list)
     rows: list | None = None
+    line_threads: dict[int, list[Thread]] = field(default_factory=dict)
+    outdated_threads: list[Thread] = field(default_factory=list)
+
+
+def _threads(comments: list[Comment], definition: str | None) -> tuple[dict[int, list[Thread]], list[Thread]]:
+    """Line comments of one object as threads: current ones by line, and the outdated ones."""
+    lines = actions.definition_lines(definition)
+    replies: dict[int, list[Comment]] = {}
+    for c in comments:
+        if c.parent_id:
+            replies.setdefault(c.parent_id, []).append(c)
+    by_line: dict[int, list[Thread]] = {}
+    outdated: list[Thread] = []
+    for c in comments:
+        if c.parent_id:
+            continue
+        stale = c.line > len(lines) or lines[c.line - 1] != c.line_text
+        thread = Thread(c, replies.get(c.pk, []), stale)
+        if stale:
+            outdated.append(thread)
+        else:
+            by_line.setdefault(c.line, []).append(thread)
+    return by_line, outdated
 
 
 @dataclass
@@ -452,14 +587,45 @@ class IndexEntry:
 
 
 @dataclass
+class ResolutionChange:
+    """A conflict resolved with a definition someone wrote (not one side's): a change of its own
+    that no branch holds yet, shown beside the source's version of the object."""
+
+    identity: str
+    resolution: object  # ConflictResolution
+    source_definition: str | None
+    anchor: str
+    rows: list | None = None
+
+
+@dataclass
 class ChangesTab:
-    """One page of the changed objects; ``counts``, ``total`` and ``index`` cover all of them."""
+    """One page of the changed objects; ``counts``, ``total`` and ``index`` cover all of them.
+    ``resolutions``: the custom conflict resolutions in force (shown on the first page)."""
 
     objects: list[ChangedObject]
     page: Page
     counts: dict[str, int]
     total: int
     index: list[IndexEntry]
+    resolutions: list[ResolutionChange] = field(default_factory=list)
+
+
+def custom_resolutions(mr: MergeRequest, source_definitions: dict[str, str | None],
+                       side_by_side_rows: bool = True) -> list[ResolutionChange]:
+    """The latest resolution of each object when it is a custom one (a later side taken
+    replaces it), with the source's definition to compare it with."""
+    latest: dict[str, object] = {}
+    for r in mr.resolutions.select_related("resolved_by").order_by("created_at", "id"):
+        latest[r.object_identity] = r
+    out = []
+    for identity, r in sorted(latest.items()):
+        if r.resolution != "custom":
+            continue
+        source = source_definitions.get(identity)
+        out.append(ResolutionChange(identity, r, source, "res-" + anchor_for(identity)[4:],
+                                    side_by_side(source, r.definition) if side_by_side_rows else None))
+    return out
 
 
 def changes(client, mr: MergeRequest, s: Sides, page: int = 1, wanted: str = "",
@@ -479,16 +645,22 @@ def changes(client, mr: MergeRequest, s: Sides, page: int = 1, wanted: str = "",
     found = paginator.get_page(page)
     identities = [d["identity"] for d in found]
     by_object: dict[str, list] = {}
-    for c in mr.comments.filter(object_identity__in=identities).select_related("author"):
-        by_object.setdefault(c.object_identity, []).append(c)
+    on_lines: dict[str, list] = {}
+    for c in mr.comments.filter(object_identity__in=identities).select_related("author", "resolved_by"):
+        (on_lines if c.line is not None else by_object).setdefault(c.object_identity, []).append(c)
     objects = [ChangedObject(identity=d["identity"], kind=d["kind"], change=d["change"],
                              old_definition=d["old_definition"], new_definition=d["new_definition"],
                              anchor=anchor_for(d["identity"]), comments=by_object.get(d["identity"], []),
                              rows=side_by_side(d["old_definition"], d["new_definition"]) if side_by_side_rows else None)
                for d in found]
+    for o in objects:
+        o.line_threads, o.outdated_threads = _threads(on_lines.get(o.identity, []), o.new_definition)
     index = [IndexEntry(d["identity"], d["kind"], d["change"], anchor_for(d["identity"]), i // per_page + 1)
              for i, d in enumerate(diff)]
-    return ChangesTab(objects=objects, page=found, counts=counts, total=len(diff), index=index)
+    resolutions = custom_resolutions(mr, {d["identity"]: d["new_definition"] for d in diff}, side_by_side_rows) \
+        if found.number == 1 else []
+    return ChangesTab(objects=objects, page=found, counts=counts, total=len(diff), index=index,
+                      resolutions=resolutions)
 
 
 # migration ---------------------------------------------------------------------------------

@@ -222,6 +222,11 @@ class CommentSerializer(serializers.Serializer):
     author = UsernameField()
     body = serializers.CharField()
     object_identity = serializers.CharField(help_text="The object commented on; empty for the request itself.")
+    line = serializers.IntegerField(allow_null=True, help_text="The line of the source's definition commented on.")
+    line_text = serializers.CharField(allow_blank=True, help_text="That line's text when the comment was written.")
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="The thread's first comment.")
+    resolved_at = serializers.DateTimeField(allow_null=True, help_text="A thread is resolved on its first comment.")
+    resolved_by = UsernameField()
     created_at = serializers.DateTimeField()
 
 
@@ -229,16 +234,38 @@ class CommentCreateSerializer(serializers.Serializer):
     body = StrictCharField(max_length=TEXT_MAX)
     object_identity = StrictCharField(max_length=IDENTITY_MAX, required=False, allow_blank=True, default="",
                                             help_text="e.g. `table public.orders`: comment on that object.")
+    line = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=1_000_000,
+                                    help_text="Comment on this line of the source's definition of the object.")
+    parent = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                      help_text="Reply in the thread of this comment.")
+
+
+class ThreadResolveSerializer(serializers.Serializer):
+    resolved = serializers.BooleanField(default=True)
 
 
 # the four tabs -----------------------------------------------------------------------------
 
+class TimelineResolutionSerializer(serializers.Serializer):
+    object_identity = serializers.CharField()
+    resolution = serializers.CharField(help_text="source, target, base or custom")
+    definition = serializers.CharField(allow_blank=True, help_text="A custom resolution's definition, as recorded.")
+
+
 class TimelineEventSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed"])
+    kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
+                                            "draft", "ready", "retitled", "auto_merge", "dismissed",
+                                            "review_requested", "conflicts", "merge_failed", "resolved"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
     comment = CommentSerializer(allow_null=True)
+    detail = serializers.DictField(help_text="What the entry says: pushed {head}, retitled {old, new}, auto_merge "
+                                             "{on}, dismissed {count, reason}, review_requested {reviewer}, "
+                                             "conflicts {count}, merge_failed {error}.")
+    commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
+    more_commits = serializers.BooleanField()
+    resolution = TimelineResolutionSerializer(allow_null=True)
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -263,6 +290,14 @@ class ChangedObjectSerializer(serializers.Serializer):
     comments = CommentSerializer(many=True)
 
 
+class ResolutionChangeSerializer(serializers.Serializer):
+    identity = serializers.CharField()
+    resolved_by = serializers.CharField(source="resolution.resolved_by.username")
+    resolved_at = serializers.DateTimeField(source="resolution.created_at")
+    definition = serializers.CharField(source="resolution.definition", help_text="What the merge records.")
+    source_definition = serializers.CharField(allow_null=True, help_text="On the source.")
+
+
 class ChangesTabSerializer(serializers.Serializer):
     source_commit = serializers.CharField()
     merge_base = serializers.CharField(allow_null=True)
@@ -271,6 +306,8 @@ class ChangesTabSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
+    resolutions = ResolutionChangeSerializer(many=True, help_text="The custom conflict resolutions in force (first "
+                                                                  "page only): definitions someone wrote.")
 
 
 class MigrationTabSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ urlpatterns = [
     path(MR + "conflicts/resolve/", views.resolve, name="resolve"),
     path(MR + "conflicts/open/", views.conflicts_open, name="conflicts_open"),
     path(MR + "comment/", views.comment, name="comment"),
+    path(MR + "comments/<int:comment_id>/resolve/", views.resolve_thread, name="resolve_thread"),
     path(MR + "review/", views.review, name="review"),
     path(MR + "reviewers/", views.request_review, name="request_review"),
     path(MR + "reviewers/remove/", views.remove_review_request, name="remove_review_request"),

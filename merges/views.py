@@ -166,6 +166,7 @@ def detail(request, slug, number):
         # computing a preview can take a while on a big repository: then it loads after the page,
         # unless a merge was just refused (the box then names the data it would lose)
         box = reads.merge_box(request.user, mr, client, cached_only=not request.GET.get("refused"))
+        timeline = reads.timeline(mr, client)
     if not mr.is_closed:
         if box.preview_error is not None:
             context["preview_error"] = box.preview_error
@@ -173,7 +174,7 @@ def detail(request, slug, number):
             context.update(preview=box.preview, preview_pending=box.preview_pending)
     context.update(
         approvals=box.approvals,
-        timeline=reads.timeline(mr),
+        timeline=timeline,
         comment_form=CommentForm(),
         review_form=ReviewForm(),
         can_review=box.can_review,
@@ -234,7 +235,8 @@ def changes(request, slug, number):
     def read(client, sides) -> dict:
         tab = reads.changes(client, mr, sides, _page_number(request), request.GET.get("object", ""))
         return {"objects": tab.objects, "page": tab.page, "counts": tab.counts, "total": tab.total,
-                "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm()}
+                "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm(),
+                "resolutions": tab.resolutions}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)
 
@@ -262,17 +264,36 @@ def comment(request, slug, number):
     form = CommentForm(request.POST)
     identity = request.POST.get("object_identity", "").strip()
     if not form.is_valid():
-        messages.error(request, "A comment needs some text.")
+        messages.error(request, "A comment needs some text." if form.has_error("body") else
+                       "A line number is 1 or more.")
     else:
+        data = form.cleaned_data
         try:
-            actions.add_comment(request.user, mr, form.cleaned_data["body"], identity)
+            made = actions.add_comment(request.user, mr, data["body"], identity, line=data["line"],
+                                       parent_id=data["parent"])
         except ActionError as exc:
             _error(request, exc)
         else:
-            messages.success(request, "Comment added" + (f" on {identity}." if identity else "."))
+            identity = made.object_identity
+            messages.success(request, "Comment added" + (f" on {identity}" if identity else "")
+                             + (f", line {made.line}." if made.line else "."))
+            if made.line:
+                return redirect(_back(mr, "changes", object=identity) + f"#thread-{made.parent_id or made.pk}")
     if identity:
         return redirect(_back(mr, "changes", object=identity) + "#" + anchor_for(identity))
     return redirect(_back(mr) + "#timeline-end")
+
+
+@require_POST
+def resolve_thread(request, slug, number, comment_id):
+    """Resolve a line comment's thread, or open it again (``resolved=0``)."""
+    mr = _get(request, slug, number)
+    try:
+        root = actions.set_thread_resolved(request.user, mr, comment_id, request.POST.get("resolved") != "0")
+    except ActionError as exc:
+        _error(request, exc)
+        return redirect(_back(mr, "changes"))
+    return redirect(_back(mr, "changes", object=root.object_identity) + f"#thread-{root.pk}")
 
 
 @require_POST

@@ -25,7 +25,6 @@ emailed by ``email_notification``, a task enqueued in the same transaction.
 from __future__ import annotations
 
 import logging
-import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,13 +35,14 @@ from django.utils import timezone
 
 from branches.access import has_role
 from branches.models import Repository, Role
+from merges import markdown
 from monitoring.models import EventKind, Notification, NotificationPreference, NotificationReason
 
 log = logging.getLogger(__name__)
 
 Reason = NotificationReason
 # @name not preceded by a word character (an email address) and without a trailing dot or dash
-MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]*[\w+])")
+MENTION = markdown.MENTION  # one definition: who is highlighted in a comment is who is notified
 MAX_MENTIONS = 50
 
 _REVIEW_KINDS = {

@@ -24,6 +24,7 @@ from .errors import (
     WrongBranch,
     translate,
 )
+from .console import ROWS_SHOWN, Rows, last_rows
 from .shadow import Shadow
 
 log = logging.getLogger(__name__)
@@ -559,7 +560,18 @@ class Client:
         (``pggit.commit_objects``). Returns the new commit id, or None when nothing changed.
         On HEAD's branch it refuses (``WrongBranch``): run the DDL on the live database.
         """
+        return self.apply_with_rows(branch, sql, message)[0]
+
+    def apply_with_rows(self, branch: str, sql: str, message: str | None = None,
+                        limit: int = ROWS_SHOWN) -> tuple[str | None, Rows | None]:
+        """``apply``, and the rows of the last statement that returned some (a ``SELECT``) as
+        the shadow role read them in the branch's schema (the shadow holds no data): (commit
+        id or None, ``pggit.console.Rows`` or None)."""
         args = {"branch": branch, "sql": sql, "message": message}
+        found: list[Rows | None] = [None]
+
+        def keep_rows(cursor) -> None:
+            found[0] = last_rows(cursor, limit)
 
         def op() -> str | None:
             if branch == self.current_branch():
@@ -573,7 +585,7 @@ class Client:
             shadow = self.apply_shadow
             with shadow.locked():
                 shadow.materialize_with_engine(head)
-                objects = shadow.describe_changes(sql, message or sql)
+                objects = shadow.describe_changes(sql, message or sql, on_result=keep_rows)
                 if not objects:
                     shadow.record_state(head)
                     return None
@@ -582,7 +594,7 @@ class Client:
                 shadow.record_state(commit)  # the next apply migrates from here
                 return commit
 
-        return self._guarded("apply", args, op)
+        return self._guarded("apply", args, op), found[0]
 
 
 class _nullctx:

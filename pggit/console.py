@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import tuple_row
 
 CONNECT_TIMEOUT = 10
 MAX_ROLE_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer names silently
@@ -153,17 +154,48 @@ def connect(dsn: str, role: str, password: str | None) -> psycopg.Connection:
     return conn
 
 
+ROWS_SHOWN = 100  # rows of a query's result the console shows (the count is of all of them)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows the last statement that returns rows gave: its column names, the first
+    ``ROWS_SHOWN`` rows as text (None for NULL), and how many there were in all."""
+
+    columns: list[str]
+    rows: list[list[str | None]]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def last_rows(cursor, limit: int = ROWS_SHOWN) -> Rows | None:
+    """The result of the last statement of ``cursor``'s (multi-statement) execute that returned
+    rows, or None when none did. PostgreSQL sends every row; only ``limit`` are kept as text."""
+    cursor.row_factory = tuple_row  # (a connection with dict rows would merge columns of one name)
+    found = None
+    while True:
+        if cursor.description is not None:
+            rows = [[None if v is None else str(v) for v in row] for row in cursor.fetchmany(limit)]
+            found = Rows([c.name for c in cursor.description], rows, max(cursor.rowcount, len(rows)))
+        if not cursor.nextset():
+            return found
+
+
 def run(dsn: str, role: str, password: str | None, statements: str, message: str,
-        person: str | None = None) -> None:
+        person: str | None = None) -> Rows | None:
     """Run ``statements`` on the live database as the console role, in one transaction that the
     engine captures as one commit with ``message`` (all statements or none), authored by
-    ``person`` (the web user; the console role is the committer). PostgreSQL's errors (e.g.
+    ``person`` (the web user; the console role is the committer); returns the rows of the last
+    statement that returned some (a ``SELECT``), read as that role. PostgreSQL's errors (e.g.
     permission denied) are raised as psycopg errors; nothing is committed then."""
     with connect(dsn, role, password) as conn:
         if person:
             conn.execute("SELECT set_config('pggit.author', %s, true)", (person,))
         conn.execute("SELECT pggit.begin_commit(%s)", (message,))
-        conn.execute(statements)
+        return last_rows(conn.execute(statements))
     # leaving the block commits (or rolls back on an error) and closes
 
 

@@ -1378,12 +1378,13 @@ class Shadow:
         return True
 
     def describe_changes(self, sql_text: str, message: str | None = None, *,
-                         prelude: str | None = None) -> list[dict[str, Any]]:
+                         prelude: str | None = None, on_result=None) -> list[dict[str, Any]]:
         """Run ``sql_text`` in the materialized shadow (one transaction, captured by the shadow's
         engine as one commit) and return the objects that changed since the baseline:
         ``{identity, kind, definition, detail}`` for added or changed ones, ``{identity, deleted:
         True}`` for dropped ones. On an error PostgreSQL's message is raised
-        (``ShadowReplayError``) and nothing is recorded."""
+        (``ShadowReplayError``) and nothing is recorded. ``on_result(cursor)``, if given, reads
+        the SQL's results (a ``SELECT``'s rows) inside its transaction, as the shadow role."""
         if self.baseline is None:
             raise RuntimeError("describe_changes needs materialize_with_engine first")
         with self.locked():
@@ -1395,7 +1396,9 @@ class Shadow:
                     with conn.transaction():
                         if prelude:
                             conn.execute(prelude.encode())
-                        conn.execute(sql_text.encode())
+                        cursor = conn.execute(sql_text.encode())
+                        if on_result is not None:
+                            on_result(cursor)
                 except psycopg.Error as exc:
                     if marker is not None:  # rolled back: the shadow still holds the state it had
                         with self.connect() as privileged, privileged.transaction():

@@ -2,6 +2,7 @@
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -43,6 +44,24 @@ def resolution_words(resolution):
     from merges.reads import resolution_words as words
 
     return words(resolution)
+
+
+@register.filter
+def markdown(text, repo):
+    """A description, comment or review body (Markdown) as sanitized HTML, with ``@mentions``
+    of the repository's members and ``!n`` links to its merge requests: ``{{ c.body|markdown:repo }}``."""
+    from merges.markdown import render_markdown
+    from merges.reads import markdown_links
+
+    if not text:
+        return ""
+    return mark_safe(render_markdown(text, markdown_links(repo, text)))  # sanitized by nh3
+
+
+@register.filter
+def at(mapping, key):
+    """``mapping[key]`` in a template (None when absent): ``{{ o.line_threads|at:row.right_no }}``."""
+    return (mapping or {}).get(key)
 
 
 @register.filter

@@ -6,6 +6,7 @@
      <button data-confirm="...">                  the same, for the button that submits
      <select data-head="main" data-head-warning="live-warning">
                                                   shows #live-warning only while "main" is chosen
+                                                  (several ids, separated by spaces: each of them)
 */
 (function () {
   "use strict";
@@ -21,10 +22,12 @@
   }, true);
 
   function syncHeadWarning(select) {
-    var warning = document.getElementById(select.getAttribute("data-head-warning"));
-    if (warning) {
-      warning.hidden = select.value !== select.getAttribute("data-head");
-    }
+    select.getAttribute("data-head-warning").split(/\s+/).forEach(function (id) {
+      var warning = id && document.getElementById(id);
+      if (warning) {
+        warning.hidden = select.value !== select.getAttribute("data-head");
+      }
+    });
   }
 
   // The page is drawn for the branch the server chose; a browser that restores the form's values

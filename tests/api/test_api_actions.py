@@ -189,3 +189,30 @@ def test_maintainer_manages_members(as_api, repo, maintainer, outsider):
     assert last.status_code == 409 and error_of(last)["code"] == "last_maintainer"
     unknown = api.post(f"{BASE}/members/", {"username": "nobody", "role": "viewer"}, format="json")
     assert unknown.status_code == 404 and error_of(unknown)["code"] == "unknown_user"
+
+
+def test_console_on_head_with_drift_is_409_unless_with_drift(as_api, repo, maintainer):
+    with psycopg.connect(repo.dsn) as conn:  # behind the engine's back
+        conn.execute("SET LOCAL pggit.capture = off")
+        conn.execute("ALTER TABLE public.widgets ADD COLUMN sneaky text")
+    before = branches_of(repo)["main"]
+    body = {"branch": "main", "sql": "ALTER TABLE public.widgets ADD COLUMN c2 int"}
+    refused = as_api(maintainer).post(f"{BASE}/console/", body, format="json")
+    assert refused.status_code == 409 and error_of(refused)["code"] == "live_drift"
+    assert "table public.widgets" in error_of(refused)["message"]
+    assert branches_of(repo)["main"] == before and "c2" not in live_columns(repo.dsn)
+    done = as_api(maintainer).post(f"{BASE}/console/", {**body, "with_drift": True}, format="json")
+    assert done.status_code == 201, done.content
+    assert branches_of(repo)["main"] == done.json()["commit_id"] != before
+    assert live_columns(repo.dsn)[-2:] == ["sneaky", "c2"]
+
+
+def test_console_select_returns_the_rows_and_their_count(as_api, repo, maintainer):
+    before = branches_of(repo)["main"]
+    response = as_api(maintainer).post(f"{BASE}/console/", {
+        "branch": "main", "sql": "SELECT g, NULL::text AS n FROM generate_series(1, 120) g"}, format="json")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["commit_id"] is None and branches_of(repo)["main"] == before
+    assert data["rows"]["columns"] == ["g", "n"] and data["rows"]["total"] == 120
+    assert len(data["rows"]["rows"]) == 100 and data["rows"]["rows"][0] == ["1", None]

@@ -19,7 +19,8 @@ MR_KEYS = {"number", "title", "description", "source", "target", "state", "draft
 APPROVAL_KEYS = {"count", "required", "met", "approvers", "self_approval_allowed"}
 ITEM_KEYS = {"identity", "kind", "conflict_type", "auto_resolvable", "resolution", "error", "base_definition",
              "source_definition", "target_definition", "result_definition"}
-COMMENT_KEYS = {"id", "author", "body", "object_identity", "created_at"}
+COMMENT_KEYS = {"id", "author", "body", "object_identity", "line", "line_text", "parent", "resolved_at", "resolved_by",
+                "created_at"}
 REVIEW_KEYS = {"id", "reviewer", "verdict", "body", "source_head", "dismissed", "dismissed_reason", "created_at"}
 OUTCOME_KEYS = {"status", "commit", "merge_id", "message", "open_conflicts", "merge_request"}
 
@@ -260,7 +261,8 @@ def test_changes_tab_pages_objects_with_their_comments(as_api, repo, mr, viewer)
     actions.add_comment(viewer, mr, "needs a key", "table public.a2")
     client = as_api(viewer)
     data = client.get(url(mr, "changes/") + "?page_size=2").json()
-    assert set(data) == {"source_commit", "merge_base", "total", "counts", "page", "pages", "objects"}
+    assert set(data) == {"source_commit", "merge_base", "total", "counts", "page", "pages", "objects",
+                         "resolutions"}
     assert (data["total"], data["pages"], data["counts"]) == (3, 2, {"added": 2, "modified": 1, "deleted": 0})
     assert [o["identity"] for o in data["objects"]] == ["table public.a1", "table public.a2"]
     assert set(data["objects"][0]) == {"identity", "kind", "change", "old_definition", "new_definition", "comments"}

@@ -68,3 +68,22 @@ def test_console_warns_only_while_the_checked_out_branch_is_chosen(tab, sign_in,
     expect(warning).to_be_hidden()
     select.select_option("main")
     expect(warning).to_be_visible()
+
+
+def test_console_offers_to_record_drift_only_while_the_checked_out_branch_is_chosen(tab, sign_in, repo, maintainer):
+    import psycopg
+
+    with psycopg.connect(repo.dsn) as conn:  # a change behind the engine's back
+        conn.execute("SET LOCAL pggit.capture = off")
+        conn.execute("ALTER TABLE public.widgets ADD COLUMN sneaky text")
+    sign_in(maintainer)
+    tab.goto(f"/repos/{repo.slug}/console/")  # the picker starts on HEAD
+    drift, consent = tab.locator("#drift-warning"), tab.locator("#with-drift-row")
+    expect(drift).to_be_visible()
+    expect(drift).to_contain_text("table public.widgets")
+    expect(consent).to_be_visible()
+    tab.locator("select[name=branch]").select_option("feature-colors")
+    expect(drift).to_be_hidden()
+    expect(consent).to_be_hidden()
+    tab.locator("select[name=branch]").select_option("main")
+    expect(consent).to_be_visible()

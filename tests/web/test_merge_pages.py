@@ -125,7 +125,7 @@ def test_conversation_shows_header_tabs_and_why_merge_is_blocked(repo, author, v
     assert page.status_code == 200
     assert "wants to merge" in html and re.search(r'id="commit-count">1<', html)
     assert 'id="changes-count">1<' in html
-    assert "Adds **color**" in html
+    assert "Adds <strong>color</strong>" in html  # Markdown, rendered
     assert re.search(r'id="merge-button"[^>]*disabled', html)
     assert "needs the maintainer role" in html  # a viewer may not merge into main
     assert 'id="review-box"' not in html  # viewers do not review
