@@ -70,12 +70,12 @@ class Rejected(ActionError):
 _STATUS = {
     pe.RefNotFound: 404, pe.AmbiguousRef: 400, pe.BranchExists: 409, pe.InvalidName: 400, pe.BranchIsHead: 409,
     pe.BranchNotMerged: 409, pe.InvalidArgument: 400, pe.StaleHead: 409, pe.RevertConflict: 409,
-    pe.DataLossRefused: 409, pe.WrongBranch: 409, pe.StateMismatch: 409, pe.AppendOnly: 409,
+    pe.DataLossRefused: 409, pe.WrongBranch: 409, pe.StateMismatch: 409, pe.AppendOnly: 409, pe.NoBranchData: 409,
     pe.NotInstalled: 503, pe.ShadowUnavailable: 503,
 }
 
 
-# Hints of the engine that name its functions or parameters (``force => true``,
+# Hints of the engine that name its functions or parameters (``p_force => true``,
 # ``pggit.resolve_conflict``), in the words of the pages (None: the page offers the forced action
 # itself, e.g. "Merge anyway, dropping ...").
 _PAGE_HINTS = {

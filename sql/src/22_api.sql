@@ -59,7 +59,7 @@ BEGIN
     IF NOT p_force AND NOT EXISTS (
         SELECT 1 FROM pggit.branches b WHERE b.name <> p_name AND pggit._is_ancestor(v_head, b.head)) THEN
         RAISE EXCEPTION 'branch % is not merged into any other branch', quote_literal(p_name)
-            USING ERRCODE = 'PGG06', HINT = 'merge it first, or delete it with force => true';
+            USING ERRCODE = 'PGG06', HINT = 'merge it first, or delete it with p_force => true';
     END IF;
     PERFORM pggit._drop_data_branch(p_name);
     DELETE FROM pggit.branches WHERE name = p_name;

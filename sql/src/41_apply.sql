@@ -195,7 +195,7 @@ BEGIN
         SELECT string_agg(l.reason || ' (' || l.statement || ')', E'\n') INTO v_loss FROM pggit._data_loss(p_from, p_to, v_steps) l;
         IF v_loss IS NOT NULL THEN
             RAISE EXCEPTION 'refusing steps that would lose data:%', E'\n' || v_loss
-                USING ERRCODE = 'PGG10', HINT = 'run it with force => true to accept the loss';
+                USING ERRCODE = 'PGG10', HINT = 'run it again with p_force => true to accept the loss';
         END IF;
     ELSE
         -- what the force accepts, for the operation's audit row (pggit._forced_args)

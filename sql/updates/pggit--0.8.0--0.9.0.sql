@@ -48,3 +48,4 @@ CREATE TABLE pggit.data_tables (
     PRIMARY KEY (id, relid)
 );
 CREATE INDEX data_tables_relid ON pggit.data_tables (relid);
+-- Hints name the parameters as callers write them (p_force => true). No table change.
