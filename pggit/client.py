@@ -132,6 +132,16 @@ class Client:
         return self._value("SELECT pggit.create_branch(%s, %s)", (name, from_ref))
 
     # data branches ------------------------------------------------------------------------
+    def commit_drift(self, message: str | None = None) -> str | None:
+        """Record the drift (changes made behind the engine's back) as one commit on HEAD;
+        returns it, or None when there is no drift."""
+        return self._value("SELECT pggit.commit_drift(%s)", (message,))
+
+    def discard_drift(self, force: bool = False) -> str | None:
+        """Migrate the live database back to HEAD's state, undoing the drift (steps that lose
+        data need ``force``: DataLossRefused); returns HEAD, or None when there was no drift."""
+        return self._value("SELECT pggit.discard_drift(%s)", (force,))
+
     def data_branches(self, sizes: bool = True) -> list[dict]:
         """Branches that carry data: branch, id, fork_commit, created_at, tables, rows, bytes
         (None without ``sizes``: counting reads the overlays), skipped (tables without a primary

@@ -49,3 +49,5 @@ CREATE TABLE pggit.data_tables (
 );
 CREATE INDEX data_tables_relid ON pggit.data_tables (relid);
 -- Hints name the parameters as callers write them (p_force => true). No table change.
+-- Drift: pggit.commit_drift(message) records it as a commit on HEAD, pggit.discard_drift(force)
+-- migrates the live database back to HEAD. No table change.
