@@ -316,6 +316,32 @@ def checkout(user, repo: Repository, branch: str, force: bool = False) -> str:
             raise DataLoss(f"Checking out {branch} would lose data.", losses) from None
 
 
+def record_drift(user, repo: Repository, message: str | None = None) -> str | None:
+    """Record the live database's drift as one commit on HEAD (maintainers); returns it, or
+    None when there was no drift. The engine takes HEAD's branch lock."""
+    check_role(user, repo, Role.MAINTAINER)
+    if message is not None and len(message) > 10_000:
+        raise ActionError("a commit message has at most 10,000 characters", code="invalid_message")
+    with engine_errors(), client_for(repo, user) as client:
+        return client.commit_drift((message or "").strip() or None)
+
+
+def discard_drift(user, repo: Repository, force: bool = False) -> str | None:
+    """Migrate the live database back to HEAD, undoing its drift (maintainers); returns HEAD, or
+    None when there was no drift. Steps that lose data are refused unless ``force`` (named, as
+    for a checkout). One engine transaction under HEAD's branch lock."""
+    check_role(user, repo, Role.MAINTAINER)
+    with engine_errors(), client_for(repo, user) as client:
+        try:
+            return client.discard_drift(force)
+        except pe.DataLossRefused:
+            # (the engine's data-loss rows compare two states, and the live one is not a state:
+            # the tables the drift added or changed are where data can go)
+            losses = [{"identity": d["identity"], "statement": "", "reason": f"{d['change']} behind the engine's back"}
+                      for d in client.drift() if d["kind"] == "table" and d["change"] in ("added", "modified")]
+            raise DataLoss("Undoing the drift would lose data.", losses) from None
+
+
 def revert(user, repo: Repository, commit: str, branch: str | None = None, force: bool = False) -> str:
     """Make a commit on ``branch`` (HEAD's when None) undoing ``commit`` (maintainers)."""
     check_role(user, repo, Role.MAINTAINER)

@@ -223,6 +223,28 @@ class Drift(APIView):
         return Response({"results": s.DriftSerializer(reads.read_drift(repo), many=True).data})
 
 
+class DriftRecord(APIView):
+    @extend_schema(request=inline_serializer("DriftRecordRequest", {"message": serializers.CharField(required=False)}),
+                   responses={200: inline_serializer("DriftRecorded", {"commit": serializers.CharField(allow_null=True)})})
+    def post(self, request, slug):
+        repo = repository_for(request.user, slug)
+        message = request.data.get("message") if isinstance(request.data, dict) else None
+        if message is not None and not isinstance(message, str):
+            raise ActionError("message must be a string", code="invalid_message")
+        return Response({"commit": actions.record_drift(request.user, repo, message)})
+
+
+class DriftDiscard(APIView):
+    @extend_schema(request=inline_serializer("DriftDiscardRequest", {"force": serializers.BooleanField(required=False)}),
+                   responses={200: inline_serializer("DriftDiscarded", {"head": serializers.CharField(allow_null=True)})})
+    def post(self, request, slug):
+        repo = repository_for(request.user, slug)
+        force = request.data.get("force", False) if isinstance(request.data, dict) else False
+        if not isinstance(force, bool):
+            raise ActionError("force must be true or false", code="invalid_force")
+        return Response({"head": actions.discard_drift(request.user, repo, force)})
+
+
 # console ----------------------------------------------------------------------------------------
 
 class Console(APIView):

@@ -129,6 +129,40 @@ def drift(request, slug):
     return render(request, template, context)
 
 
+@require_POST
+def drift_record(request, slug):
+    repo = repository_for(request.user, slug)
+    try:
+        commit = actions.record_drift(request.user, repo, request.POST.get("message", ""))
+    except ActionError as exc:
+        _error_message(request, exc)
+        return redirect("branches:drift", slug=repo.slug)
+    if commit:
+        messages.success(request, f"Recorded the drift as commit {commit[:12]} on HEAD.")
+    else:
+        messages.info(request, "There was no drift to record.")
+    return redirect("branches:drift", slug=repo.slug)
+
+
+@require_POST
+def drift_discard(request, slug):
+    repo = repository_for(request.user, slug)
+    force = request.POST.get("force") == "1"
+    try:
+        head = actions.discard_drift(request.user, repo, force)
+    except ActionError as exc:
+        if exc.code in FORCE_CODES and not force:
+            return _confirm_force(request, repo, exc, action=reverse("branches:drift_discard", kwargs={"slug": slug}),
+                                  fields={}, title="Undo the drift?", button="Undo anyway")
+        _error_message(request, exc)
+        return redirect("branches:drift", slug=repo.slug)
+    if head:
+        messages.success(request, f"Undid the drift: the live database matches HEAD ({head[:12]}) again.")
+    else:
+        messages.info(request, "There was no drift to undo.")
+    return redirect("branches:drift", slug=repo.slug)
+
+
 # branches --------------------------------------------------------------------------------
 
 def branch_list(request, slug, form=None, error=None, status=200):

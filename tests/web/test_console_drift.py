@@ -74,7 +74,7 @@ def test_sql_on_head_with_drift_confirmed_records_it_and_says_so_in_the_message(
         commit = client.log("main", 1)[0]
         widgets = next(o for o in client.tree("main") if o["identity"] == "table public.widgets")
     assert "Live-drift: table public.widgets (modified)" in commit["message"]
-    assert "Applied-by: mia_maintainer" in commit["message"]
+    assert commit["author"] == "mia_maintainer"  # the person; the console role is the committer
     assert '"sneaky ""col"" ü" text' in widgets["definition"] and "color text" in widgets["definition"]
 
 
@@ -101,3 +101,53 @@ def test_outsider_gets_404_on_the_console(as_user, repo, outsider):
     assert as_user(outsider).get(console_url(repo), {"branch": "main"}).status_code == 404
     assert as_user(outsider).post(console_url(repo), {"branch": "main", "with_drift": "on",
                                                       "sql": "DROP TABLE public.widgets"}).status_code == 404
+
+
+# the drift page: record it as a commit, or undo it ------------------------------------------------
+
+def test_a_maintainer_records_the_drift_as_its_own_commit(as_user, repo, maintainer):
+    make_drift(repo)
+    head, drifted = head_and_drift(repo)
+    assert drifted == ["table public.widgets"]
+    page = as_user(maintainer)
+    assert 'id="drift-actions"' in page.get(reverse("branches:drift", kwargs={"slug": repo.slug})).content.decode()
+    response = page.post(reverse("branches:drift_record", kwargs={"slug": repo.slug}), {"message": "Column made by hand"})
+    assert response.status_code == 302
+    with Client(repo.dsn) as client:
+        top = client.log("main", 1)[0]
+        assert top["parent_ids"] == [head] and top["message"] == "Column made by hand"
+        assert (top["author"], top["committer"]) == (maintainer.get_username(), client._value("SELECT current_user"))
+        assert [c["identity"] for c in client.show(top["commit_id"])] == ["table public.widgets"]
+        assert client.drift() == []
+
+
+def test_a_maintainer_undoes_the_drift_and_data_loss_is_asked_first(as_user, repo, maintainer):
+    make_drift(repo)
+    with psycopg.connect(repo.dsn, autocommit=True) as conn:
+        conn.execute(f'INSERT INTO public.widgets (id, label, "{SNEAKY.replace(chr(34), chr(34) * 2)}") VALUES (7, \'w\', \'x\')')
+    head, _ = head_and_drift(repo)
+    page = as_user(maintainer)
+    url = reverse("branches:drift_discard", kwargs={"slug": repo.slug})
+    refused = page.post(url)
+    assert refused.status_code == 409 and "Undo anyway" in refused.content.decode()
+    assert head_and_drift(repo) == (head, ["table public.widgets"])  # nothing undone, nothing recorded
+    assert page.post(url, {"force": "1"}).status_code == 302
+    assert head_and_drift(repo) == (head, [])
+    with psycopg.connect(repo.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'widgets' "
+                            "AND column_name = %s", (SNEAKY,)).fetchone() == (0,)
+        assert conn.execute("SELECT label FROM public.widgets WHERE id = 7").fetchone() == ("w",)
+
+
+def test_only_maintainers_record_or_undo_drift_in_pages_and_api(as_user, repo, author, outsider, maintainer):
+    make_drift(repo)
+    for name in ("drift_record", "drift_discard"):
+        assert as_user(author).post(reverse(f"branches:{name}", kwargs={"slug": repo.slug})).status_code == 403
+        assert as_user(outsider).post(reverse(f"branches:{name}", kwargs={"slug": repo.slug})).status_code == 404
+        assert as_user(author).post(reverse(f"api:{name}", args=[repo.slug]), {}, content_type="application/json").status_code == 403
+    assert head_and_drift(repo)[1] == ["table public.widgets"]
+    response = as_user(maintainer).post(reverse("api:drift_record", args=[repo.slug]), {"message": "via the API"},
+                                        content_type="application/json")
+    assert response.status_code == 200 and response.json()["commit"]
+    again = as_user(maintainer).post(reverse("api:drift_discard", args=[repo.slug]), {}, content_type="application/json")
+    assert again.status_code == 200 and again.json() == {"head": None}  # nothing left to undo
