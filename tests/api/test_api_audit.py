@@ -8,7 +8,7 @@ from api_support import error_of
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/repositories/widgets/audit/"
-KEYS = {"id", "at", "role_name", "operation", "args", "outcome", "detail", "duration_ms"}
+KEYS = {"id", "at", "role_name", "operation", "args", "outcome", "detail", "duration_ms", "person"}
 
 
 def test_maintainer_reads_the_audit_trail_newest_first_in_stable_pages(as_api, repo, maintainer):

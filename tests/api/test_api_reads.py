@@ -7,7 +7,7 @@ from api_support import error_of
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/repositories/widgets"
-COMMIT_KEYS = {"commit_id", "parent_ids", "author", "message", "committed_at"}
+COMMIT_KEYS = {"commit_id", "parent_ids", "author", "message", "committed_at", "committer"}
 CHANGE_KEYS = {"identity", "kind", "change", "old_definition", "new_definition"}
 
 
@@ -46,8 +46,9 @@ def test_branch_list_has_ahead_behind_and_last_commit(as_api, repo, viewer):
     by_name = {b["name"]: b for b in data["results"]}
     assert set(by_name) == {"main", "feature-colors"}
     feature = by_name["feature-colors"]
-    assert set(feature) == {"name", "head", "is_head", "is_default", "created_at", "created_by", "ahead", "ahead_more",
-                            "behind", "behind_more", "last_commit"}
+    assert set(feature) == {"name", "head", "is_head", "is_default", "created_at", "created_by", "created_by_role",
+                            "data", "ahead", "ahead_more", "behind", "behind_more", "last_commit"}
+    assert feature["data"] is False
     assert (feature["ahead"], feature["behind"], feature["ahead_more"]) == (1, 0, False)
     assert set(feature["last_commit"]) == COMMIT_KEYS
     assert by_name["main"]["is_head"] and by_name["main"]["is_default"] and by_name["main"]["ahead"] is None
@@ -145,7 +146,8 @@ def test_compare_lists_object_changes_with_definitions(as_api, repo, viewer):
     response = as_api(viewer).get(f"{BASE}/compare/", {"from": "main", "to": "feature-colors"})
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"from_ref", "to_ref", "from_id", "to_id", "merge_base", "total", "counts", "objects"}
+    assert set(data) == {"from_ref", "to_ref", "from_id", "to_id", "merge_base", "total", "counts", "objects", "data"}
+    assert data["data"] is None  # no data branch on either side
     assert data["total"] == 2 and data["counts"] == {"added": 1, "modified": 1, "deleted": 0}
     assert data["merge_base"] == data["from_id"]
     by_identity = {o["identity"]: o for o in data["objects"]}
