@@ -179,7 +179,7 @@ class ObjectSerializer(serializers.Serializer):
 class DataDiffRowSerializer(serializers.Serializer):
     table_identity = serializers.CharField()
     key = serializers.JSONField(help_text="The primary key's columns and values.")
-    change = serializers.ChoiceField(choices=["added", "deleted", "changed"])
+    change = serializers.CharField(help_text="added, deleted or changed (going from `from` to `to`).")
     columns = serializers.ListField(child=serializers.CharField(), allow_null=True)
     old_row = serializers.JSONField(allow_null=True)
     new_row = serializers.JSONField(allow_null=True)

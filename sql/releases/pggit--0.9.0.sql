@@ -4452,6 +4452,65 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint * 1048576
 $$;
 
+-- Record the drift (pggit.drift(): changes made behind the engine's back) as one commit on HEAD
+-- with p_message; returns it, or NULL when there is no drift. The live map takes the live
+-- descriptions, so the drift is gone. HEAD's branch row is locked as for any commit.
+CREATE FUNCTION pggit.commit_drift(p_message text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_ids     text[];
+    v_descs   pggit.objdesc[];
+    v_cls     oid[];
+    v_obj     oid[];
+    v_changes pggit.change[];
+    v_id      text;
+BEGIN
+    IF p_message IS NOT NULL AND btrim(p_message) = '' THEN
+        RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
+    END IF;
+    PERFORM pggit._lock_branch(pggit.current_branch());
+    SELECT array_agg(d.identity) INTO v_ids FROM pggit.drift() d;
+    IF v_ids IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- the drifted objects as they are now, and the addresses HEAD knew them at (one that no
+    -- longer describes as itself was dropped)
+    SELECT array_agg(s.d) INTO v_descs
+      FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
+     WHERE (s.d).identity = ANY (v_ids);
+    SELECT coalesce(array_agg(l.classid), '{}'), coalesce(array_agg(l.objid), '{}') INTO v_cls, v_obj
+      FROM pggit.live_objects l WHERE l.identity = ANY (v_ids);
+    v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_cls, v_obj, '{}', '{}');
+    IF v_changes IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v_id := pggit._commit_live(v_changes,
+                               coalesce(p_message, 'Record drift: ' || array_to_string(v_ids[1:5], ', ')
+                                        || CASE WHEN cardinality(v_ids) > 5 THEN format(' and %s more', cardinality(v_ids) - 5) ELSE '' END),
+                               v_started);
+    PERFORM pggit._audit('commit_drift', jsonb_build_object('commit', v_id, 'objects', to_jsonb(v_ids)), 'ok', NULL, v_started);
+    RETURN v_id;
+END $$;
+
+-- Undo the drift: migrate the live database back to HEAD's state (what was changed behind the
+-- engine's back is undone), refusing steps that lose data unless p_force. HEAD does not move;
+-- returns it, or NULL when there is no drift. (It records the drift as a commit, then resets
+-- HEAD's branch to the commit before it, in one transaction: the audit log keeps both.)
+CREATE FUNCTION pggit.discard_drift(p_force boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    v_head text;
+BEGIN
+    PERFORM pggit.flush();
+    v_head := pggit._lock_branch(pggit.current_branch());
+    IF pggit.commit_drift('Drift, discarded') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pggit.reset_branch(pggit.current_branch(), v_head, p_force);
+    RETURN v_head;
+END $$;
+
 -- ---- 30_migration.sql ----
 -- pgGit engine: migrations, the ordered DDL that turns one state into another.
 
