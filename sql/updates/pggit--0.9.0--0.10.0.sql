@@ -1,0 +1,2 @@
+-- pgGit 0.9.0 -> 0.10.0. The installer re-creates the functions from the sources after this
+-- script; table, index, type and trigger changes of 0.10.0 are below.
