@@ -223,6 +223,8 @@ def install(conn: psycopg.Connection, sql_dir: Path = SQL_DIR) -> tuple[str | No
             for path in upgrade_path(before, target, sql_dir):
                 conn.execute(path.read_text().encode())
             _recreate_functions(conn, build_script(sql_dir))
+            if cur.execute("SELECT to_regproc('pggit._after_upgrade') IS NOT NULL").fetchone()[0]:
+                conn.execute("SELECT pggit._after_upgrade()")
             conn.execute("UPDATE pggit.meta SET value = %s WHERE key = 'version'", (target,))
             if drifted is not None:
                 conn.execute("SELECT pggit._refresh_descriptions(%s::text[], %s)",

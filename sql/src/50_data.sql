@@ -76,7 +76,6 @@ DECLARE
     v_b      text := 'b_' || p_relid;
     v_p      text := 'p_' || p_relid;
     v_w      text := 'w_' || p_relid;
-    v_m      text := 'm_' || p_relid;
     v_table  text := p_relid::regclass::text;
     v_schema text;
     v_name   text;
@@ -212,56 +211,6 @@ $f$,
     EXECUTE format('CREATE TRIGGER pggit_write INSTEAD OF INSERT OR UPDATE OR DELETE ON %I.%I FOR EACH ROW EXECUTE FUNCTION pggit_data.%I()',
                    v_schema, v_name, v_w);
 
-    -- pre-images, for every data branch that carries the table
-    EXECUTE format($f$CREATE FUNCTION pggit_data.%1$I() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
-BEGIN
-    -- (pgGit data branches: the rows as they were at each fork; a key the table gains is absent)
-    IF TG_OP = 'UPDATE' THEN
-        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
-        SELECT d.id, x.* FROM (SELECT %4$s, false FROM pggit_old o
-                               UNION ALL
-                               SELECT %9$s, true FROM pggit_new n
-                                WHERE NOT EXISTS (SELECT 1 FROM pggit_old o WHERE %10$s)) x
-         CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
-        ON CONFLICT DO NOTHING;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
-        SELECT d.id, %4$s, false FROM pggit_old o CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
-        ON CONFLICT DO NOTHING;
-    ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO pggit_data.%2$I (branch_id, %6$s, _absent)
-        SELECT d.id, %7$s, true FROM pggit_new n CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
-        ON CONFLICT DO NOTHING;
-    END IF;
-    IF TG_OP = 'TRUNCATE' THEN
-        -- (the table by its oid: it may have been renamed since)
-        EXECUTE format(%8$L, TG_RELID::regclass);
-    END IF;
-    RETURN NULL;
-END $body$
-$f$, v_m, v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 'o.'), p_relid,
-        v_keys, pggit._data_cols(p_keys, 'n.'),
-        replace(format('INSERT INTO pggit_data.%I (branch_id, %s, _absent) SELECT d.id, %s, false FROM ',
-                       v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 't.')), '%', '%%')
-        || '%s t CROSS JOIN pggit.data_tables d WHERE d.relid = ' || p_relid || ' ON CONFLICT DO NOTHING',
-        (SELECT string_agg(CASE WHEN c = ANY (p_keys) THEN 'n.' || pggit._data_q(c) ELSE 'NULL' END, ', ' ORDER BY o)
-           FROM unnest(v_cols) WITH ORDINALITY u(c, o)),
-        pggit._data_key_match(p_keys, 'o', 'n'));
-    EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', v_m);
-    EXECUTE format('CREATE TRIGGER pggit_data_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS pggit_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
-    EXECUTE format('CREATE TRIGGER pggit_data_upd AFTER UPDATE ON %s REFERENCING OLD TABLE AS pggit_old NEW TABLE AS pggit_new '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
-    EXECUTE format('CREATE TRIGGER pggit_data_del AFTER DELETE ON %s REFERENCING OLD TABLE AS pggit_old '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, v_m);
-    EXECUTE format('CREATE TRIGGER pggit_data_trunc BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()',
-                   v_table, v_m);
-    -- (they fire under session_replication_role = replica too: a bulk load that skips triggers
-    -- must not change what a branch sees)
-    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pggit_data_ins, ENABLE ALWAYS TRIGGER pggit_data_upd, '
-                   'ENABLE ALWAYS TRIGGER pggit_data_del, ENABLE ALWAYS TRIGGER pggit_data_trunc', v_table);
-
     -- the view's privileges are the table's; its owner is the table's owner
     FOR v_r IN SELECT DISTINCT a.grantee, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a
                 WHERE c.oid = p_relid AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') LOOP
@@ -279,6 +228,118 @@ $f$, v_m, v_p, pggit._data_cols(v_cols), pggit._data_cols(v_cols, 'o.'), p_relid
     INSERT INTO pggit.data_overlays (relid, identity, view_schema, view_name, key_columns, columns)
     SELECT p_relid, 'table ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname), v_schema, v_name, p_keys, v_cols
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_relid;
+    PERFORM pggit._data_fork_triggers(p_relid);
+END $$;
+
+-- The triggers on carried table p_relid that keep its data branches' fork: when a row first
+-- changes after a fork, its pre-image is saved for each data branch that carries the table,
+-- and a key the table gains is saved as absent. An UPDATE that keeps the key (the common case)
+-- is kept row by row, with no transition tables to fill; one that changes keys stages its rows
+-- in k_<oid>, kept set-wise at the end of the statement (a key that another row of the same
+-- statement gave up is not new). INSERT, DELETE and TRUNCATE are kept per statement. Made
+-- again by pggit._after_upgrade(), so a new version's form reaches existing overlays.
+CREATE FUNCTION pggit._data_fork_triggers(p_relid oid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_o     pggit.data_overlays;
+    v_table text := p_relid::regclass::text;
+    v_p     text := 'p_' || p_relid;
+    v_k     text := 'k_' || p_relid;
+    v_cols  text;
+    v_keys  text;
+    v_same  text;   -- the row keeps its key
+    v_newk  text;   -- the staged row of a new key: its key columns, the others NULL
+BEGIN
+    SELECT o.* INTO STRICT v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
+    v_cols := pggit._data_cols(v_o.columns);
+    v_keys := pggit._data_cols(v_o.key_columns);
+    v_same := format('(%s) IS NOT DISTINCT FROM (%s)', pggit._data_cols(v_o.key_columns, 'OLD.'),
+                     pggit._data_cols(v_o.key_columns, 'NEW.'));
+    SELECT string_agg(CASE WHEN c = ANY (v_o.key_columns) THEN 'NEW.' || pggit._data_q(c) ELSE 'NULL' END, ', ' ORDER BY o)
+      INTO v_newk FROM unnest(v_o.columns) WITH ORDINALITY u(c, o);
+    IF to_regclass(format('pggit_data.%I', v_k)) IS NULL THEN
+        -- (rows live for one statement of their own transaction: nothing to keep after a crash)
+        EXECUTE format('CREATE UNLOGGED TABLE pggit_data.%I AS SELECT %s, false AS _pggit_new FROM %s WITH NO DATA',
+                       v_k, v_cols, v_table);
+    END IF;
+
+    -- row by row: UPDATE
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION pggit_data.%1$I() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    -- (pgGit data branches: an updated row as it was at each fork)
+    IF %2$s THEN
+        INSERT INTO pggit_data.%3$I (branch_id, %4$s, _absent)
+        SELECT d.id, %5$s, false FROM pggit.data_tables d WHERE d.relid = %6$s
+        ON CONFLICT DO NOTHING;
+    ELSIF current_setting('session_replication_role') = 'replica' THEN
+        -- (a replication apply worker fires no statement triggers: keep the key change here)
+        INSERT INTO pggit_data.%3$I (branch_id, %4$s, _absent)
+        SELECT d.id, x.* FROM (VALUES (%5$s, false), (%8$s, true)) x CROSS JOIN pggit.data_tables d
+         WHERE d.relid = %6$s
+        ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO pggit_data.%7$I VALUES (%5$s, false), (%8$s, true);
+    END IF;
+    RETURN NULL;
+END $body$
+$f$, 'r_' || p_relid, v_same, v_p, v_cols, pggit._data_cols(v_o.columns, 'OLD.'), p_relid, v_k, v_newk);
+
+    -- per statement: INSERT, DELETE, TRUNCATE and the staged key changes of an UPDATE
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION pggit_data.%1$I() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+    -- (pgGit data branches: the rows as they were at each fork; a key the table gains is absent)
+    IF TG_OP = 'UPDATE' THEN
+        WITH s AS (DELETE FROM pggit_data.%9$I RETURNING *)
+        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
+        SELECT d.id, x.* FROM (SELECT %4$s, false FROM s o WHERE NOT o._pggit_new
+                               UNION ALL
+                               SELECT %10$s, true FROM s n
+                                WHERE n._pggit_new AND NOT EXISTS (SELECT 1 FROM s o WHERE NOT o._pggit_new AND %11$s)) x
+         CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %3$s, _absent)
+        SELECT d.id, %4$s, false FROM pggit_old o CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO pggit_data.%2$I (branch_id, %6$s, _absent)
+        SELECT d.id, %7$s, true FROM pggit_new n CROSS JOIN pggit.data_tables d WHERE d.relid = %5$s
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'TRUNCATE' THEN
+        -- (the table by its oid: it may have been renamed since)
+        EXECUTE format(%8$L, TG_RELID::regclass);
+    END IF;
+    RETURN NULL;
+END $body$
+$f$, 'm_' || p_relid, v_p, v_cols, pggit._data_cols(v_o.columns, 'o.'), p_relid,
+        v_keys, pggit._data_cols(v_o.key_columns, 'n.'),
+        replace(format('INSERT INTO pggit_data.%I (branch_id, %s, _absent) SELECT d.id, %s, false FROM ',
+                       v_p, v_cols, pggit._data_cols(v_o.columns, 't.')), '%', '%%')
+        || '%s t CROSS JOIN pggit.data_tables d WHERE d.relid = ' || p_relid || ' ON CONFLICT DO NOTHING',
+        v_k, pggit._data_cols(v_o.columns, 'n.'), pggit._data_key_match(v_o.key_columns, 'o', 'n'));
+    EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', 'm_' || p_relid);
+    EXECUTE format('REVOKE ALL ON FUNCTION pggit_data.%I() FROM PUBLIC', 'r_' || p_relid);
+
+    EXECUTE format('DROP TRIGGER IF EXISTS pggit_data_ins ON %1$s; DROP TRIGGER IF EXISTS pggit_data_upd ON %1$s; '
+                   'DROP TRIGGER IF EXISTS pggit_data_key ON %1$s; DROP TRIGGER IF EXISTS pggit_data_del ON %1$s; '
+                   'DROP TRIGGER IF EXISTS pggit_data_trunc ON %1$s', v_table);
+    EXECUTE format('CREATE TRIGGER pggit_data_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS pggit_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, 'm_' || p_relid);
+    EXECUTE format('CREATE TRIGGER pggit_data_upd AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION pggit_data.%I()',
+                   v_table, 'r_' || p_relid);
+    EXECUTE format('CREATE TRIGGER pggit_data_key AFTER UPDATE OF %s ON %s FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()',
+                   v_keys, v_table, 'm_' || p_relid);
+    EXECUTE format('CREATE TRIGGER pggit_data_del AFTER DELETE ON %s REFERENCING OLD TABLE AS pggit_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()', v_table, 'm_' || p_relid);
+    EXECUTE format('CREATE TRIGGER pggit_data_trunc BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pggit_data.%I()',
+                   v_table, 'm_' || p_relid);
+    -- (they fire under session_replication_role = replica too: a bulk load that skips triggers
+    -- must not change what a branch sees)
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER pggit_data_ins, ENABLE ALWAYS TRIGGER pggit_data_upd, '
+                   'ENABLE ALWAYS TRIGGER pggit_data_key, ENABLE ALWAYS TRIGGER pggit_data_del, '
+                   'ENABLE ALWAYS TRIGGER pggit_data_trunc', v_table);
 END $$;
 
 -- Drop the overlay of one table (no data branch carries it any more).
@@ -290,13 +351,15 @@ BEGIN
     SELECT o.* INTO v_o FROM pggit.data_overlays o WHERE o.relid = p_relid;
     IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = p_relid) THEN
         EXECUTE format('DROP TRIGGER IF EXISTS pggit_data_ins ON %1$s; DROP TRIGGER IF EXISTS pggit_data_upd ON %1$s; '
+                       'DROP TRIGGER IF EXISTS pggit_data_key ON %1$s; '
                        'DROP TRIGGER IF EXISTS pggit_data_del ON %1$s; DROP TRIGGER IF EXISTS pggit_data_trunc ON %1$s',
                        p_relid::regclass);
     END IF;
     EXECUTE format('DROP VIEW IF EXISTS %I.%I', v_o.view_schema, v_o.view_name);
     EXECUTE format('DROP FUNCTION IF EXISTS pggit_data.%I(); DROP FUNCTION IF EXISTS pggit_data.%I(); '
+                   'DROP FUNCTION IF EXISTS pggit_data.%I(); DROP TABLE IF EXISTS pggit_data.%I; '
                    'DROP TABLE IF EXISTS pggit_data.%I; DROP TABLE IF EXISTS pggit_data.%I',
-                   'w_' || p_relid, 'm_' || p_relid, 'b_' || p_relid, 'p_' || p_relid);
+                   'w_' || p_relid, 'm_' || p_relid, 'r_' || p_relid, 'b_' || p_relid, 'p_' || p_relid, 'k_' || p_relid);
     DELETE FROM pggit.data_overlays WHERE relid = p_relid;
     IF NOT EXISTS (SELECT 1 FROM pggit.data_overlays o WHERE o.view_schema = v_o.view_schema) THEN
         EXECUTE format('DROP SCHEMA IF EXISTS %I', v_o.view_schema);
@@ -447,6 +510,32 @@ BEGIN
     RETURN NEXT;
 END $$;
 
+-- An overlay of carried table p_relid, qualified: kind 'b' (the branches' rows), 'p' (pre-images)
+-- or 'k' (key changes staged for one statement).
+CREATE FUNCTION pggit._data_rel(p_relid oid, p_kind text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT 'pggit_data.' || quote_ident(p_kind || '_' || p_relid) $$;
+
+-- The FROM clause of the keys data branch p_id (an SQL expression: a literal or a parameter)
+-- changed in table p_relid or that the checked-out side changed since its fork: one row per key
+-- (pggit_k) with the checked-out row (pggit_m), the branch's row (pggit_b) and the pre-image
+-- (pggit_p), each all NULL where there is none.
+CREATE FUNCTION pggit._data_changed_from(p_relid oid, p_id text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_keys text[] := (SELECT o.key_columns FROM pggit.data_overlays o WHERE o.relid = p_relid);
+BEGIN
+    RETURN format($q$
+          FROM (SELECT %1$s FROM %2$s WHERE branch_id = %3$s
+                UNION SELECT %1$s FROM %4$s WHERE branch_id = %3$s) pggit_k
+          -- (a lookup by key per changed row: as a join the planner may scan the whole table)
+          LEFT JOIN LATERAL (SELECT * FROM %5$s pggit_t WHERE %6$s OFFSET 0) pggit_m ON true
+          LEFT JOIN %2$s pggit_b ON pggit_b.branch_id = %3$s AND %7$s
+          LEFT JOIN %4$s pggit_p ON pggit_p.branch_id = %3$s AND %8$s$q$,
+        pggit._data_cols(v_keys), pggit._data_rel(p_relid, 'b'), p_id, pggit._data_rel(p_relid, 'p'), p_relid::regclass,
+        pggit._data_key_match(v_keys, 'pggit_t', 'pggit_k'), pggit._data_key_match(v_keys, 'pggit_b', 'pggit_k'),
+        pggit._data_key_match(v_keys, 'pggit_p', 'pggit_k'));
+END $$;
+
 -- One table's rows that differ between the checked-out side and data branch p_id since its
 -- fork, by key: the SQL of a query returning (key jsonb, in_checked_out, in_branch, columns
 -- (changed), checked_out jsonb, branch jsonb). Only keys either side changed are read: the
@@ -481,16 +570,10 @@ BEGIN
                CASE WHEN pggit_b.%2$s IS NOT NULL THEN NOT pggit_b._deleted WHEN pggit_p.%2$s IS NOT NULL THEN NOT pggit_p._absent
                     ELSE pggit_m.%2$s IS NOT NULL END AS in_v,
                array_remove(ARRAY[%3$s]::text[], NULL) AS cols, to_jsonb(pggit_m) AS m_row, to_jsonb(pggit_v) AS v_row
-          FROM (SELECT %4$s FROM pggit_data.%5$I WHERE branch_id = $1
-                UNION SELECT %4$s FROM pggit_data.%6$I WHERE branch_id = $1) pggit_k
-          LEFT JOIN %7$s pggit_m ON %8$s
-          LEFT JOIN pggit_data.%5$I pggit_b ON pggit_b.branch_id = $1 AND %9$s
-          LEFT JOIN pggit_data.%6$I pggit_p ON pggit_p.branch_id = $1 AND %10$s
-          CROSS JOIN LATERAL (SELECT %11$s) pggit_v$q$,
+          %4$s
+          CROSS JOIN LATERAL (SELECT %5$s) pggit_v$q$,
         (SELECT string_agg(format('%L, pggit_k.%I', c, c), ', ' ORDER BY o) FROM unnest(v_o.key_columns) WITH ORDINALITY u(c, o)),
-        v_k1, v_cmp, pggit._data_cols(v_o.key_columns), 'b_' || p_relid, 'p_' || p_relid, p_relid::regclass,
-        pggit._data_key_match(v_o.key_columns, 'pggit_m', 'pggit_k'), pggit._data_key_match(v_o.key_columns, 'pggit_b', 'pggit_k'),
-        pggit._data_key_match(v_o.key_columns, 'pggit_p', 'pggit_k'), v_vcol);
+        v_k1, v_cmp, pggit._data_changed_from(p_relid, '$1'), v_vcol);
 END $$;
 
 -- Rows that differ between the checked-out tables and a data branch, by primary key: table,
@@ -622,15 +705,11 @@ BEGIN
                         WHEN pggit_p.%3$s IS NOT NULL THEN NOT pggit_p._absent ELSE pggit_m.%3$s IS NOT NULL END AS in_src,
                    pggit_m.%3$s IS NOT NULL AS in_tgt
                    %4$s
-              FROM (SELECT %5$s FROM pggit_data.%6$I WHERE branch_id = %7$s
-                    UNION SELECT %5$s FROM pggit_data.%8$I WHERE branch_id = %7$s) pggit_k
-              LEFT JOIN %9$s pggit_m ON %10$s
-              LEFT JOIN pggit_data.%6$I pggit_b ON pggit_b.branch_id = %7$s AND %11$s
-              LEFT JOIN pggit_data.%8$I pggit_p ON pggit_p.branch_id = %7$s AND %12$s
+              %5$s
         ),
         c AS (
-            SELECT r.*, array_remove(ARRAY[NULL::text %13$s], NULL) AS cols, (true %14$s) AS target_kept_base,
-                   (true %16$s) AS noop %15$s
+            SELECT r.*, array_remove(ARRAY[NULL::text %6$s], NULL) AS cols, (true %7$s) AS target_kept_base,
+                   (true %9$s) AS noop %8$s
               FROM r
         )
         SELECT c.*,
@@ -649,9 +728,7 @@ BEGIN
           FROM c$q$,
         v_tmp,
         (SELECT string_agg(format('%L, pggit_k.%I', k, k), ', ' ORDER BY o) FROM unnest(v_o.key_columns) WITH ORDINALITY u(k, o)),
-        v_k1, v_vals, pggit._data_cols(v_o.key_columns), 'b_' || p_relid, p_id, 'p_' || p_relid, p_relid::regclass,
-        pggit._data_key_match(v_o.key_columns, 'pggit_m', 'pggit_k'), pggit._data_key_match(v_o.key_columns, 'pggit_b', 'pggit_k'),
-        pggit._data_key_match(v_o.key_columns, 'pggit_p', 'pggit_k'), v_conf, v_same, v_merge, v_noop);
+        v_k1, v_vals, pggit._data_changed_from(p_relid, p_id::text), v_conf, v_same, v_merge, v_noop);
     EXECUTE format('CREATE INDEX ON pg_temp.%I (key)', v_tmp);  -- (resolutions find their rows by key)
     RETURN v_tmp;
 END $$;

@@ -65,6 +65,14 @@ CREATE EVENT TRIGGER pggit_sql_drop ON sql_drop EXECUTE FUNCTION pggit._on_sql_d
 CREATE EVENT TRIGGER pggit_ddl_start ON ddl_command_start EXECUTE FUNCTION pggit._on_ddl_start();
 CREATE EVENT TRIGGER pggit_ddl_end ON ddl_command_end EXECUTE FUNCTION pggit._on_ddl_end();
 
+-- After an upgrade, once the functions are this version's: objects the engine generated with an
+-- earlier version's code (a data branch's triggers on the tables it carries) are made again.
+CREATE FUNCTION pggit._after_upgrade() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pggit._data_fork_triggers(o.relid) FROM pggit.data_overlays o ORDER BY o.relid;
+END $$;
+
 -- pggit_admin: the roles that may turn capture off (SET pggit.capture = off) besides the engine's
 -- owner and superusers. One role for the whole server, made by the first install that can.
 DO $$

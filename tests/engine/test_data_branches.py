@@ -269,6 +269,40 @@ def test_the_checked_out_table_keeps_working_under_ddl_while_branches_exist(data
                        "AND column_name IN ('name', 'qty')") == [(2,)]
 
 
+def test_checked_out_key_changes_keep_the_fork_however_the_rows_are_written(repo):
+    """An UPDATE that keeps the key is kept row by row; one that changes keys (a swap under a
+    deferrable key, a key moved to a new value, under replication's role too) is kept set-wise
+    at the end of its statement. The branch sees the fork throughout, and the diff names
+    exactly what the checked-out side changed."""
+    server, db, client = repo
+    main = server.dsn_for(db)
+    _run(main, "CREATE TABLE public.s (id int PRIMARY KEY DEFERRABLE INITIALLY IMMEDIATE, v text)",
+         "INSERT INTO public.s SELECT g, 'v' || g FROM generate_series(1, 8) g")
+    fork = _rows(main, "SELECT * FROM public.s ORDER BY id")
+    client.create_branch("f", with_data=True)
+    branch = client.data_dsn("f")
+    _run(main, "UPDATE public.s SET id = 3 - id WHERE id IN (1, 2)",    # a swap: no key is new
+         "UPDATE public.s SET id = 30 WHERE id = 3",                   # a new key, an old one gone
+         "UPDATE public.s SET v = 'main' WHERE id = 4",                # the key kept
+         "UPDATE public.s SET v = 'again' WHERE id = 4",               # the pre-image is the fork's
+         "UPDATE public.s SET id = id, v = v || '!' WHERE id = 6")     # the key in SET, unchanged
+    with psycopg.connect(main) as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("UPDATE public.s SET id = 50 WHERE id = 5")
+    assert _rows(branch, "SELECT * FROM s ORDER BY id") == fork
+    oid = _rows(main, "SELECT 'public.s'::regclass::oid")[0][0]
+    assert _rows(main, f"SELECT count(*) FROM pggit_data.k_{oid}") == [(0,)]  # nothing staged is left
+    diff = {(r[0]["id"], r[1]) for r in _rows(main, "SELECT key, change FROM pggit.data_diff('f', 'HEAD', 'public.s')")}
+    assert diff == {(1, "changed"), (2, "changed"), (3, "deleted"), (30, "added"), (4, "changed"),
+                    (5, "deleted"), (50, "added"), (6, "changed")}
+    # a rolled-back key change leaves nothing behind
+    with psycopg.connect(main) as conn:
+        conn.execute("UPDATE public.s SET id = 70 WHERE id = 7")
+        conn.rollback()
+    assert _rows(branch, "SELECT * FROM s ORDER BY id") == fork
+    assert _rows(main, f"SELECT count(*) FROM pggit_data.p_{oid} WHERE id IN (7, 70)") == [(0,)]
+
+
 # three-way data merge -------------------------------------------------------------------------
 
 @pytest.fixture

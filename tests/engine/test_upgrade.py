@@ -224,3 +224,31 @@ def test_upgrade_from_0_5_0_records_the_kinds_tracked_since(pg_server, make_db):
                            "operator class k.int_ops using btree": "added", "operator family k.int_ops using btree": "added",
                            "foreign data wrapper k_fdw": "added", "server k_srv": "added"}
         assert conn.execute("SELECT identity FROM pggit.drift()").fetchall() == []
+
+
+def test_upgrade_from_0_9_0_remakes_the_fork_triggers_of_data_branches(pg_server, make_db):
+    """0.10.0 keeps an UPDATE that keeps its key row by row (0.9.0 filled transition tables for
+    every UPDATE): an upgrade makes an existing data branch's triggers again, and the branch
+    keeps its fork across it."""
+    db = make_db()
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        install_release(conn, "0.9.0")
+    with pg_server.connect(db) as conn:
+        conn.execute("CREATE TABLE public.t (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, 5) g")
+        conn.execute("SELECT pggit.create_branch('f', with_data => true)")
+        conn.execute("UPDATE public.t SET v = 'before' WHERE id = 1")
+    with psycopg.connect(pg_server.dsn_for(db)) as conn:
+        pginstall.install(conn)
+    with pg_server.connect(db) as conn:
+        triggers = dict(conn.execute(
+            "SELECT tgname, tgtype & 1 = 1 FROM pg_trigger WHERE tgrelid = 'public.t'::regclass").fetchall())
+        assert triggers == {"pggit_data_ins": False, "pggit_data_upd": True, "pggit_data_key": False,
+                            "pggit_data_del": False, "pggit_data_trunc": False}  # True: row by row
+        conn.execute("UPDATE public.t SET v = 'after' WHERE id = 2")
+        conn.execute("UPDATE public.t SET id = 30 WHERE id = 3")
+        conn.execute("SET pggit.data_branch = %s" % conn.execute(
+            "SELECT id FROM pggit.data_branches WHERE branch = 'f'").fetchone()[0])
+        (schema,) = conn.execute("SELECT view_schema FROM pggit.data_overlays").fetchone()
+        assert conn.execute(f"SELECT id, v FROM {schema}.t ORDER BY id").fetchall() == [
+            (i, f"v{i}") for i in range(1, 6)]
