@@ -221,10 +221,20 @@ RETURNS TABLE (identity text, kind text, change text, head_definition text, live
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     PERFORM pggit.flush();
+    RETURN QUERY SELECT d.identity, d.kind, d.change, d.head_definition, d.live_definition FROM pggit._drift_rows() d
+                  ORDER BY d.identity;
+END $$;
+
+-- The rows of pggit.drift() (after a flush), each with the live object's description (NULL for
+-- one dropped behind the engine's back), so that recording the drift describes nothing twice.
+CREATE FUNCTION pggit._drift_rows()
+RETURNS TABLE (identity text, kind text, change text, head_definition text, live_definition text, live pggit.objdesc)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
     RETURN QUERY
     WITH live AS (
         SELECT (s.d).identity AS identity, (s.d).kind AS kind, (s.d).definition AS definition, (s.d).detail AS detail,
-               pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text) AS hash
+               pggit._sha256((s.d).definition || E'\n' || (s.d).detail::text) AS hash, s.d
           FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
          WHERE (s.d).identity IS NOT NULL
     ), head AS (
@@ -236,7 +246,7 @@ BEGIN
     )
     SELECT coalesce(l.identity, h.identity), coalesce(l.kind, h.kind),
            CASE WHEN h.identity IS NULL THEN 'added' WHEN l.identity IS NULL THEN 'deleted' ELSE 'modified' END,
-           h.definition, l.definition
+           h.definition, l.definition, l.d
       FROM live l FULL JOIN head h ON h.identity = l.identity
      WHERE l.hash IS DISTINCT FROM h.hash
        -- (the same object printed in another form is the same: see pggit._canon)
@@ -373,15 +383,14 @@ BEGIN
         RAISE EXCEPTION 'a commit message is required' USING ERRCODE = 'PGG04';
     END IF;
     PERFORM pggit._lock_branch(pggit.current_branch());
-    SELECT array_agg(d.identity) INTO v_ids FROM pggit.drift() d;
+    PERFORM pggit.flush();
+    -- the drifted objects as they are now (none for one dropped), and below the addresses HEAD
+    -- knew them at
+    SELECT array_agg(d.identity), array_agg(d.live) FILTER (WHERE d.live IS NOT NULL) INTO v_ids, v_descs
+      FROM pggit._drift_rows() d;
     IF v_ids IS NULL THEN
         RETURN NULL;
     END IF;
-    -- the drifted objects as they are now, and the addresses HEAD knew them at (one that no
-    -- longer describes as itself was dropped)
-    SELECT array_agg(s.d) INTO v_descs
-      FROM (SELECT pggit._describe(r.classid, r.objid) AS d FROM pggit._all_roots() r) s
-     WHERE (s.d).identity = ANY (v_ids);
     SELECT coalesce(array_agg(l.classid), '{}'), coalesce(array_agg(l.objid), '{}') INTO v_cls, v_obj
       FROM pggit.live_objects l WHERE l.identity = ANY (v_ids);
     v_changes := pggit._record_changes(coalesce(v_descs, '{}'), v_cls, v_obj, '{}', '{}');
