@@ -114,9 +114,11 @@ def cmd_merge_data(client: Client, args) -> int:
         with (sys.stdin if args.resolutions == "-" else open(args.resolutions, encoding="utf-8")) as f:
             resolutions = json.load(f)
     rows = client.data_merge_preview(args.branch, resolutions) if args.dry_run else client.merge_data(args.branch, resolutions)
+    conflicts = any(r.get("action") == "conflict" for r in rows)
     if args.json:
         _print_json(rows)
-    for r in rows if not args.json else []:
+        return 1 if conflicts else 0
+    for r in rows:
         key = json.dumps(r["key"], ensure_ascii=False, sort_keys=True) if r.get("key") else ""
         if r.get("status") == "merged":
             print(f"merged   {r['table_identity']}  {json.dumps(r['counts'], sort_keys=True)}")
@@ -124,7 +126,7 @@ def cmd_merge_data(client: Client, args) -> int:
             cells = f"  ({', '.join(r['columns'])})" if r.get("columns") else ""
             print(f"{r['action']:<8} {r['table_identity']}  {key}{cells}"
                   + (f"  {r['conflict']}" if r.get("conflict") else ""))
-    return 1 if any(r.get("action") == "conflict" for r in rows) else 0
+    return 1 if conflicts else 0
 
 
 def cmd_tree(client: Client, args) -> int:
