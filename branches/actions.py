@@ -335,11 +335,7 @@ def discard_drift(user, repo: Repository, force: bool = False) -> str | None:
         try:
             return client.discard_drift(force)
         except pe.DataLossRefused:
-            # (the engine's data-loss rows compare two states, and the live one is not a state:
-            # the tables the drift added or changed are where data can go)
-            losses = [{"identity": d["identity"], "statement": "", "reason": f"{d['change']} behind the engine's back"}
-                      for d in client.drift() if d["kind"] == "table" and d["change"] in ("added", "modified")]
-            raise DataLoss("Undoing the drift would lose data.", losses) from None
+            raise DataLoss("Undoing the drift would lose data.", client.drift_data_loss()) from None
 
 
 def revert(user, repo: Repository, commit: str, branch: str | None = None, force: bool = False) -> str:

@@ -137,6 +137,11 @@ class Client:
         returns it, or None when there is no drift."""
         return self._value("SELECT pggit.commit_drift(%s)", (message,))
 
+    def drift_data_loss(self) -> list[dict]:
+        """The steps of ``discard_drift`` that would lose data (identity, statement, reason);
+        nothing changes."""
+        return self._rows("SELECT * FROM pggit.drift_data_loss()")
+
     def discard_drift(self, force: bool = False) -> str | None:
         """Migrate the live database back to HEAD's state, undoing the drift (steps that lose
         data need ``force``: DataLossRefused); returns HEAD, or None when there was no drift."""

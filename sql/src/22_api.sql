@@ -422,3 +422,27 @@ BEGIN
     PERFORM pggit.reset_branch(pggit.current_branch(), v_head, p_force);
     RETURN v_head;
 END $$;
+
+-- The steps of discard_drift() that would lose data (identity, statement, reason, as
+-- data_loss_steps): the drift is recorded and compared with HEAD in a subtransaction that is
+-- then rolled back, so nothing changes. No rows: no drift, or nothing to lose.
+CREATE FUNCTION pggit.drift_data_loss()
+RETURNS TABLE (identity text, statement text, reason text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    v_head text;
+    v_rows jsonb := '[]';
+BEGIN
+    PERFORM pggit.flush();
+    BEGIN
+        v_head := pggit._lock_branch(pggit.current_branch());
+        IF pggit.commit_drift('Drift, discarded') IS NOT NULL THEN
+            SELECT coalesce(jsonb_agg(to_jsonb(l)), '[]') INTO v_rows FROM pggit._data_loss(pggit._resolve('HEAD'), v_head) l;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'PGG98', MESSAGE = 'pggit: drift_data_loss rolls its preview back';
+    EXCEPTION WHEN SQLSTATE 'PGG98' THEN
+        NULL;  -- (the recorded drift is gone again; v_rows keeps what it found)
+    END;
+    RETURN QUERY SELECT r.identity, r.statement, r.reason
+                   FROM jsonb_to_recordset(v_rows) AS r(identity text, statement text, reason text);
+END $$;

@@ -94,6 +94,12 @@ def test_discard_drift_that_would_lose_data_is_refused_unless_forced(repo):
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("INSERT INTO public.hidden VALUES (42)")
     head = client.resolve("HEAD")
+    audit_before = client.audit(limit=1)
+    drift_before = client.drift()
+    # what undoing it would lose, named by the engine's own steps; asking changes nothing
+    losses = client.drift_data_loss()
+    assert [(r["identity"], r["statement"]) for r in losses] == [("table public.hidden", "DROP TABLE IF EXISTS public.hidden;")]
+    assert client.resolve("HEAD") == head and client.drift() == drift_before and client.audit(limit=1) == audit_before
     with pytest.raises(DataLossRefused):
         client.discard_drift()
     assert client.resolve("HEAD") == head  # nothing recorded, nothing moved
