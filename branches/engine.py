@@ -370,16 +370,21 @@ def read_object_history(repo: Repository, identity: str, ref: str | None, page: 
     """Page ``page`` of the versions of ``identity`` reachable from ``ref`` (HEAD's branch when
     None), newest first. Each version carries ``previous``: the definition on the commit's first
     parent (None when it was added), which for a merge commit is the target's version, not the
-    next older row. (The engine returns every version; only this page's are rendered.)"""
+    next older row. The engine reads only this page's definitions; a page past the end shows
+    the last one."""
+    page = max(1, page)
     with reader(repo) as client:
         ref = ref or client.current_branch()
-        versions = client.object_history(identity, ref)
-    pages = max(1, -(-len(versions) // per_page))
-    page = min(max(1, page), pages)
-    shown = versions[(page - 1) * per_page:page * per_page]
+        shown = client.object_history(identity, ref, per_page, (page - 1) * per_page)
+        total = shown[0]["total"] if shown else 0
+        pages = max(1, -(-total // per_page))
+        if not shown and page > pages:  # past the end (or no versions at all): the last page
+            page = pages
+            shown = client.object_history(identity, ref, per_page, (page - 1) * per_page)
+            total = shown[0]["total"] if shown else 0
     for v in shown:
         v["previous"] = v["previous_definition"]
-    return ObjectHistory(ref=ref, versions=shown, total=len(versions), page=page, pages=pages)
+    return ObjectHistory(ref=ref, versions=shown, total=total, page=page, pages=pages)
 
 
 def render_changes(changes: list[dict]) -> list[dict]:

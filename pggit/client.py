@@ -485,10 +485,12 @@ class Client:
         return self._guarded("switch", {"name": name, "force": force},
                              lambda: self._value("SELECT pggit.switch_branch(%s, %s)", (name, force)))
 
-    def object_history(self, identity: str, ref: str | None = None) -> list[dict]:
-        """Every version of ``identity`` reachable from ``ref``, newest first, each with
-        ``previous_definition`` (the version on the commit's first parent)."""
-        return self._rows("SELECT * FROM pggit.object_history(%s, %s)", (identity, ref))
+    def object_history(self, identity: str, ref: str | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[dict]:
+        """The versions of ``identity`` reachable from ``ref``, newest first (``limit`` of them
+        from ``offset``: one page), each with ``previous_definition`` (the version on the commit's
+        first parent) and ``total``, the number of versions there are."""
+        return self._rows("SELECT * FROM pggit.object_history(%s, %s, %s, %s)", (identity, ref, limit, offset))
 
     def commit_info(self, refs: list[str]) -> dict[str, dict]:
         """Commit rows (commit_id, parent_ids, author, message, committed_at, generation) by ref."""

@@ -152,28 +152,42 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = of
      ORDER BY t.identity
 $$;
 
--- Every version of one object reachable from a ref, newest first, each with the definition it
--- replaced on the commit's first parent (for a merge commit: the target's version).
-CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL)
+-- The versions of one object in the commits reachable from a ref (default HEAD), newest first:
+-- each commit that changed it, the change, its definition there and on the commit's first
+-- parent, and total (how many versions there are). p_limit/p_offset: one page of them. Only
+-- the commits that changed the object are read, and their ancestry is checked against the
+-- ref's reach (chain positions), not by walking the history; only the page's definitions are
+-- read.
+CREATE FUNCTION pggit.object_history(p_identity text, p_ref text DEFAULT NULL, p_limit integer DEFAULT NULL,
+                                     p_offset integer DEFAULT 0)
 RETURNS TABLE (commit_id text, parent_ids text[], author text, message text, committed_at timestamptz, change text,
-               definition text, previous_definition text, committer text)
+               definition text, previous_definition text, committer text, total bigint)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
     SELECT pggit.flush();
-    WITH RECURSIVE walk(commit_id) AS (
-        SELECT pggit._resolve(p_ref)
-        UNION
-        SELECT unnest(c.parent_ids) FROM walk w JOIN pggit.commits c ON c.commit_id = w.commit_id
+    WITH hits AS MATERIALIZED (
+        SELECT x.commit_id, x.old_hash, x.new_hash, c.generation, c.seq, cc.chain_id, cc.chain_pos
+          FROM pggit.changes x
+          JOIN pggit.commits c ON c.commit_id = x.commit_id
+          JOIN pggit.commit_chains cc ON cc.commit_id = x.commit_id
+         WHERE x.identity = p_identity
+    ), reach AS MATERIALIZED (
+        -- (exact for every chain reached at the oldest hit's generation or above)
+        SELECT r.chain_id, r.pos
+          FROM pggit._reach(pggit._resolve(p_ref), coalesce((SELECT min(h.generation) FROM hits h), 0)) r
+    ), mine AS MATERIALIZED (
+        SELECT h.*, count(*) OVER () AS total
+          FROM hits h JOIN reach r ON r.chain_id = h.chain_id AND h.chain_pos <= r.pos
+         ORDER BY h.generation DESC, h.seq DESC
+         LIMIT p_limit OFFSET greatest(coalesce(p_offset, 0), 0)
     )
     SELECT c.commit_id, c.parent_ids, c.author, c.message, c.committed_at,
-           CASE WHEN x.old_hash IS NULL THEN 'added' WHEN x.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
-           nb.definition, ob.definition, c.committer
-      FROM pggit.changes x
-      JOIN walk w ON w.commit_id = x.commit_id
-      JOIN pggit.commits c ON c.commit_id = x.commit_id
-      LEFT JOIN pggit.blobs nb ON nb.hash = x.new_hash
-      LEFT JOIN pggit.blobs ob ON ob.hash = x.old_hash
-     WHERE x.identity = p_identity
-     ORDER BY c.generation DESC, c.seq DESC
+           CASE WHEN m.old_hash IS NULL THEN 'added' WHEN m.new_hash IS NULL THEN 'deleted' ELSE 'modified' END,
+           nb.definition, ob.definition, c.committer, m.total
+      FROM mine m
+      JOIN pggit.commits c ON c.commit_id = m.commit_id
+      LEFT JOIN pggit.blobs nb ON nb.hash = m.new_hash
+      LEFT JOIN pggit.blobs ob ON ob.hash = m.old_hash
+     ORDER BY m.generation DESC, m.seq DESC
 $$;
 
 -- The commits reachable from a ref (default HEAD) that changed one object, newest first.

@@ -35,6 +35,43 @@ def test_object_history_gives_each_version_with_the_one_it_replaced(repo):
     assert [r["commit_id"] for r in rows] == [r["commit_id"] for r in client.blame('table public."Odd ""t"""')]
 
 
+def test_object_history_reads_the_versions_reachable_from_each_ref_one_page_at_a_time(repo):
+    """Versions on several branches, a merge, and a branch that never merged: from each ref the
+    versions are exactly those of the commits a walk of its ancestry finds, newest first, and
+    pages (limit, offset) are slices of that list with its total."""
+    server, dbname, client = repo
+    db = server.dsn_for(dbname)
+    ident = "table public.t"
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.t (id integer)")
+        conn.execute("ALTER TABLE public.t ADD COLUMN m1 int")
+    client.create_branch("side")
+    client.create_branch("lone")
+    client.apply("side", "ALTER TABLE public.t ADD COLUMN s1 int")
+    client.apply("side", "ALTER TABLE public.t ADD COLUMN s2 int")
+    client.apply("lone", "ALTER TABLE public.t ADD COLUMN l1 int")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.t ADD COLUMN m2 int")
+        conn.execute("CREATE TABLE public.other (id int)")
+    assert client.merge("side", "main", strategy="union")["status"] == "merged"
+    client.apply("side", "ALTER TABLE public.t ADD COLUMN s3 int")
+    with psycopg.connect(db) as conn:
+        walk = """WITH RECURSIVE w(id) AS (SELECT pggit._resolve(%s) UNION
+                                         SELECT unnest(c.parent_ids) FROM w JOIN pggit.commits c ON c.commit_id = w.id)
+                  SELECT x.commit_id FROM pggit.changes x JOIN w ON w.id = x.commit_id
+                    JOIN pggit.commits c ON c.commit_id = x.commit_id
+                   WHERE x.identity = %s ORDER BY c.generation DESC, c.seq DESC"""
+        for ref, count in (("main", 6), ("side", 5), ("lone", 3)):
+            expected = [r[0] for r in conn.execute(walk, (ref, ident)).fetchall()]
+            rows = client.object_history(ident, ref)
+            assert [r["commit_id"] for r in rows] == expected and len(expected) == count, ref
+            assert {r["total"] for r in rows} == {count}
+            page = client.object_history(ident, ref, 2, 1)
+            assert [r["commit_id"] for r in page] == expected[1:3] and {r["total"] for r in page} == {count}
+            assert client.object_history(ident, ref, 2, 10) == []
+    assert client.object_history("table public.never") == []
+
+
 def test_commit_info_reads_commits_by_ref(repo):
     server, dbname, client = repo
     client.create_branch("b'x")
