@@ -369,3 +369,61 @@ class OutcomeSerializer(serializers.Serializer):
 
     def get_merge_request(self, outcome) -> MergeRequestSerializer:
         return MergeRequestSerializer(self.context["mr"], context=self.context).data
+
+
+# data conflicts (the source is a data branch) ------------------------------------------------
+# (plain CharFields for take and the like: an enum named after them would collide in the schema)
+
+class DataResolutionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    table_identity = serializers.CharField()
+    key = serializers.JSONField(help_text="The row's primary key, e.g. {\"id\": 3}.")
+    column = serializers.CharField(allow_blank=True, help_text="Empty: the whole row.")
+    take = serializers.CharField(help_text="source, target, base or value.")
+    value = serializers.JSONField(allow_null=True, help_text="With take=value: the cell's value (null: NULL).")
+    resolved_by = serializers.CharField(source="resolved_by.get_username")
+    created_at = serializers.DateTimeField()
+    dismissed = serializers.BooleanField()
+    dismissed_reason = serializers.CharField(allow_blank=True)
+
+
+class StaleDataResolutionSerializer(DataResolutionSerializer):
+    stale_reason = serializers.CharField()
+
+
+class DataConflictSerializer(serializers.Serializer):
+    table_identity = serializers.CharField()
+    key = serializers.JSONField()
+    conflict = serializers.CharField(help_text="Why, in the engine's words (e.g. changed on both sides).")
+    columns = serializers.ListField(child=serializers.CharField(), help_text="The cells changed differently on both sides.")
+    base = serializers.JSONField(allow_null=True)
+    source = serializers.JSONField(allow_null=True)
+    target = serializers.JSONField(allow_null=True)
+    open = serializers.BooleanField(help_text="false: the resolutions in force settle it.")
+    resolutions = DataResolutionSerializer(many=True)
+
+
+class DataViolationSerializer(serializers.Serializer):
+    table_identity = serializers.CharField()
+    message = serializers.CharField()
+
+
+class DataConflictsSerializer(serializers.Serializer):
+    data = serializers.BooleanField(help_text="false: the source carries no data (nothing else is set).")
+    target_checked_out = serializers.BooleanField(
+        help_text="The engine merges data into the checked-out tables only: false means merging is refused.")
+    checked_out = serializers.CharField(allow_null=True)
+    open = serializers.IntegerField()
+    items = DataConflictSerializer(many=True)
+    violations = DataViolationSerializer(many=True, help_text="Constraints the merged rows would break.")
+    stale = StaleDataResolutionSerializer(many=True, help_text="Stored resolutions no longer in force.")
+
+
+class DataResolveSerializer(serializers.Serializer):
+    table = StrictCharField(max_length=IDENTITY_MAX, help_text="`table public.orders` or `public.orders`.")
+    key = serializers.DictField(help_text="The row's primary key, e.g. {\"id\": 3}.")
+    column = StrictCharField(max_length=200, required=False, allow_blank=True, default="", trim_whitespace=False,
+                             help_text="A cell; empty or absent: the whole row.")
+    take = StrictCharField(max_length=10, help_text="source, target, base, or value (a cell).")
+    value = serializers.JSONField(required=False, allow_null=True, default=None,
+                                  help_text="With take=value: a string, number, boolean or null, cast by the column's type.")
