@@ -6,6 +6,7 @@ check types and lengths (``merges.actions`` checks the rest and says why, as it 
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from branches.serializers import REF_MAX, CommitSerializer, MigrationStepSerializer, StrictCharField
@@ -246,6 +247,19 @@ class ThreadResolveSerializer(serializers.Serializer):
 
 # the four tabs -----------------------------------------------------------------------------
 
+class DataResolutionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    table_identity = serializers.CharField()
+    key = serializers.JSONField(help_text="The row's primary key, e.g. {\"id\": 3}.")
+    column = serializers.CharField(allow_blank=True, help_text="Empty: the whole row.")
+    take = serializers.CharField(help_text="source, target, base or value.")
+    value = serializers.JSONField(allow_null=True, help_text="With take=value: the cell's value (null: NULL).")
+    resolved_by = serializers.CharField(source="resolved_by.get_username")
+    created_at = serializers.DateTimeField()
+    dismissed = serializers.BooleanField()
+    dismissed_reason = serializers.CharField(allow_blank=True)
+
+
 class TimelineResolutionSerializer(serializers.Serializer):
     object_identity = serializers.CharField()
     resolution = serializers.CharField(help_text="source, target, base or custom")
@@ -255,7 +269,8 @@ class TimelineResolutionSerializer(serializers.Serializer):
 class TimelineEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
                                             "draft", "ready", "retitled", "auto_merge", "dismissed",
-                                            "review_requested", "conflicts", "merge_failed", "resolved"])
+                                            "review_requested", "conflicts", "merge_failed", "resolved",
+                                            "data_resolved"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
@@ -265,7 +280,21 @@ class TimelineEventSerializer(serializers.Serializer):
                                              "conflicts {count}, merge_failed {error}.")
     commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
     more_commits = serializers.BooleanField()
-    resolution = TimelineResolutionSerializer(allow_null=True)
+    resolution = serializers.SerializerMethodField()
+    data_resolution = serializers.SerializerMethodField()
+
+    @extend_schema_field(TimelineResolutionSerializer(allow_null=True))
+    def get_resolution(self, event):
+        if event.kind != "resolved" or event.resolution is None:
+            return None
+        return TimelineResolutionSerializer(event.resolution).data
+
+    @extend_schema_field(DataResolutionSerializer(allow_null=True))
+    def get_data_resolution(self, event):
+        """data_resolved: a row or a cell of a data conflict."""
+        if event.kind != "data_resolved" or event.resolution is None:
+            return None
+        return DataResolutionSerializer(event.resolution).data
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -373,19 +402,6 @@ class OutcomeSerializer(serializers.Serializer):
 
 # data conflicts (the source is a data branch) ------------------------------------------------
 # (plain CharFields for take and the like: an enum named after them would collide in the schema)
-
-class DataResolutionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    table_identity = serializers.CharField()
-    key = serializers.JSONField(help_text="The row's primary key, e.g. {\"id\": 3}.")
-    column = serializers.CharField(allow_blank=True, help_text="Empty: the whole row.")
-    take = serializers.CharField(help_text="source, target, base or value.")
-    value = serializers.JSONField(allow_null=True, help_text="With take=value: the cell's value (null: NULL).")
-    resolved_by = serializers.CharField(source="resolved_by.get_username")
-    created_at = serializers.DateTimeField()
-    dismissed = serializers.BooleanField()
-    dismissed_reason = serializers.CharField(allow_blank=True)
-
 
 class StaleDataResolutionSerializer(DataResolutionSerializer):
     stale_reason = serializers.CharField()

@@ -58,6 +58,9 @@ def test_a_cell_and_a_row_are_resolved_and_a_resolution_removed(as_api, data_mr,
     assert response.status_code == 201 and response.json()["column"] == ""
     listed = api.get(url("merge_request_data_conflicts", data_mr)).json()
     assert listed["open"] == 0 and all(len(i["resolutions"]) == 1 for i in listed["items"])
+    timeline = api.get(url("merge_request_conversation", data_mr)).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "data_resolved", "data_resolved"]
+    assert timeline[1]["resolution"] is None and timeline[1]["data_resolution"] == cell
     # refusals: the one error body
     for payload, status, code in [
         ({"table": "public.widgets", "key": {"id": 1}, "take": "mine"}, 400, "invalid_resolution"),
