@@ -836,7 +836,8 @@ def _outcome_from_row(client, user, mr: MergeRequest, row: dict, merged_extra: d
     if status in ("merged", "fast_forward"):
         _mark_merged(mr, row["commit_id"], user, **(merged_extra or {}), **_data_extra(row))
         return MergeOutcome("merged", commit=row["commit_id"], merge_id=row["merge_id"])
-    if status == "up_to_date" and any(r["status"] == "merged" for r in row.get("data") or []):
+    if status == "up_to_date" and any(r["status"] == "merged" and any((r["counts"] or {}).values())
+                                      for r in row.get("data") or []):
         # no commit to merge, but the rows were: the request is merged at the target's head
         commit = client.resolve(mr.target)
         _mark_merged(mr, commit, user, **(merged_extra or {}), **_data_extra(row))
