@@ -206,3 +206,33 @@ def test_a_target_that_is_not_checked_out_is_named_and_the_merge_refused(data_mr
     with pytest.raises(Conflict) as exc:
         actions.merge(maintainer, mr)
     assert exc.value.code == "data_target_not_checked_out"
+
+
+def test_the_last_schema_resolution_finishes_the_merge_with_the_data_or_neither(data_mr, author, reviewer, maintainer,
+                                                                               repo):
+    """Schema conflicts first: resolving the last one (as someone who may merge, approvals in)
+    finishes the engine merge and the data merge together; with data conflicts left, neither is
+    applied, the engine merge stays open and ready, and Merge finishes it once they are resolved."""
+    with Client(repo.dsn) as client:
+        client.apply(BRANCH, "ALTER TABLE public.widgets ADD COLUMN shade text")
+    run(repo.dsn, "ALTER TABLE public.widgets ADD COLUMN shade integer")
+    mr = actions.sync(MergeRequest.objects.get(pk=data_mr.pk))
+    actions.approve(reviewer, mr)
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    assert outcome.status == "conflicts" and [i["identity"] for i in outcome.conflicts] == ["table public.widgets"]
+    before = (widgets(repo), hostile(repo), head(repo))
+    outcome = actions.resolve(maintainer, MergeRequest.objects.get(pk=mr.pk), "table public.widgets", None, "target")
+    assert outcome.status == "data_conflicts" and "2 row(s)" in outcome.message
+    assert (widgets(repo), hostile(repo), head(repo)) == before
+    mr = MergeRequest.objects.get(pk=mr.pk)
+    assert mr.engine_merge_id and "2 row(s)" in mr.merge_error
+    with Client(repo.dsn) as client:
+        assert client.merge_info(mr.engine_merge_id)["status"] == "ready"
+    actions.resolve_data(author, mr, "public.widgets", {"id": 1}, "base")
+    actions.resolve_data(author, mr, HOSTILE_ID, {"k ey": 1}, "value", HOSTILE_COL, None)
+    outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
+    assert outcome.status == "merged", outcome.message
+    assert widgets(repo) == [(1, "bolt", 10), (2, "nut", 25), (3, "gear", 30), (4, "washer", 40)]
+    assert hostile(repo) == [(1, None)] and head(repo) == outcome.commit != before[2]
+    assert rows(repo.dsn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                          "WHERE attrelid = 'public.widgets'::regclass AND attname = 'shade'") == [("integer",)]
