@@ -543,7 +543,7 @@ def _render_conflicts(request, mr, found: reads.Conflicts, *, error=None, status
     mr.refresh_from_db()
     item = found.item
     context = _context(request, mr, "conflicts", conflicts=len(found.open_items), items=found.items,
-                       open_items=found.open_items, item=item, error=error)
+                       open_items=found.open_items, item=item, error=error, carries_data=_carries_data(mr))
     if item is not None:
         context.update(
             position=found.position,

@@ -8,6 +8,7 @@ import json
 
 import psycopg
 import pytest
+from django.test import Client as Client_web
 from django.urls import reverse
 
 from merges import actions
@@ -220,6 +221,10 @@ def test_the_last_schema_resolution_finishes_the_merge_with_the_data_or_neither(
     actions.approve(reviewer, mr)
     outcome = actions.merge(maintainer, MergeRequest.objects.get(pk=mr.pk))
     assert outcome.status == "conflicts" and [i["identity"] for i in outcome.conflicts] == ["table public.widgets"]
+    page = Client_web()
+    page.force_login(author)
+    html = page.get(reverse("merges:conflicts", args=[repo.slug, mr.number])).content.decode()
+    assert 'id="data-conflicts-link"' in html and 'id="conflict-identity">table public.widgets' in html
     before = (widgets(repo), hostile(repo), head(repo))
     outcome = actions.resolve(maintainer, MergeRequest.objects.get(pk=mr.pk), "table public.widgets", None, "target")
     assert outcome.status == "data_conflicts" and "2 row(s)" in outcome.message
