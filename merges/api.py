@@ -238,10 +238,11 @@ class Changes(APIView):
         with client_for(mr.repository) as client:
             sides = reads.sides(client, mr)
             tab = reads.changes(client, mr, sides, _page(request), wanted, per_page=size, side_by_side_rows=False)
+            data = reads.data_changes(client, mr, limit=None)
         return Response(s.ChangesTabSerializer({
             "source_commit": sides.source, "merge_base": sides.base, "total": tab.total, "counts": tab.counts,
             "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects,
-            "resolutions": tab.resolutions}).data)
+            "resolutions": tab.resolutions, "data": None if data is None else data.rows}).data)
 
 
 class Migration(APIView):

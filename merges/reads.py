@@ -697,7 +697,7 @@ def carries_data(mr: MergeRequest) -> bool:
         return client.is_data_branch(mr.source)
 
 
-def data_changes(client, mr: MergeRequest, limit: int = DATA_ROWS_SHOWN) -> DataChanges | None:
+def data_changes(client, mr: MergeRequest, limit: int | None = DATA_ROWS_SHOWN) -> DataChanges | None:
     """None unless the request is open and its source carries data."""
     if mr.is_closed:
         return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from branches.serializers import REF_MAX, CommitSerializer, MigrationStepSerializer, StrictCharField
+from branches.serializers import (REF_MAX, CommitSerializer, DataDiffRowSerializer, MigrationStepSerializer,
+                                  StrictCharField)
 from merges.actions import MAX_TITLE
 from merges.models import STRATEGIES, MergeRequest, Review
 
@@ -337,6 +338,9 @@ class ChangesTabSerializer(serializers.Serializer):
     objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
     resolutions = ResolutionChangeSerializer(many=True, help_text="The custom conflict resolutions in force (first "
                                                                   "page only): definitions someone wrote.")
+    data = DataDiffRowSerializer(many=True, allow_null=True, default=None,
+                                 help_text="When the source is a data branch (open requests): the rows it changed, "
+                                           "against the checked-out tables; else null.")
 
 
 class MigrationTabSerializer(serializers.Serializer):

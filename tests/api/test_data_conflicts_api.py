@@ -102,3 +102,17 @@ def test_the_merge_stops_on_data_conflicts_then_applies_the_resolutions(as_api, 
     assert response.json()["status"] == "merged"
     assert widgets(repo) == [(1, "bolt-branch", 10), (2, "nut", 25), (3, "gear", 30), (4, "washer", 40)]
     assert hostile(repo) == [(1, None)]
+
+
+def test_the_changes_tab_has_the_rows_the_data_branch_changed(as_api, data_mr, viewer, outsider):
+    response = as_api(viewer).get(url("merge_request_changes", data_mr))
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert {(r["table_identity"], str(r["key"])): (r["change"], r["columns"]) for r in data} == {
+        ("table public.widgets", "{'id': 1}"): ("changed", ["label"]),
+        ("table public.widgets", "{'id': 2}"): ("changed", ["weight_grams"]),
+        ("table public.widgets", "{'id': 4}"): ("added", None),
+        (HOSTILE_ID, "{'k ey': 1}"): ("changed", ['vál "ue"']),
+    }
+    assert set(data[0]) == {"table_identity", "key", "change", "columns", "old_row", "new_row"}
+    assert as_api(outsider).get(url("merge_request_changes", data_mr)).status_code == 404
