@@ -338,6 +338,13 @@ def _data_rows(client, from_ref: str, to_ref: str) -> list[dict] | None:
     current = client.current_branch()
     if not ((from_ref in names and to_ref in ("HEAD", current)) or (to_ref in names and from_ref in ("HEAD", current))):
         return None
+    return data_diff_rows(client, from_ref, to_ref)
+
+
+def data_diff_rows(client, from_ref: str, to_ref: str) -> list[dict]:
+    """``client.data_diff(from_ref, to_ref)`` with ``cells`` on each row: (column, old, new,
+    changed) in the table's column order, as ``_data_diff.html`` shows them (the compare page,
+    and the Changes tab of a merge request whose source is a data branch)."""
     rows = client.data_diff(from_ref, to_ref)
     for r in rows:
         old, new = r["old_row"] or {}, r["new_row"] or {}
@@ -395,6 +402,6 @@ def render_changes(changes: list[dict]) -> list[dict]:
 
 
 __all__ = ["EngineUnavailable", "Dashboard", "engine_client", "reader", "read_dashboard", "Count", "ahead_behind",
-           "BranchInfo", "read_branches", "branch_names", "GraphRow", "commit_graph", "LogPage", "read_log",
+           "BranchInfo", "read_branches", "data_diff_rows", "branch_names", "GraphRow", "commit_graph", "LogPage", "read_log",
            "CommitView", "read_commit", "Comparison", "read_compare", "ObjectHistory", "read_object_history",
            "render_changes"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
@@ -25,7 +25,7 @@ from django.utils import timezone
 from branches.access import check_role, has_role, merge_role_for
 from branches.actions import client_for
 from branches.models import Repository, Role
-from merges.models import STRATEGIES, Comment, ConflictResolution, MergeRequest, Review, ReviewRequest
+from merges.models import STRATEGIES, Comment, ConflictResolution, DataResolution, MergeRequest, Review, ReviewRequest
 from merges.risk import Warning, risky_steps
 from monitoring.events import record_merge_request
 from monitoring.models import EventKind
@@ -747,12 +747,16 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
                 mr.strategy = strategy
             with engine_errors(), client_for(mr.repository, user) as client:
                 source_head(client, mr)
+                data = _data_merge_plan(client, mr)
                 merged_extra = _forced_extra(client, mr) if force else {}
-                outcome = _merge_locked(client, user, mr, force, merged_extra)
-            mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts") else ""
+                outcome = _merge_locked(client, user, mr, force, merged_extra, data)
+            mr.merge_error = outcome.message if outcome.status in ("refused", "conflicts", "data_conflicts") else ""
             mr.save()
             if outcome.status == "conflicts":
                 record_merge_request(EventKind.CONFLICT_FOUND, mr, user, conflicts=len(outcome.conflicts or []))
+            elif outcome.status == "data_conflicts":
+                record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force,
+                                     data_conflicts=len(outcome.conflicts or []))
             elif outcome.status == "refused":
                 record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
             return outcome
@@ -777,7 +781,8 @@ def _forced_extra(client, mr: MergeRequest) -> dict:
     return {"forced": True, "data_loss": lost}
 
 
-def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dict | None = None) -> MergeOutcome:
+def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dict | None = None,
+                  data: "DataPlan | None" = None) -> MergeOutcome:
     if mr.engine_merge_id:
         info = client.merge_info(mr.engine_merge_id)
         stale = (info is None or info["status"] not in ("conflicts", "ready")
@@ -791,12 +796,16 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dic
             return _conflicts_outcome(client, mr)
         else:
             try:
-                row = client.finish_merge(mr.engine_merge_id, force)
+                row = _finish(client, mr, force, data)
             except pe.DataLossRefused as exc:
                 return MergeOutcome("refused", merge_id=mr.engine_merge_id, message=exc.message)
             return _outcome_from_row(client, user, mr, row, merged_extra)
     try:
-        row = client.merge(mr.source, mr.target, mr.strategy, _message(mr, user), verify=True, force=force)
+        if data is not None:  # the schema merge and the data merge in one transaction
+            row = client.merge_with_data(mr.source, mr.target, mr.strategy, _message(mr, user),
+                                         resolutions=data.resolutions, force=force)
+        else:
+            row = client.merge(mr.source, mr.target, mr.strategy, _message(mr, user), verify=True, force=force)
     except pe.DataLossRefused as exc:  # a fast-forward into HEAD that would lose data
         return MergeOutcome("refused", message=exc.message)
     if row["status"] in ("conflicts", "ready"):
@@ -806,15 +815,33 @@ def _merge_locked(client, user, mr: MergeRequest, force: bool, merged_extra: dic
         if row["status"] == "ready" and not row.get("error"):
             if force:  # what it loses is the merge with the resolutions applied again, not as it opened
                 merged_extra = _forced_extra(client, mr)
-            row = client.finish_merge(mr.engine_merge_id, force)
+            row = _finish(client, mr, force, data)
     return _outcome_from_row(client, user, mr, row, merged_extra)
+
+
+def _finish(client, mr: MergeRequest, force: bool, data: "DataPlan | None") -> dict:
+    """Finish the request's open engine merge (``ready``): verified and completed, and with a
+    data branch as source, its data merged in the same transaction (``merge_with_data``)."""
+    if data is None:
+        return client.finish_merge(mr.engine_merge_id, force)
+    return client.merge_with_data(mr.source, mr.target, mr.strategy, resolutions=data.resolutions, force=force,
+                                  merge_id=mr.engine_merge_id)
 
 
 def _outcome_from_row(client, user, mr: MergeRequest, row: dict, merged_extra: dict | None = None) -> MergeOutcome:
     status = row["status"]
+    if status == "data_conflicts":  # rolled back: the schema merge too (an open one stays open, ready)
+        stopped = row.get("data") or []
+        return MergeOutcome("data_conflicts", conflicts=stopped, message=data_stop_message(stopped))
     if status in ("merged", "fast_forward"):
-        _mark_merged(mr, row["commit_id"], user, **(merged_extra or {}))
+        _mark_merged(mr, row["commit_id"], user, **(merged_extra or {}), **_data_extra(row))
         return MergeOutcome("merged", commit=row["commit_id"], merge_id=row["merge_id"])
+    if status == "up_to_date" and any(r["status"] == "merged" and any((r["counts"] or {}).values())
+                                      for r in row.get("data") or []):
+        # no commit to merge, but the rows were: the request is merged at the target's head
+        commit = client.resolve(mr.target)
+        _mark_merged(mr, commit, user, **(merged_extra or {}), **_data_extra(row))
+        return MergeOutcome("merged", commit=commit, merge_id=row["merge_id"])
     if status == "up_to_date":
         return MergeOutcome("up_to_date", merge_id=row["merge_id"],
                             message=f"{mr.target} already holds every commit of {mr.source}: nothing to merge")
@@ -937,9 +964,15 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
             may_finish = has_role(user, mr.repository, merge_role_for(mr.repository, mr.target)) and approvals(mr).met \
                 and not mr.draft
             # with force, the merge is finished below, once what it loses has been read
+            data = None
+            if may_finish and client.is_data_branch(mr.source):
+                try:
+                    data = _data_merge_plan(client, mr)
+                except Conflict:  # the target is not checked out: the merge waits (the merge box says why)
+                    may_finish = False
             row = client.resolve_conflict(mr.engine_merge_id, identity, choice,
                                           result if choice == "custom" else None, force=force,
-                                          complete=may_finish and not force)
+                                          complete=may_finish and not force and data is None)
             canonical = ""
             if choice == "custom":  # what is kept is the definition the engine recorded, not the typed text
                 canonical = client.resolution_definition(mr.engine_merge_id, identity) or ""
@@ -950,13 +983,15 @@ def resolve(user, mr: MergeRequest, identity: str, result: str | None, choice: s
             merged_extra = None
             if force and may_finish and row["status"] == "ready":
                 merged_extra = _forced_extra(client, mr)
-                row = client.finish_merge(mr.engine_merge_id, force)
+                row = _finish(client, mr, force, data)
+            elif data is not None and may_finish and row["status"] == "ready" and not row.get("error"):
+                row = _finish(client, mr, force, data)
             if row["status"] == "ready" and not may_finish:
                 outcome = MergeOutcome("ready", merge_id=mr.engine_merge_id,
                                        message="every conflict is resolved: the merge completes when it is merged")
             else:
                 outcome = _outcome_from_row(client, user, mr, row, merged_extra)
-            if outcome.status == "refused":  # the data-loss guard stopped it, as a merge would be
+            if outcome.status in ("refused", "data_conflicts"):  # stopped, as a merge would be
                 mr.merge_error = outcome.message
                 record_merge_request(EventKind.MERGE_FAILED, mr, user, error=outcome.message, forced=force)
             else:  # what the last attempt stopped on is being resolved: the merge box counts what is left
@@ -975,3 +1010,245 @@ def abort(user, mr: MergeRequest) -> MergeRequest:
             mr.merge_error = ""
             mr.save()
     return mr
+
+
+# data conflicts (the source is a data branch) -----------------------------------------------
+
+@dataclass
+class DataConflict:
+    """One row the data merge cannot take by itself: its table and primary key, why (the
+    engine's words), the cells changed differently on both sides (``columns``), the base,
+    source and target rows (None where a side has no row), and the resolutions in force on it
+    (the whole row's, else one per cell). ``open``: the engine still finds it a conflict with
+    those resolutions."""
+
+    table_identity: str
+    key: dict
+    conflict: str
+    columns: list[str]
+    base: dict | None
+    source: dict | None
+    target: dict | None
+    resolutions: list[DataResolution] = field(default_factory=list)
+    open: bool = True
+
+    @property
+    def key_json(self) -> str:
+        return _key_text(self.key)
+
+    @property
+    def key_label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.key.items())
+
+    @property
+    def anchor(self) -> str:
+        return "row-" + hashlib.sha256(f"{self.table_identity}\0{self.key_json}".encode()).hexdigest()[:12]
+
+    @property
+    def row_resolution(self) -> DataResolution | None:
+        return next((r for r in self.resolutions if not r.column), None)
+
+    def cell_resolution(self, column: str) -> DataResolution | None:
+        return next((r for r in self.resolutions if r.column == column), None)
+
+    @property
+    def cells(self) -> list[tuple]:
+        """(column, base, source, target, conflicting, resolution) in the table's column order."""
+        names = list((self.source or self.target or self.base or {}).keys())
+        out = []
+        for c in names:
+            out.append((c, (self.base or {}).get(c), (self.source or {}).get(c), (self.target or {}).get(c),
+                        c in self.columns, self.cell_resolution(c)))
+        return out
+
+
+@dataclass
+class DataPlan:
+    """A request's data merge as it stands: the conflicts (each with the resolutions in force),
+    the resolutions to give the engine, the stored ones no longer in force (their conflict
+    changed or went away), and the constraint violations the merged rows would cause
+    (``violations``: table_identity and PostgreSQL's message; read only when asked and no
+    conflict is open). ``target_checked_out``: the engine merges data into the checked-out
+    tables only, so the request's target must be the checked-out branch (``current``)."""
+
+    conflicts: list[DataConflict]
+    resolutions: list[dict]
+    stale: list[DataResolution]
+    target_checked_out: bool
+    current: str
+    violations: list[dict] = field(default_factory=list)
+
+    @property
+    def open_conflicts(self) -> list[DataConflict]:
+        return [c for c in self.conflicts if c.open]
+
+
+def _table_identity(name: str) -> str:
+    name = (name or "").strip()
+    return name if name.startswith("table ") else f"table {name}"
+
+
+def _key_text(key) -> str:
+    import json
+
+    return json.dumps(key, sort_keys=True, ensure_ascii=False)
+
+
+def _data_plan(client, mr: MergeRequest, check_constraints: bool = False) -> DataPlan:
+    """The data merge of ``mr`` (whose source is a data branch) as the engine sees it now, with
+    the request's stored resolutions matched to the conflicts they resolve (reads only)."""
+    raw = [r for r in client.data_merge_preview(mr.source) if r["action"] == "conflict"]
+    by_key = {(r["table_identity"], _key_text(r["key"])): r for r in raw}
+    conflicts = {k: DataConflict(r["table_identity"], r["key"], r["conflict"], list(r["columns"] or []),
+                                 r["base"], r["source"], r["target"]) for k, r in by_key.items()}
+    stale: list[DataResolution] = []
+    latest: dict[tuple, DataResolution] = {}
+    for res in mr.data_resolutions.filter(dismissed=False).select_related("resolved_by").order_by("created_at", "id"):
+        latest[(res.table_identity, _key_text(res.key), res.column)] = res
+    for (table, key, column), res in latest.items():
+        found = conflicts.get((table, key))
+        if found is None:
+            stale.append(res)
+            res.stale_reason = "the conflict is gone"
+        elif res.source_row != found.source or res.target_row != found.target:
+            stale.append(res)
+            res.stale_reason = "the rows changed since it was resolved"
+        else:
+            found.resolutions.append(res)
+    resolutions = [res.as_engine() for c in conflicts.values() for res in c.resolutions]
+    if resolutions:
+        left = {(r["table_identity"], _key_text(r["key"]))
+                for r in client.data_merge_preview(mr.source, resolutions) if r["action"] == "conflict"}
+        for k, c in conflicts.items():
+            c.open = k in left
+    current = client.current_branch()
+    plan = DataPlan(sorted(conflicts.values(), key=lambda c: (c.table_identity, _key_text(c.key))), resolutions,
+                    stale, current == mr.target, current)
+    if check_constraints and not plan.open_conflicts:
+        plan.violations = [{"table_identity": r["table_identity"], "message": r["conflict"]}
+                           for r in client.data_merge_check(mr.source, resolutions) if r["key"] is None]
+    return plan
+
+
+def _data_merge_plan(client, mr: MergeRequest) -> DataPlan | None:
+    """For a merge: None when the source carries no data; else its plan, after the stored
+    resolutions no longer in force are dismissed. Refused when the target is not the
+    checked-out branch (the engine merges data into the checked-out tables only)."""
+    if not client.is_data_branch(mr.source):
+        return None
+    plan = _data_plan(client, mr)
+    if not plan.target_checked_out:
+        raise Conflict(f"{mr.source} carries data, which merges into the checked-out branch only: {mr.target} is "
+                       f"not checked out ({plan.current} is). Check out {mr.target} to merge this request.",
+                       code="data_target_not_checked_out")
+    _dismiss_stale(plan)
+    return plan
+
+
+def _dismiss_stale(plan: DataPlan) -> None:
+    for res in plan.stale:
+        DataResolution.objects.filter(pk=res.pk, dismissed=False).update(
+            dismissed=True, dismissed_reason=getattr(res, "stale_reason", "no longer in force"))
+
+
+def data_stop_message(rows: list[dict]) -> str:
+    """What stopped a data merge, from ``merge_data``'s ``conflicts`` rows."""
+    if not rows:
+        return ""
+    violations = [r for r in rows if r.get("key") is None]
+    if violations:
+        return f"The data merge was rolled back with the schema merge: {violations[0]['conflict']}"
+    keys = ", ".join(f"{r['table_identity']} {_key_text(r['key'])}" for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+    return f"The data merge was rolled back with the schema merge: {len(rows)} row(s) need a resolution: {keys}"
+
+
+def _data_extra(row: dict) -> dict:
+    """For the merged event: the data merge's counts per table (none without data)."""
+    merged = {r["table_identity"]: r["counts"] for r in row.get("data") or [] if r["status"] == "merged"}
+    return {"data": merged} if merged else {}
+
+
+def read_data_conflicts(user, mr: MergeRequest, check_constraints: bool = True) -> DataPlan | None:
+    """The data conflicts of the request and their resolutions, or None when its source carries
+    no data. Who may resolve them reads them (as the schema conflicts). Reads only."""
+    check_can_resolve(user, mr)
+    _check_open(mr)
+    with engine_errors(), client_for(mr.repository) as client:
+        source_head(client, mr)
+        if not client.is_data_branch(mr.source):
+            return None
+        return _data_plan(client, mr, check_constraints=check_constraints)
+
+
+def resolve_data(user, mr: MergeRequest, table: str, key: dict, take: str, column: str = "",
+                 value=None) -> DataResolution:
+    """Resolve a data conflict of the request: the whole row (``column`` empty) or one cell,
+    taking the ``source``, ``target`` or ``base`` value, or a typed ``value`` (a cell only; the
+    engine casts it by the column's type, None is NULL). The engine checks it (a value that does
+    not cast is ``Rejected`` with PostgreSQL's message). It replaces the request's earlier
+    resolutions of the same row or cell (a row's replaces its cells' and the reverse). Stored
+    with both sides' rows as they are: when either changes, it is dismissed. Merging is not
+    attempted here: the merge applies the stored resolutions. Runs under the request's row
+    lock, so two people resolving the same cell at once leave one resolution in force."""
+    check_can_resolve(user, mr)
+    _check_open(mr)
+    if take not in DataResolution.Take.values:
+        raise ActionError(f"unknown resolution {take!r}; use source, target, base or value", code="invalid_resolution")
+    column = (column or "").strip()
+    if take == DataResolution.Take.VALUE and not column:
+        raise ActionError("a typed value resolves one cell: name its column", code="invalid_resolution")
+    if not isinstance(key, dict) or not key:
+        raise ActionError("the key is the row's primary key as an object, e.g. {\"id\": 3}", code="invalid_resolution")
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise ActionError("a typed value is a string, a number, a boolean or null", code="invalid_resolution")
+    table = _table_identity(table)
+    with transaction.atomic():
+        mr = _lock(mr)
+        _check_open(mr)
+        with engine_errors(), client_for(mr.repository, user) as client:
+            source_head(client, mr)
+            if not client.is_data_branch(mr.source):
+                raise Conflict(f"{mr.source} carries no data", code="no_data")
+            rows = [r for r in client.data_merge_preview(mr.source) if r["action"] == "conflict"
+                    and r["table_identity"] == table and _key_text(r["key"]) == _key_text(key)]
+            if not rows:
+                raise NotFound(f"{table} {_key_text(key)} is not a data conflict of this request", code="not_in_merge")
+            found = rows[0]
+            if column and column not in (found["source"] or found["target"] or found["base"] or {}):
+                raise ActionError(f"{table} has no column {column!r}", code="invalid_resolution")
+            engine = {"table": table, "key": key, "take": take}
+            if column:
+                engine["column"] = column
+            if take == DataResolution.Take.VALUE:
+                engine["value"] = value
+            client.data_merge_preview(mr.source, [engine])  # the engine refuses what it cannot apply
+        replaced = mr.data_resolutions.filter(dismissed=False, table_identity=table, key=key)
+        if column:
+            replaced = replaced.filter(models.Q(column=column) | models.Q(column=""))
+        replaced.update(dismissed=True, dismissed_reason="replaced by a later resolution")
+        res = DataResolution.objects.create(
+            merge_request=mr, table_identity=table, key=key, column=column, take=take,
+            value=value if take == DataResolution.Take.VALUE else None,
+            source_row=found["source"], target_row=found["target"], resolved_by=user)
+        mr.merge_error = ""
+        mr.save(update_fields=["merge_error", "updated_at"])
+        record_merge_request(EventKind.CONFLICT_RESOLVED, mr, user, identity=table, key=key, column=column,
+                             resolution=take, data=True)
+    return res
+
+
+def remove_data_resolution(user, mr: MergeRequest, resolution_id: int) -> DataResolution:
+    """Take back a data resolution in force: its conflict is open again (the row is kept,
+    dismissed, for the timeline)."""
+    check_can_resolve(user, mr)
+    _check_open(mr)
+    with transaction.atomic():
+        mr = _lock(mr)
+        try:
+            res = mr.data_resolutions.get(pk=resolution_id, dismissed=False)
+        except DataResolution.DoesNotExist:
+            raise NotFound(f"merge request !{mr.number} has no data resolution {resolution_id} in force",
+                           code="not_found") from None
+        res.dismissed, res.dismissed_reason, res.removed_by = True, f"removed by {user.get_username()}", user
+        res.save(update_fields=["dismissed", "dismissed_reason", "removed_by"])
+    return res

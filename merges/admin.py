@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from merges.models import Comment, ConflictResolution, MergeRequest, Review
+from merges.models import Comment, ConflictResolution, DataResolution, MergeRequest, Review
 from pggit_web.errors import ActionError, refusal_message
 
 
@@ -167,3 +167,22 @@ class ConflictResolutionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
+
+@admin.register(DataResolution)
+class DataResolutionAdmin(admin.ModelAdmin):
+    """Read-only record of who resolved which row or cell of a data conflict (the pages and the API
+    make and remove them)."""
+
+    list_display = ["table_identity", "key", "column", "take", "merge_request", "resolved_by", "dismissed", "created_at"]
+    list_filter = ["take", "dismissed", "merge_request__repository"]
+    search_fields = ["table_identity", "column", "merge_request__title", "resolved_by__username"]
+    list_select_related = ["merge_request", "resolved_by"]
+    readonly_fields = ["merge_request", "table_identity", "key", "column", "take", "value", "source_row", "target_row",
+                       "resolved_by", "created_at", "dismissed", "dismissed_reason", "removed_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

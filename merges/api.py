@@ -66,6 +66,10 @@ def _outcome(outcome: actions.MergeOutcome, mr: MergeRequest) -> Response:
     if outcome.status == "refused":
         return Response(error_body("data_loss_refused", outcome.message or "the merge would lose data", detail),
                         status=status.HTTP_409_CONFLICT)
+    if outcome.status == "data_conflicts":
+        return Response(error_body("data_conflicts", outcome.message, dict(detail, rows=[
+            {"table_identity": r["table_identity"], "key": r["key"], "conflict": r["conflict"]}
+            for r in outcome.conflicts])), status=status.HTTP_409_CONFLICT)
     return Response(s.OutcomeSerializer(outcome, context={"mr": mr}).data)
 
 
@@ -234,10 +238,11 @@ class Changes(APIView):
         with client_for(mr.repository) as client:
             sides = reads.sides(client, mr)
             tab = reads.changes(client, mr, sides, _page(request), wanted, per_page=size, side_by_side_rows=False)
+            data = reads.data_changes(client, mr, limit=None)
         return Response(s.ChangesTabSerializer({
             "source_commit": sides.source, "merge_base": sides.base, "total": tab.total, "counts": tab.counts,
             "page": tab.page.number, "pages": tab.page.paginator.num_pages, "objects": tab.objects,
-            "resolutions": tab.resolutions}).data)
+            "resolutions": tab.resolutions, "data": None if data is None else data.rows}).data)
 
 
 class Migration(APIView):
@@ -377,7 +382,10 @@ class Merge(APIView):
     @extend_schema(request=s.MergeActionSerializer, responses={
         200: s.OutcomeSerializer,
         409: OpenApiResponse(ERROR, description="merge_conflicts (resolve them), data_loss_refused (merge with "
-                                                "force), draft, approvals_missing, changes_requested, not_open"),
+                                                "force), data_conflicts (the data merge stopped: rows to resolve or a "
+                                                "constraint broken; nothing applied, the schema neither), "
+                                                "data_target_not_checked_out, draft, approvals_missing, "
+                                                "changes_requested, not_open"),
         403: ERROR})
     def post(self, request, slug, number):
         """Merge through the engine: verified in the shadow database; into the checked-out branch the
@@ -432,6 +440,55 @@ class Resolve(APIView):
         outcome = actions.resolve(request.user, mr, data["identity"], data["result"], data["choice"],
                                   force=data["force"])
         return _outcome(outcome, mr)
+
+
+def _data_conflicts_data(plan) -> dict:
+    if plan is None:
+        return {"data": False, "target_checked_out": False, "checked_out": None, "open": 0, "items": [],
+                "violations": [], "stale": []}
+    return s.DataConflictsSerializer({
+        "data": True, "target_checked_out": plan.target_checked_out, "checked_out": plan.current,
+        "open": len(plan.open_conflicts), "items": plan.conflicts, "violations": plan.violations,
+        "stale": plan.stale}).data
+
+
+class DataConflicts(APIView):
+    @extend_schema(operation_id="merge_requests_data_conflicts_list",
+                   responses={200: s.DataConflictsSerializer, 403: ERROR})
+    def get(self, request, slug, number):
+        """The rows of a data branch (the source) that the data merge cannot take by itself, with
+        base, source and target rows and the resolutions in force; the constraints the merged rows
+        would break (checked in a rolled-back transaction when no conflict is open); the stored
+        resolutions no longer in force. ``data`` false when the source carries no data."""
+        mr = _mr(request, slug, number)
+        return Response(_data_conflicts_data(actions.read_data_conflicts(request.user, mr)))
+
+
+class DataResolve(APIView):
+    @extend_schema(request=s.DataResolveSerializer, responses={
+        201: s.DataResolutionSerializer, 400: ERROR, 403: ERROR, 404: ERROR,
+        409: OpenApiResponse(ERROR, description="no_data, not_open"),
+        422: OpenApiResponse(ERROR, description="sql_error: PostgreSQL refused the value (it does not cast)")})
+    def post(self, request, slug, number):
+        """Resolve a data conflict: the whole row (no ``column``) or one cell, taking source,
+        target, base or a typed value. It replaces earlier resolutions of that row or cell; the
+        merge applies it (nothing is merged here)."""
+        mr = _mr(request, slug, number)
+        actions.check_can_resolve(request.user, mr)
+        data = _valid(s.DataResolveSerializer, request)
+        res = actions.resolve_data(request.user, mr, data["table"], data["key"], data["take"], data["column"],
+                                   data["value"])
+        return Response(s.DataResolutionSerializer(res).data, status=status.HTTP_201_CREATED)
+
+
+class DataResolution(APIView):
+    @extend_schema(request=None, responses={204: None, 403: ERROR, 404: ERROR})
+    def delete(self, request, slug, number, resolution_id):
+        """Remove a data resolution in force: its conflict is open again (the timeline keeps it,
+        dismissed)."""
+        mr = _mr(request, slug, number)
+        actions.remove_data_resolution(request.user, mr, resolution_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RestoreBranch(APIView):

@@ -3,7 +3,8 @@
 
 from django.urls import path
 
-from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
+from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, DataConflicts,
+                        DataResolution, DataResolve, Draft, Merge,
                         MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, ResolveThread, RestoreBranch,
                         Reviewer, Reviewers, Reviews)
 
@@ -29,6 +30,10 @@ urlpatterns = [
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),
     path(MR + "conflicts/resolve/", Resolve.as_view(), name="merge_request_resolve"),
+    path(MR + "data-conflicts/", DataConflicts.as_view(), name="merge_request_data_conflicts"),
+    path(MR + "data-conflicts/resolve/", DataResolve.as_view(), name="merge_request_data_resolve"),
+    path(MR + "data-conflicts/resolutions/<int:resolution_id>/", DataResolution.as_view(),
+         name="merge_request_data_resolution"),
     path(MR + "abort/", Abort.as_view(), name="merge_request_abort"),
     path(MR + "restore-branch/", RestoreBranch.as_view(), name="merge_request_restore_branch"),
 ]

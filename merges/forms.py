@@ -55,3 +55,22 @@ class ResolveForm(forms.Form):
     choice = forms.ChoiceField(required=False, choices=[("", "edited text"), ("source", "source"),
                                                         ("target", "target"), ("base", "base")])
     force = forms.BooleanField(required=False)
+
+
+class DataResolveForm(forms.Form):
+    """One row (``column`` empty) or cell of a data conflict: which side to take, or a typed value
+    (``value``; ``null`` ticked: NULL)."""
+
+    TAKES = [("source", "source"), ("target", "target"), ("base", "base"), ("value", "typed value")]
+
+    table = forms.CharField(max_length=1000)
+    key = forms.JSONField()
+    column = forms.CharField(max_length=200, required=False, strip=False)
+    take = forms.ChoiceField(choices=TAKES)
+    value = forms.CharField(required=False, strip=False)
+    null = forms.BooleanField(required=False)
+
+    def typed_value(self):
+        if self.cleaned_data.get("take") != "value" or self.cleaned_data.get("null"):
+            return None
+        return self.cleaned_data.get("value", "")

@@ -153,3 +153,56 @@ class ReviewRequest(models.Model):
 
     def __str__(self):
         return f"{self.reviewer} on !{self.merge_request.number}"
+
+
+class DataResolution(models.Model):
+    """How a row (``column`` empty) or one cell of a data conflict is resolved, for the data merge
+    of a request whose source is a data branch (the engine's ``merge_data`` resolutions).
+
+    ``source_row`` and ``target_row`` are the conflict's rows when it was resolved: a resolution
+    is in force while the conflict still shows those rows; when either side's row changed since
+    (new rows on the branch or on the target) it is dismissed (``dismissed_reason``) and the
+    conflict is open again. A later resolution of the same row or cell replaces an earlier one;
+    removing one keeps it (``removed_by``) for the timeline."""
+
+    class Take(models.TextChoices):
+        SOURCE = "source", "the source's value"
+        TARGET = "target", "the target's value"
+        BASE = "base", "the merge base's value"
+        VALUE = "value", "a typed value"
+
+    merge_request = models.ForeignKey(MergeRequest, on_delete=models.CASCADE, related_name="data_resolutions")
+    table_identity = models.CharField(max_length=1000)  # 'table public.orders'
+    key = models.JSONField()  # the row's primary key: {"id": 3}
+    column = models.CharField(max_length=200, blank=True)  # empty: the whole row
+    take = models.CharField(max_length=10, choices=Take.choices)
+    value = models.JSONField(null=True, blank=True)  # with take=value: the cell's text (cast by its type), None: NULL
+    source_row = models.JSONField(null=True, blank=True)
+    target_row = models.JSONField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed = models.BooleanField(default=False)
+    dismissed_reason = models.CharField(max_length=200, blank=True)
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(take__in=["source", "target", "base", "value"]),
+                                   name="data_resolution_take_known"),
+            models.CheckConstraint(condition=~models.Q(take="value") | ~models.Q(column=""),
+                                   name="data_resolution_value_is_a_cell"),
+        ]
+
+    def __str__(self):
+        return f"{self.table_identity} {self.key} {self.column or '(row)'}: {self.take}"
+
+    def as_engine(self) -> dict:
+        """The resolution as ``merge_data`` takes it."""
+        out = {"table": self.table_identity, "key": self.key, "take": self.take}
+        if self.column:
+            out["column"] = self.column
+        if self.take == self.Take.VALUE:
+            out["value"] = self.value
+        return out

@@ -23,7 +23,7 @@ from django.db.models import Q, QuerySet
 
 from branches.access import has_role, merge_role_for, role_of
 from branches.actions import client_for
-from branches.engine import Count, ahead_behind
+from branches.engine import Count, ahead_behind, data_diff_rows
 from branches.models import Repository, Role
 from branches.render import side_by_side
 from merges import actions
@@ -38,6 +38,7 @@ CHANGES_PER_PAGE = 25
 COMMITS_LIMIT = 250
 LIST_PER_PAGE = 25
 NEW_PREVIEW_LIMIT = 200
+DATA_ROWS_SHOWN = 500  # rows of a data diff shown on the Changes tab (the API returns them all)
 # The list's filters: name -> states (None: every state).
 FILTERS: dict[str, list | None] = {
     "open": list(actions.OPEN_STATES),
@@ -334,7 +335,8 @@ class TimelineEvent:
     ``draft`` / ``ready``, ``retitled`` (``detail``: old and new title), ``auto_merge`` (``detail``:
     on), ``dismissed`` (``detail``: how many, why), ``review_requested`` (``detail``: reviewer),
     ``conflicts`` (``detail``: how many), ``merge_failed`` (``detail``: error), ``resolved``
-    (``resolution``: who took which side, or the text they wrote)."""
+    (``resolution``: who took which side, or the text they wrote), ``data_resolved``
+    (``resolution``: a ``DataResolution``, a row or a cell of a data conflict)."""
 
     kind: str
     at: datetime
@@ -420,6 +422,8 @@ def timeline(mr: MergeRequest, client=None) -> list[TimelineEvent]:
     events += [TimelineEvent("resolved", r.created_at, r.resolved_by, resolution=r,
                              anchor=anchor_for(r.object_identity))
                for r in mr.resolutions.select_related("resolved_by")]
+    events += [TimelineEvent("data_resolved", r.created_at, r.resolved_by, resolution=r)
+               for r in mr.data_resolutions.select_related("resolved_by", "removed_by")]
     recorded = _event_entries(mr, client)
     events += recorded
     if mr.merged_at:
@@ -663,6 +667,48 @@ def changes(client, mr: MergeRequest, s: Sides, page: int = 1, wanted: str = "",
                       resolutions=resolutions)
 
 
+@dataclass
+class DataChanges:
+    """The rows a data branch (the request's source) changed, against the checked-out tables
+    (``against``: the engine's data diff and data merge are between a data branch and the
+    checked-out branch; ``target_checked_out`` says whether that is the request's target).
+    ``rows``: the first ``limit``, each with ``cells`` for ``branches/_data_diff.html``."""
+
+    rows: list[dict]
+    total: int
+    against: str
+    target_checked_out: bool
+
+
+def data_plan(client, mr: MergeRequest) -> "actions.DataPlan | None":
+    """The data merge of an open request whose source is a data branch (its conflicts with the
+    resolutions in force), else None. Reads only (no constraint check: that locks tables)."""
+    if mr.is_closed:
+        return None
+    with engine_errors():
+        if not client.is_data_branch(mr.source):
+            return None
+        return actions._data_plan(client, mr)
+
+
+def carries_data(mr: MergeRequest) -> bool:
+    """Whether the request's source branch is a data branch."""
+    with engine_errors(), client_for(mr.repository) as client:
+        return client.is_data_branch(mr.source)
+
+
+def data_changes(client, mr: MergeRequest, limit: int | None = DATA_ROWS_SHOWN) -> DataChanges | None:
+    """None unless the request is open and its source carries data."""
+    if mr.is_closed:
+        return None
+    with engine_errors():
+        if not client.is_data_branch(mr.source):
+            return None
+        current = client.current_branch()
+        rows = data_diff_rows(client, current, mr.source)
+    return DataChanges(rows[:limit], len(rows), current, current == mr.target)
+
+
 # migration ---------------------------------------------------------------------------------
 
 @dataclass
@@ -831,6 +877,6 @@ def reviewer_candidates(mr: MergeRequest) -> list:
 __all__ = ["FILTERS", "anchor_for", "MergeRequestRow", "MergeRequestList", "state_filter", "merge_requests",
            "open_merge_requests", "state_counts", "Badge", "badge", "open_conflicts_count", "list_merge_requests", "NewPreview", "new_preview", "Sides", "sides", "changes_count",
            "conversation_count", "Header", "header", "TimelineEvent", "timeline", "comments", "reviews", "review_requests", "reviewer_candidates", "MergeBox",
-           "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes",
+           "merge_box", "CommitsTab", "commits", "ChangedObject", "IndexEntry", "ChangesTab", "changes", "DataChanges", "data_changes", "carries_data", "data_plan",
            "MigrationTab", "migration", "CONFLICT_WORDS", "RESOLUTION_WORDS", "conflict_words", "resolution_words", "ConflictItem", "Conflicts", "focus", "conflicts", "opened_conflicts"]
 

@@ -6,9 +6,11 @@ check types and lengths (``merges.actions`` checks the rest and says why, as it 
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from branches.serializers import REF_MAX, CommitSerializer, MigrationStepSerializer, StrictCharField
+from branches.serializers import (REF_MAX, CommitSerializer, DataDiffRowSerializer, MigrationStepSerializer,
+                                  StrictCharField)
 from merges.actions import MAX_TITLE
 from merges.models import STRATEGIES, MergeRequest, Review
 
@@ -246,6 +248,19 @@ class ThreadResolveSerializer(serializers.Serializer):
 
 # the four tabs -----------------------------------------------------------------------------
 
+class DataResolutionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    table_identity = serializers.CharField()
+    key = serializers.JSONField(help_text="The row's primary key, e.g. {\"id\": 3}.")
+    column = serializers.CharField(allow_blank=True, help_text="Empty: the whole row.")
+    take = serializers.CharField(help_text="source, target, base or value.")
+    value = serializers.JSONField(allow_null=True, help_text="With take=value: the cell's value (null: NULL).")
+    resolved_by = serializers.CharField(source="resolved_by.get_username")
+    created_at = serializers.DateTimeField()
+    dismissed = serializers.BooleanField()
+    dismissed_reason = serializers.CharField(allow_blank=True)
+
+
 class TimelineResolutionSerializer(serializers.Serializer):
     object_identity = serializers.CharField()
     resolution = serializers.CharField(help_text="source, target, base or custom")
@@ -255,7 +270,8 @@ class TimelineResolutionSerializer(serializers.Serializer):
 class TimelineEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
                                             "draft", "ready", "retitled", "auto_merge", "dismissed",
-                                            "review_requested", "conflicts", "merge_failed", "resolved"])
+                                            "review_requested", "conflicts", "merge_failed", "resolved",
+                                            "data_resolved"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
@@ -265,7 +281,21 @@ class TimelineEventSerializer(serializers.Serializer):
                                              "conflicts {count}, merge_failed {error}.")
     commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
     more_commits = serializers.BooleanField()
-    resolution = TimelineResolutionSerializer(allow_null=True)
+    resolution = serializers.SerializerMethodField()
+    data_resolution = serializers.SerializerMethodField()
+
+    @extend_schema_field(TimelineResolutionSerializer(allow_null=True))
+    def get_resolution(self, event):
+        if event.kind != "resolved" or event.resolution is None:
+            return None
+        return TimelineResolutionSerializer(event.resolution).data
+
+    @extend_schema_field(DataResolutionSerializer(allow_null=True))
+    def get_data_resolution(self, event):
+        """data_resolved: a row or a cell of a data conflict."""
+        if event.kind != "data_resolved" or event.resolution is None:
+            return None
+        return DataResolutionSerializer(event.resolution).data
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -308,6 +338,9 @@ class ChangesTabSerializer(serializers.Serializer):
     objects = ChangedObjectSerializer(many=True, help_text="This page's objects.")
     resolutions = ResolutionChangeSerializer(many=True, help_text="The custom conflict resolutions in force (first "
                                                                   "page only): definitions someone wrote.")
+    data = DataDiffRowSerializer(many=True, allow_null=True, default=None,
+                                 help_text="When the source is a data branch (open requests): the rows it changed, "
+                                           "against the checked-out tables; else null.")
 
 
 class MigrationTabSerializer(serializers.Serializer):
@@ -369,3 +402,48 @@ class OutcomeSerializer(serializers.Serializer):
 
     def get_merge_request(self, outcome) -> MergeRequestSerializer:
         return MergeRequestSerializer(self.context["mr"], context=self.context).data
+
+
+# data conflicts (the source is a data branch) ------------------------------------------------
+# (plain CharFields for take and the like: an enum named after them would collide in the schema)
+
+class StaleDataResolutionSerializer(DataResolutionSerializer):
+    stale_reason = serializers.CharField()
+
+
+class DataConflictSerializer(serializers.Serializer):
+    table_identity = serializers.CharField()
+    key = serializers.JSONField()
+    conflict = serializers.CharField(help_text="Why, in the engine's words (e.g. changed on both sides).")
+    columns = serializers.ListField(child=serializers.CharField(), help_text="The cells changed differently on both sides.")
+    base = serializers.JSONField(allow_null=True)
+    source = serializers.JSONField(allow_null=True)
+    target = serializers.JSONField(allow_null=True)
+    open = serializers.BooleanField(help_text="false: the resolutions in force settle it.")
+    resolutions = DataResolutionSerializer(many=True)
+
+
+class DataViolationSerializer(serializers.Serializer):
+    table_identity = serializers.CharField()
+    message = serializers.CharField()
+
+
+class DataConflictsSerializer(serializers.Serializer):
+    data = serializers.BooleanField(help_text="false: the source carries no data (nothing else is set).")
+    target_checked_out = serializers.BooleanField(
+        help_text="The engine merges data into the checked-out tables only: false means merging is refused.")
+    checked_out = serializers.CharField(allow_null=True)
+    open = serializers.IntegerField()
+    items = DataConflictSerializer(many=True)
+    violations = DataViolationSerializer(many=True, help_text="Constraints the merged rows would break.")
+    stale = StaleDataResolutionSerializer(many=True, help_text="Stored resolutions no longer in force.")
+
+
+class DataResolveSerializer(serializers.Serializer):
+    table = StrictCharField(max_length=IDENTITY_MAX, help_text="`table public.orders` or `public.orders`.")
+    key = serializers.DictField(help_text="The row's primary key, e.g. {\"id\": 3}.")
+    column = StrictCharField(max_length=200, required=False, allow_blank=True, default="", trim_whitespace=False,
+                             help_text="A cell; empty or absent: the whole row.")
+    take = StrictCharField(max_length=10, help_text="source, target, base, or value (a cell).")
+    value = serializers.JSONField(required=False, allow_null=True, default=None,
+                                  help_text="With take=value: a string, number, boolean or null, cast by the column's type.")

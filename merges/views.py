@@ -21,7 +21,8 @@ from branches.actions import client_for
 from branches.models import Role
 from branches.render import highlight_sql, marked_lines
 from merges import actions, reads
-from merges.forms import CommentForm, EditForm, MergeForm, MergeRequestForm, ResolveForm, ReviewForm
+from merges.forms import (CommentForm, DataResolveForm, EditForm, MergeForm, MergeRequestForm, ResolveForm,
+                          ReviewForm)
 from merges.models import MergeRequest
 from merges.reads import anchor_for
 from pggit_web.errors import ActionError, NotFound, Rejected
@@ -167,6 +168,11 @@ def detail(request, slug, number):
         # unless a merge was just refused (the box then names the data it would lose)
         box = reads.merge_box(request.user, mr, client, cached_only=not request.GET.get("refused"))
         timeline = reads.timeline(mr, client)
+        try:
+            data_plan = reads.data_plan(client, mr)
+        except ActionError as exc:
+            data_plan = None
+            context.setdefault("engine_error", exc)
     if not mr.is_closed:
         if box.preview_error is not None:
             context["preview_error"] = box.preview_error
@@ -191,6 +197,7 @@ def detail(request, slug, number):
         merge_form=MergeForm(initial={"strategy": mr.strategy}),
         edit_form=EditForm(initial={"title": mr.title, "description": mr.description, "strategy": mr.strategy}),
         commit_url=_commit_url(mr.repository.slug, mr.merge_commit) if mr.merge_commit else "",
+        data_plan=data_plan,
     )
     return render(request, "merges/detail.html", context)
 
@@ -236,7 +243,7 @@ def changes(request, slug, number):
         tab = reads.changes(client, mr, sides, _page_number(request), request.GET.get("object", ""))
         return {"objects": tab.objects, "page": tab.page, "counts": tab.counts, "total": tab.total,
                 "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm(),
-                "resolutions": tab.resolutions}
+                "resolutions": tab.resolutions, "data_changes": reads.data_changes(client, mr)}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)
 
@@ -452,9 +459,72 @@ def conflicts(request, slug, number):
         messages.error(request, str(exc))
         return redirect(_back(mr))
     if found is None:
+        if _carries_data(mr):
+            return redirect(_back(mr, "data_conflicts"))
         messages.info(request, "No merge is in progress: press 'Resolve conflicts' to start one.")
         return redirect(_back(mr))
     return _render_conflicts(request, mr, found)
+
+
+def _carries_data(mr: MergeRequest) -> bool:
+    try:
+        return reads.carries_data(mr)
+    except ActionError:
+        return False
+
+
+def data_conflicts(request, slug, number):
+    """The data conflicts of a request whose source is a data branch: each row with its base,
+    source and target values side by side, resolved per row or per cell."""
+    mr = _get(request, slug, number)
+    try:
+        plan = actions.read_data_conflicts(request.user, mr)
+    except ActionError as exc:
+        messages.error(request, str(exc))
+        return redirect(_back(mr))
+    if plan is None:
+        messages.info(request, f"{mr.source} carries no data: there are no data conflicts.")
+        return redirect(_back(mr))
+    mr.refresh_from_db()
+    context = _context(request, mr, "conflicts", conflicts=len(plan.open_conflicts), plan=plan,
+                       open_items=plan.open_conflicts, data_tab=True, take_choices=DataResolveForm.TAKES)
+    return render(request, "merges/data_conflicts.html", context)
+
+
+@require_POST
+def data_resolve(request, slug, number):
+    """Resolve one row or one cell of a data conflict (the form of ``data_conflicts``)."""
+    mr = _get(request, slug, number)
+    form = DataResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say which row (and cell) to resolve, and how: " + form.errors.as_text())
+        return redirect(_back(mr, "data_conflicts"))
+    d = form.cleaned_data
+    try:
+        res = actions.resolve_data(request.user, mr, d["table"], d["key"], d["take"], d["column"], form.typed_value())
+    except ActionError as exc:
+        _error(request, exc)
+    else:
+        where = f"{res.table_identity} {form.data['key']}" + (f", cell {res.column}" if res.column else "")
+        messages.success(request, f"Resolved {where}.")
+    return redirect(_back(mr, "data_conflicts"))
+
+
+@require_POST
+def data_unresolve(request, slug, number, resolution_id):
+    mr = _get(request, slug, number)
+    return _run_to(request, lambda: actions.remove_data_resolution(request.user, mr, resolution_id),
+                   "The resolution was removed: the conflict is open again.", _back(mr, "data_conflicts"))
+
+
+def _run_to(request, action, done: str, url: str):
+    try:
+        action()
+    except ActionError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, done)
+    return redirect(url)
 
 
 @require_POST
@@ -473,7 +543,7 @@ def _render_conflicts(request, mr, found: reads.Conflicts, *, error=None, status
     mr.refresh_from_db()
     item = found.item
     context = _context(request, mr, "conflicts", conflicts=len(found.open_items), items=found.items,
-                       open_items=found.open_items, item=item, error=error)
+                       open_items=found.open_items, item=item, error=error, carries_data=_carries_data(mr))
     if item is not None:
         context.update(
             position=found.position,

@@ -183,6 +183,78 @@ class Client:
         in the way; nothing applied) or ``merged`` (one per table with its counts)."""
         return self._rows("SELECT * FROM pggit.merge_data(%s, %s)", (branch, Jsonb(resolutions or [])))
 
+    def is_data_branch(self, branch: str) -> bool:
+        """Whether ``branch`` carries data (False on an engine older than 0.9.0)."""
+        return any(d["branch"] == branch for d in self.data_branches(sizes=False))
+
+    def data_merge_check(self, branch: str, resolutions: list[dict] | None = None) -> list[dict]:
+        """What ``merge_data`` would stop on now, changing nothing: it runs in a transaction
+        (a savepoint inside the caller's) that is rolled back. The rows with status
+        ``conflicts``: conflicts left after ``resolutions``, or a constraint the merged rows
+        break (``key`` NULL, ``conflict`` PostgreSQL's message). Empty when it would merge.
+        It locks the checked-out tables the branch carries (``SHARE ROW EXCLUSIVE``) for
+        that instant."""
+        with self.conn.transaction(force_rollback=True):
+            rows = self.merge_data(branch, resolutions)
+        return [r for r in rows if r["status"] == "conflicts"]
+
+    def merge_with_data(self, source: str, target: str | None = None, strategy: str = "auto",
+                        message: str | None = None, resolutions: list[dict] | None = None, force: bool = False,
+                        merge_id: int | None = None) -> dict:
+        """Merge branch ``source`` into ``target`` (the checked-out branch: data is merged into
+        the checked-out tables) and then its data (``merge_data`` with ``resolutions``), in one
+        transaction: both or neither.
+
+        With ``merge_id`` the open merge is finished (``finish_merge``) instead of a new one
+        made. Returns ``merge``'s row with ``data``: ``merge_data``'s rows. When the schema
+        merge stops (``conflicts``, or ``ready`` with the data-loss guard's ``error``) its state
+        is kept and the data is not merged (``data`` empty). When the data merge stops
+        (conflicts left, or a constraint the merged rows break), everything is rolled back,
+        the schema merge too: status ``data_conflicts``, ``data`` the rows in the way,
+        ``merge_id``/``commit_id`` None (a merge reopened here is gone with the rest).
+        ``WrongBranch`` when ``target`` is not the checked-out branch."""
+        current = self.current_branch()
+        if target is not None and target != current:
+            raise WrongBranch(f"the data of {source!r} merges into the checked-out branch {current!r}, "
+                              f"not {target!r}", sqlstate="PGG11")
+        args = {"source": source, "target": target, "strategy": strategy, "message": message,
+                "resolutions": resolutions or [], "force": force, "merge_id": merge_id}
+
+        class _Stopped(Exception):
+            pass
+
+        stopped: list[dict] = []
+
+        def op() -> dict:
+            try:
+                with self.transaction():
+                    if merge_id is not None:
+                        row = self._verify_and_complete(merge_id, force)
+                    else:
+                        self.shadow.check_privileges()
+                        row = self._one("SELECT * FROM pggit.merge_branches(%s, %s, %s, %s, false, %s)",
+                                        (source, target, strategy, message, force))
+                        row["shadow_ms"] = None
+                        if row["status"] == "ready":
+                            row = self._verify_and_complete(row["merge_id"], force)
+                    if row["status"] not in ("merged", "fast_forward", "up_to_date"):
+                        return dict(row, data=[])
+                    data = self.merge_data(source, resolutions)
+                    if any(r["status"] == "conflicts" for r in data):
+                        stopped.extend(r for r in data if r["status"] == "conflicts")
+                        raise _Stopped
+                    return dict(row, data=data)
+            except _Stopped:
+                return {"merge_id": None, "status": "data_conflicts", "commit_id": None, "conflicts": 0,
+                        "error": "; ".join(r["conflict"] or "" for r in stopped[:3]), "shadow_ms": None,
+                        "data": stopped}
+
+        row = self._guarded("merge_with_data", args, op)
+        if row["status"] == "data_conflicts":  # (the engine's own audit row went with the rollback)
+            self._audit_failure("merge_with_data", args, RuntimeError(f"data conflicts: {row['error']}"),
+                                outcome="refused")
+        return row
+
     def data_diff(self, from_ref: str | None, to_ref: str | None, table: str | None = None) -> list[dict]:
         """Rows that differ between the checked-out tables and a data branch, by primary key:
         table_identity, key, change (added/deleted/changed from ``from_ref`` to ``to_ref``),
@@ -291,11 +363,12 @@ class Client:
         rows = self._rows(query, params)
         return rows[0] if rows else None
 
-    def _audit_failure(self, operation: str, args: dict, exc: BaseException) -> None:
+    def _audit_failure(self, operation: str, args: dict, exc: BaseException, outcome: str | None = None) -> None:
         """Record a failed operation in its own transaction (its own audit row was rolled back
-        with it). Never masks the original error."""
+        with it). Never masks the original error. ``outcome``: 'refused' or 'error' (by default
+        from the error's SQLSTATE)."""
         sqlstate = getattr(exc, "sqlstate", None)
-        outcome = "refused" if sqlstate in _REFUSED else "error"
+        outcome = outcome or ("refused" if sqlstate in _REFUSED else "error")
         detail = str(exc).strip() or type(exc).__name__
         query = "SELECT pggit.audit_failure(%s, %s, %s, %s)"
         params = (operation, Jsonb(args), outcome, detail)
