@@ -365,6 +365,10 @@ class Activity:
     review: Review | None = None
     comment: Comment | None = None
 
+    @property
+    def body(self) -> str:
+        return (self.review.body if self.review is not None else self.comment.body) or ""
+
 
 @dataclass
 class Profile:
