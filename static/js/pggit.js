@@ -49,6 +49,7 @@
 
   paintLabels(document);
   document.addEventListener("htmx:afterSwap", function (event) { paintLabels(event.target); });
+  document.addEventListener("pggit:replaced", function (event) { paintLabels(event.target); });
 
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -44,7 +44,7 @@ def test_search_label_filter_and_shortcuts(tab, shot, sign_in, engine, repo, aut
     shot("search-merge-request")
     found.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/merge-requests/{colours.number}/$"))
-    expect(page.locator("#side-labels [data-label=bug]")).to_have_css("background-color", "rgb(215, 58, 74)")
+    expect(page.locator("#side-labels p.labels [data-label=bug]")).to_have_css("background-color", "rgb(215, 58, 74)")
 
     # an object, from the header's box on any repository page --------------------------------
     page.locator("#repo-search-input").fill("widgets")
