@@ -13,7 +13,7 @@ MR = LIST + "<int:number>/"
 
 urlpatterns = [
     path("repositories/<slug:slug>/labels/", Labels.as_view(), name="labels"),
-    path("repositories/<slug:slug>/labels/<str:name>/", LabelDetail.as_view(), name="label"),
+    path("repositories/<slug:slug>/labels/<path:name>/", LabelDetail.as_view(), name="label"),
     path("repositories/<slug:slug>/search/", Search.as_view(), name="search"),
     path(LIST, MergeRequestList.as_view(), name="merge_requests"),
     path(MR, MergeRequestDetail.as_view(), name="merge_request"),

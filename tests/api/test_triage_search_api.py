@@ -48,6 +48,10 @@ def test_maintainer_creates_renames_and_deletes_labels(as_api, repo, maintainer,
     assert not Label.objects.exists()
     response = client.delete(REPO + "labels/defect/")
     assert response.status_code == 404 and error_of(response)["code"] == "label_not_found"
+    # a name with a slash is addressed as it is
+    assert client.post(REPO + "labels/", {"name": "area/db 'ü'"}, format="json").status_code == 201
+    response = client.patch(REPO + "labels/area/db 'ü'/", {"color": "#123456"}, format="json")
+    assert response.status_code == 200 and Label.objects.get().color == "#123456"
 
 
 def test_labels_need_a_maintainer_and_are_hidden_from_outsiders(as_api, api, repo, author, outsider):
