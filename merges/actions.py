@@ -12,6 +12,7 @@ commits on the source dismiss approvals; a merge the engine finished is recorded
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.utils import timezone
 from branches.access import check_role, has_role, merge_role_for
 from branches.actions import client_for
 from branches.models import Repository, Role
-from merges.models import STRATEGIES, Comment, ConflictResolution, DataResolution, MergeRequest, Review, ReviewRequest
+from merges.models import STRATEGIES, Comment, ConflictResolution, DataResolution, Label, MergeRequest, Review, ReviewRequest
 from merges.risk import Warning, risky_steps
 from monitoring.events import record_merge_request
 from monitoring.models import EventKind
@@ -670,6 +671,154 @@ def remove_review_request(user, mr: MergeRequest, username: str) -> None:
         deleted, _ = ReviewRequest.objects.filter(merge_request=mr, reviewer__username=username).delete()
     if not deleted:
         raise NotFound(f"no review was requested from {username!r} on !{mr.number}", code="review_request_not_found")
+
+
+# labels and assignees ----------------------------------------------------------------------
+
+LABEL_NAME_MAX = 50
+LABEL_DESCRIPTION_MAX = 200
+DEFAULT_LABEL_COLOR = "#6e7781"
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def check_can_manage_labels(user, repo: Repository) -> None:
+    """Maintainers create, change and delete a repository's labels."""
+    check_role(user, repo, Role.MAINTAINER)
+
+
+def _clean_label_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > LABEL_NAME_MAX or "\x00" in name or "," in name:
+        raise ActionError(f"a label needs a name of 1 to {LABEL_NAME_MAX} characters, without commas",
+                          code="invalid_label")
+    return name
+
+
+def _clean_color(color: str | None) -> str:
+    color = (color or DEFAULT_LABEL_COLOR).strip()
+    if not _COLOR.fullmatch(color):
+        raise ActionError(f"a label's colour is written #rrggbb, not {color!r}", code="invalid_color")
+    return color.lower()
+
+
+def _clean_description(description: str | None) -> str:
+    description = (description or "").strip()
+    if len(description) > LABEL_DESCRIPTION_MAX or "\x00" in description:
+        raise ActionError(f"a label's description has at most {LABEL_DESCRIPTION_MAX} characters",
+                          code="invalid_label")
+    return description
+
+
+def get_label(repo: Repository, name: str) -> Label:
+    """The label ``name`` of ``repo`` (any case): 404 ``label_not_found`` when there is none."""
+    found = None
+    if "\x00" not in name:
+        found = Label.objects.filter(repository=repo, name__iexact=name.strip()).first()
+    if found is None:
+        raise NotFound(f"{repo.name} has no label {name!r}", code="label_not_found")
+    return found
+
+
+def create_label(user, repo: Repository, name: str, color: str | None = None, description: str = "") -> Label:
+    """A new label (a maintainer); a name taken in any case is refused (409 ``label_exists``)."""
+    check_can_manage_labels(user, repo)
+    name, color, description = _clean_label_name(name), _clean_color(color), _clean_description(description)
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)  # two makers of one name: one wins, one is told
+        if Label.objects.filter(repository=repo, name__iexact=name).exists():
+            raise Conflict(f"{repo.name} already has a label {name!r}", code="label_exists")
+        return Label.objects.create(repository=repo, name=name, color=color, description=description)
+
+
+def edit_label(user, repo: Repository, name: str, *, new_name: str | None = None, color: str | None = None,
+               description: str | None = None) -> Label:
+    """Rename a label or change its colour or description (a maintainer); the requests keep it."""
+    check_can_manage_labels(user, repo)
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)
+        label = get_label(repo, name)
+        if new_name is not None:
+            new_name = _clean_label_name(new_name)
+            if Label.objects.filter(repository=repo, name__iexact=new_name).exclude(pk=label.pk).exists():
+                raise Conflict(f"{repo.name} already has a label {new_name!r}", code="label_exists")
+            label.name = new_name
+        if color is not None:
+            label.color = _clean_color(color)
+        if description is not None:
+            label.description = _clean_description(description)
+        label.save()
+    return label
+
+
+def delete_label(user, repo: Repository, name: str) -> None:
+    """Delete a label (a maintainer): it goes from every request that had it."""
+    check_can_manage_labels(user, repo)
+    get_label(repo, name).delete()
+
+
+def check_can_triage(user, mr: MergeRequest) -> None:
+    """Developers and above (and so the author) set a request's labels and assignees."""
+    check_role(user, mr.repository, Role.DEVELOPER)
+
+
+def _changes(before: set[str], after: set[str]) -> dict:
+    return {"added": sorted(after - before), "removed": sorted(before - after)}
+
+
+def set_labels(user, mr: MergeRequest, names: list[str]) -> list[Label]:
+    """Make the request's labels exactly ``names`` (labels of its repository, any case: an unknown
+    one is 400 ``unknown_label`` and nothing changes). A change records ``merge_request.updated``
+    with ``labels: {added, removed}`` (the timeline's "added/removed the label" entries), under
+    the request's row lock so that two people editing at once each record what they changed."""
+    check_can_triage(user, mr)
+    wanted: dict[int, Label] = {}
+    for name in names:
+        try:
+            label = get_label(mr.repository, name)
+        except NotFound:
+            raise ActionError(f"{mr.repository.name} has no label {name!r}", code="unknown_label") from None
+        wanted[label.pk] = label
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository", "author").get(pk=mr.pk)
+        before = {label.name for label in mr.labels.all()}
+        mr.labels.set(list(wanted.values()))
+        change = _changes(before, {label.name for label in wanted.values()})
+        if change["added"] or change["removed"]:
+            mr.save(update_fields=["updated_at"])
+            record_merge_request(EventKind.MR_UPDATED, mr, user, labels=change)
+    return sorted(wanted.values(), key=lambda label: label.name.lower())
+
+
+def _member(mr: MergeRequest, username: str):
+    """The member ``username`` of the request's repository; an unknown user and one who cannot see
+    the repository are the same 404 ``user_not_found``."""
+    from django.contrib.auth import get_user_model
+
+    found = None
+    if "\x00" not in username:
+        found = get_user_model().objects.filter(username=username, is_active=True).first()
+    if found is None or not has_role(found, mr.repository, Role.VIEWER):
+        raise NotFound(f"{mr.repository.name} has no member {username!r}", code="user_not_found")
+    return found
+
+
+def set_assignees(user, mr: MergeRequest, usernames: list[str]) -> list:
+    """Make the request's assignees exactly ``usernames`` (members of its repository). A change
+    records ``merge_request.updated`` with ``assignees: {added, removed}``, under the row lock."""
+    check_can_triage(user, mr)
+    people = {}
+    for name in usernames:
+        member = _member(mr, name.strip())
+        people[member.pk] = member
+    with transaction.atomic():
+        mr = MergeRequest.objects.select_for_update().select_related("repository", "author").get(pk=mr.pk)
+        before = {u.get_username() for u in mr.assignees.all()}
+        mr.assignees.set(list(people.values()))
+        change = _changes(before, {u.get_username() for u in people.values()})
+        if change["added"] or change["removed"]:
+            mr.save(update_fields=["updated_at"])
+            record_merge_request(EventKind.MR_UPDATED, mr, user, assignees=change)
+    return sorted(people.values(), key=lambda u: u.get_username())
 
 
 # merging -----------------------------------------------------------------------------------

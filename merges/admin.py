@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from merges.models import Comment, ConflictResolution, DataResolution, MergeRequest, Review
+from merges.models import Comment, ConflictResolution, DataResolution, Label, MergeRequest, Review
 from pggit_web.errors import ActionError, refusal_message
 
 
@@ -51,6 +51,16 @@ ENGINE_OWNED = ["source_head", "engine_merge_id", "merge_commit", "merge_error",
                 "closed_at", "created_at", "updated_at"]
 
 
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    """A repository's labels (its maintainers manage them on its settings page too)."""
+
+    list_display = ["name", "repository", "color", "description"]
+    list_filter = ["repository"]
+    search_fields = ["name", "description", "repository__name"]
+    list_select_related = ["repository"]
+
+
 @admin.register(MergeRequest)
 class MergeRequestAdmin(admin.ModelAdmin):
     list_display = ["__str__", "repository", "branches", "state", "draft", "author", "created_at", "merged_at"]
@@ -61,9 +71,10 @@ class MergeRequestAdmin(admin.ModelAdmin):
     list_select_related = ["repository", "author"]
     date_hierarchy = "created_at"
     readonly_fields = ["repository", "number", "source", "target", "author", "state", "auto_merge_by",
-                       *ENGINE_OWNED]
+                       "labels", "assignees", *ENGINE_OWNED]
     fieldsets = [
         (None, {"fields": ["repository", "number", "title", "description", "source", "target", "author", "state"]}),
+        ("Triage (set on the site: changes are in the timeline)", {"fields": ["labels", "assignees"]}),
         ("Merging", {"fields": ["draft", "strategy", "auto_merge", "auto_merge_by"]}),
         ("Engine", {"fields": ENGINE_OWNED}),
     ]

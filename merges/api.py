@@ -82,12 +82,20 @@ class MergeRequestFilter(django_filters.FilterSet):
                                         help_text="open (open, changes requested, approved), merged, closed or all.")
     source = django_filters.CharFilter(help_text="Source branch.")
     target = django_filters.CharFilter(help_text="Target branch.")
-    author = django_filters.CharFilter(field_name="author__username", help_text="The author's user name.")
+    author = django_filters.CharFilter(method="filter_people", help_text="The author's user name.")
     draft = django_filters.BooleanFilter()
+    label = django_filters.CharFilter(method="filter_people", help_text="A label's name (any case).")
+    assignee = django_filters.CharFilter(method="filter_people", help_text="An assignee's user name.")
+    reviewer = django_filters.CharFilter(method="filter_people",
+                                         help_text="The user name of someone whose review was requested.")
 
     class Meta:
         model = MergeRequest
-        fields = ["state", "source", "target", "author", "draft"]
+        fields = ["state", "source", "target", "author", "draft", "label", "assignee", "reviewer"]
+
+    def filter_people(self, queryset, name, value):
+        """label, assignee, author, reviewer: as the page filters (``reads.filtered``)."""
+        return reads.filtered(queryset, **{name: value})
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None and not data.get("state"):
@@ -315,6 +323,85 @@ class Reviewers(APIView):
         data = _valid(s.ReviewRequestCreateSerializer, request)
         review_request = actions.request_review(request.user, mr, data["username"])
         return Response(s.ReviewRequestSerializer(review_request).data, status=status.HTTP_201_CREATED)
+
+
+class MergeRequestLabels(APIView):
+    @extend_schema(operation_id="merge_requests_labels_set", request=s.LabelsSetSerializer,
+                   responses={200: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
+    def put(self, request, slug, number):
+        """Set the request's labels (developers and above): exactly the names given, labels of
+        the repository (400 ``unknown_label`` otherwise). Added and removed labels are in the timeline."""
+        mr = _mr(request, slug, number)
+        actions.check_can_triage(request.user, mr)
+        data = _valid(s.LabelsSetSerializer, request)
+        actions.set_labels(request.user, mr, data["labels"])
+        return Response(_request_data(mr))
+
+
+class MergeRequestAssignees(APIView):
+    @extend_schema(operation_id="merge_requests_assignees_set", request=s.AssigneesSetSerializer,
+                   responses={200: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
+    def put(self, request, slug, number):
+        """Set the request's assignees (developers and above): exactly the members given (404
+        ``user_not_found`` for anyone else). Changes are in the timeline."""
+        mr = _mr(request, slug, number)
+        actions.check_can_triage(request.user, mr)
+        data = _valid(s.AssigneesSetSerializer, request)
+        actions.set_assignees(request.user, mr, data["assignees"])
+        return Response(_request_data(mr))
+
+
+class Labels(APIView):
+    @extend_schema(operation_id="labels_list", responses=s.LabelSerializer(many=True))
+    def get(self, request, slug):
+        """The repository's labels, by name."""
+        repo = repository_for(request.user, slug)
+        return Response(s.LabelSerializer(reads.labels(repo), many=True).data)
+
+    @extend_schema(operation_id="labels_create", request=s.LabelCreateSerializer,
+                   responses={201: s.LabelSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request, slug):
+        """A new label (maintainers); 409 ``label_exists`` for a name taken in any case."""
+        repo = repository_for(request.user, slug)
+        actions.check_can_manage_labels(request.user, repo)
+        data = _valid(s.LabelCreateSerializer, request)
+        label = actions.create_label(request.user, repo, data["name"], data["color"], data["description"])
+        return Response(s.LabelSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+class LabelDetail(APIView):
+    @extend_schema(operation_id="labels_update", request=s.LabelEditSerializer,
+                   responses={200: s.LabelSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def patch(self, request, slug, name):
+        """Rename a label or change its colour or description (maintainers)."""
+        repo = repository_for(request.user, slug)
+        actions.check_can_manage_labels(request.user, repo)
+        data = _valid(s.LabelEditSerializer, request)
+        label = actions.edit_label(request.user, repo, name, new_name=data.get("name"), color=data.get("color"),
+                                   description=data.get("description"))
+        return Response(s.LabelSerializer(label).data)
+
+    @extend_schema(operation_id="labels_destroy", request=None, responses={204: None, 403: ERROR, 404: ERROR})
+    def delete(self, request, slug, name):
+        """Delete a label (maintainers): it goes from every request that had it."""
+        repo = repository_for(request.user, slug)
+        actions.check_can_manage_labels(request.user, repo)
+        actions.delete_label(request.user, repo, name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class Search(APIView):
+    @extend_schema(operation_id="repositories_search", parameters=[
+        OpenApiParameter("q", str, required=True, description="Text to find, literally, in any case (at most 200 "
+                                                               "characters).")],
+        responses={200: s.SearchResultsSerializer, 400: ERROR, 404: ERROR})
+    def get(self, request, slug):
+        """Merge requests (title, description, `!n`), commits of the checked-out branch's history
+        (message, author) and objects of its tree (by name) that contain `q`."""
+        repo = repository_for(request.user, slug)
+        if not reads.search_text(request.query_params.get("q")):
+            raise ActionError("say what to search for: ?q=", code="missing_parameter")
+        return Response(s.SearchResultsSerializer(reads.search(repo, request.query_params.get("q"))).data)
 
 
 class Reviewer(APIView):

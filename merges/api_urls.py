@@ -4,14 +4,17 @@
 from django.urls import path
 
 from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, DataConflicts,
-                        DataResolution, DataResolve, Draft, Merge,
-                        MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, ResolveThread, RestoreBranch,
-                        Reviewer, Reviewers, Reviews)
+                        DataResolution, DataResolve, Draft, LabelDetail, Labels, Merge, MergeRequestAssignees,
+                        MergeRequestDetail, MergeRequestLabels, MergeRequestList, Migration, Reopen, Resolve,
+                        ResolveThread, RestoreBranch, Reviewer, Reviewers, Reviews, Search)
 
 LIST = "repositories/<slug:slug>/merge-requests/"
 MR = LIST + "<int:number>/"
 
 urlpatterns = [
+    path("repositories/<slug:slug>/labels/", Labels.as_view(), name="labels"),
+    path("repositories/<slug:slug>/labels/<path:name>/", LabelDetail.as_view(), name="label"),
+    path("repositories/<slug:slug>/search/", Search.as_view(), name="search"),
     path(LIST, MergeRequestList.as_view(), name="merge_requests"),
     path(MR, MergeRequestDetail.as_view(), name="merge_request"),
     path(MR + "draft/", Draft.as_view(), name="merge_request_draft"),
@@ -26,6 +29,8 @@ urlpatterns = [
     path(MR + "reviewers/<str:username>/", Reviewer.as_view(), name="merge_request_reviewer"),
     path(MR + "comments/", Comments.as_view(), name="merge_request_comments"),
     path(MR + "comments/<int:comment_id>/resolve/", ResolveThread.as_view(), name="merge_request_comment_resolve"),
+    path(MR + "labels/", MergeRequestLabels.as_view(), name="merge_request_labels"),
+    path(MR + "assignees/", MergeRequestAssignees.as_view(), name="merge_request_assignees"),
     path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),

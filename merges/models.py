@@ -8,6 +8,7 @@ commits on the source can dismiss earlier approvals.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from branches.models import Repository
@@ -19,6 +20,32 @@ STRATEGIES = [
     ("union", "union: merge tables column by column"),
     ("manual_review", "manual review: confirm every object"),
 ]
+
+
+class Label(models.Model):
+    """A label of a repository's merge requests (maintainers manage them); ``color`` is
+    ``#rrggbb``. Names are unique per repository whatever their case."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#6e7781", help_text="#rrggbb")
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "repository", name="label_name_per_repository"),
+            models.CheckConstraint(condition=models.Q(color__regex=r"^#[0-9a-f]{6}$"), name="label_color_hex"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="label_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.name = (self.name or "").strip()
+        self.color = (self.color or "").strip().lower()
 
 
 class MergeRequest(models.Model):
@@ -50,6 +77,8 @@ class MergeRequest(models.Model):
                                   related_name="+")
     merged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    labels = models.ManyToManyField(Label, blank=True, related_name="merge_requests")
+    assignees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_merge_requests")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,7 +29,7 @@ from branches.render import side_by_side
 from merges import actions
 from merges.actions import Approvals, Preview
 from merges.markdown import Links, mentioned, referenced
-from merges.models import Comment, MergeRequest, Review
+from merges.models import Comment, Label, MergeRequest, Review
 from pggit_web.errors import ActionError, engine_errors
 
 State = MergeRequest.State
@@ -138,14 +138,52 @@ class MergeRequestRow:
 
 
 @dataclass
+class ListFilters:
+    """The list's filters, from the query string: ``state`` (a ``FILTERS`` name), and a label's
+    name, an assignee's, an author's and a requested reviewer's user name ("" when not set)."""
+
+    state: str = "open"
+    label: str = ""
+    assignee: str = ""
+    author: str = ""
+    reviewer: str = ""
+
+    NAMES = ("state", "label", "assignee", "author", "reviewer")
+
+    @classmethod
+    def from_query(cls, params) -> "ListFilters":
+        def value(name):
+            text = params.get(name) or ""
+            return text.strip()[:200]  # (a NUL matches nothing: ``filtered``)
+        return cls(state=state_filter(params.get("state")), label=value("label"), assignee=value("assignee"),
+                   author=value("author"), reviewer=value("reviewer"))
+
+    def query(self, **changes) -> str:
+        """This list's query string with ``changes`` (a value of "" drops that filter): the
+        links that change one filter and keep the others."""
+        from urllib.parse import urlencode
+
+        values = {name: getattr(self, name) for name in self.NAMES}
+        values.update(changes)
+        return "?" + urlencode({k: v for k, v in values.items() if v})
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.label or self.assignee or self.author or self.reviewer)
+
+
+@dataclass
 class MergeRequestList:
     """One page of a repository's merge requests in one state, newest first, with the count of
-    every state filter."""
+    every state filter (under the other filters), and what the filter menus offer."""
 
     state: str
     counts: dict[str, int]
     rows: list[MergeRequestRow]
     page: Page
+    filters: ListFilters = field(default_factory=ListFilters)
+    labels: list = field(default_factory=list)
+    people: list = field(default_factory=list)
 
 
 def state_filter(state: str | None) -> str:
@@ -153,14 +191,32 @@ def state_filter(state: str | None) -> str:
     return state if state in FILTERS else "open"
 
 
-def merge_requests(repo: Repository, state: str | None = "all") -> QuerySet:
+def filtered(qs: QuerySet, *, label: str = "", assignee: str = "", author: str = "", reviewer: str = "") -> QuerySet:
+    """``qs`` (merge requests) narrowed to those with the label ``label`` (its name, any case),
+    assigned to ``assignee``, by ``author``, or with a review requested from ``reviewer`` (user
+    names); an empty value does not narrow. Values are compared, never interpreted (a value with
+    a NUL, which no name holds, matches nothing)."""
+    if any("\x00" in v for v in (label, assignee, author, reviewer)):
+        return qs.none()
+    if label:
+        qs = qs.filter(labels__name__iexact=label)
+    if assignee:
+        qs = qs.filter(assignees__username=assignee)
+    if author:
+        qs = qs.filter(author__username=author)
+    if reviewer:
+        qs = qs.filter(review_requests__reviewer__username=reviewer)
+    return qs.distinct() if (label or assignee or reviewer) else qs
+
+
+def merge_requests(repo: Repository, state: str | None = "all", **narrow) -> QuerySet:
     """The repository's merge requests in the ``state`` filter, newest first (a queryset that the
-    API paginates and filters further)."""
-    qs = MergeRequest.objects.filter(repository=repo)
+    API paginates and filters further); ``narrow``: ``filtered``'s label, assignee, author, reviewer."""
+    qs = filtered(MergeRequest.objects.filter(repository=repo), **narrow)
     states = FILTERS.get(state or "all")
     if states:
         qs = qs.filter(state__in=states)
-    return qs.select_related("repository", "author").order_by("-number")
+    return qs.select_related("repository", "author").prefetch_related("labels", "assignees").order_by("-number")
 
 
 DASHBOARD_OPEN_LIMIT = 20
@@ -178,9 +234,32 @@ def open_merge_requests(repo: Repository, limit: int = DASHBOARD_OPEN_LIMIT, bra
     return list(qs.select_related("author")[:limit])
 
 
-def state_counts(repo: Repository) -> dict[str, int]:
-    base = MergeRequest.objects.filter(repository=repo)
+def state_counts(repo: Repository, **narrow) -> dict[str, int]:
+    base = filtered(MergeRequest.objects.filter(repository=repo), **narrow)
     return {name: (base.filter(state__in=states) if states else base).count() for name, states in FILTERS.items()}
+
+
+def label_text_color(color: str) -> str:
+    """Black or white, whichever reads better on the label's colour (#rrggbb)."""
+    try:
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    except (TypeError, ValueError):
+        return "#000000"
+    return "#000000" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "#ffffff"
+
+
+def labels(repo: Repository) -> list[Label]:
+    """The repository's labels, by name."""
+    return list(Label.objects.filter(repository=repo).order_by("name"))
+
+
+def members(repo: Repository) -> list:
+    """Every active member of the repository (any role), by user name: who may be assigned, and
+    the list's author / assignee / reviewer menus."""
+    from django.contrib.auth import get_user_model
+
+    return list(get_user_model().objects.filter(is_active=True, groups__repository_role__repository=repo)
+                .distinct().order_by("username"))
 
 
 def _list_engine_state(repo: Repository, mrs: list[MergeRequest]) -> dict[int, tuple[int | None, bool]]:
@@ -197,10 +276,14 @@ def _list_engine_state(repo: Repository, mrs: list[MergeRequest]) -> dict[int, t
         return {}
 
 
-def list_merge_requests(repo: Repository, state: str | None = "open", page: int = 1,
+def list_merge_requests(repo: Repository, state: str | ListFilters | None = "open", page: int = 1,
                         per_page: int = LIST_PER_PAGE) -> MergeRequestList:
-    state = state_filter(state)
-    qs = merge_requests(repo, state).select_related(None).select_related("author")
+    """``state``: a state filter's name, or every filter (``ListFilters``)."""
+    filters = state if isinstance(state, ListFilters) else ListFilters(state=state_filter(state))
+    narrow = {"label": filters.label, "assignee": filters.assignee, "author": filters.author,
+              "reviewer": filters.reviewer}
+    qs = merge_requests(repo, filters.state, **narrow).select_related(None).select_related("author") \
+        .prefetch_related("labels", "assignees")
     found = Paginator(qs, per_page).get_page(page)
     for mr in found:
         mr.repository = repo
@@ -210,7 +293,114 @@ def list_merge_requests(repo: Repository, state: str | None = "open", page: int 
         status = actions.approvals(mr)
         conflicts, deleted = engine_state.get(mr.pk, (None, False))
         rows.append(MergeRequestRow(mr, status, badge(mr, status, conflicts, deleted or bool(mr.merge_error))))
-    return MergeRequestList(state=state, counts=state_counts(repo), rows=rows, page=found)
+    return MergeRequestList(state=filters.state, counts=state_counts(repo, **narrow), rows=rows, page=found,
+                            filters=filters, labels=labels(repo), people=members(repo))
+
+
+# search ------------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 50
+SEARCH_MAX = 200
+
+
+@dataclass
+class SearchResults:
+    """What a repository's search found for ``query``: merge requests (title, description, or
+    ``!n``), commits of HEAD's history (message, author) and objects of HEAD's tree (by name).
+    ``engine_error``: the engine did not answer (commits and objects are then empty)."""
+
+    query: str
+    merge_requests: list = field(default_factory=list)
+    commits: list[dict] = field(default_factory=list)
+    objects: list[dict] = field(default_factory=list)
+    engine_error: ActionError | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.merge_requests) + len(self.commits) + len(self.objects)
+
+
+def search_text(text: str | None) -> str:
+    """The text to search for: trimmed, without NUL (PostgreSQL text holds none), at most
+    ``SEARCH_MAX`` characters. Everything else is kept and searched literally."""
+    return (text or "").replace("\x00", "").strip()[:SEARCH_MAX]
+
+
+def search(repo: Repository, text: str | None, limit: int = SEARCH_LIMIT) -> SearchResults:
+    """Search ``repo`` (the caller authorized the viewer role) for ``text``, case-insensitive and
+    literally: ``%``, ``_``, quotes and backslashes are plain characters (Django escapes them for
+    LIKE; the engine client compares with ``strpos``)."""
+    import re
+
+    out = SearchResults(query=search_text(text))
+    q = out.query
+    if not q:
+        return out
+    match = Q(title__icontains=q) | Q(description__icontains=q)
+    number = re.fullmatch(r"!?(\d{1,9})", q)
+    if number:
+        match |= Q(number=int(number.group(1)))
+    out.merge_requests = list(MergeRequest.objects.filter(repository=repo).filter(match)
+                              .select_related("author").order_by("-number")[:limit])
+    try:
+        with engine_errors(), client_for(repo) as client:
+            out.commits = client.search_commits(q, None, limit)
+            out.objects = client.search_objects(q, None, limit)
+    except ActionError as exc:
+        out.engine_error = exc
+    return out
+
+
+# the signed-in user's page ------------------------------------------------------------------
+
+PROFILE_LIMIT = 30
+
+
+@dataclass
+class Activity:
+    """One of the user's reviews or comments (``kind``), on request ``mr``."""
+
+    kind: str
+    at: datetime
+    mr: MergeRequest
+    review: Review | None = None
+    comment: Comment | None = None
+
+    @property
+    def body(self) -> str:
+        return (self.review.body if self.review is not None else self.comment.body) or ""
+
+
+@dataclass
+class Profile:
+    """What ``/me/`` shows: the user's open requests, open requests that wait for their review,
+    open requests assigned to them and their latest reviews and comments, all only in the
+    repositories they can see now (``branches.access.visible_repositories``)."""
+
+    authored: list
+    review_requested: list
+    assigned: list
+    activity: list[Activity]
+
+
+def profile(user, limit: int = PROFILE_LIMIT) -> Profile:
+    from branches.access import visible_repositories
+
+    repos = visible_repositories(user)
+    mine = MergeRequest.objects.filter(repository__in=repos, state__in=actions.OPEN_STATES) \
+        .select_related("repository", "author").prefetch_related("labels").order_by("-created_at")
+    reviews_ = Review.objects.filter(reviewer=user, merge_request__repository__in=repos) \
+        .select_related("merge_request__repository").order_by("-created_at", "-id")[:limit]
+    comments_ = Comment.objects.filter(author=user, merge_request__repository__in=repos) \
+        .select_related("merge_request__repository").order_by("-created_at", "-id")[:limit]
+    activity = [Activity("review", r.created_at, r.merge_request, review=r) for r in reviews_]
+    activity += [Activity("comment", c.created_at, c.merge_request, comment=c) for c in comments_]
+    activity.sort(key=lambda a: a.at, reverse=True)
+    return Profile(
+        authored=list(mine.filter(author=user)[:limit]),
+        review_requested=list(mine.filter(review_requests__reviewer=user).distinct()[:limit]),
+        assigned=list(mine.filter(assignees=user).distinct()[:limit]),
+        activity=activity[:limit])
 
 
 # before opening ----------------------------------------------------------------------------
@@ -336,7 +526,8 @@ class TimelineEvent:
     on), ``dismissed`` (``detail``: how many, why), ``review_requested`` (``detail``: reviewer),
     ``conflicts`` (``detail``: how many), ``merge_failed`` (``detail``: error), ``resolved``
     (``resolution``: who took which side, or the text they wrote), ``data_resolved``
-    (``resolution``: a ``DataResolution``, a row or a cell of a data conflict)."""
+    (``resolution``: a ``DataResolution``, a row or a cell of a data conflict), ``labeled`` /
+    ``assigned`` (``detail``: the label names / user names ``added`` and ``removed``)."""
 
     kind: str
     at: datetime
@@ -386,6 +577,12 @@ def _event_entries(mr: MergeRequest, client=None) -> list[TimelineEvent]:
                                   detail={"head": now.get("source_head", "")})
         elif e.kind == EventKind.MR_UPDATED and "auto_merge" in extra:
             entry = TimelineEvent("auto_merge", e.created_at, e.actor, detail={"on": bool(extra["auto_merge"])})
+        elif e.kind == EventKind.MR_UPDATED and ("labels" in extra or "assignees" in extra):
+            what = "labels" if "labels" in extra else "assignees"
+            change = extra[what] or {}
+            entry = TimelineEvent("labeled" if what == "labels" else "assigned", e.created_at, e.actor,
+                                  detail={"added": list(change.get("added", [])),
+                                          "removed": list(change.get("removed", []))})
         elif e.kind == EventKind.MR_UPDATED and previous:
             if now.get("draft") != previous.get("draft"):
                 out.append(TimelineEvent("draft" if now.get("draft") else "ready", e.created_at, e.actor))

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from branches.serializers import (REF_MAX, CommitSerializer, DataDiffRowSerializer, MigrationStepSerializer,
                                   StrictCharField)
 from merges.actions import MAX_TITLE
-from merges.models import STRATEGIES, MergeRequest, Review
+from merges.models import STRATEGIES, Label, MergeRequest, Review
 
 CHOICES = ["source", "target", "base", "custom"]
 # Texts in a request: a description, a comment, a custom definition.
@@ -51,18 +51,54 @@ class ApprovalsSerializer(serializers.Serializer):
                 "self_approval_allowed": status.self_approval_allowed}
 
 
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["name", "color", "description"]
+
+
+class LabelCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=50)
+    color = StrictCharField(max_length=7, required=False, default=None, help_text="#rrggbb")
+    description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class LabelEditSerializer(serializers.Serializer):
+    """Only the fields given change."""
+
+    name = StrictCharField(max_length=50, required=False, help_text="A new name.")
+    color = StrictCharField(max_length=7, required=False, help_text="#rrggbb")
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class LabelsSetSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=StrictCharField(max_length=50), max_length=100,
+                                   help_text="Label names: the request's labels become exactly these.")
+
+
+class AssigneesSetSerializer(serializers.Serializer):
+    assignees = serializers.ListField(child=StrictCharField(max_length=150), max_length=100,
+                                      help_text="User names of members: the request's assignees become exactly these.")
+
+
 class MergeRequestSerializer(serializers.ModelSerializer):
     author = UsernameField()
     merged_by = UsernameField()
     auto_merge_by = UsernameField()
     in_progress = serializers.SerializerMethodField(help_text="An engine merge is open (conflicts being resolved).")
     approvals = serializers.SerializerMethodField()
+    labels = LabelSerializer(many=True, read_only=True)
+    assignees = serializers.SerializerMethodField(help_text="User names.")
 
     class Meta:
         model = MergeRequest
         fields = ["number", "title", "description", "source", "target", "state", "draft", "strategy", "author",
                   "auto_merge", "auto_merge_by", "source_head", "in_progress", "merge_commit", "merge_error",
-                  "merged_by", "merged_at", "closed_at", "created_at", "updated_at", "approvals"]
+                  "merged_by", "merged_at", "closed_at", "created_at", "updated_at", "approvals", "labels",
+                  "assignees"]
+
+    def get_assignees(self, mr) -> list[str]:
+        return sorted(u.get_username() for u in mr.assignees.all())
 
     def get_in_progress(self, mr) -> bool:
         return mr.engine_merge_id is not None
@@ -271,14 +307,15 @@ class TimelineEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
                                             "draft", "ready", "retitled", "auto_merge", "dismissed",
                                             "review_requested", "conflicts", "merge_failed", "resolved",
-                                            "data_resolved"])
+                                            "data_resolved", "labeled", "assigned"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
     comment = CommentSerializer(allow_null=True)
     detail = serializers.DictField(help_text="What the entry says: pushed {head}, retitled {old, new}, auto_merge "
                                              "{on}, dismissed {count, reason}, review_requested {reviewer}, "
-                                             "conflicts {count}, merge_failed {error}.")
+                                             "conflicts {count}, merge_failed {error}, labeled and "
+                                             "assigned {added, removed} (label names, user names).")
     commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
     more_commits = serializers.BooleanField()
     resolution = serializers.SerializerMethodField()
@@ -447,3 +484,22 @@ class DataResolveSerializer(serializers.Serializer):
     take = StrictCharField(max_length=10, help_text="source, target, base, or value (a cell).")
     value = serializers.JSONField(required=False, allow_null=True, default=None,
                                   help_text="With take=value: a string, number, boolean or null, cast by the column's type.")
+
+
+# search ------------------------------------------------------------------------------------
+
+class SearchObjectSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    identity = serializers.CharField()
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="What was searched for (trimmed, at most 200 characters).")
+    merge_requests = MergeRequestSerializer(many=True)
+    commits = CommitSerializer(many=True, help_text="Of the checked-out branch's history, newest first.")
+    objects = SearchObjectSerializer(many=True, help_text="Of the checked-out branch's tree, by identity.")
+    engine_error = serializers.SerializerMethodField(help_text="Why commits and objects could not be searched.")
+
+    def get_engine_error(self, found) -> dict | None:
+        exc = found.engine_error
+        return {"code": exc.code, "message": exc.message} if exc else None

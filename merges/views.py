@@ -82,6 +82,10 @@ def _context(request, mr: MergeRequest, tab: str, client=None, conflicts: int | 
     return context
 
 
+def head_role_at_least(context: dict, role: Role) -> bool:
+    return context.get("role") is not None and context["role"] >= role
+
+
 def _render_tab(request, mr, tab, template, read):
     """Render one tab whose engine reads are ``read(client, sides) -> dict`` (a ``download``
     key makes the response that text as a .sql attachment)."""
@@ -110,12 +114,33 @@ def _render_tab(request, mr, tab, template, read):
 
 def merge_request_list(request, slug):
     repo = repository_for(request.user, slug)
-    found = reads.list_merge_requests(repo, request.GET.get("state", "open"), _page_number(request))
+    filters = reads.ListFilters.from_query(request.GET)
+    found = reads.list_merge_requests(repo, filters, _page_number(request))
     role = role_of(request.user, repo)
     return render(request, "merges/list.html", {
         "repo": repo, "tab": "merges", "role": role, "is_developer": role >= Role.DEVELOPER,
-        "is_maintainer": role >= Role.MAINTAINER, "state": found.state,
+        "is_maintainer": role >= Role.MAINTAINER, "state": found.state, "filters": found.filters,
+        "labels": found.labels, "people": found.people,
         "counts": found.counts, "rows": found.rows, "page": found.page})
+
+
+def search(request, slug):
+    """A repository's search: merge requests, commits and objects (``reads.search``)."""
+    repo = repository_for(request.user, slug)
+    found = reads.search(repo, request.GET.get("q", ""))
+    role = role_of(request.user, repo)
+    return render(request, "merges/search.html", {
+        "repo": repo, "tab": "search", "role": role, "is_developer": role >= Role.DEVELOPER,
+        "is_maintainer": role >= Role.MAINTAINER, "results": found, "q": found.query})
+
+
+def profile(request):
+    """The signed-in user's page: their open requests, reviews asked of them, their activity."""
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    return render(request, "merges/profile.html", {"profile": reads.profile(request.user)})
 
 
 def merge_request_new(request, slug):
@@ -187,6 +212,11 @@ def detail(request, slug, number):
         can_approve=box.can_approve,
         can_edit=box.can_edit,
         review_requests=reads.review_requests(mr),
+        labels=list(mr.labels.all()),
+        assignees=list(mr.assignees.order_by("username")),
+        can_triage=head_role_at_least(context, Role.DEVELOPER),
+        repo_labels=reads.labels(mr.repository) if head_role_at_least(context, Role.DEVELOPER) else [],
+        repo_members=reads.members(mr.repository) if head_role_at_least(context, Role.DEVELOPER) else [],
         reviewer_candidates=reads.reviewer_candidates(mr) if box.can_edit and not mr.is_closed else [],
         has_merge_role=box.has_merge_role,
         merge_role=box.merge_role,
@@ -408,6 +438,67 @@ def remove_review_request(request, slug, number):
     username = request.POST.get("username", "").strip()
     return _run(request, mr, lambda: actions.remove_review_request(request.user, mr, username),
                 f"{username} is no longer asked for a review.")
+
+
+@require_POST
+def set_labels(request, slug, number):
+    """The request's labels: the ticked ones (developers and above)."""
+    mr = _get(request, slug, number)
+    names = request.POST.getlist("label")
+    return _run(request, mr, lambda: actions.set_labels(request.user, mr, names), "Labels saved.")
+
+
+@require_POST
+def set_assignees(request, slug, number):
+    """The request's assignees: the ticked members (developers and above)."""
+    mr = _get(request, slug, number)
+    names = request.POST.getlist("assignee")
+    return _run(request, mr, lambda: actions.set_assignees(request.user, mr, names), "Assignees saved.")
+
+
+# labels of a repository (its settings page) ------------------------------------------------
+
+def _settings_labels(repo) -> str:
+    return reverse("branches:settings", kwargs={"slug": repo.slug}) + "#labels"
+
+
+@require_POST
+def label_create(request, slug):
+    repo = repository_for(request.user, slug)
+    actions.check_can_manage_labels(request.user, repo)
+    name = request.POST.get("name", "")
+    try:
+        label = actions.create_label(request.user, repo, name, request.POST.get("color") or None,
+                                     request.POST.get("description", ""))
+    except ActionError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, f"Label {label.name} added.")
+    return redirect(_settings_labels(repo))
+
+
+@require_POST
+def label_edit(request, slug):
+    """Change (``name``, ``new_name``, ``color``, ``description``) or delete (``delete``) a label."""
+    repo = repository_for(request.user, slug)
+    actions.check_can_manage_labels(request.user, repo)
+    name = request.POST.get("name", "")
+    try:
+        if request.POST.get("delete"):
+            actions.delete_label(request.user, repo, name)
+            done = f"Label {name} deleted."
+        else:
+            label = actions.edit_label(request.user, repo, name, new_name=request.POST.get("new_name") or None,
+                                       color=request.POST.get("color") or None,
+                                       description=request.POST.get("description"))
+            done = f"Label {label.name} saved."
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except ActionError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, done)
+    return redirect(_settings_labels(repo))
 
 
 @require_POST

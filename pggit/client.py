@@ -40,6 +40,9 @@ class Client:
     group calls.
     """
 
+    # how far back ``search_commits`` looks: commits of the ref's history, newest first
+    SEARCH_LOG_LIMIT = 100_000
+
     def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None,
                  privileged_shadow: bool = False, person: str | None = None):
         """``privileged_shadow``: run SQL given to ``apply`` and custom resolutions in the shadow
@@ -266,6 +269,27 @@ class Client:
 
     def log(self, ref: str | None = None, limit: int = 50) -> list[dict]:
         return self._rows("SELECT * FROM pggit.log(%s, %s)", (ref, limit))
+
+    def search_commits(self, text: str, ref: str | None = None, limit: int = 50) -> list[dict]:
+        """Commits reachable from ``ref`` (HEAD when None) whose message or author contains
+        ``text`` (case-insensitive, taken literally: ``%``, ``_`` and quotes are plain characters;
+        ``strpos``, not ``LIKE``), newest first, at most ``limit``; pggit.log's columns."""
+        if not text or "\x00" in text:  # (PostgreSQL text holds no NUL: nothing contains one)
+            return []
+        return self._rows(
+            "SELECT * FROM pggit.log(%s, %s) l"
+            " WHERE strpos(lower(l.message), lower(%s)) > 0 OR strpos(lower(l.author), lower(%s)) > 0"
+            " LIMIT %s", (ref, self.SEARCH_LOG_LIMIT, text, text, limit))
+
+    def search_objects(self, text: str, ref: str | None = None, limit: int = 50) -> list[dict]:
+        """Objects of ``ref``'s tree (HEAD when None) whose identity (``table public.orders``)
+        contains ``text`` (case-insensitive, literally, as ``search_commits``), by identity, at
+        most ``limit``: ``kind, identity``."""
+        if not text or "\x00" in text:
+            return []
+        return self._rows(
+            "SELECT t.kind, t.identity FROM pggit.tree(%s) t WHERE strpos(lower(t.identity), lower(%s)) > 0"
+            " ORDER BY t.identity LIMIT %s", (ref, text, limit))
 
     def show(self, commit: str | None = None) -> list[dict]:
         return self._rows("SELECT * FROM pggit.show(%s)", (commit,))

@@ -106,3 +106,37 @@ def delete_branch_question(repo, branch):
     return (f"Delete this branch? Open merge request{'s' if len(found) > 1 else ''} {names} "
             f"{'use' if len(found) > 1 else 'uses'} it: {'they' if len(found) > 1 else 'it'} "
             "will say that the branch is gone.")
+
+
+@register.simple_tag
+def label_chip(label, repo=None):
+    """A label as a coloured chip; with ``repo``, a link to the merge requests that carry it."""
+    from merges.reads import label_text_color
+
+    # (colours are set by static/js/pggit.js from data-color: the CSP refuses style attributes)
+    colors = format_html('data-color="{}" data-text-color="{}"', label.color, label_text_color(label.color))
+    if repo is None:
+        return format_html('<span class="label-chip" data-label="{}" {} title="{}">{}</span>', label.name,
+                           colors, label.description, label.name)
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    url = reverse("merges:list", kwargs={"slug": repo.slug}) + "?" + urlencode({"state": "all", "label": label.name})
+    return format_html('<a class="label-chip" data-label="{}" {} title="{}" href="{}">{}</a>', label.name,
+                       colors, label.description, url, label.name)
+
+
+@register.simple_tag
+def filter_query(filters, **changes):
+    """The list's query string with one filter changed, the others kept (``ListFilters.query``)."""
+    return filters.query(**changes)
+
+
+@register.inclusion_tag("merges/_labels_settings.html", takes_context=True)
+def labels_settings(context, repo):
+    """The repository settings page's Labels section (maintainers), served by ``merges`` so that
+    ``branches`` needs nothing from it."""
+    from merges.reads import labels
+
+    return {"repo": repo, "labels": labels(repo), "csrf_token": context.get("csrf_token")}

@@ -89,6 +89,8 @@
       var active = document.activeElement;
       var focusId = active && region.contains(active) ? active.id : "";
       region.replaceWith(replacement);
+      // (pggit.js paints the label chips in it again)
+      replacement.dispatchEvent(new CustomEvent("pggit:replaced", {bubbles: true}));
       if (window.htmx) {
         window.htmx.process(replacement);  // hx-trigger="load" parts (the merge box's preview)
       }

@@ -7,6 +7,8 @@
      <select data-head="main" data-head-warning="live-warning">
                                                   shows #live-warning only while "main" is chosen
                                                   (several ids, separated by spaces: each of them)
+     <span data-color="#rrggbb" data-text-color="#000000">
+                                                  a label's colours (a style= attribute is refused)
 */
 (function () {
   "use strict";
@@ -33,6 +35,21 @@
   // The page is drawn for the branch the server chose; a browser that restores the form's values
   // (back button) may have chosen another.
   document.querySelectorAll("select[data-head-warning]").forEach(syncHeadWarning);
+
+  var HEX = /^#[0-9a-fA-F]{6}$/;
+
+  function paintLabels(root) {
+    root.querySelectorAll("[data-color]").forEach(function (el) {
+      var color = el.getAttribute("data-color");
+      var text = el.getAttribute("data-text-color");
+      if (HEX.test(color)) { el.style.backgroundColor = color; }
+      if (text && HEX.test(text)) { el.style.color = text; }
+    });
+  }
+
+  paintLabels(document);
+  document.addEventListener("htmx:afterSwap", function (event) { paintLabels(event.target); });
+  document.addEventListener("pggit:replaced", function (event) { paintLabels(event.target); });
 
   document.addEventListener("change", function (event) {
     var target = event.target;

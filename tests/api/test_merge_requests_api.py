@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/v1/repositories/widgets/merge-requests/"
 MR_KEYS = {"number", "title", "description", "source", "target", "state", "draft", "strategy", "author",
            "auto_merge", "auto_merge_by", "source_head", "in_progress", "merge_commit", "merge_error", "merged_by",
-           "merged_at", "closed_at", "created_at", "updated_at", "approvals"}
+           "merged_at", "closed_at", "created_at", "updated_at", "approvals", "labels", "assignees"}
 APPROVAL_KEYS = {"count", "required", "met", "approvers", "self_approval_allowed"}
 ITEM_KEYS = {"identity", "kind", "conflict_type", "auto_resolvable", "resolution", "error", "base_definition",
              "source_definition", "target_definition", "result_definition"}

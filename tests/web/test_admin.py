@@ -12,12 +12,12 @@ from django.urls import reverse
 from branches.access import grant
 from branches.models import BranchProtection, Repository, RepositoryGroup, Role
 from merges import actions
-from merges.models import Comment, ConflictResolution, MergeRequest, Review
+from merges.models import Comment, ConflictResolution, Label, MergeRequest, Review
 from pggit.client import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-OUR_MODELS = [Repository, RepositoryGroup, BranchProtection, MergeRequest, Review, Comment, ConflictResolution]
+OUR_MODELS = [Repository, RepositoryGroup, BranchProtection, MergeRequest, Review, Comment, ConflictResolution, Label]
 
 
 def changelist(model):
@@ -68,6 +68,7 @@ def test_every_changelist_and_change_page_renders_for_a_superuser(admin_client, 
     actions.add_comment(author, mr, "a comment", "table public.widgets")
     ConflictResolution.objects.create(merge_request=mr, engine_merge_id=1, object_identity="table public.widgets",
                                       resolution="source", resolved_by=reviewer)
+    actions.set_labels(author, mr, [Label.objects.create(repository=repo, name="bug", color="#d73a4a").name])
     for model in OUR_MODELS:
         response = admin_client.get(changelist(model))
         assert response.status_code == 200, model
@@ -81,6 +82,18 @@ def test_every_changelist_and_change_page_renders_for_a_superuser(admin_client, 
     page = admin_client.get(reverse("admin:branches_repository_change", args=[repo.pk])).content.decode()
     assert "widgets:maintainer" in page and "mia_maintainer" in page  # role groups inline with members
     assert reverse("admin:branches_repository_branches", args=[repo.pk]) in page
+
+
+def test_admin_adds_a_label_and_refuses_a_taken_name_or_a_bad_colour(admin_client, repo):
+    add = reverse("admin:merges_label_add")
+    response = admin_client.post(add, {"repository": repo.pk, "name": " Needs DBA ", "color": "#ABCDEF",
+                                       "description": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(Label.objects.values_list("name", "color")) == [("Needs DBA", "#abcdef")]
+    for data in ({"name": "needs dba", "color": "#000000"}, {"name": "other", "color": "red"}):
+        response = admin_client.post(add, {"repository": repo.pk, "description": "", **data})
+        assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert Label.objects.count() == 1
 
 
 def test_changelist_search_and_filters_work(admin_client, repo, mr):
