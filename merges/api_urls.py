@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
+from merges.api import (Abort, ApplySuggestion, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, Draft, Merge,
                         MergeRequestDetail, MergeRequestList, Migration, Reopen, Resolve, ResolveThread, RestoreBranch,
                         Reviewer, Reviewers, Reviews)
 
@@ -25,6 +25,8 @@ urlpatterns = [
     path(MR + "reviewers/<str:username>/", Reviewer.as_view(), name="merge_request_reviewer"),
     path(MR + "comments/", Comments.as_view(), name="merge_request_comments"),
     path(MR + "comments/<int:comment_id>/resolve/", ResolveThread.as_view(), name="merge_request_comment_resolve"),
+    path(MR + "comments/<int:comment_id>/apply-suggestion/", ApplySuggestion.as_view(),
+         name="merge_request_comment_apply_suggestion"),
     path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),
