@@ -33,7 +33,7 @@ def test_reviewer_suggests_author_applies_and_a_deleted_branch_is_restored(
     sign_in(reviewer)
     page.goto(base + "changes/")
     section = page.locator("section.filebox", has_text=IDENTITY)
-    section.locator("details.object-comment-form summary").click()
+    section.locator("details.object-comment-form > summary").click()
     section.get_by_label(f"Comment on {IDENTITY}").fill("A shade would help; 'quoted' ü")
     section.locator("input[name=line]").fill("2")
     section.locator("details.suggest-box summary").click()
