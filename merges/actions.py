@@ -12,6 +12,7 @@ commits on the source dismiss approvals; a merge the engine finished is recorded
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -539,6 +540,11 @@ def restore_branch(user, mr: MergeRequest, which: str = "source") -> str:
 
 # conversation ------------------------------------------------------------------------------
 
+# A suggestion written in a comment's text, as on GitHub: a fenced block opened with ```suggestion
+# (or ```sql suggestion); the block becomes the comment's suggestion and leaves its text.
+SUGGESTION_FENCE = re.compile(r"^[ \t]*```[ \t]*(?:sql[ \t]+)?suggestion[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*$", re.S | re.M)
+
+
 def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "", *, line: int | None = None,
                 parent_id: int | None = None, suggestion: str = "") -> Comment:
     """Anyone who can read the repository comments; ``object_identity`` pins it to one object,
@@ -548,6 +554,11 @@ def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "", *,
     then be empty); ``apply_suggestion`` runs it."""
     check_role(user, mr.repository, Role.VIEWER)
     suggestion = (suggestion or "").strip()
+    if not suggestion and line is not None and parent_id is None and body:
+        fenced = SUGGESTION_FENCE.search(body)  # GitHub's way: a ```suggestion block in the text
+        if fenced:
+            suggestion = fenced.group(1).strip()
+            body = re.sub(r"\n{3,}", "\n\n", body[:fenced.start()] + body[fenced.end():]).strip()
     if suggestion:
         if line is None or parent_id is not None:
             raise ActionError("a suggestion is made on one line of an object's definition, in a new thread",

@@ -150,8 +150,8 @@ class MergeRequestDetail(APIView):
         except ActionError:
             pass  # the engine did not answer: compare_error says why
         with client_for(mr.repository) as client:
-            head = reads.header(request.user, mr, client)
             box = reads.merge_box(request.user, mr, client, cached_only=False)
+            head = reads.header(request.user, mr, client)  # (after the preview: its badge counts the conflicts)
         mr = _fresh(mr)
         return Response(s.MergeRequestDetailSerializer(mr, context={"header": head, "merge_box": box}).data)
 

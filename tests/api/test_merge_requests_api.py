@@ -84,6 +84,19 @@ def test_list_shows_open_requests_with_approvals_and_filters_like_the_page(as_ap
     assert client.get(LIST + "?state=all&author=nobody").json()["results"] == []
 
 
+def test_badge_is_the_pages_pill_draft_conflicts_closed(as_api, repo, mr, viewer, author):
+    client = as_api(viewer)
+    actions.edit(author, mr, draft=True)
+    assert client.get(url(mr)).json()["badge"] == {"kind": "draft", "label": "draft", "mergeable": False}
+    actions.edit(author, fresh(mr), draft=False)
+    make_conflict(repo)
+    detail = client.get(url(mr)).json()  # computes the preview, which finds the conflict
+    assert detail["badge"] == {"kind": "conflicts", "label": "1 conflict", "mergeable": False}
+    assert client.get(LIST).json()["results"][0]["badge"]["kind"] == "conflicts"
+    closed = as_api(author).post(url(mr, "close/")).json()
+    assert closed["badge"] == {"kind": "closed", "label": "closed", "mergeable": False}
+
+
 def test_list_pages_with_a_cursor_newest_first(as_api, repo, author, viewer):
     for i in range(3):
         Client(repo.dsn).create_branch(f"f{i}")

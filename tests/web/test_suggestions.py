@@ -212,3 +212,16 @@ def test_api_suggests_and_applies_with_403_404_and_the_error_body(repo, author, 
     timeline = api.get(api_url(mr, "conversation/")).json()["timeline"]
     entry = next(e for e in timeline if e["kind"] == "suggestion_applied")
     assert entry["detail"]["commit"] == after and entry["detail"]["suggested_by"] == reviewer.username
+
+
+def test_a_suggestion_fenced_in_the_comment_text_becomes_the_suggestion(repo, author, reviewer):
+    mr = with_colors(repo, author)
+    body = f"Maybe this:\n\n```suggestion\n{SUGGESTION}\n```\n\nThoughts?"
+    made = actions.add_comment(reviewer, mr, body, IDENTITY, line=2)
+    assert made.suggestion == SUGGESTION and made.body == "Maybe this:\n\nThoughts?"
+    plain = actions.add_comment(reviewer, mr, "```sql\nSELECT 1\n```", IDENTITY, line=1)
+    assert plain.suggestion == ""  # an ordinary code block stays text
+    on_object = actions.add_comment(reviewer, mr, f"```suggestion\n{SUGGESTION}\n```", IDENTITY)
+    assert on_object.suggestion == "" and "```suggestion" in on_object.body  # not on a line: text
+    actions.apply_suggestion(author, mr, made.pk)
+    assert '"note ü" text' in definition(repo)
