@@ -352,7 +352,7 @@ class Comments(APIView):
 
 class ApplySuggestion(APIView):
     @extend_schema(operation_id="merge_requests_comments_apply_suggestion", request=None, responses={
-        200: s.CommentSerializer, 403: ERROR, 404: ERROR,
+        200: s.CommentSerializer, 400: OpenApiResponse(ERROR, description="not_a_suggestion"), 403: ERROR, 404: ERROR,
         409: OpenApiResponse(ERROR, description="suggestion_applied, suggestion_outdated, suggestion_no_change, "
                                                 "not_open, source_deleted"),
         422: OpenApiResponse(ERROR, description="rejected_by_postgresql: the SQL failed on the source branch; "
@@ -452,7 +452,8 @@ class Resolve(APIView):
 
 
 class RestoreBranch(APIView):
-    @extend_schema(request=s.RestoreBranchSerializer, responses={200: s.MergeRequestSerializer, 403: ERROR, 409: ERROR})
+    @extend_schema(request=s.RestoreBranchSerializer,
+                   responses={200: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
     def post(self, request, slug, number):
         """Create the request's deleted source branch again at the head the request last knew
         (``source_head``), or (``branch: target``) its deleted target at the head the engine
