@@ -162,6 +162,15 @@ class GraphRow:
     column: int
     width: int
     svg: SafeString = mark_safe("")
+    refs: list["RefLabel"] = field(default_factory=list)  # the branches whose head this commit is
+
+
+@dataclass
+class RefLabel:
+    """A branch name drawn beside the commit it points at; ``is_head``: the checked-out branch."""
+
+    name: str
+    is_head: bool = False
 
 
 def _x(i: int) -> int:
@@ -259,7 +268,13 @@ def read_log(repo: Repository, ref: str | None, page: int = 1, per_page: int = 5
         ref = ref or client.current_branch()
         head = client.resolve(ref)
         commits = client.log(ref, page * per_page + 1)
+        branches = client.branches()
     rows = commit_graph(commits)
+    labels: dict[str, list[RefLabel]] = {}
+    for b in sorted(branches, key=lambda b: (not b["is_head"], b["name"])):  # HEAD's branch first
+        labels.setdefault(b["head"], []).append(RefLabel(b["name"], bool(b["is_head"])))
+    for row in rows:
+        row.refs = labels.get(row.commit["commit_id"], [])
     start = (page - 1) * per_page
     return LogPage(ref=ref, rows=rows[start:start + per_page], page=page, per_page=per_page,
                    has_next=len(commits) > page * per_page, head=head)
@@ -402,6 +417,6 @@ def render_changes(changes: list[dict]) -> list[dict]:
 
 
 __all__ = ["EngineUnavailable", "Dashboard", "engine_client", "reader", "read_dashboard", "Count", "ahead_behind",
-           "BranchInfo", "read_branches", "data_diff_rows", "branch_names", "GraphRow", "commit_graph", "LogPage", "read_log",
+           "BranchInfo", "read_branches", "data_diff_rows", "branch_names", "GraphRow", "RefLabel", "commit_graph", "LogPage", "read_log",
            "CommitView", "read_commit", "Comparison", "read_compare", "ObjectHistory", "read_object_history",
            "render_changes"]

@@ -24,7 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from branches.access import check_role, has_role, merge_role_for
-from branches.actions import client_for
+from branches.actions import check_can_apply, client_for, run_console
 from branches.models import Repository, Role
 from merges.models import STRATEGIES, Comment, ConflictResolution, DataResolution, Label, MergeRequest, Review, ReviewRequest
 from merges.risk import Warning, risky_steps
@@ -159,6 +159,20 @@ def source_deleted(mr: MergeRequest) -> Conflict:
                     code="source_deleted")
 
 
+def target_deleted(mr: MergeRequest) -> Conflict:
+    """What an action that needs the request's target branch says when the branch was deleted."""
+    return Conflict(f"The target branch {mr.target} was deleted, so this request cannot be merged. Restore the "
+                    "branch, change the target to another branch, or close the request.", code="target_deleted")
+
+
+def target_head(client, mr: MergeRequest, heads: dict[str, str] | None = None) -> str:
+    """The head of the request's target branch; ``target_deleted`` when the branch is gone."""
+    head = (heads if heads is not None else branch_heads(client)).get(mr.target)
+    if head is None:
+        raise target_deleted(mr)
+    return head
+
+
 def source_head(client, mr: MergeRequest) -> str:
     """The head of the request's source branch; ``source_deleted`` when the branch is gone (a ref
     would be resolved as a commit id prefix, a deleted branch's name need not be one)."""
@@ -250,6 +264,7 @@ def preview(mr: MergeRequest, client=None, cached_only: bool = False) -> Preview
     try:
         with engine_errors():
             source_head(client, mr)
+            target_head(client, mr)
             if mr.engine_merge_id:
                 info = client.merge_info(mr.engine_merge_id)
                 if (info and info["status"] in ("conflicts", "ready")
@@ -396,12 +411,14 @@ def _check_open(mr: MergeRequest) -> None:
 
 
 def edit(user, mr: MergeRequest, *, title: str | None = None, description: str | None = None,
-         draft: bool | None = None, strategy: str | None = None) -> MergeRequest:
-    """The author (or a maintainer) edits title, description, draft flag or strategy. The
-    ``merge_request.updated`` event names the users a new description mentions that the one it
-    replaces did not (``mentioned``: they are notified, monitoring.notifications)."""
+         draft: bool | None = None, strategy: str | None = None, target: str | None = None) -> MergeRequest:
+    """The author (or a maintainer) edits title, description, draft flag, strategy or target (see
+    ``retarget``). The ``merge_request.updated`` event names the users a new description mentions
+    that the one it replaces did not (``mentioned``: they are notified, monitoring.notifications)."""
     check_can_edit(user, mr)
     _check_open(mr)
+    if target is not None and target != mr.target:
+        mr = retarget(user, mr, target)
     previous_description = mr.description
     if title is not None:
         title = title.strip()
@@ -419,6 +436,38 @@ def edit(user, mr: MergeRequest, *, title: str | None = None, description: str |
     with transaction.atomic():
         mr.save()
         record_merge_request(EventKind.MR_UPDATED, mr, user, **({"mentioned": added} if added else {}))
+    return mr
+
+
+def retarget(user, mr: MergeRequest, target: str) -> MergeRequest:
+    """Point the request at another target branch (the author or a maintainer): e.g. when its
+    target was deleted. The branch must exist and differ from the source, with no other open
+    request from the same source into it. An engine merge opened for the old target is aborted
+    (its resolutions no longer apply) and a refused merge's message is cleared; approvals stay
+    as the new target's protection rule counts them. Under the request's row lock, so two edits
+    do not both pass the duplicate check."""
+    check_can_edit(user, mr)
+    if not target or len(target) > 200:
+        raise ActionError("a target branch name has 1 to 200 characters", code="invalid_target")
+    if target == mr.source:
+        raise ActionError("source and target are the same branch", code="same_branch")
+    with engine_errors(), client_for(mr.repository, user) as client:
+        if target not in branch_heads(client):
+            raise NotFound(f"target branch {target!r} does not exist", code="ref_not_found")
+    with transaction.atomic():
+        mr = _lock(mr)
+        _check_open(mr)
+        if MergeRequest.objects.filter(repository=mr.repository, source=mr.source, target=target,
+                                       state__in=OPEN_STATES).exclude(pk=mr.pk).exists():
+            raise Conflict(f"a merge request from {mr.source} into {target} is open already", code="duplicate")
+        old = mr.target
+        if mr.engine_merge_id:
+            _abort_engine_merge(mr)
+        mr.target, mr.merge_error = target, ""
+        mr.save()
+        approvals_now = _refresh_state(mr)
+        record_merge_request(EventKind.MR_UPDATED, mr, user, approvals=approvals_now, reason="retargeted",
+                             old_target=old, new_target=target)
     return mr
 
 
@@ -451,39 +500,72 @@ def reopen(user, mr: MergeRequest) -> MergeRequest:
     return sync(mr)
 
 
-def check_can_restore_branch(user, mr: MergeRequest) -> None:
-    """Whoever may create branches (a developer) restores a request's deleted source branch."""
-    check_role(user, mr.repository, Role.DEVELOPER)
+def check_can_restore_branch(user, mr: MergeRequest, which: str = "source") -> None:
+    """Whoever may create branches (a developer) restores a request's deleted source branch; a
+    deleted target needs the role that may delete it (its protection rule's merge role)."""
+    if which == "target":
+        check_role(user, mr.repository, max(Role.DEVELOPER, merge_role_for(mr.repository, mr.target)))
+    else:
+        check_role(user, mr.repository, Role.DEVELOPER)
 
 
-def restore_branch(user, mr: MergeRequest) -> str:
-    """Create the request's source branch again at the head the request last knew
-    (``source_head``), after it was deleted; returns that head. Refused when the branch exists
-    (``branch_exists``, as the engine says) or the request never knew a head. The engine's
-    ``create_branch`` takes the branch's row lock itself: a branch made meanwhile under the same
-    name is refused, never overwritten."""
-    check_can_restore_branch(user, mr)
+def restore_branch(user, mr: MergeRequest, which: str = "source") -> str:
+    """Create the request's deleted source (or ``which="target"``: target) branch again; returns
+    its head. The source comes back at the head the request last knew (``source_head``), the
+    target at the head the engine's audit trail says it had when it was deleted. Refused when the
+    branch exists (``branch_exists``) or no head is known. The engine's ``create_branch`` takes
+    the branch's row lock itself: a branch made meanwhile under the same name is refused, never
+    overwritten."""
+    if which not in ("source", "target"):
+        raise ActionError(f"unknown branch {which!r}: source or target", code="invalid_branch")
+    check_can_restore_branch(user, mr, which)
+    name = mr.source if which == "source" else mr.target
     if mr.state == State.MERGED:
         raise Conflict(f"merge request !{mr.number} is merged: its branch is not needed any more", code="not_open")
-    if not mr.source_head:
+    if which == "source" and not mr.source_head:
         raise Conflict(f"merge request !{mr.number} never saw a head of {mr.source}", code="no_source_head")
     with engine_errors(), client_for(mr.repository, user) as client:
-        if mr.source in branch_heads(client):
-            raise Conflict(f"The branch {mr.source} exists: there is nothing to restore.", code="branch_exists")
-        head = client.create_branch(mr.source, mr.source_head)
+        if name in branch_heads(client):
+            raise Conflict(f"The branch {name} exists: there is nothing to restore.", code="branch_exists")
+        at = mr.source_head if which == "source" else client.deleted_branch_head(name)
+        if not at:
+            raise Conflict(f"The engine has no record of the head {name} had: it cannot be restored.",
+                           code="no_target_head")
+        head = client.create_branch(name, at)
     with transaction.atomic():
-        record_merge_request(EventKind.MR_UPDATED, mr, user, reason="source branch restored", source_head=head)
+        record_merge_request(EventKind.MR_UPDATED, mr, user, reason=f"{which} branch restored",
+                             **({"source_head": head} if which == "source" else {"target_head": head}))
     return head
 
 
 # conversation ------------------------------------------------------------------------------
 
+# A suggestion written in a comment's text, as on GitHub: a fenced block opened with ```suggestion
+# (or ```sql suggestion); the block becomes the comment's suggestion and leaves its text.
+SUGGESTION_FENCE = re.compile(r"^[ \t]*```[ \t]*(?:sql[ \t]+)?suggestion[ \t]*\r?\n(.*?)\r?\n[ \t]*```[ \t]*$", re.S | re.M)
+
+
 def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "", *, line: int | None = None,
-                parent_id: int | None = None) -> Comment:
+                parent_id: int | None = None, suggestion: str = "") -> Comment:
     """Anyone who can read the repository comments; ``object_identity`` pins it to one object,
     ``line`` to one line of the source's definition of it (its text is kept, to tell when the
-    thread is outdated). ``parent_id`` replies in that comment's thread (same object and line)."""
+    thread is outdated). ``parent_id`` replies in that comment's thread (same object and line).
+    ``suggestion``: SQL proposed for the source branch, on a new line comment only (the body may
+    then be empty); ``apply_suggestion`` runs it."""
     check_role(user, mr.repository, Role.VIEWER)
+    suggestion = (suggestion or "").strip()
+    if not suggestion and line is not None and parent_id is None and body:
+        fenced = SUGGESTION_FENCE.search(body)  # GitHub's way: a ```suggestion block in the text
+        if fenced:
+            suggestion = fenced.group(1).strip()
+            body = re.sub(r"\n{3,}", "\n\n", body[:fenced.start()] + body[fenced.end():]).strip()
+    if suggestion:
+        if line is None or parent_id is not None:
+            raise ActionError("a suggestion is made on one line of an object's definition, in a new thread",
+                              code="invalid_suggestion")
+        if "\x00" in suggestion:
+            raise ActionError("a suggestion cannot hold a NUL character", code="invalid_suggestion")
+        body = body if body and body.strip() else "Suggested change"
     if not body or not body.strip():
         raise ActionError("a comment needs some text", code="empty_comment")
     object_identity, line_text = (object_identity or "").strip(), ""
@@ -501,7 +583,7 @@ def add_comment(user, mr: MergeRequest, body: str, object_identity: str = "", *,
     with transaction.atomic():
         comment = Comment.objects.create(merge_request=mr, author=user, body=body.strip(),
                                          object_identity=object_identity, line=line, line_text=line_text,
-                                         parent=parent)
+                                         parent=parent, suggestion=suggestion)
         record_merge_request(EventKind.COMMENT, mr, user, comment=_comment_payload(comment))
     return comment
 
@@ -513,12 +595,18 @@ def definition_lines(definition: str | None) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def _source_line(mr: MergeRequest, identity: str, line: int) -> str:
-    """The text of ``line`` of the source's definition of ``identity`` (at the head the request
-    last saw), or ActionError when there is no such line."""
-    with engine_errors(), client_for(mr.repository) as client:
-        definition = next((o["definition"] for o in client.tree(mr.source_head or mr.source)
-                           if o["identity"] == identity), None)
+def _source_line(mr: MergeRequest, identity: str, line: int, client=None, at: str | None = None) -> str:
+    """The text of ``line`` of the source's definition of ``identity`` (at ``at``, else at the
+    head the request last saw), or ActionError when there is no such line."""
+    own = client is None
+    client = client or client_for(mr.repository)
+    try:
+        with engine_errors():
+            definition = next((o["definition"] for o in client.tree(at or mr.source_head or mr.source)
+                               if o["identity"] == identity), None)
+    finally:
+        if own:
+            client.close()
     lines = definition_lines(definition)
     if not 1 <= line <= len(lines):
         where = f"has {len(lines)} lines" if definition is not None else "does not exist"
@@ -550,6 +638,85 @@ def set_thread_resolved(user, mr: MergeRequest, comment_id: int, resolved: bool)
             root.resolved_at, root.resolved_by = (timezone.now(), user) if resolved else (None, None)
             root.save(update_fields=["resolved_at", "resolved_by"])
     return root
+
+
+def check_can_apply_suggestion(user, mr: MergeRequest) -> None:
+    """Whoever may push to the request's source branch (``branches.actions.check_can_apply``: a
+    developer on an unprotected branch, the branch's merge role on a protected one; the author
+    too, as long as they may push) applies a suggestion. Checked again, with whether the source is
+    the checked-out branch, when the SQL runs."""
+    check_role(user, mr.repository, Role.VIEWER)
+    check_can_apply(user, mr.repository, mr.source, is_head=False)
+
+
+def can_apply_suggestion(user, mr: MergeRequest) -> bool:
+    try:
+        check_can_apply_suggestion(user, mr)
+    except (PermissionDenied, Http404):
+        return False
+    return not mr.is_closed
+
+
+def suggestion_message(mr: MergeRequest, comment: Comment) -> str:
+    """The commit message of an applied suggestion: which suggestion, by whom, on what."""
+    where = f"{comment.object_identity}, line {comment.line}"
+    return (f"Apply suggestion by {comment.author.get_username()} on !{mr.number} ({where})\n\n"
+            f"{comment.suggestion}\n\nSuggested-by: {comment.author.get_username()}\nSuggestion: comment {comment.pk}")
+
+
+def apply_suggestion(user, mr: MergeRequest, comment_id: int) -> Comment:
+    """Run the suggestion of comment ``comment_id`` on the request's source branch and mark it
+    applied (by ``user``, with the commit it made) and its thread resolved.
+
+    The SQL goes the console's way (``branches.actions.run_console``): on a branch that is not
+    checked out the engine client runs it in the shadow database as the unprivileged shadow role
+    and commits what changed on the branch (under the branch's lock, from the head it read: a
+    commit made meanwhile is never lost); PostgreSQL's error comes back as ``Rejected`` and
+    nothing is recorded. Refused: a comment without a suggestion, one applied already, one whose
+    line has changed on the source since (outdated), a request that is not open, a deleted
+    source, SQL that changes nothing. The comment's row is locked from the checks to the record,
+    so two people pressing "apply" at once make one commit."""
+    comment = mr.comments.filter(pk=comment_id).select_related("author").first()
+    if comment is None:
+        check_role(user, mr.repository, Role.VIEWER)
+        raise NotFound(f"merge request !{mr.number} has no comment {comment_id}", code="comment_not_found")
+    check_can_apply_suggestion(user, mr)
+    if not comment.suggestion:
+        raise ActionError("this comment suggests no change", code="not_a_suggestion")
+    _check_open(mr)
+    with transaction.atomic():
+        comment = Comment.objects.select_for_update(of=("self",)).select_related("author").get(pk=comment.pk)
+        if comment.suggestion_applied:
+            raise Conflict(f"this suggestion was applied already, as commit {comment.suggestion_commit[:12]}",
+                           code="suggestion_applied")
+        with engine_errors(), client_for(mr.repository) as client:
+            head = source_head(client, mr)
+            try:
+                now = _source_line(mr, comment.object_identity, comment.line, client, at=head)
+            except ActionError:
+                now = None
+        if now != comment.line_text:
+            raise Conflict(f"the suggestion is outdated: line {comment.line} of {comment.object_identity} has "
+                           f"changed on {mr.source} since it was written", code="suggestion_outdated")
+        commit = run_console(user, mr.repository, mr.source, comment.suggestion,
+                             suggestion_message(mr, comment)).commit
+        if commit is None:
+            raise Conflict("the suggestion ran but changed nothing on the source: nothing was recorded",
+                           code="suggestion_no_change")
+        at = timezone.now()
+        comment.suggestion_applied_at, comment.suggestion_applied_by, comment.suggestion_commit = at, user, commit
+        if comment.resolved_at is None:
+            comment.resolved_at, comment.resolved_by = at, user
+        comment.save(update_fields=["suggestion_applied_at", "suggestion_applied_by", "suggestion_commit",
+                                    "resolved_at", "resolved_by"])
+        record_merge_request(EventKind.MR_UPDATED, mr, user, reason="suggestion applied", commit=commit,
+                             comment_id=comment.pk, suggested_by=comment.author.get_username(),
+                             identity=comment.object_identity, line=comment.line)
+    try:
+        sync(mr)  # the new commit on the source: the request's head moves, stale approvals go
+    except ActionError:
+        pass  # the next page or merge reconciles it
+    return comment
 
 
 def _comment_payload(comment: Comment) -> dict:
@@ -896,6 +1063,7 @@ def merge(user, mr: MergeRequest, strategy: str | None = None, force: bool = Fal
                 mr.strategy = strategy
             with engine_errors(), client_for(mr.repository, user) as client:
                 source_head(client, mr)
+                target_head(client, mr)
                 data = _data_merge_plan(client, mr)
                 merged_extra = _forced_extra(client, mr) if force else {}
                 outcome = _merge_locked(client, user, mr, force, merged_extra, data)
@@ -1060,7 +1228,7 @@ def open_conflicts(user, mr: MergeRequest) -> tuple[list[dict], list[dict]]:
         with engine_errors(), client_for(mr.repository, user) as client:
             info = client.merge_info(mr.engine_merge_id) if mr.engine_merge_id else None
             if info is None or info["status"] not in ("conflicts", "ready"):
-                src, tgt = source_head(client, mr), client.resolve(mr.target)
+                src, tgt = source_head(client, mr), target_head(client, mr)
                 if client.find_merge_base(src, tgt) in (src, tgt):
                     # up to date or a fast-forward: the engine would do it at once, before any approval
                     raise Conflict("this merge has no conflicts", code="no_conflicts")

@@ -136,7 +136,8 @@ class MergeRequestList(GenericAPIView):
     def get(self, request, slug):
         self.repo = repository_for(request.user, slug)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.MergeRequestSerializer(page, many=True).data)
+        found = reads.badges(self.repo, list(page))
+        return self.get_paginated_response(s.MergeRequestSerializer(page, many=True, context={"badges": found}).data)
 
     @extend_schema(operation_id="merge_requests_create", request=s.MergeRequestCreateSerializer,
                    responses={201: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
@@ -161,15 +162,15 @@ class MergeRequestDetail(APIView):
         except ActionError:
             pass  # the engine did not answer: compare_error says why
         with client_for(mr.repository) as client:
-            head = reads.header(request.user, mr, client)
             box = reads.merge_box(request.user, mr, client, cached_only=False)
+            head = reads.header(request.user, mr, client)  # (after the preview: its badge counts the conflicts)
         mr = _fresh(mr)
         return Response(s.MergeRequestDetailSerializer(mr, context={"header": head, "merge_box": box}).data)
 
     @extend_schema(operation_id="merge_requests_partial_update", request=s.MergeRequestEditSerializer,
                    responses={200: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
     def patch(self, request, slug, number):
-        """Edit title, description, draft flag or strategy (the author or a maintainer)."""
+        """Edit title, description, draft flag, strategy or target (the author or a maintainer)."""
         mr = _mr(request, slug, number)
         actions.check_can_edit(request.user, mr)
         data = _valid(s.MergeRequestEditSerializer, request)
@@ -437,8 +438,24 @@ class Comments(APIView):
         mr = _mr(request, slug, number)
         data = _valid(s.CommentCreateSerializer, request)
         comment = actions.add_comment(request.user, mr, data["body"], data["object_identity"], line=data["line"],
-                                      parent_id=data["parent"])
+                                      parent_id=data["parent"], suggestion=data["suggestion"])
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class ApplySuggestion(APIView):
+    @extend_schema(operation_id="merge_requests_comments_apply_suggestion", request=None, responses={
+        200: s.CommentSerializer, 400: OpenApiResponse(ERROR, description="not_a_suggestion"), 403: ERROR, 404: ERROR,
+        409: OpenApiResponse(ERROR, description="suggestion_applied, suggestion_outdated, suggestion_no_change, "
+                                                "not_open, source_deleted"),
+        422: OpenApiResponse(ERROR, description="rejected_by_postgresql: the SQL failed on the source branch; "
+                                                "nothing changed")})
+    def post(self, request, slug, number, comment_id):
+        """Run the comment's suggested SQL on the source branch (whoever may push to it): one commit
+        on the source; the comment is marked applied and its thread resolved."""
+        mr = _mr(request, slug, number)
+        actions.check_can_apply_suggestion(request.user, mr)
+        comment = actions.apply_suggestion(request.user, mr, comment_id)
+        return Response(s.CommentSerializer(comment).data)
 
 
 class ResolveThread(APIView):
@@ -579,12 +596,17 @@ class DataResolution(APIView):
 
 
 class RestoreBranch(APIView):
-    @extend_schema(request=None, responses={200: s.MergeRequestSerializer, 403: ERROR, 409: ERROR})
+    @extend_schema(request=s.RestoreBranchSerializer,
+                   responses={200: s.MergeRequestSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
     def post(self, request, slug, number):
         """Create the request's deleted source branch again at the head the request last knew
-        (``source_head``); 409 ``branch_exists`` when the branch is there."""
+        (``source_head``), or (``branch: target``) its deleted target at the head the engine
+        recorded when it was deleted; 409 ``branch_exists`` when the branch is there."""
         mr = _mr(request, slug, number)
-        actions.restore_branch(request.user, mr)
+        which = request.data.get("branch", "source") if hasattr(request.data, "get") else "source"
+        actions.check_can_restore_branch(request.user, mr, "target" if which == "target" else "source")
+        data = _valid(s.RestoreBranchSerializer, request)
+        actions.restore_branch(request.user, mr, data["branch"])
         return Response(_request_data(mr))
 
 

@@ -3,10 +3,10 @@
 
 from django.urls import path
 
-from merges.api import (Abort, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation, DataConflicts,
-                        DataResolution, DataResolve, Draft, LabelDetail, Labels, Merge, MergeRequestAssignees,
-                        MergeRequestDetail, MergeRequestLabels, MergeRequestList, Migration, Reopen, Resolve,
-                        ResolveThread, RestoreBranch, Reviewer, Reviewers, Reviews, Search)
+from merges.api import (Abort, ApplySuggestion, AutoMerge, Changes, Close, Comments, Commits, Conflicts, Conversation,
+                        DataConflicts, DataResolution, DataResolve, Draft, LabelDetail, Labels, Merge,
+                        MergeRequestAssignees, MergeRequestDetail, MergeRequestLabels, MergeRequestList, Migration,
+                        Reopen, Resolve, ResolveThread, RestoreBranch, Reviewer, Reviewers, Reviews, Search)
 
 LIST = "repositories/<slug:slug>/merge-requests/"
 MR = LIST + "<int:number>/"
@@ -31,6 +31,8 @@ urlpatterns = [
     path(MR + "comments/<int:comment_id>/resolve/", ResolveThread.as_view(), name="merge_request_comment_resolve"),
     path(MR + "labels/", MergeRequestLabels.as_view(), name="merge_request_labels"),
     path(MR + "assignees/", MergeRequestAssignees.as_view(), name="merge_request_assignees"),
+    path(MR + "comments/<int:comment_id>/apply-suggestion/", ApplySuggestion.as_view(),
+         name="merge_request_comment_apply_suggestion"),
     path(MR + "auto-merge/", AutoMerge.as_view(), name="merge_request_auto_merge"),
     path(MR + "merge/", Merge.as_view(), name="merge_request_merge"),
     path(MR + "conflicts/", Conflicts.as_view(), name="merge_request_conflicts"),

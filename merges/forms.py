@@ -26,10 +26,22 @@ class EditForm(forms.Form):
     title = forms.CharField(max_length=MAX_TITLE)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6}))
     strategy = forms.ChoiceField(choices=STRATEGIES)
+    target = forms.CharField(required=False, max_length=200, strip=False, widget=forms.TextInput(attrs=BRANCH_ATTRS),
+                             help_text="The branch the changes go into.")
+
+    def clean_target(self):
+        return self.cleaned_data.get("target") or None
+
+
+class RetargetForm(forms.Form):
+    target = forms.CharField(max_length=200, strip=False, widget=forms.TextInput(attrs=BRANCH_ATTRS))
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Leave a comment"}))
+    body = forms.CharField(label="Comment", required=False,
+                           widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Leave a comment"}))
+    suggestion = forms.CharField(required=False, max_length=100_000, strip=False, widget=forms.Textarea(
+        attrs={"class": "sql", "rows": 3, "spellcheck": "false"}))
     object_identity = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
     line = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     parent = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

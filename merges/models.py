@@ -139,13 +139,28 @@ class Comment(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    # A line comment may carry a suggestion: SQL that whoever may push to the source runs on it with
+    # one click (``merges.actions.apply_suggestion``), making the commit ``suggestion_commit``.
+    suggestion = models.TextField(blank=True)
+    suggestion_applied_at = models.DateTimeField(null=True, blank=True)
+    suggestion_applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                              on_delete=models.SET_NULL, related_name="+")
+    suggestion_commit = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(suggestion="") | models.Q(line__isnull=False),
+                                   name="comment_suggestion_on_a_line"),
+        ]
 
     def __str__(self):
         return f"{self.author} on !{self.merge_request.number}"
+
+    @property
+    def suggestion_applied(self) -> bool:
+        return self.suggestion_applied_at is not None
 
 
 class ConflictResolution(models.Model):

@@ -271,9 +271,22 @@ def _list_engine_state(repo: Repository, mrs: list[MergeRequest]) -> dict[int, t
     try:
         with client_for(repo) as client:
             heads = actions.branch_heads(client)
-            return {mr.pk: (open_conflicts_count(client, mr, heads), mr.source not in heads) for mr in open_ones}
+            return {mr.pk: (open_conflicts_count(client, mr, heads), mr.source not in heads or mr.target not in heads)
+                    for mr in open_ones}
     except ActionError:
         return {}
+
+
+def badges(repo: Repository, mrs: list[MergeRequest]) -> dict[int, Badge]:
+    """The pill of each request of ``mrs`` (all of ``repo``) as the list page shows it, read from
+    the engine on one connection (without it when the engine does not answer: no conflicts known,
+    a branch taken as there)."""
+    engine_state = _list_engine_state(repo, mrs)
+    out = {}
+    for mr in mrs:
+        conflicts, deleted = engine_state.get(mr.pk, (None, False))
+        out[mr.pk] = badge(mr, None, conflicts, deleted or bool(mr.merge_error))
+    return out
 
 
 def list_merge_requests(repo: Repository, state: str | ListFilters | None = "open", page: int = 1,
@@ -447,10 +460,11 @@ class Sides:
     base: str | None
     ahead: Count = field(default_factory=lambda: Count(0))
     source_deleted: bool = False  # the source branch is gone: ``source`` is the head the request last knew
+    target_deleted: bool = False  # the target branch is gone: ``target`` is the head it had (the engine's record)
 
 
 def sides(client, mr: MergeRequest) -> Sides:
-    deleted = False
+    deleted = target_gone = False
     with engine_errors():
         source = target = None
         if mr.state == State.MERGED and mr.merge_commit:
@@ -459,14 +473,19 @@ def sides(client, mr: MergeRequest) -> Sides:
                 source, target = row["source_commit"], row["target_commit"]
         if source is None:
             heads = actions.branch_heads(client)
-            source, target = heads.get(mr.source), heads.get(mr.target) or client.resolve(mr.target)
+            source, target = heads.get(mr.source), heads.get(mr.target)
+            if target is None:  # deleted: compared with the head the engine recorded it had
+                target = client.deleted_branch_head(mr.target)
+                if target is None:
+                    raise actions.target_deleted(mr)
+                target_gone = True
             if source is None:  # deleted: the request shows what it last knew (the engine keeps the commits)
                 if not mr.source_head:
                     raise actions.source_deleted(mr)
                 source, deleted = mr.source_head, True
         base = client.find_merge_base(source, target)
         ahead, _behind = ahead_behind(client, source, target)
-    return Sides(source, target, base, ahead, deleted)
+    return Sides(source, target, base, ahead, deleted, target_gone)
 
 
 def changes_count(client, s: Sides) -> int:
@@ -498,6 +517,11 @@ class Header:
     def source_deleted(self) -> bool:
         return self.sides is not None and self.sides.source_deleted
 
+    @property
+    def target_deleted(self) -> bool:
+        return (self.sides is not None and self.sides.target_deleted) or (
+            self.engine_error is not None and self.engine_error.code == "target_deleted")
+
 
 def header(user, mr: MergeRequest, client=None, count_changes: bool = True, conflicts: int | None = None) -> Header:
     """``conflicts``: the open conflicts when the caller read them (else read here, when known)."""
@@ -508,11 +532,12 @@ def header(user, mr: MergeRequest, client=None, count_changes: bool = True, conf
             out.commits_count = out.sides.ahead
             if count_changes:
                 out.changes_count = changes_count(client, out.sides)
-            if conflicts is None and not out.sides.source_deleted:
+            if conflicts is None and not out.sides.source_deleted and not out.sides.target_deleted:
                 conflicts = open_conflicts_count(client, mr)
         except ActionError as exc:  # what was read before the failure is still shown, as before
             out.engine_error = exc
-    out.badge = badge(mr, conflicts=conflicts, blocked=out.source_deleted or bool(mr.merge_error))
+    out.badge = badge(mr, conflicts=conflicts,
+                      blocked=out.source_deleted or out.target_deleted or bool(mr.merge_error))
     return out
 
 
@@ -527,7 +552,10 @@ class TimelineEvent:
     ``conflicts`` (``detail``: how many), ``merge_failed`` (``detail``: error), ``resolved``
     (``resolution``: who took which side, or the text they wrote), ``data_resolved``
     (``resolution``: a ``DataResolution``, a row or a cell of a data conflict), ``labeled`` /
-    ``assigned`` (``detail``: the label names / user names ``added`` and ``removed``)."""
+    ``assigned`` (``detail``: the label names / user names ``added`` and ``removed``),
+    ``suggestion_applied`` (``detail``: commit, comment, suggested_by, identity, line),
+    ``retargeted`` (``detail``: old and new target), ``branch_restored`` (``detail``: which
+    (source or target), head)."""
 
     kind: str
     at: datetime
@@ -575,6 +603,19 @@ def _event_entries(mr: MergeRequest, client=None) -> list[TimelineEvent]:
             commits, more = _pushed_commits(client, previous.get("source_head"), now.get("source_head", ""))
             entry = TimelineEvent("pushed", e.created_at, e.actor, commits=commits, more_commits=more,
                                   detail={"head": now.get("source_head", "")})
+        elif e.kind == EventKind.MR_UPDATED and extra.get("reason") == "suggestion applied":
+            entry = TimelineEvent("suggestion_applied", e.created_at, e.actor, detail={
+                "commit": extra.get("commit", ""), "comment": extra.get("comment_id"),
+                "suggested_by": extra.get("suggested_by", ""), "identity": extra.get("identity", ""),
+                "line": extra.get("line")}, anchor=anchor_for(extra.get("identity", "")))
+        elif e.kind == EventKind.MR_UPDATED and extra.get("reason") == "retargeted":
+            entry = TimelineEvent("retargeted", e.created_at, e.actor,
+                                  detail={"old": extra.get("old_target", ""), "new": extra.get("new_target", "")})
+        elif e.kind == EventKind.MR_UPDATED and extra.get("reason") in ("source branch restored",
+                                                                          "target branch restored"):
+            entry = TimelineEvent("branch_restored", e.created_at, e.actor, detail={
+                "which": extra["reason"].split()[0],
+                "head": extra.get("source_head") or extra.get("target_head") or ""})
         elif e.kind == EventKind.MR_UPDATED and "auto_merge" in extra:
             entry = TimelineEvent("auto_merge", e.created_at, e.actor, detail={"on": bool(extra["auto_merge"])})
         elif e.kind == EventKind.MR_UPDATED and ("labels" in extra or "assignees" in extra):
@@ -687,7 +728,7 @@ def merge_box(user, mr: MergeRequest, client=None, cached_only: bool = True) -> 
     role = merge_role_for(mr.repository, mr.target)
     try:
         actions.check_can_merge(user, mr)
-        if isinstance(preview_error, ActionError) and preview_error.code == "source_deleted":
+        if isinstance(preview_error, ActionError) and preview_error.code in ("source_deleted", "target_deleted"):
             raise preview_error
         can_merge, blocked = True, ""
     except (PermissionDenied, ActionError) as exc:

@@ -81,6 +81,19 @@ class AssigneesSetSerializer(serializers.Serializer):
                                       help_text="User names of members: the request's assignees become exactly these.")
 
 
+BADGE_KINDS = ["open", "draft", "approved", "changes_requested", "conflicts", "blocked", "merged", "closed"]
+
+
+class BadgeSerializer(serializers.Serializer):
+    """The request's state as the pages' pill says it (``merges.reads.badge``)."""
+
+    kind = serializers.ChoiceField(choices=BADGE_KINDS, help_text=(
+        "open, draft, approved, changes_requested, conflicts (open conflicts to resolve), blocked (a branch was "
+        "deleted, or the last merge attempt was refused), merged or closed."))
+    label = serializers.CharField(help_text='What the pill says, e.g. "open · approvals 0/1", "2 conflicts".')
+    mergeable = serializers.BooleanField(help_text="Nothing the pill shows stops a merge.")
+
+
 class MergeRequestSerializer(serializers.ModelSerializer):
     author = UsernameField()
     merged_by = UsernameField()
@@ -89,19 +102,35 @@ class MergeRequestSerializer(serializers.ModelSerializer):
     approvals = serializers.SerializerMethodField()
     labels = LabelSerializer(many=True, read_only=True)
     assignees = serializers.SerializerMethodField(help_text="User names.")
+    badge = serializers.SerializerMethodField(help_text="The state badge the pages show.")
 
     class Meta:
         model = MergeRequest
         fields = ["number", "title", "description", "source", "target", "state", "draft", "strategy", "author",
                   "auto_merge", "auto_merge_by", "source_head", "in_progress", "merge_commit", "merge_error",
                   "merged_by", "merged_at", "closed_at", "created_at", "updated_at", "approvals", "labels",
-                  "assignees"]
+                  "assignees", "badge"]
 
     def get_assignees(self, mr) -> list[str]:
         return sorted(u.get_username() for u in mr.assignees.all())
 
     def get_in_progress(self, mr) -> bool:
         return mr.engine_merge_id is not None
+
+    def get_badge(self, mr) -> BadgeSerializer:
+        """From the context (``badges`` by pk, or the detail's ``header``), else read from the engine
+        now (unless the context says ``read_engine: False``)."""
+        from merges import reads
+
+        found = self.context.get("badges", {}).get(mr.pk)
+        head = self.context.get("header")
+        if found is None and head is not None and head.badge is not None:
+            found = head.badge
+        if found is None and self.context.get("read_engine", True):
+            found = reads.badges(mr.repository, [mr])[mr.pk]
+        if found is None:  # (an event's payload: written without asking the engine, conflicts not counted)
+            found = reads.badge(mr, self.context.get("approvals", {}).get(mr.pk), None, bool(mr.merge_error))
+        return BadgeSerializer(found).data
 
     def get_approvals(self, mr) -> ApprovalsSerializer:
         from merges import actions
@@ -211,6 +240,8 @@ class MergeRequestEditSerializer(serializers.Serializer):
     description = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
     draft = serializers.BooleanField(required=False)
     strategy = serializers.ChoiceField(choices=STRATEGIES, required=False)
+    target = StrictCharField(max_length=REF_MAX, required=False, trim_whitespace=False,
+                             help_text="Retarget the request to this branch (e.g. when its target was deleted).")
 
 
 class DraftSerializer(serializers.Serializer):
@@ -265,17 +296,31 @@ class CommentSerializer(serializers.Serializer):
     parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="The thread's first comment.")
     resolved_at = serializers.DateTimeField(allow_null=True, help_text="A thread is resolved on its first comment.")
     resolved_by = UsernameField()
+    suggestion = serializers.CharField(allow_blank=True, help_text="SQL suggested for the source branch (a line "
+                                                                   "comment); empty when it suggests nothing.")
+    suggestion_applied_at = serializers.DateTimeField(allow_null=True)
+    suggestion_applied_by = UsernameField()
+    suggestion_commit = serializers.CharField(allow_blank=True, help_text="The commit that applied it on the source.")
     created_at = serializers.DateTimeField()
 
 
 class CommentCreateSerializer(serializers.Serializer):
-    body = StrictCharField(max_length=TEXT_MAX)
+    body = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="",
+                           help_text="Required unless the comment carries a suggestion.")
+    suggestion = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="",
+                                 trim_whitespace=False,
+                                 help_text="SQL to suggest for the source branch, on a line (`line`) of a new thread.")
     object_identity = StrictCharField(max_length=IDENTITY_MAX, required=False, allow_blank=True, default="",
                                             help_text="e.g. `table public.orders`: comment on that object.")
     line = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=1_000_000,
                                     help_text="Comment on this line of the source's definition of the object.")
     parent = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
                                       help_text="Reply in the thread of this comment.")
+
+
+class RestoreBranchSerializer(serializers.Serializer):
+    branch = serializers.ChoiceField(choices=[("source", "source"), ("target", "target")], required=False,
+                                     default="source", help_text="Which deleted branch to restore.")
 
 
 class ThreadResolveSerializer(serializers.Serializer):
@@ -307,7 +352,8 @@ class TimelineEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["opened", "review", "comment", "merged", "closed", "reopened", "pushed",
                                             "draft", "ready", "retitled", "auto_merge", "dismissed",
                                             "review_requested", "conflicts", "merge_failed", "resolved",
-                                            "data_resolved", "labeled", "assigned"])
+                                            "data_resolved", "labeled", "assigned",
+                                            "suggestion_applied", "retargeted", "branch_restored"])
     at = serializers.DateTimeField()
     user = UsernameField()
     review = ReviewSerializer(allow_null=True)
@@ -315,7 +361,9 @@ class TimelineEventSerializer(serializers.Serializer):
     detail = serializers.DictField(help_text="What the entry says: pushed {head}, retitled {old, new}, auto_merge "
                                              "{on}, dismissed {count, reason}, review_requested {reviewer}, "
                                              "conflicts {count}, merge_failed {error}, labeled and "
-                                             "assigned {added, removed} (label names, user names).")
+                                             "assigned {added, removed} (label names, user names), suggestion_applied {commit, "
+                                             "comment, suggested_by, identity, line}, retargeted {old, new}, "
+                                             "branch_restored {which, head}.")
     commits = CommitSerializer(many=True, help_text="pushed: the new commits, newest first.")
     more_commits = serializers.BooleanField()
     resolution = serializers.SerializerMethodField()

@@ -24,6 +24,7 @@ urlpatterns = [
     path(MR + "conflicts/data/<int:resolution_id>/remove/", views.data_unresolve, name="data_unresolve"),
     path(MR + "comment/", views.comment, name="comment"),
     path(MR + "comments/<int:comment_id>/resolve/", views.resolve_thread, name="resolve_thread"),
+    path(MR + "comments/<int:comment_id>/apply-suggestion/", views.apply_suggestion, name="apply_suggestion"),
     path(MR + "review/", views.review, name="review"),
     path(MR + "reviewers/", views.request_review, name="request_review"),
     path(MR + "reviewers/remove/", views.remove_review_request, name="remove_review_request"),
@@ -39,4 +40,5 @@ urlpatterns = [
     path(MR + "auto-merge/", views.auto_merge, name="auto_merge"),
     path(MR + "abort/", views.abort, name="abort"),
     path(MR + "restore-branch/", views.restore_branch, name="restore_branch"),
+    path(MR + "retarget/", views.retarget, name="retarget"),
 ]

@@ -22,7 +22,7 @@ from branches.models import Role
 from branches.render import highlight_sql, marked_lines
 from merges import actions, reads
 from merges.forms import (CommentForm, DataResolveForm, EditForm, MergeForm, MergeRequestForm, ResolveForm,
-                          ReviewForm)
+                          RetargetForm, ReviewForm)
 from merges.models import MergeRequest
 from merges.reads import anchor_for
 from pggit_web.errors import ActionError, NotFound, Rejected
@@ -225,7 +225,8 @@ def detail(request, slug, number):
         merge_blocked=box.merge_blocked,
         show_force=bool(request.GET.get("refused")) or bool(mr.merge_error and box.suggests_force),
         merge_form=MergeForm(initial={"strategy": mr.strategy}),
-        edit_form=EditForm(initial={"title": mr.title, "description": mr.description, "strategy": mr.strategy}),
+        edit_form=EditForm(initial={"title": mr.title, "description": mr.description, "strategy": mr.strategy,
+                                     "target": mr.target}),
         commit_url=_commit_url(mr.repository.slug, mr.merge_commit) if mr.merge_commit else "",
         data_plan=data_plan,
     )
@@ -273,7 +274,8 @@ def changes(request, slug, number):
         tab = reads.changes(client, mr, sides, _page_number(request), request.GET.get("object", ""))
         return {"objects": tab.objects, "page": tab.page, "counts": tab.counts, "total": tab.total,
                 "changes_count": tab.total, "index": tab.index, "comment_form": CommentForm(),
-                "resolutions": tab.resolutions, "data_changes": reads.data_changes(client, mr)}
+                "resolutions": tab.resolutions, "data_changes": reads.data_changes(client, mr),
+                "can_apply_suggestions": actions.can_apply_suggestion(request.user, mr)}
 
     return _render_tab(request, mr, "changes", "merges/changes.html", read)
 
@@ -302,12 +304,13 @@ def comment(request, slug, number):
     identity = request.POST.get("object_identity", "").strip()
     if not form.is_valid():
         messages.error(request, "A comment needs some text." if form.has_error("body") else
+                       "A suggestion has at most 100,000 characters." if form.has_error("suggestion") else
                        "A line number is 1 or more.")
     else:
         data = form.cleaned_data
         try:
             made = actions.add_comment(request.user, mr, data["body"], identity, line=data["line"],
-                                       parent_id=data["parent"])
+                                       parent_id=data["parent"], suggestion=data["suggestion"])
         except ActionError as exc:
             _error(request, exc)
         else:
@@ -331,6 +334,21 @@ def resolve_thread(request, slug, number, comment_id):
         _error(request, exc)
         return redirect(_back(mr, "changes"))
     return redirect(_back(mr, "changes", object=root.object_identity) + f"#thread-{root.pk}")
+
+
+@require_POST
+def apply_suggestion(request, slug, number, comment_id):
+    """Run a line comment's suggested SQL on the source branch as one commit."""
+    mr = _get(request, slug, number)
+    try:
+        done = actions.apply_suggestion(request.user, mr, comment_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except ActionError as exc:
+        messages.error(request, f"The suggestion was not applied: {exc}")
+        return redirect(_back(mr, "changes") + f"#thread-{comment_id}")
+    messages.success(request, f"Applied the suggestion on {mr.source} as commit {done.suggestion_commit[:12]}.")
+    return redirect(_back(mr, "changes", object=done.object_identity) + f"#thread-{done.pk}")
 
 
 @require_POST
@@ -530,10 +548,31 @@ def abort(request, slug, number):
 
 @require_POST
 def restore_branch(request, slug, number):
-    """Create the deleted source branch again at the head the request last knew."""
+    """Create the deleted source branch again at the head the request last knew (``branch=target``:
+    the deleted target, at the head the engine recorded)."""
     mr = _get(request, slug, number)
-    return _run(request, mr, lambda: actions.restore_branch(request.user, mr),
-                f"Restored branch {mr.source} at {mr.source_head[:12]}.")
+    which = "target" if request.POST.get("branch") == "target" else "source"
+    name = mr.target if which == "target" else mr.source
+    try:
+        head = actions.restore_branch(request.user, mr, which)
+    except ActionError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, f"Restored branch {name} at {head[:12]}.")
+    return redirect(_back(mr))
+
+
+@require_POST
+def retarget(request, slug, number):
+    """Point the request at another target branch."""
+    mr = _get(request, slug, number)
+    form = RetargetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the branch the changes should go into.")
+        return redirect(_back(mr))
+    target = form.cleaned_data["target"]
+    return _run(request, mr, lambda: actions.retarget(request.user, mr, target),
+                f"The request now targets {target}.")
 
 
 # conflicts ---------------------------------------------------------------------------------

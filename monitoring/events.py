@@ -74,6 +74,7 @@ def merge_request_payload(mr, approvals=None, **extra) -> dict:
     from merges.serializers import MergeRequestSerializer
 
     context = {"approvals": {mr.pk: approvals}} if approvals is not None else {}
+    context["read_engine"] = False  # (recorded inside the action's transaction: its badge counts no conflicts)
     data = {"merge_request": dict(MergeRequestSerializer(mr, context=context).data)}
     data.update(extra)
     return data

@@ -267,6 +267,15 @@ class Client:
     def delete_branch(self, name: str, force: bool = False) -> str:
         return self._value("SELECT pggit.delete_branch(%s, %s)", (name, force))
 
+    def deleted_branch_head(self, name: str) -> str | None:
+        """The head branch ``name`` had when it was last deleted, from the engine's audit trail
+        (``pggit.delete_branch`` records it); None when it never was, or exists now."""
+        return self._value(
+            "SELECT a.args->>'head' FROM pggit.audit_log a WHERE a.operation = 'delete_branch' "
+            "AND a.outcome = 'ok' AND a.args->>'name' = %s "
+            "AND NOT EXISTS (SELECT 1 FROM pggit.list_branches() b WHERE b.name = %s) "
+            "ORDER BY a.at DESC, a.id DESC LIMIT 1", (name, name))
+
     def log(self, ref: str | None = None, limit: int = 50) -> list[dict]:
         return self._rows("SELECT * FROM pggit.log(%s, %s)", (ref, limit))
 

@@ -15,12 +15,14 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/v1/repositories/widgets/merge-requests/"
 MR_KEYS = {"number", "title", "description", "source", "target", "state", "draft", "strategy", "author",
            "auto_merge", "auto_merge_by", "source_head", "in_progress", "merge_commit", "merge_error", "merged_by",
-           "merged_at", "closed_at", "created_at", "updated_at", "approvals", "labels", "assignees"}
+           "merged_at", "closed_at", "created_at", "updated_at", "approvals", "labels", "assignees",
+           "badge"}
+BADGE_KEYS = {"kind", "label", "mergeable"}
 APPROVAL_KEYS = {"count", "required", "met", "approvers", "self_approval_allowed"}
 ITEM_KEYS = {"identity", "kind", "conflict_type", "auto_resolvable", "resolution", "error", "base_definition",
              "source_definition", "target_definition", "result_definition"}
 COMMENT_KEYS = {"id", "author", "body", "object_identity", "line", "line_text", "parent", "resolved_at", "resolved_by",
-                "created_at"}
+                "suggestion", "suggestion_applied_at", "suggestion_applied_by", "suggestion_commit", "created_at"}
 REVIEW_KEYS = {"id", "reviewer", "verdict", "body", "source_head", "dismissed", "dismissed_reason", "created_at"}
 OUTCOME_KEYS = {"status", "commit", "merge_id", "message", "open_conflicts", "merge_request"}
 
@@ -76,10 +78,24 @@ def test_list_shows_open_requests_with_approvals_and_filters_like_the_page(as_ap
     row = data["results"][0]
     assert set(row) == MR_KEYS and set(row["approvals"]) == APPROVAL_KEYS
     assert (row["author"], row["source"], row["target"], row["state"]) == ("ada_author", "main", "feature-colors", "open")
+    assert row["badge"] == {"kind": "open", "label": "open", "mergeable": True}  # feature-colors needs no approval
     assert [r["number"] for r in client.get(LIST + "?state=closed").json()["results"]] == [mr.number]
     assert [r["number"] for r in client.get(LIST + "?state=all").json()["results"]] == [other.number, mr.number]
     assert [r["number"] for r in client.get(LIST + "?state=all&target=main").json()["results"]] == [mr.number]
     assert client.get(LIST + "?state=all&author=nobody").json()["results"] == []
+
+
+def test_badge_is_the_pages_pill_draft_conflicts_closed(as_api, repo, mr, viewer, author):
+    client = as_api(viewer)
+    actions.edit(author, mr, draft=True)
+    assert client.get(url(mr)).json()["badge"] == {"kind": "draft", "label": "draft", "mergeable": False}
+    actions.edit(author, fresh(mr), draft=False)
+    make_conflict(repo)
+    detail = client.get(url(mr)).json()  # computes the preview, which finds the conflict
+    assert detail["badge"] == {"kind": "conflicts", "label": "1 conflict", "mergeable": False}
+    assert client.get(LIST).json()["results"][0]["badge"]["kind"] == "conflicts"
+    closed = as_api(author).post(url(mr, "close/")).json()
+    assert closed["badge"] == {"kind": "closed", "label": "closed", "mergeable": False}
 
 
 def test_list_pages_with_a_cursor_newest_first(as_api, repo, author, viewer):
@@ -209,6 +225,7 @@ def test_detail_has_compare_counts_and_the_callers_merge_box(as_api, mr, viewer,
     assert response.status_code == 200
     data = response.json()
     assert set(data) == MR_KEYS | {"compare", "compare_error", "merge_box"}
+    assert data["badge"] == {"kind": "open", "label": "open · approvals 0/1", "mergeable": False}
     assert data["compare"]["commits"] == 1 and data["compare"]["changes"] == 1 and data["compare_error"] is None
     box = data["merge_box"]
     assert (box["can_merge"], box["can_review"], box["can_edit"], box["merge_role"]) == (False, False, False, "maintainer")

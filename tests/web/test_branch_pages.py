@@ -360,6 +360,27 @@ def test_commit_log_draws_a_merge_joining_two_lanes(as_user, repo, viewer):
     assert url("commit_detail", repo, commit_id=merge) in body(response)
 
 
+def test_commit_log_labels_branch_heads_with_their_names_and_marks_head(as_user, repo, viewer, outsider):
+    with engine(repo) as e:
+        side = e.apply("feature-colors", "CREATE TABLE public.colors (name text)", "Colors")
+        e.create_branch("rel'ease <b>", "main")
+        main = e.resolve("main")
+    response = as_user(viewer).get(url("commit_log", repo), {"ref": "feature-colors"})
+    assert response.status_code == 200
+    rows = {r.commit["commit_id"]: r for r in response.context["log"].rows}
+    assert [(x.name, x.is_head) for x in rows[side].refs] == [("feature-colors", False)]
+    assert [(x.name, x.is_head) for x in rows[main].refs] == [("main", True), ("rel'ease <b>", False)]
+    page = body(response)
+    tip = page[page.index(f'data-commit="{side}"'):]
+    tip = tip[:tip.index("</tr>")]
+    assert 'data-branch="feature-colors"' in tip and "HEAD" not in tip
+    at_main = page[page.index(f'data-commit="{main}"'):]
+    at_main = at_main[:at_main.index("</tr>")]
+    assert 'class="ref-label ref-head"' in at_main and "HEAD →</span> main" in at_main
+    assert "rel&#x27;ease &lt;b&gt;" in at_main and "<b>" not in at_main
+    assert as_user(outsider).get(url("commit_log", repo)).status_code == 404
+
+
 def test_commit_graph_of_a_linear_history_is_one_lane():
     commits = [{"commit_id": c, "parent_ids": [p] if p else []} for c, p in (("c", "b"), ("b", "a"), ("a", None))]
     rows = commit_graph(commits)
