@@ -123,7 +123,7 @@ def test_rules_read_by_members_changed_by_maintainers(as_api, repo, viewer, auth
     assert [(r["kind"], r["enabled"], r["severity"], r["threshold"], r["threshold_unit"]) for r in rules] == [
         ("drift", True, "warning", 15, "minutes"), ("merge_failed", True, "warning", None, None),
         ("data_loss_forced", True, "critical", None, None), ("capture_off", True, "critical", 15, "minutes"),
-        ("stale_review", True, "info", 48, "hours")]
+        ("stale_review", True, "info", 48, "hours"), ("webhook_failing", True, "warning", None, None)]
     url = f"{BASE}/alert-rules/stale_review/"
     assert as_api(outsider).get(f"{BASE}/alert-rules/").status_code == 404
     assert as_api(outsider).patch(url, {"threshold": 2}, format="json").status_code == 404

@@ -302,3 +302,69 @@ def test_a_lost_task_is_picked_up_by_the_periodic_job(hook_settings, repository)
         assert retry_stale() == 0  # (due now: not stale again)
         drain(all_final)
     assert len(receiver.requests) == 2 and deliveries()[0].state == "delivered"
+
+
+def test_load_1000_deliveries_to_a_receiver_that_fails_and_hangs(hook_settings, repository):
+    """The issue's load test: 1,000 events to a receiver that answers 500 to 30% of requests and
+    hangs past the timeout on 3%: every event is delivered, a delivery id is received more than
+    once only as a retry of the same delivery (its tries numbered 1, 2, ...), every signature
+    is valid, and the log has every try the receiver saw."""
+    import random
+    from collections import defaultdict
+
+    from django.db import transaction
+
+    from monitoring.models import Event, WebhookAttempt
+    from monitoring.webhooks import on_event
+
+    hook_settings.PGGIT_WEBHOOK_TIMEOUT_SECONDS = 0.25
+    hook_settings.PGGIT_WEBHOOK_MAX_TRIES = 15
+    hook_settings.PGGIT_WEBHOOK_BACKOFF_SECONDS = 0.02
+    hook_settings.PGGIT_WEBHOOK_BACKOFF_MAX_SECONDS = 0.2
+    hook_settings.PGGIT_WEBHOOK_BREAKER_FAILURES = 60
+    rng, lock = random.Random(1016), threading.Lock()
+
+    def behave(seen):
+        with lock:
+            roll = rng.random()
+        if roll < 0.03:
+            return Answer(200, b"late", sleep=0.6)
+        if roll < 0.33:
+            return Answer(500, b"flaky")
+        return Answer()
+
+    with Receiver(behave, secret=SECRET) as receiver:
+        make_hook(repository, receiver.url, events=["drift.found"])
+        # The events and their fan-out hook, as the event's delivery runs it (``on_event`` in a
+        # transaction): the live pages, alerts and notifications the other hooks serve are left
+        # out, so that the time goes to the webhook deliveries themselves.
+        with transaction.atomic():
+            events = Event.objects.bulk_create(
+                [Event(kind="drift.found", repository=repository, actor_name="tester",
+                       payload={"objects": [f"public.t{i}"]}) for i in range(1000)])
+            for event in Event.objects.filter(pk__in=[e.pk for e in events]).select_related("repository"):
+                on_event(event)
+        drain(lambda: all_final() and len(deliveries()) == 1000, timeout=240, workers=2)
+        requests = list(receiver.requests)
+
+    found = deliveries()
+    assert len(found) == 1000 and {d.state for d in found} == {"delivered"}
+    by_id = {str(d.delivery_id): d for d in found}
+    assert all(s.signature_valid for s in requests)
+    seen_tries = defaultdict(list)
+    event_of = {}
+    for s in requests:
+        delivery_id = s.headers["x-pggit-delivery"]
+        seen_tries[delivery_id].append(int(s.headers["x-pggit-attempt"]))
+        event_id = json.loads(s.body)["event"]["id"]
+        assert event_of.setdefault(delivery_id, event_id) == event_id
+        assert by_id[delivery_id].event_id == event_id
+    assert sorted(event_of.values()) == sorted(e.pk for e in events), "every event received, each under one id"
+    for delivery_id, tries in seen_tries.items():
+        assert sorted(tries) == list(range(1, len(tries) + 1)) == list(range(1, by_id[delivery_id].tries + 1))
+    assert any(len(t) > 1 for t in seen_tries.values()), "the receiver's failures made retries"
+    attempts = list(WebhookAttempt.objects.values_list("delivery__delivery_id", "number", "ok", "error"))
+    assert len(attempts) == len(requests)
+    assert {(str(d), n) for d, n, _, _ in attempts} == {(k, n) for k, v in seen_tries.items() for n in v}
+    assert sum(1 for *_, ok, _ in attempts if ok) == 1000
+    assert any("timed out" in error for *_, error in attempts)
