@@ -15,7 +15,8 @@
 - The circuit breaker: ``PGGIT_WEBHOOK_BREAKER_FAILURES`` failed tries in a row pause the hook for
   ``PGGIT_WEBHOOK_BREAKER_COOLDOWN_SECONDS`` and raise the repository's ``webhook_failing``
   alert. While it is paused, its deliveries wait (a task that finds the hook paused puts its
-  delivery off until the pause ends, without counting a try). After the pause one try goes out;
+  delivery off until the pause ends, without counting a try). After the pause one try goes out
+  (the probe: it claims the hook by moving the pause on, so the other deliveries keep waiting);
   a success closes the breaker and resolves the alert, a failure pauses the hook again.
 """
 
@@ -181,9 +182,17 @@ def send_now(delivery_pk: int) -> str:
         WebhookDelivery.objects.filter(pk=delivery_pk).update(tries=F("tries") - 1, claimed_until=None,
                                                               state=WebhookDelivery.State.FAILED, finished_at=now)
         return "hook inactive"
-    if hook.paused_until is not None and hook.paused_until > now:
-        _put_off(delivery_pk, hook.paused_until)
-        return "paused"
+    if hook.paused_until is not None:
+        if hook.paused_until > now:
+            _put_off(delivery_pk, hook.paused_until)
+            return "paused"
+        # the pause is over: this try is the probe (half-open). It moves the pause on first (a
+        # conditional UPDATE: of the deliveries waiting for the pause's end, one gets it) so the
+        # others wait for its outcome; a success closes the breaker, a failure keeps it open.
+        until = now + timedelta(seconds=settings.PGGIT_WEBHOOK_BREAKER_COOLDOWN_SECONDS)
+        if not Webhook.objects.filter(pk=hook.pk, paused_until=hook.paused_until).update(paused_until=until):
+            _put_off(delivery_pk, Webhook.objects.get(pk=hook.pk).paused_until or now)
+            return "paused"
     body = delivery.body.encode()
     headers = _headers(delivery, body)
     started = timezone.now()
@@ -255,8 +264,17 @@ def _breaker_opened(hook: Webhook, result) -> None:
 
 
 def _breaker_closed(hook: Webhook) -> None:
+    """The probe went through: the deliveries that waited for the pause go now (their own tasks,
+    scheduled for the pause's end, then find nothing to claim), and the alert is resolved."""
     from monitoring.alerts import clear
 
+    now = timezone.now()
+    waiting = list(WebhookDelivery.objects.filter(webhook=hook, state=WebhookDelivery.State.PENDING,
+                                                  claimed_until__isnull=True, next_attempt_at__gt=now)
+                   .values_list("pk", flat=True)[:1000])
+    WebhookDelivery.objects.filter(pk__in=waiting).update(next_attempt_at=now)
+    for pk in waiting:
+        _enqueue(WebhookDelivery(pk=pk))
     if hook.repository_id is not None:
         clear(hook.repository, _alert_key(hook), "the webhook delivered again")
 
