@@ -51,6 +51,22 @@ def get_hook(user, slug: str, hook_id: int) -> Webhook:
     return hook
 
 
+def site_hooks(user) -> list[Webhook]:
+    """The site-wide hooks (superusers; 404 for anyone else: they are not told they exist)."""
+    if not user.is_superuser:
+        raise Http404("No such webhook")
+    return list(Webhook.objects.filter(repository__isnull=True).order_by("id"))
+
+
+def get_site_hook(user, hook_id: int) -> Webhook:
+    if not user.is_superuser:
+        raise Http404("No such webhook")
+    hook = Webhook.objects.filter(repository__isnull=True, pk=hook_id).first()
+    if hook is None:
+        raise Http404("No such webhook")
+    return hook
+
+
 def create_hook(user, repo: Repository | None, *, url: str, events=(), format: str = WebhookFormat.JSON,
                 secret: str = "", active: bool = True) -> Webhook:
     if repo is None:

@@ -92,9 +92,41 @@ class Redeliver(APIView):
                         status=status.HTTP_202_ACCEPTED)
 
 
+class SiteWebhookList(APIView):
+    @extend_schema(operation_id="site_webhooks_list", responses=WebhookSerializer(many=True))
+    def get(self, request):
+        """The site-wide webhooks: every repository's events (superusers; 404 for others)."""
+        return Response(WebhookSerializer(actions.site_hooks(request.user), many=True).data)
+
+    @extend_schema(operation_id="site_webhooks_create", request=WebhookSerializer, responses={201: WebhookSerializer})
+    def post(self, request):
+        actions.site_hooks(request.user)
+        hook = actions.create_hook(request.user, None, **_valid(request))
+        return Response(WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+
+class SiteWebhookDetail(APIView):
+    @extend_schema(operation_id="site_webhooks_retrieve", responses=WebhookSerializer)
+    def get(self, request, hook_id):
+        return Response(WebhookSerializer(actions.get_site_hook(request.user, hook_id)).data)
+
+    @extend_schema(operation_id="site_webhooks_partial_update", request=WebhookSerializer,
+                   responses=WebhookSerializer)
+    def patch(self, request, hook_id):
+        hook = actions.get_site_hook(request.user, hook_id)
+        return Response(WebhookSerializer(actions.update_hook(request.user, hook, **_valid(request, True))).data)
+
+    @extend_schema(operation_id="site_webhooks_destroy", responses={204: None})
+    def delete(self, request, hook_id):
+        actions.delete_hook(request.user, actions.get_site_hook(request.user, hook_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 HOOK = "repositories/<slug:slug>/webhooks/<int:hook_id>/"
 
 urlpatterns = [
+    path("webhooks/", SiteWebhookList.as_view(), name="site_webhooks"),
+    path("webhooks/<int:hook_id>/", SiteWebhookDetail.as_view(), name="site_webhook"),
     path("repositories/<slug:slug>/webhooks/", WebhookList.as_view(), name="webhooks"),
     path(HOOK, WebhookDetail.as_view(), name="webhook"),
     path(HOOK + "ping/", WebhookPing.as_view(), name="webhook_ping"),

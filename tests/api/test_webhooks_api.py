@@ -99,3 +99,20 @@ def test_developer_gets_403_and_outsider_404(as_api, repo, author, outsider, mai
         assert client.delete(f"{BASE}{hook.pk}/").status_code == expected
     assert Webhook.objects.get(pk=hook.pk).active
     assert as_api(maintainer).get(f"{BASE}{hook.pk + 1000}/").status_code == 404
+
+
+def test_site_wide_hooks_are_for_superusers_only(as_api, repo, maintainer, django_user_model):
+    from monitoring.models import Webhook
+
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    created = as_api(root).post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/all", "secret": "s"}, format="json")
+    assert created.status_code == 201 and set(created.json()) == HOOK_FIELDS
+    hook = Webhook.objects.get(pk=created.json()["id"])
+    assert hook.repository is None and hook.secret == "s"
+    assert [h["id"] for h in as_api(root).get("/api/v1/webhooks/").json()] == [hook.pk]
+    assert as_api(root).patch(f"/api/v1/webhooks/{hook.pk}/", {"active": False}, format="json").json()["active"] is False
+    for url in ("/api/v1/webhooks/", f"/api/v1/webhooks/{hook.pk}/"):
+        assert as_api(maintainer).get(url).status_code == 404
+    assert as_api(maintainer).post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x"}, format="json").status_code == 404
+    assert as_api(maintainer).delete(f"/api/v1/webhooks/{hook.pk}/").status_code == 404
+    assert as_api(root).delete(f"/api/v1/webhooks/{hook.pk}/").status_code == 204
