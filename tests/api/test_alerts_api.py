@@ -112,7 +112,8 @@ def test_stats_count_by_state_severity_and_kind(as_api, repo, viewer, outsider, 
     assert response.json() == {
         "total": 3, "by_state": {"open": 1, "acknowledged": 1, "resolved": 1},
         "by_severity": {"info": 0, "warning": 1, "critical": 1},
-        "by_kind": {"drift": 0, "merge_failed": 1, "data_loss_forced": 0, "capture_off": 1, "stale_review": 0}}
+        "by_kind": {"drift": 0, "merge_failed": 1, "data_loss_forced": 0, "capture_off": 1, "stale_review": 0,
+                    "webhook_failing": 0}}
     assert as_api(outsider).get(f"{BASE}/alerts/stats/").status_code == 404
 
 
