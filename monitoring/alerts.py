@@ -41,6 +41,7 @@ DEFAULTS = {
     AlertKind.DATA_LOSS_FORCED: (True, Severity.CRITICAL, None),
     AlertKind.CAPTURE_OFF: (True, Severity.CRITICAL, 15),
     AlertKind.STALE_REVIEW: (True, Severity.INFO, 48),
+    AlertKind.WEBHOOK_FAILING: (True, Severity.WARNING, None),
 }
 THRESHOLD_UNITS = {AlertKind.DRIFT: "minutes", AlertKind.CAPTURE_OFF: "minutes", AlertKind.STALE_REVIEW: "hours"}
 # the periodic checks that read the repository's database (run as ``check_repository`` tasks)

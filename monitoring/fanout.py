@@ -23,6 +23,7 @@ MESSAGE_TYPE = "pggit.event"
 HOOKS: list[str] = [
     "monitoring.alerts.on_event",
     "monitoring.notifications.on_event",
+    "monitoring.webhooks.on_event",  # (enqueues deliveries only: the HTTP is the task's)
 ]
 
 

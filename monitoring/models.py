@@ -10,6 +10,7 @@ out once: Channels groups (live pages), notifications, alert rules.
 from django.conf import settings
 from django.db import models
 
+from branches.crypto import EncryptedTextField
 from branches.models import Repository
 
 
@@ -107,6 +108,7 @@ class AlertKind(models.TextChoices):
     DATA_LOSS_FORCED = "data_loss_forced", "data loss forced through"
     CAPTURE_OFF = "capture_off", "capture turned off"
     STALE_REVIEW = "stale_review", "merge request waiting for review"
+    WEBHOOK_FAILING = "webhook_failing", "webhook paused after failures"
 
 
 class AlertRule(models.Model):
@@ -256,3 +258,105 @@ class NotificationPreference(models.Model):
 
     def wants_email(self, reason: str) -> bool:
         return bool(getattr(self, f"email_{reason}", False))
+
+
+# webhooks (docs/webhooks.md) -----------------------------------------------------------------
+
+class WebhookFormat(models.TextChoices):
+    JSON = "json", "JSON (the event as the API shows it)"
+    SLACK = "slack", "Slack-compatible message ({\"text\": ...})"
+
+
+class Webhook(models.Model):
+    """An HTTP endpoint told about events: of one repository (maintainers manage it), or of every
+    repository when ``repository`` is empty (site-wide: superusers). ``events``: the kinds wanted
+    (an ``EventKind`` value each; empty: every kind). ``secret`` is stored encrypted (it must be
+    read to sign) and never shown again. The circuit breaker: ``consecutive_failures`` counts
+    tries that failed in a row; at ``PGGIT_WEBHOOK_BREAKER_FAILURES`` the hook is paused until
+    ``paused_until`` (its deliveries wait, they are not dropped), then one try decides."""
+
+    repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="webhooks", help_text="Empty: a site-wide hook (every repository).")
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list, blank=True, help_text="Event kinds wanted; empty: every kind.")
+    format = models.CharField(max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    secret = EncryptedTextField(blank=True, help_text="Signs each body (HMAC-SHA256); stored encrypted.")
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="The circuit breaker is open until then.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.repository.slug if self.repository_id else '(site)'} → {self.url}"
+
+    def wants(self, kind: str) -> bool:
+        return not self.events or kind in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event (or a ping) to one hook: its body is built once, so every try sends the same
+    bytes with the same ``delivery_id`` (the receiver's idempotency key). ``state``: pending
+    (waiting for ``next_attempt_at``), delivered, failed (out of tries; a person may redeliver)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DELIVERED = "delivered", "delivered"
+        FAILED = "failed", "failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=60, help_text="The event's kind, or ping.")
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    tries = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True,
+                                         help_text="A worker is sending it (until then, another does not).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_delivery_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], condition=models.Q(event__isnull=False),
+                                    name="webhook_delivery_once_per_event"),
+            models.CheckConstraint(condition=models.Q(state__in=["pending", "delivered", "failed"]),
+                                   name="webhook_delivery_state_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.delivery_id} {self.kind} ({self.state})"
+
+
+WebhookDeliveryState = WebhookDelivery.State  # (a module-level name: SPECTACULAR_SETTINGS names it)
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery: what was sent, what came back (or why nothing did), how long."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(help_text="1 for the first try.")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    address = models.CharField(max_length=100, blank=True, help_text="The checked address it connected to.")
+    request_headers = models.JSONField(default=dict)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    response_head = models.TextField(blank=True, help_text="The response body's first 1,024 bytes.")
+    error = models.CharField(max_length=500, blank=True)
+    ok = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_number_once")]
+
+    def __str__(self):
+        return f"{self.delivery_id} try {self.number}: {self.status_code or self.error}"

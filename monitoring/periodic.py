@@ -19,6 +19,7 @@ JOBS: list[tuple[str, float]] = [
     ("monitoring.tasks.redeliver_stale", 30.0),
     ("monitoring.tasks.prune_task_results", 3600.0),
     ("monitoring.alerts.run_checks", 60.0),
+    ("monitoring.webhooks.retry_stale", 60.0),
 ]
 
 

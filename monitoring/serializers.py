@@ -68,3 +68,56 @@ class AlertRuleUpdateSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
     severity = serializers.ChoiceField(choices=Severity.values, required=False)
     threshold = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
+
+
+# webhooks ----------------------------------------------------------------------------------
+
+from monitoring.models import EventKind, Webhook, WebhookAttempt, WebhookDelivery, WebhookFormat  # noqa: E402
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    """A hook as the API shows it: the secret is never shown (``has_secret`` says whether one is set)."""
+
+    events = serializers.ListField(child=serializers.ChoiceField(choices=EventKind.choices), required=False,
+                                   help_text="Event kinds wanted; empty: every kind.")
+    format = serializers.ChoiceField(choices=WebhookFormat.choices, required=False)
+    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500,
+                                   help_text="Signs each body (X-Pggit-Signature-256). Write-only: never shown again; "
+                                             "empty or absent on update keeps it.")
+    has_secret = serializers.SerializerMethodField()
+    paused = serializers.SerializerMethodField(help_text="The circuit breaker is open (until paused_until).")
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "format", "active", "secret", "has_secret", "paused", "paused_until",
+                  "consecutive_failures", "created_at", "updated_at"]
+        read_only_fields = ["id", "has_secret", "paused", "paused_until", "consecutive_failures", "created_at",
+                            "updated_at"]
+
+    def get_has_secret(self, hook) -> bool:
+        return bool(hook.secret)
+
+    def get_paused(self, hook) -> bool:
+        from django.utils import timezone
+
+        return hook.paused_until is not None and hook.paused_until > timezone.now()
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "started_at", "duration_ms", "address", "request_headers", "status_code",
+                  "response_head", "error", "ok"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    state = serializers.ChoiceField(choices=WebhookDelivery.State.choices, read_only=True)
+    attempts = WebhookAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "delivery_id", "kind", "event", "state", "tries", "next_attempt_at", "created_at",
+                  "finished_at", "body", "attempts"]
+        read_only_fields = fields

@@ -183,6 +183,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "branches.serializers.ROLE_LABELS", "AlertKindEnum": "monitoring.models.AlertKind",
                             "AlertStateEnum": "monitoring.models.AlertState", "SeverityEnum": "monitoring.models.Severity",
+                            "WebhookFormatEnum": "monitoring.models.WebhookFormat",
+                            "WebhookDeliveryStateEnum": "monitoring.models.WebhookDeliveryState",
+                            "EventKindEnum": "monitoring.models.EventKind",
                             "StateEnum": "merges.models.MergeRequest.State"},
 }
 
@@ -246,6 +249,26 @@ PGGIT_WS_RECHECK_SECONDS = float(env_str("PGGIT_WS_RECHECK_SECONDS", "5"))
 
 # Notification emails link to pages under this address (e.g. https://pggit.example.com); without
 # it they carry the pages' paths only.
+# Webhooks (docs/webhooks.md): networks a hook's URL may resolve into although they are not
+# public (loopback, private, link-local, ...: refused otherwise), the timeout of one try, how many
+# tries, the backoff between them (base doubled each try, with jitter, capped), and the circuit
+# breaker (this many failed tries in a row pause a hook for the cooldown and raise an alert).
+PGGIT_WEBHOOK_ALLOWED_NETWORKS = env_list("PGGIT_WEBHOOK_ALLOWED_NETWORKS", [])
+PGGIT_WEBHOOK_TIMEOUT_SECONDS = float(env_str("PGGIT_WEBHOOK_TIMEOUT_SECONDS", "10"))
+PGGIT_WEBHOOK_MAX_TRIES = env_int("PGGIT_WEBHOOK_MAX_TRIES", 8)
+PGGIT_WEBHOOK_BACKOFF_SECONDS = float(env_str("PGGIT_WEBHOOK_BACKOFF_SECONDS", "10"))
+PGGIT_WEBHOOK_BACKOFF_MAX_SECONDS = float(env_str("PGGIT_WEBHOOK_BACKOFF_MAX_SECONDS", "3600"))
+PGGIT_WEBHOOK_BREAKER_FAILURES = env_int("PGGIT_WEBHOOK_BREAKER_FAILURES", 10)
+PGGIT_WEBHOOK_BREAKER_COOLDOWN_SECONDS = float(env_str("PGGIT_WEBHOOK_BREAKER_COOLDOWN_SECONDS", "300"))
+for _network in PGGIT_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        __import__("ipaddress").ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"PGGIT_WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network") from None
+for _name in ("PGGIT_WEBHOOK_MAX_TRIES", "PGGIT_WEBHOOK_BREAKER_FAILURES"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+
 PGGIT_SITE_URL = (env_str("PGGIT_SITE_URL", "") or "").rstrip("/")
 
 # A CREATE INDEX without CONCURRENTLY on a live table with at least this many rows is a risky step.

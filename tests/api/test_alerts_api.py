@@ -112,7 +112,8 @@ def test_stats_count_by_state_severity_and_kind(as_api, repo, viewer, outsider, 
     assert response.json() == {
         "total": 3, "by_state": {"open": 1, "acknowledged": 1, "resolved": 1},
         "by_severity": {"info": 0, "warning": 1, "critical": 1},
-        "by_kind": {"drift": 0, "merge_failed": 1, "data_loss_forced": 0, "capture_off": 1, "stale_review": 0}}
+        "by_kind": {"drift": 0, "merge_failed": 1, "data_loss_forced": 0, "capture_off": 1, "stale_review": 0,
+                    "webhook_failing": 0}}
     assert as_api(outsider).get(f"{BASE}/alerts/stats/").status_code == 404
 
 
@@ -123,7 +124,7 @@ def test_rules_read_by_members_changed_by_maintainers(as_api, repo, viewer, auth
     assert [(r["kind"], r["enabled"], r["severity"], r["threshold"], r["threshold_unit"]) for r in rules] == [
         ("drift", True, "warning", 15, "minutes"), ("merge_failed", True, "warning", None, None),
         ("data_loss_forced", True, "critical", None, None), ("capture_off", True, "critical", 15, "minutes"),
-        ("stale_review", True, "info", 48, "hours")]
+        ("stale_review", True, "info", 48, "hours"), ("webhook_failing", True, "warning", None, None)]
     url = f"{BASE}/alert-rules/stale_review/"
     assert as_api(outsider).get(f"{BASE}/alert-rules/").status_code == 404
     assert as_api(outsider).patch(url, {"threshold": 2}, format="json").status_code == 404

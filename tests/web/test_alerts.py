@@ -71,9 +71,9 @@ def test_every_repository_gets_the_default_rules_when_first_read(repo):
     assert {k: (r.enabled, r.severity, r.threshold) for k, r in rules.items()} == {
         "drift": (True, "warning", 15), "merge_failed": (True, "warning", None),
         "data_loss_forced": (True, "critical", None), "capture_off": (True, "critical", 15),
-        "stale_review": (True, "info", 48)}
+        "stale_review": (True, "info", 48), "webhook_failing": (True, "warning", None)}
     rules_for(repo)
-    assert AlertRule.objects.filter(repository=repo).count() == 5
+    assert AlertRule.objects.filter(repository=repo).count() == 6
 
 
 # drift ---------------------------------------------------------------------------------------
