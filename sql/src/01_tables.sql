@@ -55,6 +55,14 @@ CREATE TABLE pggit.blobs (
 );
 -- descriptions of renamed objects by the identity they were first recorded under (lineage)
 CREATE INDEX blobs_lineage_origin ON pggit.blobs ((detail->'lineage'->>'origin')) WHERE detail ? 'lineage';
+-- (a wide table's description is large, and every statement on the table writes one: compressed
+-- with lz4 where the server has it, several times faster to write than pglz, PostgreSQL's default)
+DO $$
+BEGIN
+    ALTER TABLE pggit.blobs ALTER COLUMN definition SET COMPRESSION lz4, ALTER COLUMN detail SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;  -- (a server built without lz4 keeps pglz)
+END $$;
 
 -- Commits: a content-hashed node of the history DAG.
 CREATE TABLE pggit.commits (

@@ -265,10 +265,9 @@ BEGIN
                    THEN coalesce((SELECT string_agg(E'\n' || x, '') FROM unnest(pggit._column_storage_sql(p_detail)) x), '')
                    ELSE '' END
            || pggit._comment_sql('TABLE ' || v_q, p_detail->>'comment')
-           || coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || v_q || '.' || quote_ident(c->>'name'), c->>'comment'), '')
-                          FROM jsonb_array_elements(p_detail->'columns') c WHERE c ? 'comment'), '')
-           || coalesce((SELECT string_agg(pggit._comment_sql('CONSTRAINT ' || quote_ident(c->>'name') || ' ON ' || v_q, c->>'comment'), '')
-                          FROM jsonb_array_elements(p_detail->'constraints') c WHERE c ? 'comment'), '');
+           -- (last: _describe_column_comment replaces this tail of a recorded text)
+           || pggit._column_comments_sql(p_detail)
+           || pggit._constraint_comments_sql(p_detail);
     RETURN ARRAY[v_full, v_create];
 END $$;
 
@@ -436,10 +435,34 @@ BEGIN
     RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident, v_sql[1], v_detail)::pggit.objdesc;
 END $$;
 
+-- The comment statements at the end of a table's definition (_table_text renders them last): its
+-- columns' comments, in column order, then its constraints'. (What COMMENT ON COLUMN changes in
+-- the text is only the first part.)
+CREATE FUNCTION pggit._column_comments_sql(p_detail jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    -- (the commented columns picked by a path query: a 1,000-column table has few)
+    RETURN coalesce((SELECT string_agg(pggit._comment_sql('COLUMN ' || (p_detail->>'qname') || '.' || quote_ident(e.c->>'name'), e.c->>'comment'), '' ORDER BY e.i)
+                       FROM jsonb_path_query(p_detail->'columns', '$[*] ? (exists(@.comment))') WITH ORDINALITY e(c, i)), '');
+END $$;
+
+-- The comment statements of a table's constraints, last in its definition (see _table_text).
+CREATE FUNCTION pggit._constraint_comments_sql(p_detail jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN coalesce((SELECT string_agg(pggit._comment_sql('CONSTRAINT ' || quote_ident(e.c->>'name') || ' ON ' || (p_detail->>'qname'), e.c->>'comment'), '' ORDER BY e.i)
+                       FROM jsonb_array_elements(p_detail->'constraints') WITH ORDINALITY e(c, i) WHERE e.c ? 'comment'), '');
+END $$;
+
 -- A table after COMMENT ON COLUMN: the description the live map holds with that column's comment
 -- replaced, rendered as _describe_table renders it (the same text, detail and hash), without
 -- reading the other columns again: a comment on a 1,000-column table costs what changed. NULL
 -- when the live map has no description of the table at this address (then describe it whole).
+-- The definition is the recorded one with its columns' comment statements replaced (_table_text
+-- puts them last, before the owner and privileges _with_acl appends: a column's comment shows
+-- nowhere else), not rendered again from every column; where the recorded text does not end that
+-- way, rendered. The owner and privileges are the live ones, as _with_acl gives them (kept as
+-- recorded when they are the same: the jsonb detail of a wide table is costly to copy).
 -- (Whatever was done to the table with capture off is not folded into this commit; it stays
 -- drift, as it would on a table the statement did not touch.)
 CREATE FUNCTION pggit._describe_column_comment(p_objid oid, p_attnum int2) RETURNS pggit.objdesc
@@ -447,13 +470,17 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_ident   text;
     v_detail  jsonb;
+    v_def     text;
+    v_sfx     text;
     v_name    name;
     v_comment text;
     v_i       int;
+    v_tail    text;
+    v_cons    text;
 BEGIN
     SELECT i.identity INTO v_ident FROM pggit._ident('pg_class'::regclass, p_objid) i WHERE i.kind = 'table';
     IF v_ident IS NULL THEN RETURN NULL; END IF;
-    SELECT b.detail INTO v_detail FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
+    SELECT b.detail, b.definition INTO v_detail, v_def FROM pggit.live_objects l JOIN pggit.blobs b ON b.hash = l.hash
      WHERE l.identity = v_ident AND l.classid = 'pg_class'::regclass AND l.objid = p_objid AND l.kind = 'table';
     IF NOT FOUND THEN RETURN NULL; END IF;
     SELECT a.attname, d.description INTO v_name, v_comment
@@ -464,10 +491,31 @@ BEGIN
     SELECT e.i - 1 INTO v_i FROM jsonb_array_elements(v_detail->'columns') WITH ORDINALITY e(c, i)
      WHERE e.c->>'name' = v_name;
     IF v_i IS NULL THEN RETURN NULL; END IF;
+    -- the recorded text ends with its comment statements, then the owner and privileges
+    -- _with_acl appended: those of the columns are replaced, the rest is kept
+    v_sfx := pggit._owner_sql('table', v_detail)
+          || (CASE WHEN v_detail->'acl' IS NULL THEN '' ELSE pggit._acl_sql('table', v_ident, v_detail->'acl') END);
+    v_cons := pggit._constraint_comments_sql(v_detail);
+    v_tail := pggit._column_comments_sql(v_detail) || v_cons;
+    IF right(v_def, length(v_tail || v_sfx)) <> v_tail || v_sfx OR NOT v_detail ? 'qname' THEN
+        v_def := NULL;  -- (not as _table_text and _with_acl end it: rendered again below)
+    END IF;
     v_detail := jsonb_set(v_detail, ARRAY['columns', v_i::text],
                           CASE WHEN v_comment IS NULL THEN (v_detail->'columns'->v_i) - 'comment'
                                ELSE (v_detail->'columns'->v_i) || jsonb_build_object('comment', v_comment) END);
-    RETURN pggit._with_acl(ROW('pg_class'::regclass, p_objid, 'table', v_ident, (pggit._table_text(v_detail))[1], v_detail)::pggit.objdesc);
+    IF v_def IS NOT NULL
+       AND pggit._owner('pg_class'::regclass, p_objid, 'table') IS NOT DISTINCT FROM v_detail->>'owner'
+       AND pggit._acl('pg_class'::regclass, p_objid, 'table', v_ident) IS NOT DISTINCT FROM v_detail->'acl' THEN
+        -- (the live owner and privileges are the recorded ones: _with_acl would give the same
+        -- suffix and detail back, at the cost of copying the detail three times)
+        RETURN ROW('pg_class'::regclass, p_objid, 'table', v_ident,
+                   left(v_def, length(v_def) - length(v_tail || v_sfx)) || pggit._column_comments_sql(v_detail) || v_cons || v_sfx,
+                   v_detail)::pggit.objdesc;
+    END IF;
+    RETURN pggit._with_acl(ROW('pg_class'::regclass, p_objid, 'table', v_ident,
+                               CASE WHEN v_def IS NULL THEN (pggit._table_text(v_detail))[1]
+                                    ELSE left(v_def, length(v_def) - length(v_tail || v_sfx)) || pggit._column_comments_sql(v_detail) || v_cons END,
+                               v_detail - 'acl' - 'owner')::pggit.objdesc);
 END $$;
 
 -- Describe any tracked root object; NULL when it does not exist.

@@ -277,3 +277,70 @@ def test_comment_on_column_is_recorded_as_a_whole_description_would_record_it(re
             "SELECT count(*) FROM pggit.commits WHERE message LIKE 'COMMENT ON COLUMN%'").fetchone()[0]
     assert comments == len(steps)
     assert client.log(limit=1)[0]["message"] == steps[-1]
+
+
+def _recorded_matches_full_description(conn, table: str) -> bool:
+    """Does the live map hold, for this table, the hash a full description of it gives?"""
+    return conn.execute(
+        "SELECT l.hash = pggit._sha256(d.definition || E'\\n' || d.detail::text)"
+        "  FROM pggit.live_objects l, pggit._describe('pg_class'::regclass, %s::regclass) d"
+        " WHERE l.identity = 'table public.' || %s",
+        (table, table)).fetchone()[0]
+
+
+def test_comment_on_a_wide_tables_column_records_what_a_full_description_would(repo):
+    """COMMENT ON COLUMN of a wide table replaces only the comment statements of the recorded
+    definition (and keeps the recorded owner and privileges when they are the live ones): after
+    each statement the recorded hash is the one a full description gives, with comments on the
+    table and its constraints, table and column privileges, a comment removed, and privileges
+    changed with capture off (then the live ones are taken, as a full description takes them)."""
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.autocommit = True
+        conn.execute("CREATE TABLE wide (" + ", ".join(f"c{j} integer" for j in range(300)) + ", CHECK (c1 > 0))")
+        for j in range(250, 300, 5):
+            conn.execute(f"ALTER TABLE wide DROP COLUMN c{j}")
+        steps = [
+            "COMMENT ON COLUMN wide.c3 IS 'three'",
+            "COMMENT ON TABLE wide IS 'the table'",
+            "COMMENT ON CONSTRAINT wide_c1_check ON wide IS 'positive'",
+            "COMMENT ON COLUMN wide.c0 IS 'first'",
+            "GRANT SELECT ON wide TO PUBLIC",
+            "GRANT UPDATE (c7) ON wide TO PUBLIC",
+            "COMMENT ON COLUMN wide.c299 IS 'it''s the last'",
+            "COMMENT ON COLUMN wide.c3 IS 'three, changed'",
+            "COMMENT ON COLUMN wide.c0 IS NULL",
+        ]
+        for i, s in enumerate(steps):
+            conn.execute(s)
+            assert _recorded_matches_full_description(conn, "wide"), (i, s)
+        conn.execute("SET pggit.capture = off")
+        conn.execute("GRANT INSERT ON wide TO PUBLIC")
+        conn.execute("RESET pggit.capture")
+        conn.execute("COMMENT ON COLUMN wide.c8 IS 'after a grant behind the engine''s back'")
+        assert _recorded_matches_full_description(conn, "wide")
+        assert client.drift() == []
+        comments = conn.execute("SELECT count(*) FROM pggit.commits WHERE message LIKE 'COMMENT ON COLUMN%'").fetchone()[0]
+    assert comments == 6
+
+
+def test_a_rolled_back_comment_on_column_leaves_no_commit(repo):
+    server, db, client = repo
+    with server.connect(db) as conn:
+        conn.autocommit = True
+        conn.execute("CREATE TABLE rb (a int, b int)")
+        conn.execute("COMMENT ON COLUMN rb.a IS 'kept'")
+        conn.execute("SELECT pggit.flush()")
+        before = conn.execute("SELECT count(*) FROM pggit.commits").fetchone()[0]
+        hash_before = conn.execute("SELECT hash FROM pggit.live_objects WHERE identity = 'table public.rb'").fetchone()[0]
+        with conn.transaction():
+            conn.execute("COMMENT ON COLUMN rb.b IS 'rolled back'")
+            assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 1
+            conn.execute("SELECT pggit.flush()")
+            raise psycopg.Rollback()
+        assert conn.execute("SELECT count(*) FROM pggit.capture_queue").fetchone()[0] == 0
+        conn.execute("SELECT pggit.flush()")
+        assert conn.execute("SELECT count(*) FROM pggit.commits").fetchone()[0] == before
+        assert conn.execute("SELECT hash FROM pggit.live_objects WHERE identity = 'table public.rb'").fetchone()[0] == hash_before
+    assert client.log(limit=1)[0]["message"] == "COMMENT ON COLUMN rb.a IS 'kept'"
+    assert client.drift() == []

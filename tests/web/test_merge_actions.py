@@ -289,14 +289,15 @@ def test_approving_reads_the_reviews_once_and_writes_its_event_with_the_new_appr
         repo, author, reviewer, django_assert_max_num_queries):
     """The approval records the review in one transaction without asking the engine: the state
     and the event's approvals come from one read of the reviews (10 statements with BEGIN and
-    COMMIT; 24 when it synced first and read the reviews three times), and 4 more send the event
-    to the pages when it commits."""
+    COMMIT; 24 when it synced first and read the reviews three times), 2 read the request's labels
+    and assignees for the event's payload, and 4 more send the event to the pages when it
+    commits."""
     from monitoring.models import Event
 
     mr = open_request(repo, author)
     mr = actions.get_merge_request(reviewer, repo.slug, mr.number)
     actions.check_can_review(reviewer, mr, Review.Verdict.APPROVE)  # (the role, read as a page's view would)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         actions.approve(reviewer, mr, "ship it")
     mr.refresh_from_db()
     assert mr.state == "approved"
