@@ -18,6 +18,7 @@ import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, JsonResponse
+from django.urls import resolve
 from django.contrib.auth.decorators import login_not_required
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
@@ -114,3 +115,12 @@ def exception_handler(exc, context):
 def not_found(request, *args, **kwargs):
     """Any address under /api/ that no endpoint has."""
     return JsonResponse(body("not_found", f"no endpoint at {request.path}"), status=404)
+
+
+@login_not_required  # the endpoint it names authenticates
+@csrf_exempt  # (as DRF's views are: DRF enforces CSRF itself for session authentication)
+def repos_alias(request, rest: str):
+    """/api/v1/repos/<slug>/... is /api/v1/repositories/<slug>/... (the spelling the issues and
+    some clients use): the same endpoint answers, with the same checks."""
+    match = resolve(f"/api/v1/repositories/{rest}")
+    return match.func(request, *match.args, **match.kwargs)

@@ -53,4 +53,5 @@ if find_spec("monitoring.api") is not None:
 
 urlpatterns.append(path("", include("monitoring.notification_api")))  # notifications (docs/api.md)
 urlpatterns.append(path("", include("monitoring.webhook_api")))  # webhooks (docs/webhooks.md)
+urlpatterns.append(re_path(r"^repos/(?P<rest>[\s\S]*)$", errors.repos_alias))  # /repos/ = /repositories/
 urlpatterns.append(re_path(r"^[\s\S]*$", errors.not_found))  # [\s\S]: also a path with a newline
