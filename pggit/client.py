@@ -44,7 +44,8 @@ class Client:
     SEARCH_LOG_LIMIT = 100_000
 
     def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None,
-                 privileged_shadow: bool = False, person: str | None = None):
+                 privileged_shadow: bool = False, person: str | None = None,
+                 connect_timeout: int | None = None):
         """``privileged_shadow``: run SQL given to ``apply`` and custom resolutions in the shadow
         database as the DSN's own role instead of the unprivileged shadow role (the CLI's
         ``--privileged``, for a DBA at a terminal; the web app never sets it).
@@ -52,11 +53,14 @@ class Client:
         ``person``: who the calls act for (the web app's user, a pipeline's ``--author``). The
         engine records it as the author of the commits, branches and audit rows they make, with
         the database role as committer (the setting ``pggit.author`` on this client's
-        connection)."""
+        connection).
+
+        ``connect_timeout``: seconds to wait for the connection (None: the DSN's, else libpq's)."""
         if conn is None and not dsn:
             raise ValueError("a DSN is required (pass dsn= or set PGGIT_DSN)")
         self.dsn = dsn
         self.person = (person or "").strip() or None
+        self.connect_timeout = connect_timeout
         self._conn = conn
         if conn is not None:
             self._name_person(conn)
@@ -68,7 +72,8 @@ class Client:
     @property
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
+            extra = {} if self.connect_timeout is None else {"connect_timeout": self.connect_timeout}
+            self._conn = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row, **extra)
             self._name_person(self._conn)
         return self._conn
 
@@ -316,6 +321,37 @@ class Client:
         """The engine's audit trail, newest first (id, at, role_name, operation, args, outcome,
         detail, duration_ms): ``limit`` rows after ``offset``, among ids up to ``max_id``."""
         return self._rows("SELECT * FROM pggit.audit(%s, %s, %s)", (limit, offset, max_id))
+
+    def audit_stats(self, buckets: list[float], timeout_ms: int | None = None) -> list[dict]:
+        """The whole audit trail counted by one aggregate query (for metrics): a row per
+        (operation, outcome, merge_outcome, bucket) with ``n`` rows and ``seconds``, the sum of
+        their durations.
+
+        ``buckets``: increasing upper bounds in seconds; ``bucket`` is the index of the first bound
+        the duration is at most (Prometheus' ``le``), ``len(buckets)`` beyond the last, None for a
+        row without a duration. ``merge_outcome`` sorts ``merge`` rows as the event listener does
+        (``failed``: error or refused; ``completed``: it made a commit; ``conflicts``: it stopped
+        at conflicts; None otherwise and for other operations). ``timeout_ms``: the query's
+        statement_timeout. The count reads ``pggit.audit_log`` (every row, in the database)."""
+        bounds = [float(b) for b in buckets]
+        if not bounds or any(b >= c for b, c in zip(bounds, bounds[1:])):
+            raise ValueError(f"buckets must be one or more increasing bounds: {buckets!r}")
+        # width_bucket(x, lower bounds) counts the bounds <= x; over the negated bounds, reversed,
+        # it counts those >= the duration, so len - it is the number of bounds below the duration.
+        negated = [-b for b in reversed(bounds)]
+        with self.transaction():
+            if timeout_ms is not None:
+                self._rows("SELECT set_config('statement_timeout', %s, true)", (str(int(timeout_ms)),))
+            return self._rows(
+                "SELECT a.operation, a.outcome,"
+                " CASE WHEN a.operation <> 'merge' THEN NULL"
+                "      WHEN a.outcome <> 'ok' THEN 'failed'"
+                "      WHEN nullif(a.args->>'commit', '') IS NOT NULL THEN 'completed'"
+                "      WHEN a.args->>'status' = 'conflicts' THEN 'conflicts' END AS merge_outcome,"
+                " %s - width_bucket(-a.duration_ms / 1000.0, %s::float8[]) AS bucket,"
+                " count(*) AS n, coalesce(sum(a.duration_ms), 0) / 1000.0 AS seconds"
+                " FROM pggit.audit_log a GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                (len(bounds), negated))
 
     def live_table_rows(self) -> dict[str, float]:
         """Estimated rows of every live table, by ``schema.table`` (pg_class.reltuples; -1, never

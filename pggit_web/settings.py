@@ -271,6 +271,20 @@ for _name in ("PGGIT_WEBHOOK_MAX_TRIES", "PGGIT_WEBHOOK_BREAKER_FAILURES"):
 
 PGGIT_SITE_URL = (env_str("PGGIT_SITE_URL", "") or "").rstrip("/")
 
+# Prometheus metrics at /metrics (docs/metrics.md): off (404) unless a bearer token or the networks
+# scrapers may come from (the client address, REMOTE_ADDR) are set; with both, both must hold. Each
+# repository's engine gets this long to connect and to count its audit trail (seconds).
+PGGIT_METRICS_TOKEN = env_str("PGGIT_METRICS_TOKEN", "")
+PGGIT_METRICS_ALLOWED_NETWORKS = env_list("PGGIT_METRICS_ALLOWED_NETWORKS", [])
+PGGIT_METRICS_TIMEOUT_SECONDS = env_int("PGGIT_METRICS_TIMEOUT_SECONDS", 5)
+for _network in PGGIT_METRICS_ALLOWED_NETWORKS:
+    try:
+        __import__("ipaddress").ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"PGGIT_METRICS_ALLOWED_NETWORKS: {_network!r} is not a network") from None
+if PGGIT_METRICS_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("PGGIT_METRICS_TIMEOUT_SECONDS must be at least 1")
+
 # A CREATE INDEX without CONCURRENTLY on a live table with at least this many rows is a risky step.
 PGGIT_LARGE_TABLE_ROWS = env_int("PGGIT_LARGE_TABLE_ROWS", 100_000)
 

@@ -1,4 +1,4 @@
-"""URL configuration: sign-in (allauth), the admin, the REST API and health checks, repositories and
+"""URL configuration: sign-in (allauth), the admin, the REST API, health checks and metrics, repositories and
 branches, merge requests."""
 
 from django.contrib import admin
@@ -9,6 +9,7 @@ from django.views.generic import RedirectView
 
 from api import pages as api_pages
 from api import views as api_views
+from monitoring.metrics_views import metrics_view
 from pggit_web import account_views
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
          name="favicon"),
     path("health/", api_views.Health.as_view(), name="health"),
     path("health/deep/", api_views.DeepHealth.as_view(), name="health_deep"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("merges.urls")),
     path("", include("monitoring.urls")),
     path("", include("branches.urls")),
