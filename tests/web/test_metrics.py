@@ -121,6 +121,18 @@ def test_operation_counts_and_the_histogram_match_what_the_engine_did(client, to
     assert value(after, "pggit_scrape_errors", repository=slug) == 0
 
 
+def test_a_completed_merge_counts_as_completed(client, token, repo):
+    from pggit.client import Client
+
+    with Client(repo.dsn) as engine:
+        engine.apply("feature-colors", "CREATE TABLE public.colors (id integer PRIMARY KEY)", "colors")
+        assert engine.merge("feature-colors", "main")["status"] in ("merged", "fast_forward")
+    samples = scrape(client)
+    assert value(samples, "pggit_merges_total", repository=repo.slug, outcome="completed") == 1
+    assert named(samples, "pggit_merges_total", repository=repo.slug, outcome="failed") == {}
+    assert value(samples, "pggit_operations_total", repository=repo.slug, operation="merge", outcome="ok") >= 1
+
+
 def test_the_audit_histogram_puts_each_duration_in_its_bucket(repo):
     """Durations at, below and above a bound land where Prometheus' ``le`` says (the client's
     one query), checked against the rows themselves."""

@@ -217,6 +217,8 @@ def test_https_settings_are_read_from_the_environment():
     ("SESSION_COOKIE_SECURE", "y", "SESSION_COOKIE_SECURE='y' is not a boolean"),
     ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https", "SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto: https'"),
     ("EMAIL_PORT", "smtp", "EMAIL_PORT='smtp' is not an integer"),
+    ("PGGIT_METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,intranet", "PGGIT_METRICS_ALLOWED_NETWORKS: 'intranet' is not a network"),
+    ("PGGIT_METRICS_TIMEOUT_SECONDS", "0", "PGGIT_METRICS_TIMEOUT_SECONDS must be at least 1"),
 ])
 def test_bad_values_stop_the_app_naming_the_variable(name, value, message):
     code, output = load_settings(DEBUG="false", SECRET_KEY="k" * 50, **{name: value})
