@@ -8,6 +8,7 @@ process answers the same; nothing is counted in memory.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 from dataclasses import dataclass, field
@@ -51,8 +52,6 @@ def address_allowed(address: str | None) -> bool:
 def token_matches(authorization: str | None) -> bool:
     """Whether the Authorization header is ``Bearer <PGGIT_METRICS_TOKEN>`` (constant-time
     comparison); True when no token is configured."""
-    import hmac
-
     expected = settings.PGGIT_METRICS_TOKEN
     if not expected:
         return True
